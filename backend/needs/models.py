@@ -1,0 +1,105 @@
+"""Needs: what a household lacks, published anonymized. Never shows the household."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.core.db import Base, Timestamps, UUIDPrimaryKey
+from backend.core.enums import str_enum
+
+
+class NeedState(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RESERVED = "reserved"
+    IN_PROGRESS = "in_progress"
+    DELIVERED = "delivered"
+    CONFIRMED = "confirmed"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+NEED_TRANSITIONS: dict[NeedState, frozenset[NeedState]] = {
+    NeedState.DRAFT: frozenset({NeedState.PUBLISHED, NeedState.WITHDRAWN}),
+    NeedState.PUBLISHED: frozenset(
+        {NeedState.RESERVED, NeedState.WITHDRAWN, NeedState.EXPIRED, NeedState.DRAFT}
+    ),
+    NeedState.RESERVED: frozenset(
+        {NeedState.IN_PROGRESS, NeedState.PUBLISHED, NeedState.WITHDRAWN, NeedState.DELIVERED}
+    ),
+    NeedState.IN_PROGRESS: frozenset({NeedState.DELIVERED, NeedState.PUBLISHED, NeedState.WITHDRAWN}),
+    NeedState.DELIVERED: frozenset({NeedState.CONFIRMED, NeedState.IN_PROGRESS}),
+    NeedState.CONFIRMED: frozenset({NeedState.CLOSED}),
+    NeedState.CLOSED: frozenset(),
+    NeedState.WITHDRAWN: frozenset({NeedState.DRAFT}),
+    NeedState.EXPIRED: frozenset({NeedState.DRAFT}),
+}
+
+
+class Urgency(enum.StrEnum):
+    EMERGENCY = "emergency"
+    HIGH = "high"
+    NORMAL = "normal"
+
+
+class NeedCategory(Base):
+    """The need taxonomy, kept as data (goods, meals, education, … micro-wish, cash)."""
+
+    __tablename__ = "need_categories"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64))
+    measure: Mapped[str] = mapped_column(String(16), default="quantity")  # quantity | amount
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Need(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "needs"
+
+    household_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("households.id", ondelete="CASCADE"), index=True
+    )
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    category: Mapped[str] = mapped_column(ForeignKey("need_categories.code"))
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text, default="")
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    unit: Mapped[str] = mapped_column(String(16), default="")
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    pledged: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    urgency: Mapped[Urgency] = mapped_column(str_enum(Urgency), default=Urgency.NORMAL)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[NeedState] = mapped_column(str_enum(NeedState), default=NeedState.DRAFT, index=True)
+    hidden_reason: Mapped[str | None] = mapped_column(String(32))
+    public_region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+    public_profile: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+    published_at: Mapped[datetime | None]
+    helper_organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"))
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy API
+    __table_args__ = (
+        CheckConstraint("quantity IS NULL OR quantity > 0", name="quantity_positive"),
+        CheckConstraint("amount_fen IS NULL OR amount_fen > 0", name="amount_positive"),
+        CheckConstraint("pledged >= 0 AND delivered >= 0", name="progress_non_negative"),
+        Index("ix_needs_state_deadline", "state", "deadline"),
+    )

@@ -1,0 +1,1 @@
+"""Volunteer tasks, slots, sign-ups and hours."""
