@@ -1,0 +1,86 @@
+"""Secret keys: from settings in production, generated under ``var/keys`` (mode 0600) embedded.
+
+Keys never go into the database. ``get_keys()`` reads them on first use, not at import.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from backend.config import Settings, get_settings
+
+
+class KeyFileError(RuntimeError):
+    pass
+
+
+def load_or_create_key_file(path: Path, *, length: int = 32) -> bytes:
+    """Read a raw key file, creating it with ``length`` random bytes and mode 0600 if missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise KeyFileError(
+                f"{path} is readable by group or others (mode {mode:o}); run: chmod 600 {path}"
+            ) from None
+        data = path.read_bytes()
+        if len(data) != length:
+            raise KeyFileError(f"{path} must hold exactly {length} bytes") from None
+        return data
+    key = secrets.token_bytes(length)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    return key
+
+
+def _decode(value: str) -> bytes:
+    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    if len(raw) != 32:
+        raise KeyFileError("keys are 32 bytes, base64url-encoded")
+    return raw
+
+
+@dataclass(frozen=True)
+class Keys:
+    session: bytes
+    audit: bytes
+    id_hash: bytes
+    encryption: dict[str, bytes]
+    current_encryption_id: str
+
+
+def load_keys(settings: Settings) -> Keys:
+    """Production passes keys through settings; the embedded footprint keeps files in var/keys."""
+    key_dir = settings.var_dir / "keys"
+
+    def pick(value: str | None, name: str) -> bytes:
+        return _decode(value) if value else load_or_create_key_file(key_dir / f"{name}.key")
+
+    if settings.encryption_keys:
+        # "id1:base64,id2:base64" — the first one encrypts, all of them decrypt (rotation).
+        pairs = [item.split(":", 1) for item in settings.encryption_keys.split(",") if item]
+        encryption = {key_id: _decode(value) for key_id, value in pairs}
+        current = pairs[0][0]
+    else:
+        encryption = {"k1": load_or_create_key_file(key_dir / "encryption.key")}
+        current = "k1"
+    return Keys(
+        session=pick(settings.secret_key, "session"),
+        audit=pick(settings.audit_key, "audit"),
+        id_hash=pick(settings.id_hash_key, "id_hash"),
+        encryption=encryption,
+        current_encryption_id=current,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_keys() -> Keys:
+    return load_keys(get_settings())

@@ -1,0 +1,1 @@
+"""Task functions by area."""
