@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from backend.config import Settings
 from backend.core.db import make_engine, unit_of_work
 from backend.core.queue import QUEUE_NAME, JobQueue
+from backend.core.ratelimit import Lockout
+from backend.core.sessions import SessionStore
 
 
 @dataclass
@@ -34,6 +36,18 @@ class Runtime:
             engine, expire_on_commit=False, autoflush=False, info={"queue": queue}
         )
         runtime = cls(settings, database_url, redis_url, engine, sessionmaker, queue)
+        runtime.services["sessions"] = SessionStore(
+            queue.pool,
+            idle_seconds=settings.session_idle_minutes * 60,
+            absolute_seconds=settings.session_absolute_hours * 3600,
+        )
+        runtime.services["login_lockout"] = Lockout(
+            queue.pool,
+            "signin",
+            max_failures=settings.login_max_failures,
+            window=settings.login_window_minutes * 60,
+            lock=settings.login_lockout_minutes * 60,
+        )
         from backend.core.services import start_services
 
         await start_services(runtime)

@@ -1,0 +1,154 @@
+"""Request plumbing: the one-commit-per-request database session, and error responses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from typing import Any
+from urllib.parse import quote
+
+from litestar import MediaType, Request, Response
+from litestar.datastructures import State
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import StaleDataError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.db import run_after_commit
+from backend.core.errors import DomainError, RateLimited
+from backend.core.i18n import N_
+from backend.core.security import current_locale, user_of
+from backend.core.templating import translate
+
+log = logging.getLogger("tongxin.http")
+
+
+async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """One transaction per request: committed after the handler, before the response is sent."""
+    runtime = state.runtime
+    async with runtime.sessionmaker() as session:
+        session.info["services"] = runtime.services
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            session.info.pop("after_commit", None)
+            raise
+        if session.info.pop("rollback_only", False):
+            await session.rollback()
+            session.info.pop("after_commit", None)
+            return
+        await session.commit()
+        await run_after_commit(session)
+
+
+def rollback_only(session: AsyncSession) -> None:
+    """A view that catches a domain error and re-renders its form discards the transaction."""
+    session.info["rollback_only"] = True
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/oauth/", "/webhooks/", "/healthz")):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+TITLES = {
+    400: N_("Bad request"),
+    401: N_("Please sign in"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Not allowed"),
+    409: N_("Conflict"),
+    422: N_("Please check your input"),
+    429: N_("Too many attempts"),
+    500: N_("Something went wrong"),
+}
+DEFAULT_MESSAGES = {
+    400: N_("The request could not be understood."),
+    403: N_("You do not have permission to do this."),
+    404: N_("The page you asked for does not exist, or you may not see it."),
+    405: N_("This action is not available here."),
+    409: N_("This changed in the meantime. Reload the page and try again."),
+    422: N_("Some of what you entered is not valid."),
+    429: N_("Too many attempts. Please wait and try again."),
+    500: N_("An unexpected error happened on our side. It has been logged; please try again later."),
+}
+
+
+def error_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    message: str,
+    *,
+    code: str = "error",
+    fields: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    if _wants_json(request):
+        body: dict[str, Any] = {"error": code, "message": message, "status": status}
+        if fields:
+            body["fields"] = fields
+        return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+    return Template(
+        template_name="errors/error.html",
+        context={
+            "status_code": status,
+            "title": translate(TITLES.get(status, TITLES[400])),
+            "message": message,
+            "current_user": user_of(request),
+            "locale": current_locale.get(),
+            "path": request.url.path,
+            "query": "",
+        },
+        status_code=status,
+        headers=headers,
+    )
+
+
+def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    fields = getattr(exc, "fields", None)
+    return error_response(
+        request, exc.status_code, translate(exc.message, **exc.params), code=exc.code,
+        fields=fields, headers=headers,
+    )
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if isinstance(exc, NotAuthorizedException):
+        if not _wants_json(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return Redirect(f"/signin?next={quote(target)}", status_code=303)
+        return error_response(request, 401, translate(TITLES[401]), code="unauthenticated",
+                              headers={"WWW-Authenticate": "Bearer"})
+    if isinstance(exc, ValidationException):
+        status = 422
+    if isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
+        return error_response(
+            request, 403,
+            translate(N_("Your form expired. Go back, reload the page and submit it again.")),
+            code="csrf",
+        )
+    message = translate(DEFAULT_MESSAGES.get(status, DEFAULT_MESSAGES[400]))
+    return error_response(request, status, message, code=f"http_{status}", headers=exc.headers)
+
+
+def handle_stale(request: Request[Any, Any, Any], exc: StaleDataError) -> Response[Any]:
+    return error_response(request, 409, translate(DEFAULT_MESSAGES[409]), code="stale")
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(
+        request, HTTP_500_INTERNAL_SERVER_ERROR, translate(DEFAULT_MESSAGES[500]), code="server_error"
+    )

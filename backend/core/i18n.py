@@ -1,0 +1,75 @@
+"""Translations: Babel catalogs under frontend_templates/translations (zh_CN default, en).
+
+Message ids are English. Catalogs are compiled in memory at start-up from the .po files, so
+no compiled .mo file is ever committed. Code marks strings with ``N_`` (extracted, translated
+later at render time) or translates directly with ``gettext`` when the locale is known.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALES = ("zh_CN", "en")
+DEFAULT_LOCALE = "zh_CN"
+TRANSLATIONS_DIR = Path(__file__).resolve().parents[2] / "frontend_templates" / "translations"
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    """Mark a message for extraction; it is translated where it is shown."""
+    return message
+
+
+@lru_cache(maxsize=len(LOCALES))
+def get_translations(locale: str) -> NullTranslations:
+    po_path = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po_path.exists():
+        return NullTranslations()
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def gettext(message: str, locale: str, **params: object) -> str:
+    text = get_translations(locale).gettext(message)
+    return text.format(**params) if params else text
+
+
+def negotiate(accept_language: str | None, *, default: str = DEFAULT_LOCALE) -> str:
+    """Pick zh_CN or en from an Accept-Language header (q-values honoured)."""
+    if not accept_language:
+        return default
+    choices: list[tuple[float, str]] = []
+    for part in accept_language.split(","):
+        lang, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        tag = lang.strip().lower().replace("_", "-")
+        if tag.startswith("zh"):
+            choices.append((weight, "zh_CN"))
+        elif tag.startswith("en"):
+            choices.append((weight, "en"))
+    if not choices:
+        return default
+    return max(choices, key=lambda c: c[0])[1]
+
+
+def normalize_locale(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.replace("-", "_")
+    if value.lower().startswith("zh"):
+        return "zh_CN"
+    if value.lower().startswith("en"):
+        return "en"
+    return None

@@ -1,0 +1,75 @@
+"""Server-side sessions in Redis: a random id in an HttpOnly cookie, 30-minute idle and
+12-hour absolute expiry, a fresh id at every sign-in. Only the id's SHA-256 is a Redis key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+SESSION_COOKIE = "tx_session"
+
+
+def _key(token: str) -> str:
+    return "sess:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def _user_index(user_id: uuid.UUID) -> str:
+    return f"sess-user:{user_id}"
+
+
+@dataclass(frozen=True)
+class SessionData:
+    user_id: uuid.UUID
+    created_at: float
+    via: str = "password"
+
+
+@dataclass
+class SessionStore:
+    redis: Redis
+    idle_seconds: int = 30 * 60
+    absolute_seconds: int = 12 * 3600
+
+    async def create(self, user_id: uuid.UUID, *, via: str = "password") -> str:
+        token = secrets.token_urlsafe(32)
+        data = {"user_id": str(user_id), "created_at": time.time(), "via": via}
+        key = _key(token)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, json.dumps(data), ex=self.idle_seconds)
+            pipe.sadd(_user_index(user_id), key)
+            pipe.expire(_user_index(user_id), self.absolute_seconds)
+            await pipe.execute()
+        return token
+
+    async def get(self, token: str | None) -> SessionData | None:
+        """The live session for this cookie, refreshing its idle timer; None when expired."""
+        if not token or len(token) > 100:
+            return None
+        key = _key(token)
+        raw = await self.redis.get(key)
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        age = time.time() - float(data["created_at"])
+        if age >= self.absolute_seconds:
+            await self.redis.delete(key)
+            return None
+        remaining = int(self.absolute_seconds - age)
+        await self.redis.expire(key, max(1, min(self.idle_seconds, remaining)))
+        return SessionData(uuid.UUID(data["user_id"]), float(data["created_at"]), data.get("via", "password"))
+
+    async def destroy(self, token: str | None) -> None:
+        if token:
+            await self.redis.delete(_key(token))
+
+    async def destroy_all(self, user_id: uuid.UUID) -> None:
+        keys = await self.redis.smembers(_user_index(user_id))
+        if keys:
+            await self.redis.delete(*keys)
+        await self.redis.delete(_user_index(user_id))
