@@ -5,7 +5,9 @@ from __future__ import annotations
 FULLWIDTH_OFFSET = 0xFEE0
 
 # Characters that people put between digits of an ID or phone number.
-DIGIT_SEPARATORS = frozenset(" \t\u00a0\u3000-\u2010\u2011\u2012\u2013\u2014\u2015\uff0d.\u00b7()（）")
+DIGIT_SEPARATORS = frozenset(
+    " \t\u00a0\u3000-\u2010\u2011\u2012\u2013\u2014\u2015\uff0d.\u00b7()（）"
+)
 
 # Characters dropped when comparing free text with stored values.
 INVISIBLE = frozenset(" \t\r\n\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff")

@@ -67,7 +67,8 @@ _ROAD_NO = re.compile(r"(?:大道|路|街|巷|弄|道)\d+(?:号|弄)(?:\d+号)?"
 _ESTATE_SUFFIX = "小区|花园|新村|家园|公寓|大厦"
 _ESTATE = re.compile(rf"[苑园]?(?:{_ESTATE_SUFFIX})|(?:名苑|嘉园|庄园|苑)(?!{_ESTATE_SUFFIX})")
 _VILLAGE_GROUP = re.compile(r"村\d+(?:组|队)(?:\d+号)?")
-_BUILDING = re.compile(r"\d+(?:幢|栋|号楼|座)\d+(?:单元)(?:\d+室?)?|\d+(?:幢|栋|号楼|座)\d+室|\d+单元\d+室")
+_BLDG = r"\d+(?:幢|栋|号楼|座)"
+_BUILDING = re.compile(rf"{_BLDG}\d+单元(?:\d+室?)?|{_BLDG}\d+室|\d+单元\d+室")
 
 
 def significant_parts(addr: str) -> list[str]:

@@ -7,10 +7,11 @@ from backend.privacy.address import parse_address
 from backend.privacy.idcard import normalize_id
 from backend.privacy.phone import LANDLINE_RE, MOBILE_RE, normalize_phone
 
-COMPOUND_SURNAMES = frozenset(
-    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 钟离 "
-    "南宫 西门 独孤 端木 呼延 澹台 公冶 太史 申屠 闻人 万俟 赫连 拓跋 百里 东郭".split()
+_COMPOUND = (
+    "欧阳司马上官诸葛东方皇甫尉迟公孙慕容长孙宇文司徒"
+    "夏侯轩辕令狐钟离南宫西门独孤端木呼延澹台公冶太史申屠闻人万俟赫连拓跋百里东郭"
 )
+COMPOUND_SURNAMES = frozenset(_COMPOUND[i : i + 2] for i in range(0, len(_COMPOUND), 2))
 
 
 def mask_id(s: str) -> str:
