@@ -35,6 +35,7 @@ from typing import Literal
 from backend.privacy._text import DIGIT_SEPARATORS, compact, compact_value, fold, fold_char
 from backend.privacy.address import significant_parts
 from backend.privacy.idcard import is_valid_id, normalize_id
+from backend.privacy.masking import COMPOUND_SURNAMES
 from backend.privacy.phone import classify_digits, normalize_phone
 
 FindingKind = Literal[
@@ -59,12 +60,7 @@ _SURNAMES_1 = (
     "祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿"
     "桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
 )
-_SURNAMES_2 = frozenset(
-    (
-        "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 "
-        "司徒 夏侯 令狐 钟离 南宫 西门 独孤 端木 呼延 澹台"
-    ).split()
-)
+_SURNAMES_2 = COMPOUND_SURNAMES
 SURNAMES = frozenset(_SURNAMES_1)
 
 # Words rjieba sometimes tags "nr" that are not names (kinship terms, places, organisations).
