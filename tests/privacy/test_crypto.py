@@ -25,7 +25,8 @@ def test_roundtrip_and_format() -> None:
     c = cipher()
     blob = c.encrypt("张三丰", context=CTX)
     assert blob[0] == 1
-    assert blob[1] == 2 and blob[2:4] == b"k1"
+    assert blob[1] == 2
+    assert blob[2:4] == b"k1"
     assert len(blob) == 2 + 2 + 12 + len("张三丰".encode()) + 16
     assert "张三丰".encode() not in blob
     assert c.decrypt(blob, context=CTX) == "张三丰"

@@ -85,7 +85,9 @@ def test_top_level_flagged_when_k_unreachable() -> None:
     assert not result.k_satisfied
     assert result.shared_by == 2
     dropped = generalize(target, pop + [household(path(3, 1, 1), (5,))] * 3, drop_flags=True)
-    assert dropped.k_satisfied and dropped.flags == () and dropped.profile_level == 5
+    assert dropped.k_satisfied
+    assert dropped.flags == ()
+    assert dropped.profile_level == 5
 
 
 def test_k_must_be_positive() -> None:
