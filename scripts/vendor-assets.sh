@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Vendor the front-end libraries from the npm registry into frontend_templates/static/vendor/.
+#
+# The files are committed: they are part of the app, small, and must not depend on a CDN at run
+# time. Versions are pinned here. To refresh: check the latest with
+#   npm view htmx.org version        (stay on 2.0.x until the templates are checked against 4.x)
+#   npm view @picocss/pico version
+# change the pins below, run `bash scripts/vendor-assets.sh`, look at the pages, commit.
+set -euo pipefail
+
+HTMX_VERSION="2.0.11"
+PICO_VERSION="2.1.1"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+dest="$root/frontend_templates/static/vendor"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+npm install --no-save --no-audit --no-fund --ignore-scripts --loglevel=error \
+  --prefix "$work" "htmx.org@$HTMX_VERSION" "@picocss/pico@$PICO_VERSION"
+
+mods="$work/node_modules"
+rm -rf "$dest"
+mkdir -p "$dest/htmx" "$dest/pico"
+cp "$mods/htmx.org/dist/htmx.min.js" "$dest/htmx/htmx.min.js"
+cp "$mods/htmx.org/LICENSE" "$dest/htmx/LICENSE"
+cp "$mods/@picocss/pico/css/pico.min.css" "$dest/pico/pico.min.css"
+cp "$mods/@picocss/pico/LICENSE.md" "$dest/pico/LICENSE.md"
+cat > "$dest/VERSIONS" <<TXT
+htmx.org $HTMX_VERSION
+@picocss/pico $PICO_VERSION
+TXT
+echo "vendored htmx.org $HTMX_VERSION and @picocss/pico $PICO_VERSION into ${dest#"$root"/}"
