@@ -129,10 +129,3 @@ def highlight(text: str, terms: Iterable[str], max_chars: int | None = None) -> 
     ]
     body = render_marked(text[start:end], window)
     return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
-
-
-def convert_marked(formatted: str, pre: str, post: str) -> str:
-    """Escape text that an engine highlighted with sentinel tags `pre`/`post` and turn
-    the sentinels into <mark>. Used for Meilisearch, whose output is not escaped."""
-    escaped = html.escape(formatted)
-    return escaped.replace(html.escape(pre), MARK_OPEN).replace(html.escape(post), MARK_CLOSE)
