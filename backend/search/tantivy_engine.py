@@ -222,10 +222,10 @@ class TantivyEngine:
                 )
             )
         clauses.extend((must, q_.const_score_query(f, 0.0)) for f in filters)
-        if not clauses:
-            return q_.all_query(), terms
         if q.text.strip() and not terms:  # only punctuation: nothing can match
             return q_.empty_query(), terms
+        if not clauses:
+            return q_.all_query(), terms
         return q_.boolean_query(clauses), terms
 
     def search_sync(self, q: SearchQuery) -> SearchResults:
@@ -257,10 +257,7 @@ class TantivyEngine:
             )
         # `count` exists at runtime but is missing from the bundled stub.
         total = int(getattr(result, "count", 0) or 0)
-        facets = self._facets(searcher, query, q) if q.with_facets and total else {}
-        if q.with_facets and not total:
-            facets = {name: {} for name in ("kind", "category", "urgency", "state")}
-            facets |= {"org_type": {}, "region": {}}
+        facets = self._facets(searcher, query, q) if q.with_facets else {}
         return SearchResults(
             hits=tuple(hits), total=total, page=q.page, per_page=q.per_page, facets=facets
         )
