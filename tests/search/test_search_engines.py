@@ -292,7 +292,8 @@ async def test_highlights_are_escaped(engine: SearchEngine) -> None:
     assert "&lt;img src=x onerror=&quot;x&quot;&gt;" in hit.snippet_html
     assert "<mark>米面</mark>油 &amp; more" in hit.snippet_html
     stripped = hit.snippet_html.replace("<mark>", "").replace("</mark>", "")
-    assert "<" not in stripped and ">" not in stripped
+    assert "<" not in stripped
+    assert ">" not in stripped
 
 
 async def test_upsert_replaces_and_delete_removes(engine: SearchEngine) -> None:
