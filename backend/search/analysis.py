@@ -1,0 +1,131 @@
+"""Text analysis shared by indexing, querying and highlighting.
+
+Chinese is segmented with jieba (rjieba): documents in search mode (`cut_for_search`, which
+also emits the shorter dictionary words inside long words, so "老人" finds "独居老人"),
+queries in precise mode (`cut`). Latin text is lower-cased and stemmed with the Snowball
+English stemmer that ships inside tantivy (no extra dependency). Punctuation is dropped.
+
+The tantivy engine indexes the whitespace-joined tokens with a plain whitespace tokenizer,
+so index-time and query-time analysis are this module and nothing else.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+import rjieba
+import tantivy
+
+_WORD = re.compile(r"[^\W_]+")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_LETTERS = re.compile(r"^[a-z\u00c0-\u024f]+$")
+
+_STEMMER = (
+    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw())
+    .filter(tantivy.Filter.stemmer("english"))
+    .build()
+)
+
+MARK_OPEN = "<mark>"
+MARK_CLOSE = "</mark>"
+
+
+@lru_cache(maxsize=131072)
+def stem(word: str) -> str:
+    """Lower-cased Snowball (English) stem of one Latin word; other words lower-cased only."""
+    lowered = word.lower()
+    if not _LATIN_LETTERS.match(lowered):
+        return lowered
+    out: list[str] = _STEMMER.analyze(lowered)
+    return out[0] if out else lowered
+
+
+def _normalise(raw: str) -> list[str]:
+    """Turn one jieba token into zero or more index terms."""
+    if _CJK.search(raw):
+        pieces = _WORD.findall(raw)
+        if len(pieces) == 1:
+            return [pieces[0].lower()]
+        return [stem(p) for p in pieces]
+    return [stem(p) for p in _WORD.findall(raw)]
+
+
+def index_tokens(text: str) -> list[str]:
+    """Terms of a document text, in order (overlapping sub-words included)."""
+    out: list[str] = []
+    for raw in rjieba.cut_for_search(text):
+        out.extend(_normalise(raw))
+    return out
+
+
+def segment(text: str) -> str:
+    """Whitespace-joined `index_tokens`; what the tantivy whitespace analyzer receives."""
+    return " ".join(index_tokens(text))
+
+
+def query_tokens(text: str) -> list[str]:
+    """Distinct terms of a query, in order. Every one of them must match."""
+    seen: dict[str, None] = {}
+    for raw in rjieba.cut(text):
+        for tok in _normalise(raw):
+            seen.setdefault(tok, None)
+    return list(seen)
+
+
+def _term_spans(text: str) -> Iterable[tuple[str, int, int]]:
+    for raw, start, _end in rjieba.tokenize(text, mode="search"):
+        if _CJK.search(raw):
+            pieces = list(_WORD.finditer(raw))
+            if len(pieces) == 1:
+                m = pieces[0]
+                yield m.group().lower(), start + m.start(), start + m.end()
+                continue
+        else:
+            pieces = list(_WORD.finditer(raw))
+        for m in pieces:
+            yield stem(m.group()), start + m.start(), start + m.end()
+
+
+def match_ranges(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
+    """Merged [start, end) character ranges of `text` whose terms are in `terms`."""
+    wanted = set(terms)
+    if not wanted or not text:
+        return []
+    ranges = sorted((s, e) for tok, s, e in _term_spans(text) if tok in wanted)
+    merged: list[tuple[int, int]] = []
+    for s, e in ranges:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def render_marked(text: str, ranges: list[tuple[int, int]]) -> str:
+    """HTML-escape `text` and wrap `ranges` in <mark>."""
+    parts: list[str] = []
+    pos = 0
+    for s, e in ranges:
+        parts.append(html.escape(text[pos:s]))
+        parts.append(MARK_OPEN + html.escape(text[s:e]) + MARK_CLOSE)
+        pos = e
+    parts.append(html.escape(text[pos:]))
+    return "".join(parts)
+
+
+def highlight(text: str, terms: Iterable[str], max_chars: int | None = None) -> str:
+    """Escaped HTML of `text` (or of a window of about `max_chars` around the first match)."""
+    ranges = match_ranges(text, terms)
+    if max_chars is None or len(text) <= max_chars:
+        return render_marked(text, ranges)
+    start = max(0, ranges[0][0] - max_chars // 4) if ranges else 0
+    end = min(len(text), start + max_chars)
+    start = max(0, min(start, end - max_chars))
+    window = [
+        (max(s, start) - start, min(e, end) - start) for s, e in ranges if s < end and e > start
+    ]
+    body = render_marked(text[start:end], window)
+    return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
