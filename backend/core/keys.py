@@ -6,39 +6,12 @@ Keys never go into the database. ``get_keys()`` reads them on first use, not at 
 from __future__ import annotations
 
 import base64
-import os
-import secrets
-import stat
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from backend.config import Settings, get_settings
-
-
-class KeyFileError(RuntimeError):
-    pass
-
-
-def load_or_create_key_file(path: Path, *, length: int = 32) -> bytes:
-    """Read a raw key file, creating it with ``length`` random bytes and mode 0600 if missing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            raise KeyFileError(
-                f"{path} is readable by group or others (mode {mode:o}); run: chmod 600 {path}"
-            ) from None
-        data = path.read_bytes()
-        if len(data) != length:
-            raise KeyFileError(f"{path} must hold exactly {length} bytes") from None
-        return data
-    key = secrets.token_bytes(length)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
-    return key
+from backend.privacy.crypto import KeyFileError, load_or_create_key_file
 
 
 def _decode(value: str) -> bytes:
@@ -60,6 +33,7 @@ class Keys:
 def load_keys(settings: Settings) -> Keys:
     """Production passes keys through settings; the embedded footprint keeps files in var/keys."""
     key_dir = settings.var_dir / "keys"
+    key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def pick(value: str | None, name: str) -> bytes:
         return _decode(value) if value else load_or_create_key_file(key_dir / f"{name}.key")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -17,14 +18,18 @@ from backend.outbox.models import OutboxEvent, OutboxState
 log = logging.getLogger(__name__)
 
 _SCALARS = (str, int, float, bool, type(None))
+_TOKEN = re.compile(r"^[A-Za-z0-9_.:+\-]{0,64}$")
 
 
 def _check_payload(payload: dict[str, Any]) -> None:
-    """Payloads carry ids, codes and states only: scalars or lists of scalars, short strings."""
+    """Payloads carry ids, codes, states, dates and numbers only — never free text.
+
+    Jobs reload what they need by id, so nothing personal can travel through Redis.
+    """
     for key, value in payload.items():
         values = value if isinstance(value, list) else [value]
         for item in values:
-            if not isinstance(item, _SCALARS) or (isinstance(item, str) and len(item) > 64):
+            if not isinstance(item, _SCALARS) or (isinstance(item, str) and not _TOKEN.match(item)):
                 raise ValueError(f"outbox payload field {key!r} must be an id, a code or a number")
 
 

@@ -1,0 +1,57 @@
+"""Load GB/T 2260 regions from CSV (code, parent_code, level, name, name_en)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.regions.models import Region, RegionLevel
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+async def import_regions(session: AsyncSession, rows: list[dict[str, str]]) -> int:
+    """Insert or update regions; parents first. Returns the number of rows written."""
+    by_code = {row["code"]: row for row in rows}
+    paths: dict[str, str] = {}
+
+    def path_of(code: str) -> str:
+        if code not in paths:
+            parent = by_code[code]["parent_code"] or None
+            paths[code] = code if parent is None else f"{path_of(parent)}.{code}"
+        return paths[code]
+
+    ordered = sorted(rows, key=lambda r: path_of(r["code"]).count("."))
+    for row in ordered:
+        values = {
+            "code": row["code"],
+            "parent_code": row["parent_code"] or None,
+            "name": row["name"],
+            "name_en": row.get("name_en", ""),
+            "level": RegionLevel(row["level"]),
+            "path": path_of(row["code"]),
+        }
+        stmt = insert(Region).values(**values)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[Region.code],
+                set_={k: stmt.excluded[k] for k in ("parent_code", "name", "name_en", "level", "path")},
+            )
+        )
+    await session.flush()
+    return len(ordered)
+
+
+async def import_bundled(session: AsyncSession) -> int:
+    total = 0
+    for path in sorted(DATA_DIR.glob("*.csv")):
+        total += await import_regions(session, read_csv(path))
+    return total
