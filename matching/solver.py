@@ -208,6 +208,11 @@ class MatchResult:
     _runner_up: list[int] = field(repr=False)
 
     @property
+    def candidates(self) -> Candidates:
+        """The candidate edges of the run (for diagnostics and benchmarks)."""
+        return self._cands
+
+    @property
     def objective_points(self) -> float:
         return self.objective / SCALE
 
