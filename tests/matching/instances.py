@@ -131,35 +131,35 @@ def offers_st(draw: st.DrawFn, max_offers: int, max_qty: int) -> list[Offer]:
                 flags=draw(st.sets(st.sampled_from(FLAGS), max_size=1)),
                 max_per_household=draw(st.none() | st.integers(1, 2)),
                 start=draw(st.none() | st.dates(TODAY, TODAY + dt.timedelta(days=30))),
-                until=draw(st.none() | st.dates(TODAY - dt.timedelta(days=3), TODAY + dt.timedelta(days=60))),
+                until=draw(
+                    st.none()
+                    | st.dates(TODAY - dt.timedelta(days=3), TODAY + dt.timedelta(days=60))
+                ),
                 rating=draw(st.none() | st.sampled_from([1.0, 2.5, 4.0, 5.0])),
             )
         )
     return result
 
 
-def random_instance(
-    seed: int, n_needs: int, n_offers: int
-) -> tuple[list[Need], list[Offer]]:
+def random_instance(seed: int, n_needs: int, n_offers: int) -> tuple[list[Need], list[Offer]]:
     """A larger random instance on the small tree (heavy contention for offers)."""
     rng = random.Random(seed)
-    needs = []
-    for i in range(n_needs):
-        needs.append(
-            need(
-                f"n{i:05d}",
-                category=rng.choice(NEED_CATEGORIES),
-                remaining=rng.choice((1, 1, 1, 2, 3)),
-                urgency=rng.choices(URGENCIES, (10, 30, 60))[0],
-                deadline=None if rng.random() < 0.4 else TODAY + dt.timedelta(rng.randint(0, 40)),
-                path=rng.choice(PATHS),
-                household=f"h{rng.randrange(n_needs * 3 // 4)}",
-                categories=rng.sample(HOUSEHOLD_CATEGORIES, rng.randint(0, 2)),
-                flags=[f for f in FLAGS if rng.random() < 0.2],
-                vulnerability=round(rng.random(), 2),
-                waiting_days=rng.randint(0, 150),
-            )
+    needs = [
+        need(
+            f"n{i:05d}",
+            category=rng.choice(NEED_CATEGORIES),
+            remaining=rng.choice((1, 1, 1, 2, 3)),
+            urgency=rng.choices(URGENCIES, (10, 30, 60))[0],
+            deadline=None if rng.random() < 0.4 else TODAY + dt.timedelta(rng.randint(0, 40)),
+            path=rng.choice(PATHS),
+            household=f"h{rng.randrange(n_needs * 3 // 4)}",
+            categories=rng.sample(HOUSEHOLD_CATEGORIES, rng.randint(0, 2)),
+            flags=[f for f in FLAGS if rng.random() < 0.2],
+            vulnerability=round(rng.random(), 2),
+            waiting_days=rng.randint(0, 150),
         )
+        for i in range(n_needs)
+    ]
     offers = []
     for j in range(n_offers):
         kind = rng.random()
@@ -285,7 +285,8 @@ def assert_feasible(
         assert check(o, n, config.today), (n, o)
         level = service_level(o, n)
         assert level is not None
-        assert o.service_area and n.region_path[level] in o.service_area
+        assert o.service_area
+        assert n.region_path[level] in o.service_area
         per_offer[o.id] += p.quantity
         per_need[n.id] += p.quantity
         per_household[n.household_id] += p.quantity
@@ -314,4 +315,5 @@ def assert_feasible(
             if not check(o, n, config.today) or per_offer[o.id] >= o.remaining:
                 continue
             limit = o.eligibility.max_per_household
-            assert limit is not None and per_pair[(o.id, n.household_id)] >= limit, (n.id, o.id)
+            assert limit is not None, (n.id, o.id)
+            assert per_pair[(o.id, n.household_id)] >= limit, (n.id, o.id)

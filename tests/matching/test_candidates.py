@@ -29,18 +29,11 @@ SIBLING_COUNTY = PATHS[4]
 
 def _pairs(needs, offers):
     cands = build_candidates(needs, offers, TODAY)
-    return {
-        (cands.needs[ni].id, cands.offers[oi].id, level) for ni, oi, level in cands.pairs()
-    }
+    return {(cands.needs[ni].id, cands.offers[oi].id, level) for ni, oi, level in cands.pairs()}
 
 
 def _reference(needs, offers):
-    return {
-        (n.id, o.id, service_level(o, n))
-        for n in needs
-        for o in offers
-        if check(o, n, TODAY)
-    }
+    return {(n.id, o.id, service_level(o, n)) for n in needs for o in offers if check(o, n, TODAY)}
 
 
 @settings(max_examples=200, deadline=None)
@@ -70,7 +63,7 @@ def test_edges_are_grouped_by_need_and_most_local_first():
 
 
 def test_compat_table_is_data_and_identity_is_always_compatible():
-    assert DEFAULT_COMPAT == load_compat()
+    assert load_compat() == DEFAULT_COMPAT
     assert "food" in DEFAULT_COMPAT["voucher"]
     custom = load_compat('{"_comment": "x", "kit": ["food"]}')
     assert custom == {"kit": frozenset({"food"})}
