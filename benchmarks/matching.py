@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ortools.graph.python import min_cost_flow
 
 from matching import Eligibility, Need, Offer, RunConfig, run_matching
+from matching.candidates import Candidates
 from matching.explain import render
 from matching.i18n import zh
 from matching.scoring import SCALE, score_candidates
@@ -163,22 +164,16 @@ def maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def greedy(
-    edges: list[tuple[int, int, int]],
-    needs: tuple[Need, ...],
-    offers: tuple[Offer, ...],
-    scores: array[int],
-    cap: int,
-    order: list[int],
-) -> tuple[int, int]:
+def greedy(cands: Candidates, scores: array[int], cap: int, order: list[int]) -> tuple[int, int]:
     """Take edges in ``order`` while everything fits; return (objective, emergency units)."""
+    needs, offers = cands.needs, cands.offers
     offer_left = [o.remaining for o in offers]
     need_left = [n.remaining for n in needs]
     household_left: dict[str, int] = {}
     pair_used: dict[tuple[int, str], int] = {}
     objective = emergency = 0
     for e in order:
-        ni, oi, _level = edges[e]
+        ni, oi = cands.edge_need[e], cands.edge_offer[e]
         need, offer = needs[ni], offers[oi]
         hh = need.household_id
         q = min(offer_left[oi], need_left[ni], household_left.get(hh, cap))
@@ -242,27 +237,26 @@ def main(argv: list[str] | None = None) -> None:
     bare_emergency = sum(f for f, em in zip(flows, graph.edge_emergency, strict=True) if em)
     assert -smcf.optimal_cost() == optimum + graph.bonus * bare_emergency
 
-    edges = list(cands.pairs())
+    n_edges = len(cands)
+    del flows
     t = time.perf_counter()
-    by_score = sorted(range(len(edges)), key=lambda e: (-graph.edge_emergency[e], -scores[e], e))
-    greedy_objective, greedy_emergency = greedy(
-        edges, cands.needs, cands.offers, scores, config.per_household_cap, by_score
-    )
+    # Emergency edges first, then by score (integer keys keep the sort lean; ties by edge).
+    top = max(scores, default=0) + 1
+    by_score = sorted(range(n_edges), key=lambda e: -(scores[e] + top * graph.edge_emergency[e]))
+    greedy_objective, greedy_emergency = greedy(cands, scores, config.per_household_cap, by_score)
+    del by_score
     greedy_s = time.perf_counter() - t
     t = time.perf_counter()
-    by_wait = sorted(
-        range(len(edges)),
-        key=lambda e: (-cands.needs[edges[e][0]].waiting_days, edges[e][0], e),
-    )
-    fcfs_objective, fcfs_emergency = greedy(
-        edges, cands.needs, cands.offers, scores, config.per_household_cap, by_wait
-    )
+    # Needs by waiting time (longest first, then id); each need's offers most local first.
+    wait = [n.waiting_days for n in cands.needs]
+    by_wait = sorted(range(n_edges), key=lambda e: -wait[cands.edge_need[e]])
+    fcfs_objective, fcfs_emergency = greedy(cands, scores, config.per_household_cap, by_wait)
     fcfs_s = time.perf_counter() - t
 
     s = result.stats
     print(f"instance: {args.needs} needs, {args.offers} offers, generated in {gen_s:.2f} s")
     print(
-        f"edges: {len(edges)} ({len(edges) / max(len(needs), 1):.1f} per need), "
+        f"edges: {n_edges} ({n_edges / max(len(needs), 1):.1f} per need), "
         f"arcs: {len(graph.tails)}, proposals: {len(result.proposals)}"
     )
     print(
@@ -295,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
             {
                 "needs": len(needs),
                 "offers": len(offers),
-                "edges": len(edges),
+                "edges": n_edges,
                 "proposals": len(result.proposals),
                 "engine_s": round(engine_s, 3),
                 "engine_solve_s": round(s["solve_s"], 3),
