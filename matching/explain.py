@@ -110,10 +110,12 @@ def explain_edge(
     reasons: list[Item] = [(i18n.SCORE, {"score": scores[edge] / SCALE})]
     if need.urgency == "emergency":
         reasons.append((i18n.EMERGENCY_FIRST, {}))
-    ranked = sorted(
-        (name for name in PARTS if scaled[name] > 0),
-        key=lambda name: (-scaled[name], PARTS.index(name)),
-    )
+    ranked = [
+        name
+        for _, _, name in sorted(
+            (-scaled[name], i, name) for i, name in enumerate(PARTS) if scaled[name] > 0
+        )
+    ]
     reasons.extend(
         _part_item(name, scaled[name] / SCALE, need, offer, level) for name in ranked[:TOP_PARTS]
     )
