@@ -119,10 +119,9 @@ def build_graph(cands: Candidates, scores: array[int], config: RunConfig) -> Flo
     # Per-household limits of offers: (offer, household) nodes where several needs share them.
     household_of = [n.household_id for n in needs]
     groups: dict[tuple[int, str], list[int]] = {}
-    for e in range(num_edges):
-        oi = edge_offer[e]
-        if offers[oi].eligibility.max_per_household is not None:
-            groups.setdefault((oi, household_of[edge_need[e]]), []).append(e)
+    has_limit = [o.eligibility.max_per_household is not None for o in offers]
+    for e in compress(range(num_edges), [has_limit[oi] for oi in edge_offer]):
+        groups.setdefault((edge_offer[e], household_of[edge_need[e]]), []).append(e)
     for (oi, _household), group in groups.items():
         if len(group) > 1:
             node = next_node
