@@ -28,6 +28,7 @@ from backend.core.http import (
     provide_db,
 )
 from backend.core.keys import get_keys
+from backend.core.queue import QUEUE_NAME
 from backend.core.runtime import Runtime
 from backend.core.security import SessionAuthMiddleware
 from backend.core.templating import TEMPLATES_DIR, template_config
@@ -45,6 +46,7 @@ def create_app(
     redis_url: str | None = None,
     runtime: Runtime | None = None,
     start_worker: bool | None = None,
+    queue_name: str | None = None,
     extra_handlers: Sequence[Any] = (),
 ) -> Litestar:
     """Build the app. ``runtime`` is passed by tests; otherwise it is started in the lifespan."""
@@ -60,7 +62,9 @@ def create_app(
             rd_url = redis_url or settings.redis_url
             if not db_url or not rd_url:
                 raise RuntimeError("create_app needs a database and a Redis URL (tongxin run starts embedded ones)")
-            rt = await Runtime.start(settings, database_url=db_url, redis_url=rd_url)
+            rt = await Runtime.start(
+                settings, database_url=db_url, redis_url=rd_url, queue_name=queue_name or QUEUE_NAME
+            )
         app.state.runtime = rt
         worker_task = None
         worker = None

@@ -160,10 +160,17 @@ async def db(runtime: Any) -> AsyncIterator[Any]:
 
 
 @pytest.fixture(scope="session")
-async def app(runtime: Any, demo: dict[str, Any]) -> Any:
+async def app(database_url: str, redis_url: str, queue_name: str, demo: dict[str, Any]) -> Any:
+    """The app without its worker (tests run jobs with ``helpers.drain_outbox``).
+
+    The test client serves it from its own event loop, so the app builds its own Runtime in
+    its lifespan; tests reach the same database and Redis through the ``runtime`` fixture.
+    """
     from backend.app import create_app
 
-    return create_app(get_settings(), runtime=runtime, start_worker=False)
+    return create_app(
+        get_settings(), database_url=database_url, redis_url=redis_url, queue_name=queue_name, start_worker=False
+    )
 
 
 @pytest.fixture

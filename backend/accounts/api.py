@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts import repository as repo
 from backend.accounts import service
 from backend.accounts.models import OrgStatus, Role
+from backend.core.http import DB
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user, roles_required
 
@@ -83,12 +84,12 @@ class AccountsAPI(Controller):
         )
 
     @post("/organizations", guards=[login_required], summary="Register an organization (waits for approval)")
-    async def register_organization(self, request: Request[Any, Any, Any], db: AsyncSession, data: OrganizationIn) -> OrganizationOut:
+    async def register_organization(self, request: Request[Any, Any, Any], db: DB, data: OrganizationIn) -> OrganizationOut:
         org = await service.register_organization(db, require_user(request), **msgspec.structs.asdict(data))
         return _org_out(org)
 
     @get("/admin/organizations", guards=[roles_required(Role.ADMIN)], summary="Organizations by review status")
-    async def list_organizations(self, db: AsyncSession, status: str = "pending", page: int = 1) -> OrganizationPage:
+    async def list_organizations(self, db: DB, status: str = "pending", page: int = 1) -> OrganizationPage:
         wanted = OrgStatus(status) if status in {s.value for s in OrgStatus} else OrgStatus.PENDING
         pager = Page(number=page)
         rows, total = await repo.organizations(db, status=wanted, offset=pager.offset, limit=pager.size)
@@ -96,6 +97,6 @@ class AccountsAPI(Controller):
         return OrganizationPage([_org_out(o) for o in rows], pager.number, pager.pages, total)
 
     @post("/admin/organizations/{org_id:uuid}/review", guards=[roles_required(Role.ADMIN)], summary="Approve or reject")
-    async def review(self, request: Request[Any, Any, Any], db: AsyncSession, org_id: uuid.UUID, data: ReviewIn) -> OrganizationOut:
+    async def review(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, data: ReviewIn) -> OrganizationOut:
         org = await service.review_organization(db, require_user(request), org_id, approve=data.approve, note=data.note)
         return _org_out(org)

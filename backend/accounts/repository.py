@@ -32,7 +32,7 @@ async def role_grants(session: AsyncSession, user_id: uuid.UUID) -> Sequence[tup
         .where(RoleGrant.user_id == user_id)
         .order_by(RoleGrant.role)
     )
-    return [(grant, path) for grant, path in rows.tuples()]
+    return [(grant, path) for grant, path in rows.all()]
 
 
 async def memberships(session: AsyncSession, user_id: uuid.UUID) -> Sequence[tuple[Membership, Organization]]:
@@ -42,7 +42,7 @@ async def memberships(session: AsyncSession, user_id: uuid.UUID) -> Sequence[tup
         .where(Membership.user_id == user_id)
         .order_by(Organization.name)
     )
-    return list(rows.tuples())
+    return [(m, o) for m, o in rows.all()]
 
 
 async def organizations(

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, State
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +15,7 @@ from backend.accounts import repository as repo
 from backend.accounts import service
 from backend.accounts.models import OrgStatus, OrgType, Role
 from backend.core.errors import DomainError
-from backend.core.http import rollback_only
+from backend.core.http import DB, Form, rollback_only
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user, roles_required
 from backend.core.sessions import SESSION_COOKIE
@@ -25,7 +24,6 @@ from backend.regions.models import RegionLevel
 from backend.regions.repository import by_level
 from backend.web.views import safe_next
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 def session_cookie(state: State, token: str) -> Cookie:
@@ -49,11 +47,11 @@ class AccountViews(Controller):
     include_in_schema = False
 
     @get("/signin", name="signin")
-    async def signin_form(self, request: Request[Any, Any, Any], next_: Annotated[str | None, Parameter(query="next")] = None) -> Template:
+    async def signin_form(self, request: Request[Any, Any, Any], next_: Annotated[str | None, QueryParameter(name="next")] = None) -> Template:
         return page(request, "accounts/signin.html", form={}, next=safe_next(next_))
 
     @post("/signin")
-    async def signin(self, request: Request[Any, Any, Any], state: State, db: AsyncSession, data: Form) -> Template | Redirect:
+    async def signin(self, request: Request[Any, Any, Any], state: State, db: DB, data: Form) -> Template | Redirect:
         sessions = state.runtime.services["sessions"]
         target = safe_next(data.get("next"))
         try:
@@ -81,7 +79,7 @@ class AccountViews(Controller):
         return page(request, "accounts/signup.html", form={"role": "volunteer"}, roles=service.SELF_SERVICE_ROLES)
 
     @post("/signup")
-    async def signup(self, request: Request[Any, Any, Any], state: State, db: AsyncSession, data: Form) -> Template | Redirect:
+    async def signup(self, request: Request[Any, Any, Any], state: State, db: DB, data: Form) -> Template | Redirect:
         from backend.core.security import current_locale
 
         try:
@@ -104,7 +102,7 @@ class AccountViews(Controller):
         return page(request, "accounts/profile.html", user=require_user(request), saved=saved, form={})
 
     @post("/profile", guards=[login_required])
-    async def update_profile(self, request: Request[Any, Any, Any], db: AsyncSession, data: Form) -> Template | Redirect:
+    async def update_profile(self, request: Request[Any, Any, Any], db: DB, data: Form) -> Template | Redirect:
         user = require_user(request)
         try:
             await service.update_profile(db, user, display_name=data.get("display_name", ""),
@@ -118,7 +116,7 @@ class AccountViews(Controller):
                                         httponly=True, samesite="lax", max_age=365 * 24 * 3600)])
 
     @post("/profile/password", guards=[login_required])
-    async def change_password(self, request: Request[Any, Any, Any], state: State, db: AsyncSession, data: Form) -> Template | Redirect:
+    async def change_password(self, request: Request[Any, Any, Any], state: State, db: DB, data: Form) -> Template | Redirect:
         user = require_user(request)
         try:
             await service.change_password(db, user, current=data.get("current_password", ""),
@@ -133,7 +131,7 @@ class AccountViews(Controller):
         return Redirect("/profile?saved=password", status_code=303, cookies=[session_cookie(state, token)])
 
 
-async def _org_form_context(db: AsyncSession) -> dict[str, Any]:
+async def _org_form_context(db: DB) -> dict[str, Any]:
     regions = await by_level(db, RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY)
     return {"org_types": list(OrgType), "regions": regions}
 
@@ -143,11 +141,11 @@ class OrganizationViews(Controller):
     guards = [login_required]  # noqa: RUF012 - Litestar API
 
     @get("/organizations/register", name="org_register")
-    async def register_form(self, request: Request[Any, Any, Any], db: AsyncSession) -> Template:
+    async def register_form(self, request: Request[Any, Any, Any], db: DB) -> Template:
         return page(request, "accounts/org_register.html", form={}, **await _org_form_context(db))
 
     @post("/organizations/register")
-    async def register(self, request: Request[Any, Any, Any], db: AsyncSession, data: Form) -> Template | Redirect:
+    async def register(self, request: Request[Any, Any, Any], db: DB, data: Form) -> Template | Redirect:
         user = require_user(request)
         try:
             await service.register_organization(
@@ -169,7 +167,7 @@ class AdminViews(Controller):
 
     @get("/organizations", name="admin_orgs")
     async def organizations(
-        self, request: Request[Any, Any, Any], db: AsyncSession, status: str = "pending", page_no: Annotated[int, Parameter(query="page", ge=1)] = 1
+        self, request: Request[Any, Any, Any], db: DB, status: str = "pending", page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1
     ) -> Template:
         wanted = OrgStatus(status) if status in {s.value for s in OrgStatus} else OrgStatus.PENDING
         pager = Page(number=page_no, size=20)
@@ -178,7 +176,7 @@ class AdminViews(Controller):
                     orgs=rows, pager=pager.with_total(total), status=wanted, statuses=list(OrgStatus))
 
     @post("/organizations/{org_id:uuid}/review")
-    async def review(self, request: Request[Any, Any, Any], db: AsyncSession, org_id: uuid.UUID, data: Form) -> Redirect:
+    async def review(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, data: Form) -> Redirect:
         await service.review_organization(
             db, require_user(request), org_id, approve=data.get("decision") == "approve", note=data.get("note", "")
         )

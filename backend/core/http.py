@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -27,6 +30,12 @@ from backend.core.security import current_locale, user_of
 from backend.core.templating import translate
 
 log = logging.getLogger("tongxin.http")
+
+# The request's database session (see provide_db), as handlers declare it: ``db: DB``.
+DB = NamedDependency[AsyncSession]
+
+# An HTML form body (application/x-www-form-urlencoded), as a dict of strings.
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:

@@ -25,15 +25,31 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker nam
     return message
 
 
+def catalog_files(locale: str) -> list[Path]:
+    """``messages.po`` first, then one ``<domain>.po`` per domain (each domain owns its file)."""
+    folder = TRANSLATIONS_DIR / locale / "LC_MESSAGES"
+    files = sorted(folder.glob("*.po"), key=lambda p: (p.name != "messages.po", p.name))
+    return files
+
+
 @lru_cache(maxsize=len(LOCALES))
 def get_translations(locale: str) -> NullTranslations:
-    po_path = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not po_path.exists():
+    """All of a locale's .po files merged (the first translation of a msgid wins)."""
+    files = catalog_files(locale)
+    if not files:
         return NullTranslations()
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=locale)
+    merged = None
+    for po_path in files:
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle, locale=locale)
+        if merged is None:
+            merged = catalog
+            continue
+        for message in catalog:
+            if message.id and message.string and not (merged.get(message.id) and merged[message.id].string):
+                merged[message.id] = message
     buffer = io.BytesIO()
-    write_mo(buffer, catalog)
+    write_mo(buffer, merged)
     buffer.seek(0)
     return Translations(buffer)
 

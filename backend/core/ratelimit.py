@@ -34,9 +34,9 @@ class Lockout:
         """Count a failure; returns seconds locked (0 when still under the limit)."""
         key = f"fail:{self.name}:{_h(subject)}"
         async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=self.window, nx=True)  # starts the window (Redis 6 has no EXPIRE NX)
             pipe.incr(key)
-            pipe.expire(key, self.window, nx=True)
-            count, _ = await pipe.execute()
+            _, count = await pipe.execute()
         if int(count) >= self.max_failures:
             await self.redis.set(f"lock:{self.name}:{_h(subject)}", "1", ex=self.lock)
             await self.redis.delete(key)
@@ -59,10 +59,10 @@ class RateLimit:
     async def hit(self, subject: str) -> int:
         key = f"rl:{self.name}:{_h(subject)}"
         async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=self.window, nx=True)
             pipe.incr(key)
-            pipe.expire(key, self.window, nx=True)
             pipe.ttl(key)
-            count, _, ttl = await pipe.execute()
+            _, count, ttl = await pipe.execute()
         if int(count) > self.limit:
             return max(1, int(ttl))
         return 0

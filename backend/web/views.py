@@ -7,11 +7,10 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, State
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy import text
 
+from backend.core.http import Form
 from backend.core.i18n import LOCALES
 from backend.core.security import LANG_COOKIE
 from backend.core.templating import page
@@ -32,10 +31,7 @@ class SiteController(Controller):
         return page(request, "home/index.html")
 
     @post("/lang", name="set_language")
-    async def set_language(
-        self,
-        data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED),  # noqa: B008
-    ) -> Redirect:
+    async def set_language(self, data: Form) -> Redirect:
         locale = data.get("locale", "")
         target = safe_next(data.get("next"))
         if locale not in LOCALES:

@@ -115,5 +115,9 @@ def test_sign_in_and_out_in_each_language(
         expect(header.get_by_role("link", name=case["sign_in"], exact=True)).to_be_visible()
         expect(header.get_by_role("button", name=case["sign_out"])).to_have_count(0)
         assert not errors, errors
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"failed-{locale}.png"), full_page=True)
+        (ARTIFACTS / f"failed-{locale}.html").write_text(page.content(), encoding="utf-8")
+        raise
     finally:
         context.close()
