@@ -26,6 +26,10 @@ async def _approve(_: Ctx) -> dict[str, Any]:
     return {"decision": "approve"}
 
 
+async def _bad_signin(_: Ctx) -> dict[str, Any]:
+    return {"email": f"nobody-{uuid.uuid4().hex[:8]}@example.com", "password": "wrong-password"}
+
+
 async def _api_review(ctx: Ctx) -> str:
     url = await _pending_org(ctx)
     return "/api/v1" + url
@@ -36,7 +40,7 @@ ROWS = [
     Row("GET", "/healthz", everyone(200)),
     Row("POST", "/lang", everyone(303), data={"locale": "en", "next": "/"}),
     Row("GET", "/signin", everyone(200)),
-    Row("POST", "/signin", everyone(422), data={"email": "nobody@example.com", "password": "wrong-password"},
+    Row("POST", "/signin", everyone(422), data=_bad_signin,
         note="bad credentials"),
     Row("GET", "/signup", everyone(200)),
     Row("POST", "/signup", everyone(422), data={"email": "not-an-email", "display_name": "", "password": "x"},
