@@ -121,3 +121,86 @@ def test_sign_in_and_out_in_each_language(
         raise
     finally:
         context.close()
+
+
+def _sign_in(page: object, base: str, email: str, password: str) -> None:
+    from playwright.sync_api import Page
+
+    assert isinstance(page, Page)
+    page.goto(base + "/signin")
+    page.locator("#f-email").fill(email)
+    page.locator("#f-password").fill(password)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(base + "/")
+
+
+@pytest.mark.parametrize("locale", list(CASES))
+def test_every_shell_page_renders(
+    browser: object, live_server: str, demo_users: dict[str, tuple[str, str]], locale: str
+) -> None:
+    """Forms with errors, the organization pages and an error page, as a person sees them."""
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    case = CASES[locale]
+    shots = ARTIFACTS / "pages"
+    shots.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=1, extra_http_headers={"Accept-Language": case["accept"]}
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        # A failed sign-in keeps the e-mail, shows the summary, and marks nothing as a 500.
+        page.goto(live_server + "/signin")
+        page.locator("#f-email").fill("nobody@example.org")
+        page.locator("#f-password").fill("wrong-password-1")
+        page.locator("main form button[type=submit]").click()
+        expect(page.locator(".notice-error[role=alert]")).to_be_visible()
+        expect(page.locator("#f-email")).to_have_value("nobody@example.org")
+        page.screenshot(path=str(shots / f"signin-error-{locale}.png"), full_page=True)
+
+        # Sign-up with everything wrong: each field says what is wrong and is linked from the summary.
+        page.goto(live_server + "/signup")
+        page.locator("#f-email").fill("not-an-address")
+        page.locator("main form button[type=submit]").click()
+        expect(page.locator("#f-email")).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#f-display_name")).to_have_attribute("aria-invalid", "true")
+        expect(page.locator(".notice-error a[href='#f-email']")).to_be_visible()
+        page.screenshot(path=str(shots / f"signup-error-{locale}.png"), full_page=True)
+
+        # Not found.
+        response = page.goto(live_server + "/no-such-page")
+        assert response is not None
+        assert response.status == 404
+        expect(page.locator(".error-page h1")).to_be_visible()
+        page.screenshot(path=str(shots / f"error-404-{locale}.png"), full_page=True)
+
+        # An organization admin registers nothing, but sees the form; the platform admin reviews.
+        email, password = demo_users["admin"]
+        _sign_in(page, live_server, email, password)
+        page.goto(live_server + "/organizations/register")
+        expect(page.locator("#f-region_code option").nth(1)).to_be_attached()
+        page.locator("#f-uscc").fill("123")
+        page.locator("main form button[type=submit]").click()
+        expect(page.locator(".notice-error[role=alert]")).to_be_visible()
+        page.screenshot(path=str(shots / f"org-register-error-{locale}.png"), full_page=True)
+
+        page.goto(live_server + "/admin/organizations")
+        expect(page.locator(".tabs a[aria-current=page]")).to_have_count(1)
+        page.screenshot(path=str(shots / f"admin-orgs-{locale}.png"), full_page=True)
+        # The status tabs swap the list in place through htmx and update the address bar.
+        page.locator(".tabs a").nth(1).click()
+        expect(page).to_have_url(live_server + "/admin/organizations?status=approved")
+        expect(page.locator(".tabs a").nth(1)).to_have_attribute("aria-current", "page")
+        expect(page.locator("h1")).to_have_count(1)
+        page.set_viewport_size(DESKTOP)
+        page.screenshot(path=str(shots / f"admin-orgs-approved-{locale}-desktop.png"), full_page=True)
+        assert not errors, errors
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"failed-pages-{locale}.png"), full_page=True)
+        (ARTIFACTS / f"failed-pages-{locale}.html").write_text(page.content(), encoding="utf-8")
+        raise
+    finally:
+        context.close()
