@@ -61,7 +61,9 @@ def create_app(
             db_url = database_url or settings.database_url
             rd_url = redis_url or settings.redis_url
             if not db_url or not rd_url:
-                raise RuntimeError("create_app needs a database and a Redis URL (tongxin run starts embedded ones)")
+                raise RuntimeError(
+                    "create_app needs a database and a Redis URL (tongxin run starts embedded ones)"
+                )
             rt = await Runtime.start(
                 settings, database_url=db_url, redis_url=rd_url, queue_name=queue_name or QUEUE_NAME
             )
@@ -122,7 +124,9 @@ def create_app(
             components=Components(
                 security_schemes={
                     "session": SecurityScheme(
-                        type="apiKey", name="tx_session", security_scheme_in="cookie",
+                        type="apiKey",
+                        name="tx_session",
+                        security_scheme_in="cookie",
                         description="Browser session cookie (sign in at /signin).",
                     )
                 }

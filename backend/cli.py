@@ -112,8 +112,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             print("Loaded the demo data into the empty database.")
         app = create_app(settings, database_url=db_url, redis_url=redis_url)
         _print_logins(settings)
-        config = uvicorn.Config(app, host=settings.host, port=port, log_level=settings.log_level.lower(),
-                                proxy_headers=True, lifespan="on")
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=port,
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+            lifespan="on",
+        )
         server = uvicorn.Server(config)
         with contextlib.suppress(KeyboardInterrupt):
             server.run()
@@ -127,8 +133,11 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from jobs.worker import WorkerSettings
 
     if not settings.database_url or not settings.redis_url:
-        print("tongxin worker is the production worker: set TONGXIN_DATABASE_URL and TONGXIN_REDIS_URL "
-              "(tongxin run starts one inside the app)", file=sys.stderr)
+        print(
+            "tongxin worker is the production worker: set TONGXIN_DATABASE_URL and TONGXIN_REDIS_URL "
+            "(tongxin run starts one inside the app)",
+            file=sys.stderr,
+        )
         return 2
     from backend.core.queue import redis_settings
 
@@ -149,8 +158,10 @@ async def _verify(db_url: str) -> int:
     if result.ok:
         print(f"audit log intact: {result.checked} rows verified")
         return 0
-    print(f"audit log BROKEN at row {result.first_bad_seq}: {result.reason} "
-          f"({result.checked} rows verified before it)")
+    print(
+        f"audit log BROKEN at row {result.first_bad_seq}: {result.reason} "
+        f"({result.checked} rows verified before it)"
+    )
     return 1
 
 
@@ -160,25 +171,35 @@ def cmd_verify_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tongxin", description=__doc__.splitlines()[0] if __doc__ else "")
+    parser = argparse.ArgumentParser(
+        prog="tongxin", description=__doc__.splitlines()[0] if __doc__ else ""
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="serve the app (embedded servers, in-process worker)")
     run.add_argument("--port", type=int, default=None)
     run.set_defaults(func=cmd_run)
-    sub.add_parser("worker", help="a standalone arq worker (production)").set_defaults(func=cmd_worker)
+    sub.add_parser("worker", help="a standalone arq worker (production)").set_defaults(
+        func=cmd_worker
+    )
     db = sub.add_parser("db", help="database schema (Alembic)")
     db.add_argument("action", choices=["upgrade", "downgrade", "check"])
     db.add_argument("revision", nargs="?", default=None)
     db.set_defaults(func=cmd_db)
-    sub.add_parser("seed-demo", help="load the demo data into an empty database").set_defaults(func=cmd_seed)
-    sub.add_parser("verify-audit", help="check the audit log's HMAC chain").set_defaults(func=cmd_verify_audit)
+    sub.add_parser("seed-demo", help="load the demo data into an empty database").set_defaults(
+        func=cmd_seed
+    )
+    sub.add_parser("verify-audit", help="check the audit log's HMAC chain").set_defaults(
+        func=cmd_verify_audit
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     code: int = args.func(args, settings)
     return code
 

@@ -85,7 +85,8 @@ class Settings:
         if self.secure_cookies is not None:
             return self.secure_cookies
         return not (
-            self.base_url.startswith("http://127.0.0.1") or self.base_url.startswith("http://localhost")
+            self.base_url.startswith("http://127.0.0.1")
+            or self.base_url.startswith("http://localhost")
         )
 
     @property
@@ -125,7 +126,9 @@ class Settings:
             "pledge_expiry_days": int(_env("PLEDGE_EXPIRY_DAYS", "14") or 14),
             "run_worker_in_process": _bool("WORKER_IN_PROCESS", True),
             "load_demo_data": _bool("LOAD_DEMO_DATA", True),
-            "secure_cookies": None if _env("SECURE_COOKIES") is None else _bool("SECURE_COOKIES", True),
+            "secure_cookies": None
+            if _env("SECURE_COOKIES") is None
+            else _bool("SECURE_COOKIES", True),
             "log_level": _env("LOG_LEVEL", "INFO"),
             "oidc_providers": tuple(
                 OIDCProviderSettings(**p) for p in json.loads(_env("OIDC_PROVIDERS", "[]") or "[]")

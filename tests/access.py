@@ -93,8 +93,10 @@ def signed_in(status: int, *, anonymous: int = 303, **overrides: int) -> dict[st
     return {"*": status, "anonymous": anonymous, **overrides}
 
 
-def only(allowed: tuple[str, ...], status: int, *, denied: int = 403, anonymous: int = 303) -> dict[str, int]:
-    expect = {actor: denied for actor in ACTORS}
+def only(
+    allowed: tuple[str, ...], status: int, *, denied: int = 403, anonymous: int = 303
+) -> dict[str, int]:
+    expect = dict.fromkeys(ACTORS, denied)
     expect["anonymous"] = anonymous
     for actor in allowed:
         expect[actor] = status

@@ -102,7 +102,9 @@ def redis_url() -> Iterator[str]:
 
     rs = redis_settings(url)
     try:
-        client = redis_sync.Redis(host=rs.host, port=rs.port, unix_socket_path=rs.unix_socket_path, db=rs.database)
+        client = redis_sync.Redis(
+            host=rs.host, port=rs.port, unix_socket_path=rs.unix_socket_path, db=rs.database
+        )
         client.ping()
         client.close()
     except Exception as exc:
@@ -121,7 +123,9 @@ def queue_name() -> str:
 async def runtime(database_url: str, redis_url: str, queue_name: str) -> AsyncIterator[Any]:
     from backend.core.runtime import Runtime
 
-    rt = await Runtime.start(get_settings(), database_url=database_url, redis_url=redis_url, queue_name=queue_name)
+    rt = await Runtime.start(
+        get_settings(), database_url=database_url, redis_url=redis_url, queue_name=queue_name
+    )
     yield rt
     await rt.close()
 
@@ -149,7 +153,9 @@ async def db(runtime: Any) -> AsyncIterator[Any]:
 
     async with runtime.engine.connect() as conn:
         trans = await conn.begin()
-        session = AsyncSession(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        session = AsyncSession(
+            bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
         session.info["queue"] = runtime.queue
         session.info["services"] = runtime.services
         try:
@@ -169,7 +175,11 @@ async def app(database_url: str, redis_url: str, queue_name: str, demo: dict[str
     from backend.app import create_app
 
     return create_app(
-        get_settings(), database_url=database_url, redis_url=redis_url, queue_name=queue_name, start_worker=False
+        get_settings(),
+        database_url=database_url,
+        redis_url=redis_url,
+        queue_name=queue_name,
+        start_worker=False,
     )
 
 
@@ -199,12 +209,18 @@ def live_server(database_url: str, redis_url: str, demo: dict[str, Any]) -> Iter
         "TONGXIN_LOAD_DEMO_DATA": "false",
         "TONGXIN_LOG_LEVEL": "WARNING",
     }
-    proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "backend.cli", "run", "--port", str(port)], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "run", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(l.decode(errors="replace") for l in proc.stdout or []), daemon=True).start()
+    threading.Thread(
+        target=lambda: lines.extend(x.decode(errors="replace") for x in proc.stdout or []),
+        daemon=True,
+    ).start()
     base = f"http://127.0.0.1:{port}"
     import httpx
 
@@ -225,3 +241,6 @@ def live_server(database_url: str, redis_url: str, demo: dict[str, Any]) -> Iter
         proc.wait(20)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait(5)
+    if proc.stdout is not None:
+        proc.stdout.close()

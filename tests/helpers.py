@@ -24,7 +24,9 @@ async def csrf_token(client: AsyncTestClient[Any]) -> str:
     return str(client.cookies.get("tx_csrf"))
 
 
-async def post_form(client: AsyncTestClient[Any], url: str, data: dict[str, Any], **kwargs: Any) -> Any:
+async def post_form(
+    client: AsyncTestClient[Any], url: str, data: dict[str, Any], **kwargs: Any
+) -> Any:
     token = await csrf_token(client)
     return await client.post(url, data={**data, "_csrf_token": token}, **kwargs)
 
@@ -44,8 +46,10 @@ async def drain_outbox(runtime: Any, *, limit: int = 1000) -> int:
         async with runtime.sessionmaker() as session:
             ids = (
                 await session.scalars(
-                    select(OutboxEvent.id).where(OutboxEvent.state == OutboxState.PENDING)
-                    .order_by(OutboxEvent.created_at).limit(100)
+                    select(OutboxEvent.id)
+                    .where(OutboxEvent.state == OutboxState.PENDING)
+                    .order_by(OutboxEvent.created_at)
+                    .limit(100)
                 )
             ).all()
         if not ids:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,9 @@ def test_every_route_has_a_row(app: Any) -> None:
                 continue
             if (method, route.path) not in listed:
                 missing.append(f"{method} {route.path}")
-    assert not missing, "routes without a row in any tests/**/access_rows.py:\n" + "\n".join(missing)
+    assert not missing, "routes without a row in any tests/**/access_rows.py:\n" + "\n".join(
+        missing
+    )
 
 
 @pytest.mark.parametrize("cell", CELLS, ids=[_cell_id(c) for c in CELLS])
@@ -63,7 +64,11 @@ async def test_cell(cell: tuple[Row, str], client: Any, runtime: Any, demo: dict
         token = await csrf_token(client)
         if row.json:
             response = await client.request(
-                row.method, url, json=body or {}, headers={**headers, "x-csrftoken": token}, follow_redirects=False
+                row.method,
+                url,
+                json=body or {},
+                headers={**headers, "x-csrftoken": token},
+                follow_redirects=False,
             )
         else:
             response = await client.request(

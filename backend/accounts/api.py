@@ -7,7 +7,6 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import repository as repo
 from backend.accounts import service
@@ -78,25 +77,55 @@ class AccountsAPI(Controller):
     async def me(self, request: Request[Any, Any, Any]) -> MeOut:
         user = require_user(request)
         return MeOut(
-            id=user.id, email=user.email, display_name=user.display_name, locale=user.locale,
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            locale=user.locale,
             roles=[RoleOut(r.role.value, r.region_code) for r in user.roles],
-            memberships=[MembershipOut(m.organization_id, m.name, m.role.value, m.status.value) for m in user.memberships],
+            memberships=[
+                MembershipOut(m.organization_id, m.name, m.role.value, m.status.value)
+                for m in user.memberships
+            ],
         )
 
-    @post("/organizations", guards=[login_required], summary="Register an organization (waits for approval)")
-    async def register_organization(self, request: Request[Any, Any, Any], db: DB, data: OrganizationIn) -> OrganizationOut:
-        org = await service.register_organization(db, require_user(request), **msgspec.structs.asdict(data))
+    @post(
+        "/organizations",
+        guards=[login_required],
+        summary="Register an organization (waits for approval)",
+    )
+    async def register_organization(
+        self, request: Request[Any, Any, Any], db: DB, data: OrganizationIn
+    ) -> OrganizationOut:
+        org = await service.register_organization(
+            db, require_user(request), **msgspec.structs.asdict(data)
+        )
         return _org_out(org)
 
-    @get("/admin/organizations", guards=[roles_required(Role.ADMIN)], summary="Organizations by review status")
-    async def list_organizations(self, db: DB, status: str = "pending", page: int = 1) -> OrganizationPage:
+    @get(
+        "/admin/organizations",
+        guards=[roles_required(Role.ADMIN)],
+        summary="Organizations by review status",
+    )
+    async def list_organizations(
+        self, db: DB, status: str = "pending", page: int = 1
+    ) -> OrganizationPage:
         wanted = OrgStatus(status) if status in {s.value for s in OrgStatus} else OrgStatus.PENDING
         pager = Page(number=page)
-        rows, total = await repo.organizations(db, status=wanted, offset=pager.offset, limit=pager.size)
+        rows, total = await repo.organizations(
+            db, status=wanted, offset=pager.offset, limit=pager.size
+        )
         pager = pager.with_total(total)
         return OrganizationPage([_org_out(o) for o in rows], pager.number, pager.pages, total)
 
-    @post("/admin/organizations/{org_id:uuid}/review", guards=[roles_required(Role.ADMIN)], summary="Approve or reject")
-    async def review(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, data: ReviewIn) -> OrganizationOut:
-        org = await service.review_organization(db, require_user(request), org_id, approve=data.approve, note=data.note)
+    @post(
+        "/admin/organizations/{org_id:uuid}/review",
+        guards=[roles_required(Role.ADMIN)],
+        summary="Approve or reject",
+    )
+    async def review(
+        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, data: ReviewIn
+    ) -> OrganizationOut:
+        org = await service.review_organization(
+            db, require_user(request), org_id, approve=data.approve, note=data.note
+        )
         return _org_out(org)

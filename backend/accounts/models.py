@@ -88,7 +88,9 @@ class RoleGrant(UUIDPrimaryKey, Timestamps, Base):
 
     __tablename__ = "role_grants"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     role: Mapped[Role] = mapped_column(str_enum(Role))
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
 
@@ -127,7 +129,9 @@ class Organization(UUIDPrimaryKey, Timestamps, Base):
 class Membership(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "memberships"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     organization_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
@@ -158,7 +162,9 @@ class OIDCLink(UUIDPrimaryKey, Timestamps, Base):
 
     __tablename__ = "oidc_links"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     issuer: Mapped[str] = mapped_column(String(300))
     subject: Mapped[str] = mapped_column(String(255))
 

@@ -25,7 +25,9 @@ async def user_by_email(session: AsyncSession, email: str) -> User | None:
     ).first()
 
 
-async def role_grants(session: AsyncSession, user_id: uuid.UUID) -> Sequence[tuple[RoleGrant, str | None]]:
+async def role_grants(
+    session: AsyncSession, user_id: uuid.UUID
+) -> Sequence[tuple[RoleGrant, str | None]]:
     rows = await session.execute(
         select(RoleGrant, Region.path)
         .outerjoin(Region, Region.code == RoleGrant.region_code)
@@ -35,7 +37,9 @@ async def role_grants(session: AsyncSession, user_id: uuid.UUID) -> Sequence[tup
     return [(grant, path) for grant, path in rows.all()]
 
 
-async def memberships(session: AsyncSession, user_id: uuid.UUID) -> Sequence[tuple[Membership, Organization]]:
+async def memberships(
+    session: AsyncSession, user_id: uuid.UUID
+) -> Sequence[tuple[Membership, Organization]]:
     rows = await session.execute(
         select(Membership, Organization)
         .join(Organization, Organization.id == Membership.organization_id)
@@ -59,7 +63,9 @@ async def organizations(
     if org_type is not None:
         query = query.where(Organization.org_type == org_type)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(query.order_by(Organization.created_at.desc()).offset(offset).limit(limit))
+    rows = await session.scalars(
+        query.order_by(Organization.created_at.desc()).offset(offset).limit(limit)
+    )
     return rows.all(), total
 
 

@@ -97,8 +97,14 @@ async def sign_up(
     session.add(user)
     await session.flush()
     session.add(RoleGrant(user_id=user.id, role=role))
-    await record(session, actor=Actor("user", user.id), action="user.signed_up", object_type="user",
-                 object_id=user.id, detail={"role": role.value})
+    await record(
+        session,
+        actor=Actor("user", user.id),
+        action="user.signed_up",
+        object_type="user",
+        object_id=user.id,
+        detail={"role": role.value},
+    )
     await emit(session, topic="user.signed_up", aggregate_type="user", aggregate_id=user.id)
     await session.flush()
     return user
@@ -131,8 +137,13 @@ async def sign_in(session: AsyncSession, lockout: Lockout, *, email: str, passwo
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
-    await record(session, actor=Actor("user", user.id), action="user.signed_in", object_type="user",
-                 object_id=user.id)
+    await record(
+        session,
+        actor=Actor("user", user.id),
+        action="user.signed_in",
+        object_type="user",
+        object_id=user.id,
+    )
     await session.flush()
     return user
 
@@ -149,8 +160,14 @@ async def update_profile(
         raise Invalid(N_("Please correct the marked fields."), fields={"locale": "invalid"})
     user.display_name = display_name.strip()[:100]
     user.locale = locale
-    await record(session, actor=actor_of(actor), action="user.profile_updated", object_type="user",
-                 object_id=user.id, detail={"fields": ["display_name", "locale"]})
+    await record(
+        session,
+        actor=actor_of(actor),
+        action="user.profile_updated",
+        object_type="user",
+        object_id=user.id,
+        detail={"fields": ["display_name", "locale"]},
+    )
     await session.flush()
     return user
 
@@ -165,8 +182,13 @@ async def change_password(
         raise Invalid(N_("The current password is wrong."), fields={"current_password": "wrong"})
     _check_password(new)
     user.password_hash = hash_password(new)
-    await record(session, actor=actor_of(actor), action="user.password_changed", object_type="user",
-                 object_id=user.id)
+    await record(
+        session,
+        actor=actor_of(actor),
+        action="user.password_changed",
+        object_type="user",
+        object_id=user.id,
+    )
     await session.flush()
 
 
@@ -200,7 +222,9 @@ async def register_organization(
             )
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     if await repo.organization_by_uscc(session, code) is not None:
-        raise Conflict(N_("An organization with this unified social credit code is registered already."))
+        raise Conflict(
+            N_("An organization with this unified social credit code is registered already.")
+        )
     org = Organization(
         id=uuid.uuid4(),
         name=name.strip()[:200],
@@ -215,10 +239,17 @@ async def register_organization(
     session.add(org)
     await session.flush()
     session.add(Membership(user_id=actor.id, organization_id=org.id, role=OrgRole.ADMIN))
-    await record(session, actor=actor_of(actor), action="organization.registered",
-                 object_type="organization", object_id=org.id, region_code=region_code)
-    await emit(session, topic="organization.registered", aggregate_type="organization",
-               aggregate_id=org.id)
+    await record(
+        session,
+        actor=actor_of(actor),
+        action="organization.registered",
+        object_type="organization",
+        object_id=org.id,
+        region_code=region_code,
+    )
+    await emit(
+        session, topic="organization.registered", aggregate_type="organization", aggregate_id=org.id
+    )
     try:
         await session.flush()
     except IntegrityError as exc:  # a concurrent registration with the same code
@@ -245,15 +276,26 @@ async def review_organization(
     org.reviewed_at = utcnow()
     org.review_note = note.strip()
     action = "organization.approved" if approve else "organization.rejected"
-    await record(session, actor=actor_of(actor), action=action, object_type="organization",
-                 object_id=org.id, region_code=org.region_code)
+    await record(
+        session,
+        actor=actor_of(actor),
+        action=action,
+        object_type="organization",
+        object_id=org.id,
+        region_code=org.region_code,
+    )
     await emit(session, topic=action, aggregate_type="organization", aggregate_id=org.id)
     await session.flush()
     return org
 
 
 async def grant_role(
-    session: AsyncSession, actor: CurrentUser, *, user_id: uuid.UUID, role: Role, region_code: str | None
+    session: AsyncSession,
+    actor: CurrentUser,
+    *,
+    user_id: uuid.UUID,
+    role: Role,
+    region_code: str | None,
 ) -> RoleGrant:
     if not actor.is_admin:
         raise Forbidden(N_("Only a platform administrator can grant roles."))
@@ -269,7 +311,14 @@ async def grant_role(
         await session.flush()
     except IntegrityError as exc:
         raise Conflict(N_("This user holds this role already.")) from exc
-    await record(session, actor=actor_of(actor), action="role.granted", object_type="user",
-                 object_id=user_id, region_code=region_code, detail={"role": role.value})
+    await record(
+        session,
+        actor=actor_of(actor),
+        action="role.granted",
+        object_type="user",
+        object_id=user_id,
+        region_code=region_code,
+        detail={"role": role.value},
+    )
     await emit(session, topic="role.granted", aggregate_type="user", aggregate_id=user_id)
     return grant

@@ -9,7 +9,6 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, State
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import repository as repo
 from backend.accounts import service
@@ -23,7 +22,6 @@ from backend.core.templating import page, translate
 from backend.regions.models import RegionLevel
 from backend.regions.repository import by_level
 from backend.web.views import safe_next
-
 
 
 def session_cookie(state: State, token: str) -> Cookie:
@@ -47,23 +45,37 @@ class AccountViews(Controller):
     include_in_schema = False
 
     @get("/signin", name="signin")
-    async def signin_form(self, request: Request[Any, Any, Any], next_: Annotated[str | None, QueryParameter(name="next")] = None) -> Template:
+    async def signin_form(
+        self,
+        request: Request[Any, Any, Any],
+        next_: Annotated[str | None, QueryParameter(name="next")] = None,
+    ) -> Template:
         return page(request, "accounts/signin.html", form={}, next=safe_next(next_))
 
     @post("/signin")
-    async def signin(self, request: Request[Any, Any, Any], state: State, db: DB, data: Form) -> Template | Redirect:
+    async def signin(
+        self, request: Request[Any, Any, Any], state: State, db: DB, data: Form
+    ) -> Template | Redirect:
         sessions = state.runtime.services["sessions"]
         target = safe_next(data.get("next"))
         try:
             user = await service.sign_in(
-                db, state.runtime.services["login_lockout"],
-                email=data.get("email", ""), password=data.get("password", ""),
+                db,
+                state.runtime.services["login_lockout"],
+                email=data.get("email", ""),
+                password=data.get("password", ""),
             )
         except DomainError as exc:
             rollback_only(db)
             status = 429 if exc.status_code == 429 else 422
-            return page(request, "accounts/signin.html", status_code=status,
-                        form={"email": data.get("email", "")}, next=target, **_error(exc))
+            return page(
+                request,
+                "accounts/signin.html",
+                status_code=status,
+                form={"email": data.get("email", "")},
+                next=target,
+                **_error(exc),
+            )
         # A fresh session id at every sign-in; the old one (if any) is destroyed.
         await sessions.destroy(request.cookies.get(SESSION_COOKIE))
         token = await sessions.create(user.id)
@@ -72,63 +84,120 @@ class AccountViews(Controller):
     @post("/signout", name="signout")
     async def signout(self, request: Request[Any, Any, Any], state: State) -> Redirect:
         await state.runtime.services["sessions"].destroy(request.cookies.get(SESSION_COOKIE))
-        return Redirect("/", status_code=303, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
+        return Redirect(
+            "/",
+            status_code=303,
+            cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")],
+        )
 
     @get("/signup", name="signup")
     async def signup_form(self, request: Request[Any, Any, Any]) -> Template:
-        return page(request, "accounts/signup.html", form={"role": "volunteer"}, roles=service.SELF_SERVICE_ROLES)
+        return page(
+            request,
+            "accounts/signup.html",
+            form={"role": "volunteer"},
+            roles=service.SELF_SERVICE_ROLES,
+        )
 
     @post("/signup")
-    async def signup(self, request: Request[Any, Any, Any], state: State, db: DB, data: Form) -> Template | Redirect:
+    async def signup(
+        self, request: Request[Any, Any, Any], state: State, db: DB, data: Form
+    ) -> Template | Redirect:
         from backend.core.security import current_locale
 
         try:
             user = await service.sign_up(
-                db, email=data.get("email", ""), display_name=data.get("display_name", ""),
-                password=data.get("password", ""), role=Role(data.get("role", "volunteer"))
-                if data.get("role") in {r.value for r in service.SELF_SERVICE_ROLES} else Role.AUDITOR,
+                db,
+                email=data.get("email", ""),
+                display_name=data.get("display_name", ""),
+                password=data.get("password", ""),
+                role=Role(data.get("role", "volunteer"))
+                if data.get("role") in {r.value for r in service.SELF_SERVICE_ROLES}
+                else Role.AUDITOR,
                 locale=current_locale.get(),
             )
         except DomainError as exc:
             rollback_only(db)
             form = {k: v for k, v in data.items() if "password" not in k}
-            return page(request, "accounts/signup.html", status_code=exc.status_code, form=form,
-                        roles=service.SELF_SERVICE_ROLES, **_error(exc))
+            return page(
+                request,
+                "accounts/signup.html",
+                status_code=exc.status_code,
+                form=form,
+                roles=service.SELF_SERVICE_ROLES,
+                **_error(exc),
+            )
         token = await state.runtime.services["sessions"].create(user.id)
         return Redirect("/profile", status_code=303, cookies=[session_cookie(state, token)])
 
     @get("/profile", name="profile", guards=[login_required])
     async def profile(self, request: Request[Any, Any, Any], saved: str | None = None) -> Template:
-        return page(request, "accounts/profile.html", user=require_user(request), saved=saved, form={})
+        return page(
+            request, "accounts/profile.html", user=require_user(request), saved=saved, form={}
+        )
 
     @post("/profile", guards=[login_required])
-    async def update_profile(self, request: Request[Any, Any, Any], db: DB, data: Form) -> Template | Redirect:
+    async def update_profile(
+        self, request: Request[Any, Any, Any], db: DB, data: Form
+    ) -> Template | Redirect:
         user = require_user(request)
         try:
-            await service.update_profile(db, user, display_name=data.get("display_name", ""),
-                                         locale=data.get("locale", user.locale))
+            await service.update_profile(
+                db,
+                user,
+                display_name=data.get("display_name", ""),
+                locale=data.get("locale", user.locale),
+            )
         except DomainError as exc:
             rollback_only(db)
-            return page(request, "accounts/profile.html", status_code=exc.status_code, user=user,
-                        form=data, **_error(exc))
-        return Redirect("/profile?saved=profile", status_code=303,
-                        cookies=[Cookie(key="tx_lang", value=data.get("locale", user.locale), path="/",
-                                        httponly=True, samesite="lax", max_age=365 * 24 * 3600)])
+            return page(
+                request,
+                "accounts/profile.html",
+                status_code=exc.status_code,
+                user=user,
+                form=data,
+                **_error(exc),
+            )
+        return Redirect(
+            "/profile?saved=profile",
+            status_code=303,
+            cookies=[
+                Cookie(
+                    key="tx_lang",
+                    value=data.get("locale", user.locale),
+                    path="/",
+                    httponly=True,
+                    samesite="lax",
+                    max_age=365 * 24 * 3600,
+                )
+            ],
+        )
 
     @post("/profile/password", guards=[login_required])
-    async def change_password(self, request: Request[Any, Any, Any], state: State, db: DB, data: Form) -> Template | Redirect:
+    async def change_password(
+        self, request: Request[Any, Any, Any], state: State, db: DB, data: Form
+    ) -> Template | Redirect:
         user = require_user(request)
         try:
-            await service.change_password(db, user, current=data.get("current_password", ""),
-                                          new=data.get("new_password", ""))
+            await service.change_password(
+                db, user, current=data.get("current_password", ""), new=data.get("new_password", "")
+            )
         except DomainError as exc:
             rollback_only(db)
-            return page(request, "accounts/profile.html", status_code=exc.status_code, user=user,
-                        form={}, password_error=translate(exc.message, **exc.params))
+            return page(
+                request,
+                "accounts/profile.html",
+                status_code=exc.status_code,
+                user=user,
+                form={},
+                password_error=translate(exc.message, **exc.params),
+            )
         sessions = state.runtime.services["sessions"]
         await sessions.destroy_all(user.id)
         token = await sessions.create(user.id)
-        return Redirect("/profile?saved=password", status_code=303, cookies=[session_cookie(state, token)])
+        return Redirect(
+            "/profile?saved=password", status_code=303, cookies=[session_cookie(state, token)]
+        )
 
 
 async def _org_form_context(db: DB) -> dict[str, Any]:
@@ -145,18 +214,31 @@ class OrganizationViews(Controller):
         return page(request, "accounts/org_register.html", form={}, **await _org_form_context(db))
 
     @post("/organizations/register")
-    async def register(self, request: Request[Any, Any, Any], db: DB, data: Form) -> Template | Redirect:
+    async def register(
+        self, request: Request[Any, Any, Any], db: DB, data: Form
+    ) -> Template | Redirect:
         user = require_user(request)
         try:
             await service.register_organization(
-                db, user, name=data.get("name", ""), org_type=data.get("org_type", ""),
-                uscc=data.get("uscc", ""), region_code=data.get("region_code", ""),
-                description=data.get("description", ""), contact_email=data.get("contact_email", ""),
+                db,
+                user,
+                name=data.get("name", ""),
+                org_type=data.get("org_type", ""),
+                uscc=data.get("uscc", ""),
+                region_code=data.get("region_code", ""),
+                description=data.get("description", ""),
+                contact_email=data.get("contact_email", ""),
             )
         except DomainError as exc:
             rollback_only(db)
-            return page(request, "accounts/org_register.html", status_code=exc.status_code, form=data,
-                        **_error(exc), **await _org_form_context(db))
+            return page(
+                request,
+                "accounts/org_register.html",
+                status_code=exc.status_code,
+                form=data,
+                **_error(exc),
+                **await _org_form_context(db),
+            )
         return Redirect("/profile?saved=organization", status_code=303)
 
 
@@ -167,17 +249,36 @@ class AdminViews(Controller):
 
     @get("/organizations", name="admin_orgs")
     async def organizations(
-        self, request: Request[Any, Any, Any], db: DB, status: str = "pending", page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        status: str = "pending",
+        page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> Template:
         wanted = OrgStatus(status) if status in {s.value for s in OrgStatus} else OrgStatus.PENDING
         pager = Page(number=page_no, size=20)
-        rows, total = await repo.organizations(db, status=wanted, offset=pager.offset, limit=pager.size)
-        return page(request, "admin/organizations.html", fragment="admin/_organizations.html",
-                    orgs=rows, pager=pager.with_total(total), status=wanted, statuses=list(OrgStatus))
+        rows, total = await repo.organizations(
+            db, status=wanted, offset=pager.offset, limit=pager.size
+        )
+        return page(
+            request,
+            "admin/organizations.html",
+            fragment="admin/_organizations.html",
+            orgs=rows,
+            pager=pager.with_total(total),
+            status=wanted,
+            statuses=list(OrgStatus),
+        )
 
     @post("/organizations/{org_id:uuid}/review")
-    async def review(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, data: Form) -> Redirect:
+    async def review(
+        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, data: Form
+    ) -> Redirect:
         await service.review_organization(
-            db, require_user(request), org_id, approve=data.get("decision") == "approve", note=data.get("note", "")
+            db,
+            require_user(request),
+            org_id,
+            approve=data.get("decision") == "approve",
+            note=data.get("note", ""),
         )
         return Redirect("/admin/organizations", status_code=303)

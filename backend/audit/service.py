@@ -112,7 +112,9 @@ async def verify(session: AsyncSession, *, key: bytes | None = None) -> VerifyRe
         if entry.seq != expected_seq:
             return VerifyResult(False, checked, expected_seq, f"row {expected_seq} is missing")
         if entry.prev_hash != prev_hash:
-            return VerifyResult(False, checked, entry.seq, f"row {entry.seq} does not follow its predecessor")
+            return VerifyResult(
+                False, checked, entry.seq, f"row {entry.seq} does not follow its predecessor"
+            )
         if not hmac.compare_digest(entry.hash, _digest(key, prev_hash, _fields(entry))):
             return VerifyResult(False, checked, entry.seq, f"row {entry.seq} was altered")
         prev_hash, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1

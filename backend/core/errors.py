@@ -37,7 +37,12 @@ class Invalid(DomainError):
     code = "invalid"
 
     def __init__(
-        self, message: str, *, fields: dict[str, str] | None = None, code: str | None = None, **params: Any
+        self,
+        message: str,
+        *,
+        fields: dict[str, str] | None = None,
+        code: str | None = None,
+        **params: Any,
     ) -> None:
         super().__init__(message, code=code, **params)
         self.fields = fields or {}

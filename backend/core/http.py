@@ -11,17 +11,17 @@ from litestar import MediaType, Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.params import Body
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from backend.core.db import run_after_commit
 from backend.core.errors import DomainError, RateLimited
@@ -89,7 +89,9 @@ DEFAULT_MESSAGES = {
     409: N_("This changed in the meantime. Reload the page and try again."),
     422: N_("Some of what you entered is not valid."),
     429: N_("Too many attempts. Please wait and try again."),
-    500: N_("An unexpected error happened on our side. It has been logged; please try again later."),
+    500: N_(
+        "An unexpected error happened on our side. It has been logged; please try again later."
+    ),
 }
 
 
@@ -127,8 +129,12 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     fields = getattr(exc, "fields", None)
     return error_response(
-        request, exc.status_code, translate(exc.message, **exc.params), code=exc.code,
-        fields=fields, headers=headers,
+        request,
+        exc.status_code,
+        translate(exc.message, **exc.params),
+        code=exc.code,
+        fields=fields,
+        headers=headers,
     )
 
 
@@ -138,13 +144,19 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         if not _wants_json(request):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return Redirect(f"/signin?next={quote(target)}", status_code=303)
-        return error_response(request, 401, translate(TITLES[401]), code="unauthenticated",
-                              headers={"WWW-Authenticate": "Bearer"})
+        return error_response(
+            request,
+            401,
+            translate(TITLES[401]),
+            code="unauthenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if isinstance(exc, ValidationException):
         status = 422
     if isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
         return error_response(
-            request, 403,
+            request,
+            403,
             translate(N_("Your form expired. Go back, reload the page and submit it again.")),
             code="csrf",
         )
@@ -159,5 +171,8 @@ def handle_stale(request: Request[Any, Any, Any], exc: StaleDataError) -> Respon
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(
-        request, HTTP_500_INTERNAL_SERVER_ERROR, translate(DEFAULT_MESSAGES[500]), code="server_error"
+        request,
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        translate(DEFAULT_MESSAGES[500]),
+        code="server_error",
     )

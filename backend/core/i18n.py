@@ -28,8 +28,7 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker nam
 def catalog_files(locale: str) -> list[Path]:
     """``messages.po`` first, then one ``<domain>.po`` per domain (each domain owns its file)."""
     folder = TRANSLATIONS_DIR / locale / "LC_MESSAGES"
-    files = sorted(folder.glob("*.po"), key=lambda p: (p.name != "messages.po", p.name))
-    return files
+    return sorted(folder.glob("*.po"), key=lambda p: (p.name != "messages.po", p.name))
 
 
 @lru_cache(maxsize=len(LOCALES))
@@ -46,8 +45,13 @@ def get_translations(locale: str) -> NullTranslations:
             merged = catalog
             continue
         for message in catalog:
-            if message.id and message.string and not (merged.get(message.id) and merged[message.id].string):
+            if (
+                message.id
+                and message.string
+                and not (merged.get(message.id) and merged[message.id].string)
+            ):
                 merged[message.id] = message
+    assert merged is not None
     buffer = io.BytesIO()
     write_mo(buffer, merged)
     buffer.seek(0)

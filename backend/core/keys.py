@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from backend.config import Settings, get_settings
 from backend.privacy.crypto import KeyFileError, load_or_create_key_file

@@ -27,7 +27,9 @@ class JobQueue:
         pool = await create_pool(redis_settings(url), default_queue_name=queue_name)
         return cls(pool=pool, queue_name=queue_name)
 
-    async def enqueue(self, function: str, *args: Any, job_id: str | None = None, **kwargs: Any) -> bool:
+    async def enqueue(
+        self, function: str, *args: Any, job_id: str | None = None, **kwargs: Any
+    ) -> bool:
         """True when enqueued; False when a job with this id is already queued or running."""
         job = await self.pool.enqueue_job(
             function, *args, _job_id=job_id, _queue_name=self.queue_name, **kwargs

@@ -34,7 +34,9 @@ class Lockout:
         """Count a failure; returns seconds locked (0 when still under the limit)."""
         key = f"fail:{self.name}:{_h(subject)}"
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(key, 0, ex=self.window, nx=True)  # starts the window (Redis 6 has no EXPIRE NX)
+            pipe.set(
+                key, 0, ex=self.window, nx=True
+            )  # starts the window (Redis 6 has no EXPIRE NX)
             pipe.incr(key)
             _, count = await pipe.execute()
         if int(count) >= self.max_failures:
@@ -44,7 +46,9 @@ class Lockout:
         return 0
 
     async def reset(self, subject: str) -> None:
-        await self.redis.delete(f"fail:{self.name}:{_h(subject)}", f"lock:{self.name}:{_h(subject)}")
+        await self.redis.delete(
+            f"fail:{self.name}:{_h(subject)}", f"lock:{self.name}:{_h(subject)}"
+        )
 
 
 @dataclass

@@ -13,7 +13,6 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend.accounts.identity import CurrentUser
 from backend.accounts.models import Role
@@ -25,7 +24,9 @@ current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_L
 
 
 class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
         from backend.accounts.service import load_current_user
 
         runtime = connection.app.state.runtime
@@ -44,19 +45,6 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
         connection.scope.setdefault("state", {})["locale"] = locale
         current_locale.set(locale)
         return AuthenticationResult(user=user, auth=token if user else None)
-
-
-class LocaleMiddleware:
-    """For paths the auth middleware skips (static files, health): locale from headers only."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = dict(scope.get("headers", []))
-            current_locale.set(negotiate(headers.get(b"accept-language", b"").decode("latin-1")))
-        await self.app(scope, receive, send)
 
 
 def user_of(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
@@ -83,7 +71,9 @@ def roles_required(*roles: Role) -> Any:
     return guard
 
 
-def org_member_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+def org_member_required(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     user = user_of(connection)
     if user is None:
         raise NotAuthorizedException()

@@ -62,14 +62,16 @@ class SessionStore:
             return None
         remaining = int(self.absolute_seconds - age)
         await self.redis.expire(key, max(1, min(self.idle_seconds, remaining)))
-        return SessionData(uuid.UUID(data["user_id"]), float(data["created_at"]), data.get("via", "password"))
+        return SessionData(
+            uuid.UUID(data["user_id"]), float(data["created_at"]), data.get("via", "password")
+        )
 
     async def destroy(self, token: str | None) -> None:
         if token:
             await self.redis.delete(_key(token))
 
     async def destroy_all(self, user_id: uuid.UUID) -> None:
-        keys = await self.redis.smembers(_user_index(user_id))
+        keys: set[bytes] = await self.redis.smembers(_user_index(user_id))  # type: ignore[misc]
         if keys:
             await self.redis.delete(*keys)
         await self.redis.delete(_user_index(user_id))

@@ -75,7 +75,9 @@ def _configure(engine: JinjaTemplateEngine) -> None:
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_configure)
+    return TemplateConfig(
+        directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_configure
+    )
 
 
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
@@ -91,7 +93,11 @@ def page(
     **context: Any,
 ) -> Template:
     """The full page, or ``fragment`` when the request comes from htmx (and not boosted)."""
-    name = fragment if fragment and is_htmx(request) and not request.headers.get("hx-boosted") else template
+    name = (
+        fragment
+        if fragment and is_htmx(request) and not request.headers.get("hx-boosted")
+        else template
+    )
     context.setdefault("current_user", user_of(request))
     context.setdefault("locale", current_locale.get())
     context.setdefault("path", request.url.path)

@@ -6,7 +6,15 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, Timestamps, UUIDPrimaryKey
@@ -34,7 +42,9 @@ class Donation(UUIDPrimaryKey, Timestamps, Base):
     donor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     channel: Mapped[DonationChannel] = mapped_column(str_enum(DonationChannel))
-    state: Mapped[DonationState] = mapped_column(str_enum(DonationState), default=DonationState.PENDING)
+    state: Mapped[DonationState] = mapped_column(
+        str_enum(DonationState), default=DonationState.PENDING
+    )
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     display_name: Mapped[str] = mapped_column(String(100), default="")
     message: Mapped[str] = mapped_column(Text, default="")

@@ -72,7 +72,9 @@ class Delivery(UUIDPrimaryKey, Timestamps, Base):
     volunteer_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     notes: Mapped[str] = mapped_column(Text, default="")
     photos: Mapped[list[str]] = mapped_column(ARRAY(String(300)), default=list)
-    state: Mapped[DeliveryState] = mapped_column(str_enum(DeliveryState), default=DeliveryState.RECORDED)
+    state: Mapped[DeliveryState] = mapped_column(
+        str_enum(DeliveryState), default=DeliveryState.RECORDED
+    )
     recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     confirmed_at: Mapped[datetime | None]
     confirmation_method: Mapped[ConfirmationMethod | None] = mapped_column(

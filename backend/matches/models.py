@@ -66,7 +66,9 @@ class Match(UUIDPrimaryKey, Timestamps, Base):
     resource_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("resources.id"))
     project_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("projects.id"))
     volunteer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
-    organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organizations.id"), index=True
+    )
     run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("matching_runs.id"))
     source: Mapped[MatchSource] = mapped_column(str_enum(MatchSource))
     state: Mapped[MatchState] = mapped_column(str_enum(MatchState), default=MatchState.PROPOSED)

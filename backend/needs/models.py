@@ -43,7 +43,9 @@ NEED_TRANSITIONS: dict[NeedState, frozenset[NeedState]] = {
     NeedState.RESERVED: frozenset(
         {NeedState.IN_PROGRESS, NeedState.PUBLISHED, NeedState.WITHDRAWN, NeedState.DELIVERED}
     ),
-    NeedState.IN_PROGRESS: frozenset({NeedState.DELIVERED, NeedState.PUBLISHED, NeedState.WITHDRAWN}),
+    NeedState.IN_PROGRESS: frozenset(
+        {NeedState.DELIVERED, NeedState.PUBLISHED, NeedState.WITHDRAWN}
+    ),
     NeedState.DELIVERED: frozenset({NeedState.CONFIRMED, NeedState.IN_PROGRESS}),
     NeedState.CONFIRMED: frozenset({NeedState.CLOSED}),
     NeedState.CLOSED: frozenset(),
@@ -87,7 +89,9 @@ class Need(UUIDPrimaryKey, Timestamps, Base):
     delivered: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     urgency: Mapped[Urgency] = mapped_column(str_enum(Urgency), default=Urgency.NORMAL)
     deadline: Mapped[date | None] = mapped_column(Date)
-    state: Mapped[NeedState] = mapped_column(str_enum(NeedState), default=NeedState.DRAFT, index=True)
+    state: Mapped[NeedState] = mapped_column(
+        str_enum(NeedState), default=NeedState.DRAFT, index=True
+    )
     hidden_reason: Mapped[str | None] = mapped_column(String(32))
     public_region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     public_profile: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)

@@ -60,7 +60,12 @@ async def transition(
         region_code=need.region_code,
         detail={**payload, **({"reason_given": True} if reason else {}), **(detail or {})},
     )
-    await emit(session, topic=f"need.{target.value}", aggregate_type="need", aggregate_id=need.id,
-               payload=payload)
+    await emit(
+        session,
+        topic=f"need.{target.value}",
+        aggregate_type="need",
+        aggregate_id=need.id,
+        payload=payload,
+    )
     await session.flush()
     return need

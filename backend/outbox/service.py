@@ -72,7 +72,9 @@ async def _relay(session: AsyncSession) -> None:
         log.warning("outbox relay failed; %d events left for the sweeper", len(ids), exc_info=True)
 
 
-async def stale_pending(session: AsyncSession, *, older_than: timedelta, limit: int = 500) -> list[OutboxEvent]:
+async def stale_pending(
+    session: AsyncSession, *, older_than: timedelta, limit: int = 500
+) -> list[OutboxEvent]:
     cutoff = utcnow() - older_than
     rows = await session.scalars(
         select(OutboxEvent)

@@ -36,7 +36,9 @@ async def by_level(session: AsyncSession, *levels: RegionLevel) -> Sequence[Regi
     ).all()
 
 
-def in_subtrees(column: InstrumentedAttribute[str], root_paths: Sequence[str]) -> ColumnElement[bool]:
+def in_subtrees(
+    column: InstrumentedAttribute[str], root_paths: Sequence[str]
+) -> ColumnElement[bool]:
     """``column`` (a region code) lies in one of the subtrees given by their root paths."""
     if not root_paths:
         return column.is_(None) & column.is_not(None)  # always false

@@ -43,7 +43,9 @@ async def import_regions(session: AsyncSession, rows: list[dict[str, str]]) -> i
         await session.execute(
             stmt.on_conflict_do_update(
                 index_elements=[Region.code],
-                set_={k: stmt.excluded[k] for k in ("parent_code", "name", "name_en", "level", "path")},
+                set_={
+                    k: stmt.excluded[k] for k in ("parent_code", "name", "name_en", "level", "path")
+                },
             )
         )
     await session.flush()

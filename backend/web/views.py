@@ -39,7 +39,15 @@ class SiteController(Controller):
         return Redirect(
             target,
             status_code=303,
-            cookies=[Cookie(key=LANG_COOKIE, value=locale, max_age=365 * 24 * 3600, samesite="lax", httponly=True)],
+            cookies=[
+                Cookie(
+                    key=LANG_COOKIE,
+                    value=locale,
+                    max_age=365 * 24 * 3600,
+                    samesite="lax",
+                    httponly=True,
+                )
+            ],
         )
 
 

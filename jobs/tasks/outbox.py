@@ -27,7 +27,9 @@ async def process_outbox(ctx: JobCtx, event_id: str) -> str:
         async with rt.transaction() as session:
             event = (
                 await session.scalars(
-                    select(OutboxEvent).where(OutboxEvent.id == uuid.UUID(event_id)).with_for_update()
+                    select(OutboxEvent)
+                    .where(OutboxEvent.id == uuid.UUID(event_id))
+                    .with_for_update()
                 )
             ).first()
             if event is None or event.state != OutboxState.PENDING:

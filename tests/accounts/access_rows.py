@@ -13,10 +13,23 @@ from tests.access import Ctx, Row, everyone, only, signed_in
 async def _pending_org(ctx: Ctx) -> str:
     async with ctx.runtime.transaction() as session:
         org = Organization(
-            id=uuid.uuid4(), name="待审核组织", org_type=OrgType.CHARITY,
-            uscc=make_fake_uscc("5333010" + uuid.uuid4().hex[:10].upper().replace("I", "1").replace("O", "0")
-                                .replace("S", "5").replace("V", "7").replace("Z", "2")),
-            status=OrgStatus.PENDING, region_code="330106", service_area=["330106"],
+            id=uuid.uuid4(),
+            name="待审核组织",
+            org_type=OrgType.CHARITY,
+            uscc=make_fake_uscc(
+                "5333010"
+                + uuid.uuid4()
+                .hex[:10]
+                .upper()
+                .replace("I", "1")
+                .replace("O", "0")
+                .replace("S", "5")
+                .replace("V", "7")
+                .replace("Z", "2")
+            ),
+            status=OrgStatus.PENDING,
+            region_code="330106",
+            service_area=["330106"],
         )
         session.add(org)
     return f"/admin/organizations/{org.id}/review"
@@ -40,26 +53,63 @@ ROWS = [
     Row("GET", "/healthz", everyone(200)),
     Row("POST", "/lang", everyone(303), data={"locale": "en", "next": "/"}),
     Row("GET", "/signin", everyone(200)),
-    Row("POST", "/signin", everyone(422), data=_bad_signin,
-        note="bad credentials"),
+    Row("POST", "/signin", everyone(422), data=_bad_signin, note="bad credentials"),
     Row("GET", "/signup", everyone(200)),
-    Row("POST", "/signup", everyone(422), data={"email": "not-an-email", "display_name": "", "password": "x"},
-        note="invalid form"),
+    Row(
+        "POST",
+        "/signup",
+        everyone(422),
+        data={"email": "not-an-email", "display_name": "", "password": "x"},
+        note="invalid form",
+    ),
     Row("POST", "/signout", everyone(303)),
     Row("GET", "/profile", signed_in(200)),
-    Row("POST", "/profile", signed_in(422), data={"display_name": "", "locale": "zh_CN"}, note="invalid"),
-    Row("POST", "/profile/password", signed_in(422), data={"current_password": "wrong", "new_password": "x"},
-        note="wrong current password"),
+    Row(
+        "POST",
+        "/profile",
+        signed_in(422),
+        data={"display_name": "", "locale": "zh_CN"},
+        note="invalid",
+    ),
+    Row(
+        "POST",
+        "/profile/password",
+        signed_in(422),
+        data={"current_password": "wrong", "new_password": "x"},
+        note="wrong current password",
+    ),
     Row("GET", "/organizations/register", signed_in(200)),
-    Row("POST", "/organizations/register", signed_in(422), data={"name": "x", "org_type": "charity",
-        "uscc": "123", "region_code": "330106"}, note="bad USCC"),
+    Row(
+        "POST",
+        "/organizations/register",
+        signed_in(422),
+        data={"name": "x", "org_type": "charity", "uscc": "123", "region_code": "330106"},
+        note="bad USCC",
+    ),
     Row("GET", "/admin/organizations", only(("admin",), 200)),
-    Row("POST", "/admin/organizations/{org_id:uuid}/review", only(("admin",), 303), url=_pending_org,
-        data=_approve),
+    Row(
+        "POST",
+        "/admin/organizations/{org_id:uuid}/review",
+        only(("admin",), 303),
+        url=_pending_org,
+        data=_approve,
+    ),
     Row("GET", "/api/v1/me", signed_in(200, anonymous=401), json=True),
-    Row("POST", "/api/v1/organizations", signed_in(422, anonymous=401), json=True,
-        data={"name": "x", "org_type": "charity", "uscc": "123", "region_code": "330106"}, note="bad USCC"),
+    Row(
+        "POST",
+        "/api/v1/organizations",
+        signed_in(422, anonymous=401),
+        json=True,
+        data={"name": "x", "org_type": "charity", "uscc": "123", "region_code": "330106"},
+        note="bad USCC",
+    ),
     Row("GET", "/api/v1/admin/organizations", only(("admin",), 200, anonymous=401), json=True),
-    Row("POST", "/api/v1/admin/organizations/{org_id:uuid}/review", only(("admin",), 201, anonymous=401),
-        url=_api_review, data={"approve": True}, json=True),
+    Row(
+        "POST",
+        "/api/v1/admin/organizations/{org_id:uuid}/review",
+        only(("admin",), 201, anonymous=401),
+        url=_api_review,
+        data={"approve": True},
+        json=True,
+    ),
 ]

@@ -15,8 +15,14 @@ from backend.audit.service import Actor, record, verify
 async def _append(session: Any, n: int) -> list[int]:
     seqs = []
     for i in range(n):
-        entry = await record(session, actor=Actor("user", uuid.uuid4()), action="test.action",
-                             object_type="thing", object_id=uuid.uuid4(), detail={"i": i})
+        entry = await record(
+            session,
+            actor=Actor("user", uuid.uuid4()),
+            action="test.action",
+            object_type="thing",
+            object_id=uuid.uuid4(),
+            detail={"i": i},
+        )
         seqs.append(entry.seq)
     return seqs
 
@@ -48,7 +54,9 @@ async def _bypass_trigger(db: Any, sql: str, **params: Any) -> None:
 
 async def test_altered_row_is_named(db: Any) -> None:
     seqs = await _append(db, 4)
-    await _bypass_trigger(db, "UPDATE audit_log SET detail = '{\"i\": 99}' WHERE seq = :s", s=seqs[2])
+    await _bypass_trigger(
+        db, "UPDATE audit_log SET detail = '{\"i\": 99}' WHERE seq = :s", s=seqs[2]
+    )
     result = await verify(db)
     assert not result.ok
     assert result.first_bad_seq == seqs[2]

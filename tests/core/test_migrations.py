@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from tests.conftest import _admin_psql, _with_database
-
 from backend.core import migrate
+from tests.conftest import _admin_psql, _with_database
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:

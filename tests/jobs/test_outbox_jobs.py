@@ -28,7 +28,9 @@ async def _job_queued(runtime: Any, job_id: str) -> bool:
 
 async def test_enqueued_after_commit_with_outbox_id_as_job_id(runtime: Any) -> None:
     async with runtime.transaction() as session:
-        event = await emit(session, topic="test.noop", aggregate_type="thing", aggregate_id=uuid.uuid4())
+        event = await emit(
+            session, topic="test.noop", aggregate_type="thing", aggregate_id=uuid.uuid4()
+        )
         await session.flush()
         assert not await _job_queued(runtime, str(event.id)), "nothing is enqueued before commit"
     assert await _job_queued(runtime, str(event.id))
@@ -38,7 +40,9 @@ async def test_rollback_drops_the_event(runtime: Any) -> None:
     event_id = None
     with pytest.raises(RuntimeError):
         async with runtime.transaction() as session:
-            event = await emit(session, topic="test.noop", aggregate_type="thing", aggregate_id=uuid.uuid4())
+            event = await emit(
+                session, topic="test.noop", aggregate_type="thing", aggregate_id=uuid.uuid4()
+            )
             event_id = event.id
             raise RuntimeError("boom")
     assert event_id is not None
@@ -52,7 +56,9 @@ def test_payload_must_not_carry_free_text() -> None:
 
     _check_payload({"need_id": str(uuid.uuid4()), "state": "published", "n": 3})
     with pytest.raises(ValueError, match="must be an id"):
-        _check_payload({"note": "张三 住在 文三路 123 号，电话 13812345678，需要帮助的具体情况如下"})
+        _check_payload(
+            {"note": "张三 住在 文三路 123 号，电话 13812345678，需要帮助的具体情况如下"}
+        )
     with pytest.raises(ValueError, match="must be an id"):
         _check_payload({"nested": {"name": "x"}})
 
@@ -67,7 +73,9 @@ async def test_processing_twice_has_one_effect(runtime: Any) -> None:
     subscribe("test.once")(handler)
     try:
         async with runtime.transaction() as session:
-            event = await emit(session, topic="test.once", aggregate_type="thing", aggregate_id=uuid.uuid4())
+            event = await emit(
+                session, topic="test.once", aggregate_type="thing", aggregate_id=uuid.uuid4()
+            )
         ctx = {"runtime": runtime}
         assert await process_outbox(ctx, str(event.id)) == "done"
         assert await process_outbox(ctx, str(event.id)) == "skipped"
@@ -87,14 +95,18 @@ async def test_failed_handler_rolls_back_and_records_error(runtime: Any) -> None
     subscribe("test.fail")(failing)
     try:
         async with runtime.transaction() as session:
-            event = await emit(session, topic="test.fail", aggregate_type="thing", aggregate_id=uuid.uuid4())
+            event = await emit(
+                session, topic="test.fail", aggregate_type="thing", aggregate_id=uuid.uuid4()
+            )
         with pytest.raises(ValueError, match="downstream"):
             await process_outbox({"runtime": runtime}, str(event.id))
         async with runtime.sessionmaker() as session:
             row = await session.get(OutboxEvent, event.id)
             assert row is not None and row.state == OutboxState.PENDING
             assert row.attempts == 1 and "downstream" in row.last_error
-            count = await session.scalar(select(func.count()).where(Notification.event_id == event.id))
+            count = await session.scalar(
+                select(func.count()).where(Notification.event_id == event.id)
+            )
             assert count == 0
     finally:
         unsubscribe("test.fail", failing)
@@ -106,7 +118,9 @@ async def test_sweeper_reenqueues_stale_events(runtime: Any) -> None:
     from backend.core.db import utcnow
 
     async with runtime.transaction() as session:
-        event = await emit(session, topic="test.noop", aggregate_type="thing", aggregate_id=uuid.uuid4())
+        event = await emit(
+            session, topic="test.noop", aggregate_type="thing", aggregate_id=uuid.uuid4()
+        )
     await runtime.queue.pool.delete(f"arq:job:{event.id}")  # as if Redis lost it
     async with runtime.transaction() as session:
         row = await session.get(OutboxEvent, event.id)
@@ -144,7 +158,9 @@ async def test_worker_killed_mid_job_effect_happens_exactly_once(
     try:
         async with runtime.sessionmaker() as session:
             session.info["queue"] = producer
-            event = await emit(session, topic="test.slow", aggregate_type="thing", aggregate_id=uuid.uuid4())
+            event = await emit(
+                session, topic="test.slow", aggregate_type="thing", aggregate_id=uuid.uuid4()
+            )
             await session.commit()
             from backend.core.db import run_after_commit
 
@@ -153,15 +169,20 @@ async def test_worker_killed_mid_job_effect_happens_exactly_once(
         await producer.close()
 
     def start(slow: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "tests.jobs.worker_child"], cwd=ROOT,
-            env={**env, "TEST_SLOW_SECONDS": slow}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.jobs.worker_child"],
+            cwd=ROOT,
+            env={**env, "TEST_SLOW_SECONDS": slow},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     redis = runtime.queue.pool
     first = start("60")
     try:
-        assert await _wait_for(lambda: redis.lrange(started_key, 0, -1), 30), "the job never started"
+        assert await _wait_for(lambda: redis.lrange(started_key, 0, -1), 30), (
+            "the job never started"
+        )
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     finally:
@@ -170,14 +191,20 @@ async def test_worker_killed_mid_job_effect_happens_exactly_once(
 
     async def notifications() -> int:
         async with runtime.sessionmaker() as session:
-            return int(await session.scalar(
-                select(func.count()).select_from(Notification).where(Notification.event_id == event.id)
-            ) or 0)
+            return int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(Notification)
+                    .where(Notification.event_id == event.id)
+                )
+                or 0
+            )
 
     assert await notifications() == 0, "the killed job's transaction must not have committed"
 
     second = start("0")
     try:
+
         async def done() -> bool:
             async with runtime.sessionmaker() as session:
                 row = await session.get(OutboxEvent, event.id)

@@ -33,7 +33,9 @@ async def main() -> None:
         redis_url=os.environ["TEST_REDIS_URL"],
         queue_name=os.environ["TEST_QUEUE"],
     )
-    worker = build_worker(runtime, queue_name=os.environ["TEST_QUEUE"], job_timeout=2, with_cron=False)
+    worker = build_worker(
+        runtime, queue_name=os.environ["TEST_QUEUE"], job_timeout=2, with_cron=False
+    )
     worker.poll_delay_s = 0.1
     try:
         await worker.async_run()

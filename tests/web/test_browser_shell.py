@@ -18,8 +18,14 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LAUNCH_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
@@ -27,16 +33,26 @@ DESKTOP = {"width": 1280, "height": 900}
 # What each locale must show once signed in, and the demo user it signs in as.
 CASES = {
     "zh_CN": {
-        "user": "volunteer", "html_lang": "zh-CN", "accept": "zh-CN,zh;q=0.9",
-        "sign_in": "登录", "email_label": "电子邮箱",
-        "sign_out": "退出登录", "account": "我的账户", "role": "志愿者",
+        "user": "volunteer",
+        "html_lang": "zh-CN",
+        "accept": "zh-CN,zh;q=0.9",
+        "sign_in": "登录",
+        "email_label": "电子邮箱",
+        "sign_out": "退出登录",
+        "account": "我的账户",
+        "role": "志愿者",
         "welcome": "欢迎回来",
     },
     "en": {
-        "user": "admin", "html_lang": "en", "accept": "en-US,en;q=0.9",
-        "sign_in": "Sign in", "email_label": "E-mail address",
-        "sign_out": "Sign out", "account": "My account",
-        "role": "Platform administrator", "welcome": "Welcome back",
+        "user": "admin",
+        "html_lang": "en",
+        "accept": "en-US,en;q=0.9",
+        "sign_in": "Sign in",
+        "email_label": "E-mail address",
+        "sign_out": "Sign out",
+        "account": "My account",
+        "role": "Platform administrator",
+        "welcome": "Welcome back",
     },
 }
 
@@ -68,7 +84,9 @@ def test_sign_in_and_out_in_each_language(
     # Start in the other language, so the switch in the header is what sets this one.
     other = CASES["en" if locale == "zh_CN" else "zh_CN"]
     context = browser.new_context(
-        viewport=PHONE, device_scale_factor=1, extra_http_headers={"Accept-Language": other["accept"]}
+        viewport=PHONE,
+        device_scale_factor=1,
+        extra_http_headers={"Accept-Language": other["accept"]},
     )
     page = context.new_page()
     errors: list[str] = []
@@ -79,12 +97,16 @@ def test_sign_in_and_out_in_each_language(
         expect(page.locator("html")).to_have_attribute("lang", other["html_lang"])
         page.locator("form.lang-switch button").click()
         expect(page.locator("html")).to_have_attribute("lang", case["html_lang"])
-        assert page.evaluate("typeof window.htmx") == "object", "htmx did not load from /static/vendor"
+        assert page.evaluate("typeof window.htmx") == "object", (
+            "htmx did not load from /static/vendor"
+        )
         font = page.evaluate("getComputedStyle(document.body).fontFamily")
         assert "PingFang SC" in font, font
 
         # Sign in through the form in the header.
-        page.locator("header.site-header").get_by_role("link", name=case["sign_in"], exact=True).click()
+        page.locator("header.site-header").get_by_role(
+            "link", name=case["sign_in"], exact=True
+        ).click()
         expect(page).to_have_url(live_server + "/signin")
         page.get_by_label(case["email_label"]).fill(email)
         page.locator("#f-password").fill(password)
@@ -146,7 +168,9 @@ def test_every_shell_page_renders(
     shots = ARTIFACTS / "pages"
     shots.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(
-        viewport=PHONE, device_scale_factor=1, extra_http_headers={"Accept-Language": case["accept"]}
+        viewport=PHONE,
+        device_scale_factor=1,
+        extra_http_headers={"Accept-Language": case["accept"]},
     )
     page = context.new_page()
     errors: list[str] = []
@@ -196,7 +220,9 @@ def test_every_shell_page_renders(
         expect(page.locator(".tabs a").nth(1)).to_have_attribute("aria-current", "page")
         expect(page.locator("h1")).to_have_count(1)
         page.set_viewport_size(DESKTOP)
-        page.screenshot(path=str(shots / f"admin-orgs-approved-{locale}-desktop.png"), full_page=True)
+        page.screenshot(
+            path=str(shots / f"admin-orgs-approved-{locale}-desktop.png"), full_page=True
+        )
         assert not errors, errors
     except Exception:
         page.screenshot(path=str(ARTIFACTS / f"failed-pages-{locale}.png"), full_page=True)
