@@ -28,6 +28,7 @@ async def post_form(
     client: AsyncTestClient[Any], url: str, data: dict[str, Any], **kwargs: Any
 ) -> Any:
     token = await csrf_token(client)
+    kwargs.setdefault("follow_redirects", False)
     return await client.post(url, data={**data, "_csrf_token": token}, **kwargs)
 
 

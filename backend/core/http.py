@@ -25,8 +25,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from backend.core.db import run_after_commit
 from backend.core.errors import DomainError, RateLimited
-from backend.core.i18n import N_
-from backend.core.security import current_locale, user_of
+from backend.core.i18n import N_, negotiate, normalize_locale
+from backend.core.security import LANG_COOKIE, current_locale, user_of
 from backend.core.templating import translate
 
 log = logging.getLogger("tongxin.http")
@@ -104,6 +104,7 @@ def error_response(
     fields: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
+    _ensure_locale(request)
     if _wants_json(request):
         body: dict[str, Any] = {"error": code, "message": message, "status": status}
         if fields:
@@ -125,7 +126,19 @@ def error_response(
     )
 
 
+def _ensure_locale(request: Request[Any, Any, Any]) -> None:
+    """Unmatched routes never reach the auth middleware: pick the locale from the request here."""
+    if "locale" in request.scope.get("state", {}):
+        return
+    locale = normalize_locale(request.cookies.get(LANG_COOKIE)) or negotiate(
+        request.headers.get("accept-language")
+    )
+    request.scope.setdefault("state", {})["locale"] = locale
+    current_locale.set(locale)
+
+
 def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    _ensure_locale(request)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     fields = getattr(exc, "fields", None)
     return error_response(
@@ -139,6 +152,7 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
 
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    _ensure_locale(request)
     status = exc.status_code
     if isinstance(exc, NotAuthorizedException):
         if not _wants_json(request):
@@ -169,6 +183,7 @@ def handle_stale(request: Request[Any, Any, Any], exc: StaleDataError) -> Respon
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    _ensure_locale(request)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(
         request,

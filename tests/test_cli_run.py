@@ -1,0 +1,99 @@
+"""`tongxin run` on the embedded footprint: starts everything, stops everything, keeps the data."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children_using(var_dir: Path) -> list[str]:
+    found = []
+    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if str(var_dir) in cmdline and proc.info["name"] in {"postgres", "redis-server"}:
+            found.append(f"{proc.info['pid']} {proc.info['name']}")
+    return found
+
+
+def _start(var_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TONGXIN_")}
+    env.update(
+        {
+            "TONGXIN_VAR_DIR": str(var_dir),
+            "TONGXIN_PORT": str(port),
+            "TONGXIN_LOG_LEVEL": "WARNING",
+            "XDG_RUNTIME_DIR": str(var_dir / "run"),
+        }
+    )
+    log = var_dir.parent / f"run-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "backend.cli", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return proc, log
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.5)
+    proc.kill()
+    pytest.fail("tongxin run did not come up:\n" + log.read_text(errors="replace")[-3000:])
+
+
+def _stop(proc: subprocess.Popen[bytes], sig: int) -> None:
+    proc.send_signal(sig)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("tongxin run did not stop")
+
+
+@pytest.mark.slow
+def test_run_stops_everything_and_restarts_on_the_same_data(tmp_path: Path) -> None:
+    var_dir = tmp_path / "var"
+    port = _free_port()
+    proc, log = _start(var_dir, port)
+    output = log.read_text(errors="replace")
+    assert "Demo sign-ins" in output
+    assert "admin@demo.tongxin.cn" in output
+    assert _children_using(var_dir), "embedded PostgreSQL and Redis should be running"
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+        assert http.get("/").status_code == 200
+    _stop(proc, signal.SIGINT)
+    time.sleep(0.5)
+    assert _children_using(var_dir) == [], "Ctrl-C must stop the embedded servers"
+    assert (var_dir / "postgres" / "PG_VERSION").exists()
+
+    proc, log = _start(var_dir, port)
+    assert "Loaded the demo data" not in log.read_text(errors="replace"), (
+        "data must survive a restart"
+    )
+    _stop(proc, signal.SIGTERM)
+    time.sleep(0.5)
+    assert _children_using(var_dir) == [], "SIGTERM must stop the embedded servers"
