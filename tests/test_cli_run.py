@@ -44,7 +44,7 @@ def _start(var_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
     )
     log = var_dir.parent / f"run-{port}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603
+        proc = subprocess.Popen(
             [sys.executable, "-m", "backend.cli", "run"],
             cwd=ROOT,
             env=env,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 import uuid
 from typing import Any
 
@@ -137,15 +137,15 @@ async def test_idle_and_absolute_expiry(runtime: Any) -> None:
     idle = SessionStore(redis, idle_seconds=1, absolute_seconds=3600)
     token = await idle.create(user)
     assert (await idle.get(token)) is not None
-    time.sleep(1.2)
+    await asyncio.sleep(1.2)
     assert await idle.get(token) is None  # idle timeout
 
     absolute = SessionStore(redis, idle_seconds=3600, absolute_seconds=2)
     token = await absolute.create(user)
     for _ in range(3):  # activity keeps refreshing the idle timer…
         assert await absolute.get(token) is not None
-        time.sleep(0.5)
-    time.sleep(0.8)
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(0.8)
     assert await absolute.get(token) is None  # …but not past the absolute limit
 
 
