@@ -145,14 +145,14 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _verify(db_url: str) -> int:
+async def _verify(db_url: str, *, from_seq: int = 1, to_seq: int | None = None, key: bytes | None = None) -> int:
     from backend.audit.service import verify
     from backend.core.db import make_engine, make_sessionmaker
 
     engine = make_engine(db_url, pool_size=1)
     try:
         async with make_sessionmaker(engine)() as session:
-            result = await verify(session)
+            result = await verify(session, key=key, from_seq=from_seq, to_seq=to_seq)
     finally:
         await engine.dispose()
     if result.ok:
@@ -166,8 +166,17 @@ async def _verify(db_url: str) -> int:
 
 
 def cmd_verify_audit(args: argparse.Namespace, settings: Settings) -> int:
+    key = None
+    if args.key_env:
+        from backend.core.keys import _decode
+
+        raw = os.environ.get(args.key_env)
+        if not raw:
+            print(f"{args.key_env} is not set", file=sys.stderr)
+            return 2
+        key = _decode(raw)
     with servers(settings, need_redis=False) as (db_url, _):
-        return asyncio.run(_verify(db_url))
+        return asyncio.run(_verify(db_url, from_seq=args.from_seq, to_seq=args.to_seq, key=key))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,9 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("seed-demo", help="load the demo data into an empty database").set_defaults(
         func=cmd_seed
     )
-    sub.add_parser("verify-audit", help="check the audit log's HMAC chain").set_defaults(
-        func=cmd_verify_audit
+    audit = sub.add_parser("verify-audit", help="check the audit log's HMAC chain")
+    audit.add_argument("--from-seq", type=int, default=1, help="first row (after a key rotation)")
+    audit.add_argument("--to-seq", type=int, default=None, help="last row (an old key's segment)")
+    audit.add_argument(
+        "--key-env", default=None, help="environment variable holding an old audit key (base64url)"
     )
+    audit.set_defaults(func=cmd_verify_audit)
     return parser
 
 

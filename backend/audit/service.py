@@ -103,11 +103,29 @@ class VerifyResult:
     reason: str = ""
 
 
-async def verify(session: AsyncSession, *, key: bytes | None = None) -> VerifyResult:
-    """Walk the chain; name the first altered or missing row."""
+async def verify(
+    session: AsyncSession,
+    *,
+    key: bytes | None = None,
+    from_seq: int = 1,
+    to_seq: int | None = None,
+) -> VerifyResult:
+    """Walk the chain; name the first altered or missing row.
+
+    ``from_seq`` / ``to_seq`` verify one key's segment after a key rotation
+    (docs/operations.md): a segment starts from the stored hash of the row before it.
+    """
     key = key or get_keys().audit
-    expected_seq, prev_hash, checked = 1, GENESIS, 0
-    result = await session.stream_scalars(select(AuditEntry).order_by(AuditEntry.seq))
+    expected_seq, prev_hash, checked = from_seq, GENESIS, 0
+    if from_seq > 1:
+        before = await session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == from_seq - 1))
+        if before is None:
+            return VerifyResult(False, 0, from_seq - 1, f"row {from_seq - 1} is missing")
+        prev_hash = before
+    query = select(AuditEntry).where(AuditEntry.seq >= from_seq).order_by(AuditEntry.seq)
+    if to_seq is not None:
+        query = query.where(AuditEntry.seq <= to_seq)
+    result = await session.stream_scalars(query)
     async for entry in result:
         if entry.seq != expected_seq:
             return VerifyResult(False, checked, expected_seq, f"row {expected_seq} is missing")

@@ -34,21 +34,27 @@ def load_keys(settings: Settings) -> Keys:
     key_dir = settings.var_dir / "keys"
     key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
-    def pick(value: str | None, name: str) -> bytes:
-        return _decode(value) if value else load_or_create_key_file(key_dir / f"{name}.key")
+    def pick(value: str | None, name: str, env: str) -> bytes:
+        if value:
+            return _decode(value)
+        if settings.environment == "production":
+            raise KeyFileError(f"production needs {env} (docs/operations.md)")
+        return load_or_create_key_file(key_dir / f"{name}.key")
 
     if settings.encryption_keys:
         # "id1:base64,id2:base64" — the first one encrypts, all of them decrypt (rotation).
         pairs = [item.split(":", 1) for item in settings.encryption_keys.split(",") if item]
         encryption = {key_id: _decode(value) for key_id, value in pairs}
         current = pairs[0][0]
+    elif settings.environment == "production":
+        raise KeyFileError("production needs TONGXIN_ENCRYPTION_KEYS (docs/operations.md)")
     else:
         encryption = {"k1": load_or_create_key_file(key_dir / "encryption.key")}
         current = "k1"
     return Keys(
-        session=pick(settings.secret_key, "session"),
-        audit=pick(settings.audit_key, "audit"),
-        id_hash=pick(settings.id_hash_key, "id_hash"),
+        session=pick(settings.secret_key, "session", "TONGXIN_SECRET_KEY"),
+        audit=pick(settings.audit_key, "audit", "TONGXIN_AUDIT_KEY"),
+        id_hash=pick(settings.id_hash_key, "id_hash", "TONGXIN_ID_HASH_KEY"),
         encryption=encryption,
         current_encryption_id=current,
     )

@@ -76,3 +76,18 @@ async def test_wrong_key_fails(db: Any) -> None:
     await _append(db, 2)
     result = await verify(db, key=b"k" * 32)
     assert not result.ok
+
+
+async def test_key_rotation_segments_verify_separately(db: Any, monkeypatch: Any) -> None:
+    from types import SimpleNamespace
+
+    import backend.audit.service as audit_service
+
+    old = await _append(db, 2)
+    new_key = b"n" * 32
+    monkeypatch.setattr(audit_service, "get_keys", lambda: SimpleNamespace(audit=new_key))
+    new = await _append(db, 2)
+    monkeypatch.undo()
+    assert (await verify(db, to_seq=old[-1])).ok
+    assert (await verify(db, key=new_key, from_seq=new[0])).ok
+    assert not (await verify(db)).ok  # one key cannot verify both segments
