@@ -145,7 +145,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _verify(db_url: str, *, from_seq: int = 1, to_seq: int | None = None, key: bytes | None = None) -> int:
+async def _verify(
+    db_url: str, *, from_seq: int = 1, to_seq: int | None = None, key: bytes | None = None
+) -> int:
     from backend.audit.service import verify
     from backend.core.db import make_engine, make_sessionmaker
 
