@@ -9,10 +9,17 @@ def web_handlers() -> list[Any]:
     from backend.accounts.views import AccountViews, AdminViews, OrganizationViews
     from backend.web.views import SiteController, healthz
 
-    return [SiteController, AccountViews, OrganizationViews, AdminViews, healthz]
+    from backend.accounts.oidc_views import OIDCViews, PendingUserViews
+    from backend.partner.api import token_endpoint
+    from backend.partner.views import PartnerClientViews
+
+    return [SiteController, AccountViews, OrganizationViews, AdminViews, healthz,
+            OIDCViews, PendingUserViews, PartnerClientViews, token_endpoint]
 
 
 def api_handlers() -> list[Any]:
     from backend.accounts.api import AccountsAPI
 
-    return [AccountsAPI]
+    from backend.partner.api import PartnerAPI
+
+    return [AccountsAPI, PartnerAPI]
