@@ -19,7 +19,7 @@ WINDOW = 60
 LIMITS = {
     "api_client": 120,  # partner API calls per client per minute
     "api_ip": 300,  # partner API calls per IP per minute (all clients together)
-    "token_ip": 30,  # token requests per IP per minute
+    "token_ip": 100,  # token requests per IP per minute
     "signin_ip": 60,  # sign-in attempts (password and OIDC) per IP per minute
 }
 
