@@ -129,10 +129,12 @@ def create_app(
                         type="oauth2", description="Partner systems: OAuth2 client credentials "
                         "(see docs/api.md). Bearer JWT from /oauth/token, valid 10 minutes.",
                         flows=OAuthFlows(client_credentials=OAuthFlow(
-                            token_url="/oauth/token",
-                            scopes={"needs:read": "Read published needs (public projection)",
-                                    "resources:write": "Post and update the organization's resources",
-                                    "deliveries:write": "Record deliveries for the organization's claims"},
+                            token_url="/oauth/token",  # noqa: S106 - a URL, not a password
+                            scopes={
+                                "needs:read": "Read published needs (public projection)",
+                                "resources:write": "Post and update the organization's resources",
+                                "deliveries:write": "Record deliveries for the org's claims",
+                            },
                         )),
                     ),
                 }

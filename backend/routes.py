@@ -6,12 +6,11 @@ from typing import Any
 
 
 def web_handlers() -> list[Any]:
-    from backend.accounts.views import AccountViews, AdminViews, OrganizationViews
-    from backend.web.views import SiteController, healthz
-
     from backend.accounts.oidc_views import OIDCViews, PendingUserViews
+    from backend.accounts.views import AccountViews, AdminViews, OrganizationViews
     from backend.partner.api import token_endpoint
     from backend.partner.views import PartnerClientViews
+    from backend.web.views import SiteController, healthz
 
     return [SiteController, AccountViews, OrganizationViews, AdminViews, healthz,
             OIDCViews, PendingUserViews, PartnerClientViews, token_endpoint]
@@ -19,7 +18,6 @@ def web_handlers() -> list[Any]:
 
 def api_handlers() -> list[Any]:
     from backend.accounts.api import AccountsAPI
-
     from backend.partner.api import PartnerAPI
 
     return [AccountsAPI, PartnerAPI]

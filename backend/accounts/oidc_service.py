@@ -69,7 +69,8 @@ async def _grant_access(session: AsyncSession, provider: OIDCProviderSettings, u
     org_id = _org_id(provider)
     if org_id is not None:
         exists = await session.scalar(
-            select(func.count()).select_from(Membership)
+            select(func.count())
+            .select_from(Membership)
             .where(Membership.user_id == user.id, Membership.organization_id == org_id)
         )
         if not exists:
@@ -77,7 +78,8 @@ async def _grant_access(session: AsyncSession, provider: OIDCProviderSettings, u
     role = _role(provider)
     if role is not None:
         exists = await session.scalar(
-            select(func.count()).select_from(RoleGrant)
+            select(func.count())
+            .select_from(RoleGrant)
             .where(RoleGrant.user_id == user.id, RoleGrant.role == role)
         )
         if not exists:
@@ -85,7 +87,9 @@ async def _grant_access(session: AsyncSession, provider: OIDCProviderSettings, u
     await session.flush()
 
 
-async def sign_in(session: AsyncSession, provider: OIDCProviderSettings, identity: Identity) -> User:
+async def sign_in(
+    session: AsyncSession, provider: OIDCProviderSettings, identity: Identity
+) -> User:
     """The account linked to this (issuer, subject); a new one on first sign-in."""
     link = await link_for(session, identity.issuer, identity.subject)
     if link is not None:
@@ -94,8 +98,14 @@ async def sign_in(session: AsyncSession, provider: OIDCProviderSettings, identit
             raise NotFound(N_("Account not found."))
         if user.status == UserStatus.ACTIVE:
             user.last_login_at = utcnow()
-            await record(session, actor=Actor("user", user.id), action="user.signed_in",
-                         object_type="user", object_id=user.id, detail={"via": f"oidc:{provider.name}"})
+            await record(
+                session,
+                actor=Actor("user", user.id),
+                action="user.signed_in",
+                object_type="user",
+                object_id=user.id,
+                detail={"via": f"oidc:{provider.name}"},
+            )
         await session.flush()
         return user
     trusted = provider.trusted and provider.organization_id is not None
@@ -116,8 +126,14 @@ async def sign_in(session: AsyncSession, provider: OIDCProviderSettings, identit
         raise Conflict(N_("This sign-in is being set up already. Please try again.")) from exc
     if trusted:
         await _grant_access(session, provider, user)
-    await record(session, actor=Actor("user", user.id), action="user.oidc_registered", object_type="user",
-                 object_id=user.id, detail={"provider": provider.name, "status": user.status.value})
+    await record(
+        session,
+        actor=Actor("user", user.id),
+        action="user.oidc_registered",
+        object_type="user",
+        object_id=user.id,
+        detail={"provider": provider.name, "status": user.status.value},
+    )
     await emit(session, topic="user.signed_up", aggregate_type="user", aggregate_id=user.id)
     await session.flush()
     return user
@@ -130,7 +146,9 @@ def provider_for_issuer(
 
 
 def _issuers_for_org(providers: Sequence[OIDCProviderSettings], org_id: uuid.UUID) -> list[str]:
-    return [p.issuer for p in providers if p.organization_id and uuid.UUID(p.organization_id) == org_id]
+    return [
+        p.issuer for p in providers if p.organization_id and uuid.UUID(p.organization_id) == org_id
+    ]
 
 
 async def pending_users(
@@ -138,7 +156,8 @@ async def pending_users(
 ) -> tuple[Sequence[tuple[User, OIDCLink]], int]:
     """Pending accounts created by OIDC sign-in, of these issuers (None: every issuer)."""
     query = (
-        select(User, OIDCLink).join(OIDCLink, OIDCLink.user_id == User.id)
+        select(User, OIDCLink)
+        .join(OIDCLink, OIDCLink.user_id == User.id)
         .where(User.status == UserStatus.PENDING)
     )
     if issuers is not None:
@@ -182,9 +201,7 @@ async def review(
         check_org_reviewer(actor, org_id)
         issuers = _issuers_for_org(providers, org_id)
     user = await session.get(User, user_id, with_for_update=True)
-    link = (
-        await session.scalars(select(OIDCLink).where(OIDCLink.user_id == user_id))
-    ).first()
+    link = (await session.scalars(select(OIDCLink).where(OIDCLink.user_id == user_id))).first()
     if user is None or link is None or (issuers is not None and link.issuer not in issuers):
         raise NotFound(N_("Account not found."))
     if user.status != UserStatus.PENDING:
@@ -197,8 +214,14 @@ async def review(
     else:
         user.status = UserStatus.DISABLED
     action = "user.approved" if approve else "user.rejected"
-    await record(session, actor=Actor("user", actor.id), action=action, object_type="user",
-                 object_id=user.id, detail={"issuer_provider": provider.name if provider else None})
+    await record(
+        session,
+        actor=Actor("user", actor.id),
+        action=action,
+        object_type="user",
+        object_id=user.id,
+        detail={"issuer_provider": provider.name if provider else None},
+    )
     await emit(session, topic=action, aggregate_type="user", aggregate_id=user.id)
     await session.flush()
     return user

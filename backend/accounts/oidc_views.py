@@ -72,7 +72,7 @@ def _provider(state: State, name: str) -> OIDCProvider:
 
 
 def _redirect_uri(state: State, name: str) -> str:
-    return state.runtime.settings.base_url.rstrip("/") + f"/oidc/{name}/callback"
+    return str(state.runtime.settings.base_url).rstrip("/") + f"/oidc/{name}/callback"
 
 
 def _flow_key(flow_id: str) -> str:
@@ -83,7 +83,9 @@ def _logout_key(session_token: str) -> str:
     return "oidc-logout:" + state_digest(session_token)
 
 
-def refused(message: str = N_("The sign-in could not be verified. Please start again.")) -> DomainError:
+def refused(
+    message: str = N_("The sign-in could not be verified. Please start again."),
+) -> DomainError:
     return DomainError(message, code="oidc_refused")
 
 
@@ -111,7 +113,9 @@ class OIDCViews(Controller):
 
     @get("/signin", name="oidc_signin")
     async def choose(
-        self, request: Request[Any, Any, Any], state: State,
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
         next_: Annotated[str | None, QueryParameter(name="next")] = None,
     ) -> Template:
         providers = [p.settings for p in registry_of(state).all()]
@@ -119,7 +123,10 @@ class OIDCViews(Controller):
 
     @get("/{name:str}/start", name="oidc_start")
     async def start(
-        self, request: Request[Any, Any, Any], state: State, name: str,
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        name: str,
         next_: Annotated[str | None, QueryParameter(name="next")] = None,
     ) -> Redirect:
         await check_signin_ip(request)
@@ -134,22 +141,35 @@ class OIDCViews(Controller):
         }
         try:
             url = await provider.authorization_url(
-                redirect_uri=_redirect_uri(state, name), state=flow["state"], nonce=flow["nonce"],
+                redirect_uri=_redirect_uri(state, name),
+                state=flow["state"],
+                nonce=flow["nonce"],
                 code_verifier=flow["verifier"],
             )
         except OIDCError as exc:
             log.warning("OIDC provider %s unavailable: %s", name, exc)
-            raise refused(N_("The identity provider cannot be reached. Please try again later.")) from exc
+            raise refused(
+                N_("The identity provider cannot be reached. Please try again later.")
+            ) from exc
         await state.runtime.queue.pool.set(_flow_key(flow_id), json.dumps(flow), ex=FLOW_TTL)
         cookie = Cookie(
-            key=FLOW_COOKIE, value=flow_id, path="/oidc", httponly=True, samesite="lax",
-            secure=state.runtime.settings.cookies_secure, max_age=FLOW_TTL,
+            key=FLOW_COOKIE,
+            value=flow_id,
+            path="/oidc",
+            httponly=True,
+            samesite="lax",
+            secure=state.runtime.settings.cookies_secure,
+            max_age=FLOW_TTL,
         )
         return Redirect(url, status_code=303, cookies=[cookie])
 
     @get("/{name:str}/callback", name="oidc_callback")
     async def callback(
-        self, request: Request[Any, Any, Any], state: State, db: DB, name: str,
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db: DB,
+        name: str,
     ) -> Template | Redirect:
         await check_signin_ip(request)
         provider = _provider(state, name)
@@ -160,7 +180,9 @@ class OIDCViews(Controller):
         flow = json.loads(raw)
         params = request.query_params
         got_state = params.get("state") or ""
-        if flow["provider"] != name or not hmac.compare_digest(got_state.encode(), flow["state"].encode()):
+        if flow["provider"] != name or not hmac.compare_digest(
+            got_state.encode(), flow["state"].encode()
+        ):
             raise refused()
         if params.get("error"):
             raise refused(N_("The identity provider did not sign you in. Please try again."))
@@ -181,26 +203,43 @@ class OIDCViews(Controller):
         user = await service.sign_in(db, provider.settings, identity)
         clear = Cookie(key=FLOW_COOKIE, value="", path="/oidc", max_age=0)
         if user.status == UserStatus.PENDING:
-            return page(request, "oidc/pending.html", provider=provider.settings, display_name=user.display_name)
+            return page(
+                request,
+                "oidc/pending.html",
+                provider=provider.settings,
+                display_name=user.display_name,
+            )
         if user.status != UserStatus.ACTIVE:
-            return page(request, "oidc/pending.html", status_code=403, provider=provider.settings,
-                        display_name=user.display_name, disabled=True)
+            return page(
+                request,
+                "oidc/pending.html",
+                status_code=403,
+                provider=provider.settings,
+                display_name=user.display_name,
+                disabled=True,
+            )
         sessions = state.runtime.services["sessions"]
         await sessions.destroy(request.cookies.get(SESSION_COOKIE))
         token = await sessions.create(user.id, via=f"oidc:{name}")
         await state.runtime.queue.pool.set(
-            _logout_key(token), json.dumps({"provider": name, "id_token": id_token}),
+            _logout_key(token),
+            json.dumps({"provider": name, "id_token": id_token}),
             ex=state.runtime.settings.session_absolute_hours * 3600,
         )
-        return Redirect(flow["next"], status_code=303, cookies=[session_cookie(state, token), clear])
+        return Redirect(
+            flow["next"], status_code=303, cookies=[session_cookie(state, token), clear]
+        )
 
     @post("/signout", name="oidc_signout")
     async def signout(self, request: Request[Any, Any, Any], state: State) -> Redirect:
         token = request.cookies.get(SESSION_COOKIE)
         target = await provider_logout_url(state, token)
         await state.runtime.services["sessions"].destroy(token)
-        return Redirect(target or "/", status_code=303,
-                        cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
+        return Redirect(
+            target or "/",
+            status_code=303,
+            cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")],
+        )
 
 
 class PendingUserViews(Controller):
@@ -210,45 +249,103 @@ class PendingUserViews(Controller):
 
     @get("/admin/users/pending", name="admin_pending_users", guards=[roles_required(Role.ADMIN)])
     async def admin_list(
-        self, request: Request[Any, Any, Any], state: State, db: DB,
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db: DB,
         page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> Template:
         pager = Page(number=page_no, size=20)
-        rows, total = await service.pending_users(db, issuers=None, offset=pager.offset, limit=pager.size)
-        return page(request, "oidc/pending_users.html", fragment="oidc/_pending_users.html",
-                    rows=rows, pager=pager.with_total(total), providers=_by_issuer(state),
-                    base_url="/admin/users/pending", action_base="/admin/users", org_id=None)
+        rows, total = await service.pending_users(
+            db, issuers=None, offset=pager.offset, limit=pager.size
+        )
+        return page(
+            request,
+            "oidc/pending_users.html",
+            fragment="oidc/_pending_users.html",
+            rows=rows,
+            pager=pager.with_total(total),
+            providers=_by_issuer(state),
+            base_url="/admin/users/pending",
+            action_base="/admin/users",
+            org_id=None,
+        )
 
     @post("/admin/users/{user_id:uuid}/review", guards=[roles_required(Role.ADMIN)])
     async def admin_review(
-        self, request: Request[Any, Any, Any], state: State, db: DB, user_id: uuid.UUID, data: Form,
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db: DB,
+        user_id: uuid.UUID,
+        data: Form,
     ) -> Redirect:
-        await service.review(db, require_user(request), state.runtime.settings.oidc_providers, user_id,
-                             approve=data.get("decision") == "approve")
+        await service.review(
+            db,
+            require_user(request),
+            state.runtime.settings.oidc_providers,
+            user_id,
+            approve=data.get("decision") == "approve",
+        )
         return Redirect("/admin/users/pending", status_code=303)
 
-    @get("/organizations/{org_id:uuid}/pending-users", name="org_pending_users", guards=[login_required])
+    @get(
+        "/organizations/{org_id:uuid}/pending-users",
+        name="org_pending_users",
+        guards=[login_required],
+    )
     async def org_list(
-        self, request: Request[Any, Any, Any], state: State, db: DB, org_id: uuid.UUID,
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db: DB,
+        org_id: uuid.UUID,
         page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> Template:
         service.check_org_reviewer(require_user(request), org_id)
-        issuers = [p.issuer for p in state.runtime.settings.oidc_providers
-                   if p.organization_id and uuid.UUID(p.organization_id) == org_id]
+        issuers = [
+            p.issuer
+            for p in state.runtime.settings.oidc_providers
+            if p.organization_id and uuid.UUID(p.organization_id) == org_id
+        ]
         pager = Page(number=page_no, size=20)
-        rows, total = await service.pending_users(db, issuers=issuers, offset=pager.offset, limit=pager.size)
+        rows, total = await service.pending_users(
+            db, issuers=issuers, offset=pager.offset, limit=pager.size
+        )
         base = f"/organizations/{org_id}/pending-users"
-        return page(request, "oidc/pending_users.html", fragment="oidc/_pending_users.html",
-                    rows=rows, pager=pager.with_total(total), providers=_by_issuer(state),
-                    base_url=base, action_base=base, org_id=org_id)
+        return page(
+            request,
+            "oidc/pending_users.html",
+            fragment="oidc/_pending_users.html",
+            rows=rows,
+            pager=pager.with_total(total),
+            providers=_by_issuer(state),
+            base_url=base,
+            action_base=base,
+            org_id=org_id,
+        )
 
-    @post("/organizations/{org_id:uuid}/pending-users/{user_id:uuid}/review", guards=[login_required])
+    @post(
+        "/organizations/{org_id:uuid}/pending-users/{user_id:uuid}/review", guards=[login_required]
+    )
     async def org_review(
-        self, request: Request[Any, Any, Any], state: State, db: DB, org_id: uuid.UUID,
-        user_id: uuid.UUID, data: Form,
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        state: State,
+        db: DB,
+        org_id: uuid.UUID,
+        user_id: uuid.UUID,
+        data: Form,
     ) -> Redirect:
-        await service.review(db, require_user(request), state.runtime.settings.oidc_providers, user_id,
-                             approve=data.get("decision") == "approve", org_id=org_id)
+        await service.review(
+            db,
+            require_user(request),
+            state.runtime.settings.oidc_providers,
+            user_id,
+            approve=data.get("decision") == "approve",
+            org_id=org_id,
+        )
         return Redirect(f"/organizations/{org_id}/pending-users", status_code=303)
 
 

@@ -128,7 +128,7 @@ class OIDCProvider:
         now = time.monotonic()
         fresh = self._jwks is not None and now - self._jwks_at < JWKS_TTL
         throttled = now - self._jwks_at < JWKS_MIN_REFRESH
-        if self._jwks is not None and (fresh and not refresh or refresh and throttled):
+        if self._jwks is not None and ((fresh and not refresh) or (refresh and throttled)):
             return self._jwks
         meta = await self.metadata()
         data = await self._get_json(meta.jwks_uri)
@@ -229,14 +229,19 @@ class OIDCProvider:
             id_token=id_token,
         )
 
-    async def end_session_url(self, *, id_token_hint: str | None, post_logout_redirect_uri: str) -> str | None:
+    async def end_session_url(
+        self, *, id_token_hint: str | None, post_logout_redirect_uri: str
+    ) -> str | None:
         try:
             meta = await self.metadata()
         except OIDCError:
             return None
         if not meta.end_session_endpoint:
             return None
-        query = {"post_logout_redirect_uri": post_logout_redirect_uri, "client_id": self.settings.client_id}
+        query = {
+            "post_logout_redirect_uri": post_logout_redirect_uri,
+            "client_id": self.settings.client_id,
+        }
         if id_token_hint:
             query["id_token_hint"] = id_token_hint
         separator = "&" if "?" in meta.end_session_endpoint else "?"
@@ -247,7 +252,7 @@ def _header_kid(token: str) -> str | None:
     import json
 
     try:
-        header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+        header = json.loads(base64.urlsafe_b64decode(token.split(".", maxsplit=1)[0] + "=="))
     except (ValueError, IndexError):
         return None
     kid = header.get("kid") if isinstance(header, dict) else None

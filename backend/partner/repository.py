@@ -17,12 +17,15 @@ from backend.resources.models import Claim, Resource
 
 
 async def client_by_client_id(session: AsyncSession, client_id: str) -> APIClient | None:
-    return (await session.scalars(select(APIClient).where(APIClient.client_id == client_id))).first()
+    return (
+        await session.scalars(select(APIClient).where(APIClient.client_id == client_id))
+    ).first()
 
 
 async def clients_of(session: AsyncSession, organization_id: uuid.UUID) -> Sequence[APIClient]:
     rows = await session.scalars(
-        select(APIClient).where(APIClient.organization_id == organization_id)
+        select(APIClient)
+        .where(APIClient.organization_id == organization_id)
         .order_by(APIClient.revoked_at.is_not(None), APIClient.created_at.desc())
     )
     return rows.all()
@@ -31,9 +34,20 @@ async def clients_of(session: AsyncSession, organization_id: uuid.UUID) -> Seque
 # The public columns of a published need. Only these leave the needs table here: no household
 # id, no exact region, no free text beyond the public title and body (scanned at publication).
 PUBLIC_NEED_COLUMNS = (
-    Need.id, Need.category, Need.title, Need.body, Need.quantity, Need.unit, Need.amount_fen,
-    Need.pledged, Need.delivered, Need.urgency, Need.deadline, Need.public_region_code,
-    Need.public_profile, Need.published_at,
+    Need.id,
+    Need.category,
+    Need.title,
+    Need.body,
+    Need.quantity,
+    Need.unit,
+    Need.amount_fen,
+    Need.pledged,
+    Need.delivered,
+    Need.urgency,
+    Need.deadline,
+    Need.public_region_code,
+    Need.public_profile,
+    Need.published_at,
 )
 
 
@@ -57,7 +71,9 @@ async def resources_of(
 ) -> tuple[Sequence[Resource], int]:
     query = select(Resource).where(Resource.organization_id == organization_id)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(query.order_by(Resource.created_at.desc()).offset(offset).limit(limit))
+    rows = await session.scalars(
+        query.order_by(Resource.created_at.desc()).offset(offset).limit(limit)
+    )
     return rows.all(), total
 
 
@@ -66,7 +82,8 @@ async def resource_of(
 ) -> Resource | None:
     return (
         await session.scalars(
-            select(Resource).where(Resource.id == resource_id, Resource.organization_id == organization_id)
+            select(Resource)
+            .where(Resource.id == resource_id, Resource.organization_id == organization_id)
             .with_for_update()
         )
     ).first()
@@ -77,7 +94,8 @@ async def open_fulfilment_of(
 ) -> tuple[Fulfilment, Claim | None] | None:
     row = (
         await session.execute(
-            select(Fulfilment, Claim).outerjoin(Claim, Claim.id == Fulfilment.claim_id)
+            select(Fulfilment, Claim)
+            .outerjoin(Claim, Claim.id == Fulfilment.claim_id)
             .where(Fulfilment.id == fulfilment_id, Fulfilment.organization_id == organization_id)
             .with_for_update(of=Fulfilment)
         )

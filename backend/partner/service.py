@@ -33,7 +33,9 @@ def client_actor(client: APIClient) -> Actor:
     return Actor(kind="client", id=client.id)
 
 
-async def _org_for_admin(session: AsyncSession, actor: CurrentUser, org_id: uuid.UUID) -> Organization:
+async def _org_for_admin(
+    session: AsyncSession, actor: CurrentUser, org_id: uuid.UUID
+) -> Organization:
     """Organization admins (and platform admins) manage clients; members 403; others 404."""
     org = await session.get(Organization, org_id)
     if org is None or not (actor.is_admin or actor.org_role(org_id) is not None):
@@ -43,7 +45,9 @@ async def _org_for_admin(session: AsyncSession, actor: CurrentUser, org_id: uuid
     return org
 
 
-async def organization_for(session: AsyncSession, actor: CurrentUser, org_id: uuid.UUID) -> Organization:
+async def organization_for(
+    session: AsyncSession, actor: CurrentUser, org_id: uuid.UUID
+) -> Organization:
     return await _org_for_admin(session, actor, org_id)
 
 
@@ -64,15 +68,28 @@ async def create_client(
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     secret = "txs_" + secrets.token_urlsafe(32)
     client = APIClient(
-        id=uuid.uuid4(), organization_id=org.id, name=name.strip()[:100],
-        client_id="txc_" + secrets.token_hex(12), secret_hash=hash_password(secret), scopes=wanted,
-        created_by=actor.id, active=True,
+        id=uuid.uuid4(),
+        organization_id=org.id,
+        name=name.strip()[:100],
+        client_id="txc_" + secrets.token_hex(12),
+        secret_hash=hash_password(secret),
+        scopes=wanted,
+        created_by=actor.id,
+        active=True,
     )
     session.add(client)
     await session.flush()
-    await record(session, actor=Actor("user", actor.id), action="api_client.created",
-                 object_type="api_client", object_id=client.id, detail={"scopes": wanted})
-    await emit(session, topic="api_client.created", aggregate_type="api_client", aggregate_id=client.id)
+    await record(
+        session,
+        actor=Actor("user", actor.id),
+        action="api_client.created",
+        object_type="api_client",
+        object_id=client.id,
+        detail={"scopes": wanted},
+    )
+    await emit(
+        session, topic="api_client.created", aggregate_type="api_client", aggregate_id=client.id
+    )
     await session.flush()
     return client, secret
 
@@ -88,9 +105,16 @@ async def revoke_client(
         raise Conflict(N_("This API client was revoked already."))
     client.revoked_at = utcnow()
     client.active = False
-    await record(session, actor=Actor("user", actor.id), action="api_client.revoked",
-                 object_type="api_client", object_id=client.id)
-    await emit(session, topic="api_client.revoked", aggregate_type="api_client", aggregate_id=client.id)
+    await record(
+        session,
+        actor=Actor("user", actor.id),
+        action="api_client.revoked",
+        object_type="api_client",
+        object_id=client.id,
+    )
+    await emit(
+        session, topic="api_client.revoked", aggregate_type="api_client", aggregate_id=client.id
+    )
     await session.flush()
     return client
 
@@ -107,8 +131,19 @@ async def authenticate(session: AsyncSession, client_id: str, secret: str) -> AP
 
 # --- what partner systems write ------------------------------------------------------------
 
-RESOURCE_FIELDS = {"kind", "category", "title", "description", "unit", "capacity", "remaining",
-                   "service_area", "available_from", "available_until", "state"}
+RESOURCE_FIELDS = {
+    "kind",
+    "category",
+    "title",
+    "description",
+    "unit",
+    "capacity",
+    "remaining",
+    "service_area",
+    "available_from",
+    "available_until",
+    "state",
+}
 
 
 def _date(value: Any, field: str, errors: dict[str, str]) -> date | None:
@@ -122,7 +157,11 @@ def _date(value: Any, field: str, errors: dict[str, str]) -> date | None:
 
 
 async def save_resource(
-    session: AsyncSession, client: APIClient, data: dict[str, Any], *, resource: Resource | None = None
+    session: AsyncSession,
+    client: APIClient,
+    data: dict[str, Any],
+    *,
+    resource: Resource | None = None,
 ) -> Resource:
     """Create (``resource`` None) or update one of the client's organization's resources."""
     errors: dict[str, str] = {}
@@ -152,7 +191,11 @@ async def save_resource(
     remaining = merged.get("remaining", capacity if resource is None else None)
     if remaining is None:
         remaining = capacity
-    if not isinstance(remaining, int) or isinstance(remaining, bool) or not 0 <= remaining <= capacity:
+    if (
+        not isinstance(remaining, int)
+        or isinstance(remaining, bool)
+        or not 0 <= remaining <= capacity
+    ):
         errors["remaining"] = "invalid"
     area = merged.get("service_area")
     if not isinstance(area, list) or not area or not all(isinstance(c, str) for c in area):
@@ -172,14 +215,26 @@ async def save_resource(
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     values = {
-        "kind": ResourceKind(kind), "category": category, "title": title,
-        "description": str(merged.get("description") or ""), "unit": unit, "capacity": capacity,
-        "remaining": remaining, "service_area": list(area or []), "available_from": start,
-        "available_until": end, "state": ResourceState(state),
+        "kind": ResourceKind(str(kind)),
+        "category": category,
+        "title": title,
+        "description": str(merged.get("description") or ""),
+        "unit": unit,
+        "capacity": capacity,
+        "remaining": remaining,
+        "service_area": list(area or []),
+        "available_from": start,
+        "available_until": end,
+        "state": ResourceState(state),
     }
     if resource is None:
-        resource = Resource(id=uuid.uuid4(), organization_id=client.organization_id,
-                            created_by=client.created_by, eligibility={}, **values)
+        resource = Resource(
+            id=uuid.uuid4(),
+            organization_id=client.organization_id,
+            created_by=client.created_by,
+            eligibility={},
+            **values,
+        )
         session.add(resource)
         action = "resource.created"
     else:
@@ -187,25 +242,37 @@ async def save_resource(
             setattr(resource, key, value)
         action = "resource.updated"
     await session.flush()
-    await record(session, actor=client_actor(client), action=action, object_type="resource",
-                 object_id=resource.id, detail={"via": "partner_api"})
+    await record(
+        session,
+        actor=client_actor(client),
+        action=action,
+        object_type="resource",
+        object_id=resource.id,
+        detail={"via": "partner_api"},
+    )
     await emit(session, topic=action, aggregate_type="resource", aggregate_id=resource.id)
     await session.flush()
     return resource
 
 
-async def record_delivery(session: AsyncSession, client: APIClient, data: dict[str, Any]) -> Delivery:
+async def record_delivery(
+    session: AsyncSession, client: APIClient, data: dict[str, Any]
+) -> Delivery:
     """A delivery for one of the organization's open fulfilments of an active claim or match."""
     errors: dict[str, str] = {}
     try:
         fulfilment_id = uuid.UUID(str(data.get("fulfilment_id")))
     except ValueError:
-        raise Invalid(N_("Please correct the marked fields."), fields={"fulfilment_id": "invalid"}) from None
+        raise Invalid(
+            N_("Please correct the marked fields."), fields={"fulfilment_id": "invalid"}
+        ) from None
     found = await repo.open_fulfilment_of(session, client.organization_id, fulfilment_id)
     if found is None:
         raise NotFound(N_("Fulfilment not found."))
     fulfilment, claim = found
-    if fulfilment.state != FulfilmentState.OPEN or (claim is not None and claim.state != ClaimState.ACTIVE):
+    if fulfilment.state != FulfilmentState.OPEN or (
+        claim is not None and claim.state != ClaimState.ACTIVE
+    ):
         raise Conflict(N_("This fulfilment is not open for deliveries."))
     delivered_on = _date(data.get("delivered_on"), "delivered_on", errors)
     if delivered_on is None:
@@ -223,16 +290,31 @@ async def record_delivery(session: AsyncSession, client: APIClient, data: dict[s
         errors["description"] = "required"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
-    assert delivered_on is not None and isinstance(quantity, int)  # noqa: S101 - narrowed above
+    assert delivered_on is not None
+    assert isinstance(quantity, int)
     delivery = Delivery(
-        id=uuid.uuid4(), fulfilment_id=fulfilment.id, delivered_on=delivered_on, description=description,
-        quantity=quantity, volunteer_minutes=minutes, notes=str(data.get("notes") or ""), photos=[],
+        id=uuid.uuid4(),
+        fulfilment_id=fulfilment.id,
+        delivered_on=delivered_on,
+        description=description,
+        quantity=quantity,
+        volunteer_minutes=minutes,
+        notes=str(data.get("notes") or ""),
+        photos=[],
         recorded_by=client.created_by,
     )
     session.add(delivery)
     await session.flush()
-    await record(session, actor=client_actor(client), action="delivery.recorded", object_type="delivery",
-                 object_id=delivery.id, detail={"fulfilment_id": str(fulfilment.id), "via": "partner_api"})
-    await emit(session, topic="delivery.recorded", aggregate_type="fulfilment", aggregate_id=fulfilment.id)
+    await record(
+        session,
+        actor=client_actor(client),
+        action="delivery.recorded",
+        object_type="delivery",
+        object_id=delivery.id,
+        detail={"fulfilment_id": str(fulfilment.id), "via": "partner_api"},
+    )
+    await emit(
+        session, topic="delivery.recorded", aggregate_type="fulfilment", aggregate_id=fulfilment.id
+    )
     await session.flush()
     return delivery

@@ -39,8 +39,15 @@ class AccessToken:
     expires_at: int
 
 
-def issue(*, issuer: str, client_id: str, organization_id: str, scopes: list[str],
-          now: float | None = None, ttl: int = TOKEN_TTL) -> tuple[str, int]:
+def issue(
+    *,
+    issuer: str,
+    client_id: str,
+    organization_id: str,
+    scopes: list[str],
+    now: float | None = None,
+    ttl: int = TOKEN_TTL,
+) -> tuple[str, int]:
     issued = int(now if now is not None else time.time())
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -53,7 +60,9 @@ def issue(*, issuer: str, client_id: str, organization_id: str, scopes: list[str
         "exp": issued + ttl,
         "jti": secrets.token_urlsafe(16),
     }
-    return jwt.encode({"alg": ALGORITHM, "typ": "at+jwt"}, claims, _key(), algorithms=[ALGORITHM]), ttl
+    return jwt.encode(
+        {"alg": ALGORITHM, "typ": "at+jwt"}, claims, _key(), algorithms=[ALGORITHM]
+    ), ttl
 
 
 def verify(token: str, *, issuer: str) -> AccessToken | None:

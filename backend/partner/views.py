@@ -19,8 +19,12 @@ from backend.partner.tokens import SCOPES, TOKEN_TTL
 
 async def _context(db: DB, request: Request[Any, Any, Any], org_id: uuid.UUID) -> dict[str, Any]:
     org = await service.organization_for(db, require_user(request), org_id)
-    return {"org": org, "clients": await repo.clients_of(db, org_id), "scopes": SCOPES,
-            "token_minutes": TOKEN_TTL // 60}
+    return {
+        "org": org,
+        "clients": await repo.clients_of(db, org_id),
+        "scopes": SCOPES,
+        "token_minutes": TOKEN_TTL // 60,
+    }
 
 
 class PartnerClientViews(Controller):
@@ -29,10 +33,16 @@ class PartnerClientViews(Controller):
     guards = [login_required]  # noqa: RUF012 - Litestar API
 
     @get("/", name="partner_clients")
-    async def list_clients(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID,
-                           revoked: str | None = None) -> Template:
-        return page(request, "partner/clients.html", form={}, revoked=revoked,
-                    **await _context(db, request, org_id))
+    async def list_clients(
+        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, revoked: str | None = None
+    ) -> Template:
+        return page(
+            request,
+            "partner/clients.html",
+            form={},
+            revoked=revoked,
+            **await _context(db, request, org_id),
+        )
 
     @post("/")
     async def create(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID) -> Template:
@@ -40,21 +50,35 @@ class PartnerClientViews(Controller):
         name = str(form.get("name", ""))
         scopes = [str(s) for s in form.getall("scopes")] if "scopes" in form else []
         try:
-            client, secret = await service.create_client(db, require_user(request), org_id,
-                                                         name=name, scopes=scopes)
+            client, secret = await service.create_client(
+                db, require_user(request), org_id, name=name, scopes=scopes
+            )
         except DomainError as exc:
             if exc.status_code in (403, 404):
                 raise
             rollback_only(db)
-            return page(request, "partner/clients.html", status_code=exc.status_code,
-                        form={"name": name, "scopes": scopes},
-                        error=translate(exc.message, **exc.params), fields=getattr(exc, "fields", {}),
-                        **await _context(db, request, org_id))
-        return page(request, "partner/clients.html", status_code=201, form={}, created=client,
-                    secret=secret, **await _context(db, request, org_id))
+            return page(
+                request,
+                "partner/clients.html",
+                status_code=exc.status_code,
+                form={"name": name, "scopes": scopes},
+                error=translate(exc.message, **exc.params),
+                fields=getattr(exc, "fields", {}),
+                **await _context(db, request, org_id),
+            )
+        return page(
+            request,
+            "partner/clients.html",
+            status_code=201,
+            form={},
+            created=client,
+            secret=secret,
+            **await _context(db, request, org_id),
+        )
 
     @post("/{client_uuid:uuid}/revoke")
-    async def revoke(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID,
-                     client_uuid: uuid.UUID) -> Redirect:
+    async def revoke(
+        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, client_uuid: uuid.UUID
+    ) -> Redirect:
         await service.revoke_client(db, require_user(request), org_id, client_uuid)
         return Redirect(f"/organizations/{org_id}/api-clients?revoked=1", status_code=303)

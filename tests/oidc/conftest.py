@@ -67,17 +67,24 @@ def oidc_env(database_url: str, redis_url: str, demo: dict[str, Any]) -> Iterato
     node = shutil.which("node")
     npm = shutil.which("npm")
     if node is None or npm is None:
-        pytest.fail("Node.js and npm are needed for the OpenID provider: apt-get install -y nodejs npm")
+        pytest.fail(
+            "Node.js and npm are needed for the OpenID provider: apt-get install -y nodejs npm"
+        )
     if not (PROVIDER_DIR / "node_modules" / "oidc-provider").exists():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=PROVIDER_DIR, check=True)  # noqa: S603
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=PROVIDER_DIR, check=True)
     app_port, alpha_port, beta_port = _free_port(), _free_port(), _free_port()
     app = f"http://127.0.0.1:{app_port}"
-    config = {"app": app, "providers": [{"name": "alpha", "port": alpha_port},
-                                        {"name": "beta", "port": beta_port}]}
+    config = {
+        "app": app,
+        "providers": [{"name": "alpha", "port": alpha_port}, {"name": "beta", "port": beta_port}],
+    }
     op_lines: list[str] = []
-    op = subprocess.Popen(  # noqa: S603
-        [node, "server.mjs"], cwd=PROVIDER_DIR, env={**os.environ, "OP_CONFIG": json.dumps(config)},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    op = subprocess.Popen(
+        [node, "server.mjs"],
+        cwd=PROVIDER_DIR,
+        env={**os.environ, "OP_CONFIG": json.dumps(config)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     _pump(op, op_lines)
     deadline = time.monotonic() + 30
@@ -89,10 +96,24 @@ def oidc_env(database_url: str, redis_url: str, demo: dict[str, Any]) -> Iterato
     alpha = OP("alpha", f"http://127.0.0.1:{alpha_port}")
     beta = OP("beta", f"http://127.0.0.1:{beta_port}")
     providers = [
-        {"name": "alpha", "issuer": alpha.issuer, "client_id": "tongxin", "client_secret": alpha.secret(),
-         "label": "西湖区统一身份认证", "organization_id": str(demo["org:charity"]), "trusted": True},
-        {"name": "beta", "issuer": beta.issuer, "client_id": "tongxin", "client_secret": beta.secret(),
-         "label": "三门县总工会账号", "organization_id": str(demo["org:union"]), "role": "volunteer"},
+        {
+            "name": "alpha",
+            "issuer": alpha.issuer,
+            "client_id": "tongxin",
+            "client_secret": alpha.secret(),
+            "label": "西湖区统一身份认证",
+            "organization_id": str(demo["org:charity"]),
+            "trusted": True,
+        },
+        {
+            "name": "beta",
+            "issuer": beta.issuer,
+            "client_id": "tongxin",
+            "client_secret": beta.secret(),
+            "label": "三门县总工会账号",
+            "organization_id": str(demo["org:union"]),
+            "role": "volunteer",
+        },
     ]
     env = {
         **os.environ,
@@ -104,9 +125,12 @@ def oidc_env(database_url: str, redis_url: str, demo: dict[str, Any]) -> Iterato
         "TONGXIN_OIDC_PROVIDERS": json.dumps(providers),
     }
     app_lines: list[str] = []
-    proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "backend.cli", "run", "--port", str(app_port)], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "run", "--port", str(app_port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     _pump(proc, app_lines)
     deadline = time.monotonic() + 60

@@ -16,14 +16,14 @@ from tests.access import ACTORS, Ctx, Row, everyone
 
 def _org_b_admins(ok: int) -> dict[str, int]:
     """Org B, where member_b is an admin; outsiders 404; the platform admin passes."""
-    expect = {actor: 404 for actor in ACTORS}
+    expect = dict.fromkeys(ACTORS, 404)
     expect.update(anonymous=303, member_b=ok, admin=ok)
     return expect
 
 
 def _org_a(ok: int) -> dict[str, int]:
     """Org A, where member_a is a plain member: 403."""
-    expect = {actor: 404 for actor in ACTORS}
+    expect = dict.fromkeys(ACTORS, 404)
     expect.update(anonymous=303, member_a=403, admin=ok)
     return expect
 
@@ -38,9 +38,15 @@ async def _org_b_url(ctx: Ctx) -> str:
 
 async def _revoke_b(ctx: Ctx) -> str:
     async with ctx.runtime.transaction() as session:
-        client = APIClient(id=uuid.uuid4(), organization_id=ctx.demo["org:union"], name="matrix",
-                           client_id="txc_" + uuid.uuid4().hex[:24], secret_hash=hash_password("x" * 12),
-                           scopes=["needs:read"], created_by=ctx.demo["union_admin"])
+        client = APIClient(
+            id=uuid.uuid4(),
+            organization_id=ctx.demo["org:union"],
+            name="matrix",
+            client_id="txc_" + uuid.uuid4().hex[:24],
+            secret_hash=hash_password("x" * 12),
+            scopes=["needs:read"],
+            created_by=ctx.demo["union_admin"],
+        )
         session.add(client)
     return f"/organizations/{ctx.demo['org:union']}/api-clients/{client.id}/revoke"
 
@@ -48,21 +54,70 @@ async def _revoke_b(ctx: Ctx) -> str:
 NEW_CLIENT = {"name": "案件系统", "scopes": "needs:read"}
 
 ROWS = [
-    Row("GET", "/organizations/{org_id:uuid}/api-clients", _org_b_admins(200), url=_org_b_url, note="org B"),
-    Row("GET", "/organizations/{org_id:uuid}/api-clients", _org_a(200), url=_org_a_url, note="org A"),
-    Row("POST", "/organizations/{org_id:uuid}/api-clients", _org_b_admins(201), url=_org_b_url,
-        data=NEW_CLIENT, note="org B"),
-    Row("POST", "/organizations/{org_id:uuid}/api-clients", _org_a(201), url=_org_a_url,
-        data=NEW_CLIENT, note="org A"),
-    Row("POST", "/organizations/{org_id:uuid}/api-clients/{client_uuid:uuid}/revoke", _org_b_admins(303),
-        url=_revoke_b),
-    Row("POST", "/oauth/token", everyone(401), data={"grant_type": "client_credentials"},
-        note="no client credentials"),
+    Row(
+        "GET",
+        "/organizations/{org_id:uuid}/api-clients",
+        _org_b_admins(200),
+        url=_org_b_url,
+        note="org B",
+    ),
+    Row(
+        "GET", "/organizations/{org_id:uuid}/api-clients", _org_a(200), url=_org_a_url, note="org A"
+    ),
+    Row(
+        "POST",
+        "/organizations/{org_id:uuid}/api-clients",
+        _org_b_admins(201),
+        url=_org_b_url,
+        data=NEW_CLIENT,
+        note="org B",
+    ),
+    Row(
+        "POST",
+        "/organizations/{org_id:uuid}/api-clients",
+        _org_a(201),
+        url=_org_a_url,
+        data=NEW_CLIENT,
+        note="org A",
+    ),
+    Row(
+        "POST",
+        "/organizations/{org_id:uuid}/api-clients/{client_uuid:uuid}/revoke",
+        _org_b_admins(303),
+        url=_revoke_b,
+    ),
+    Row(
+        "POST",
+        "/oauth/token",
+        everyone(401),
+        data={"grant_type": "client_credentials"},
+        note="no client credentials",
+    ),
     Row("GET", "/api/v1/partner/needs", everyone(401), json=True, note="no bearer token"),
     Row("GET", "/api/v1/partner/resources", everyone(401), json=True, note="no bearer token"),
-    Row("POST", "/api/v1/partner/resources", everyone(401), json=True, data={"title": "x"},
-        note="no bearer token"),
-    Row("PATCH", "/api/v1/partner/resources/{resource_id:uuid}", everyone(401), json=True,
-        url=f"/api/v1/partner/resources/{uuid.uuid4()}", data={"title": "x"}, note="no bearer token"),
-    Row("POST", "/api/v1/partner/deliveries", everyone(401), json=True, data={}, note="no bearer token"),
+    Row(
+        "POST",
+        "/api/v1/partner/resources",
+        everyone(401),
+        json=True,
+        data={"title": "x"},
+        note="no bearer token",
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/partner/resources/{resource_id:uuid}",
+        everyone(401),
+        json=True,
+        url=f"/api/v1/partner/resources/{uuid.uuid4()}",
+        data={"title": "x"},
+        note="no bearer token",
+    ),
+    Row(
+        "POST",
+        "/api/v1/partner/deliveries",
+        everyone(401),
+        json=True,
+        data={},
+        note="no bearer token",
+    ),
 ]
