@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
 from litestar.static_files import create_static_files_router
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -128,7 +128,22 @@ def create_app(
                         name="tx_session",
                         security_scheme_in="cookie",
                         description="Browser session cookie (sign in at /signin).",
-                    )
+                    ),
+                    "partner": SecurityScheme(
+                        type="oauth2",
+                        description="Partner systems: OAuth2 client credentials "
+                        "(see docs/api.md). Bearer JWT from /oauth/token, valid 10 minutes.",
+                        flows=OAuthFlows(
+                            client_credentials=OAuthFlow(
+                                token_url="/oauth/token",  # noqa: S106 - a URL, not a password
+                                scopes={
+                                    "needs:read": "Read published needs (public projection)",
+                                    "resources:write": "Post and update the organization's resources",
+                                    "deliveries:write": "Record deliveries for the org's claims",
+                                },
+                            )
+                        ),
+                    ),
                 }
             ),
         ),

@@ -56,6 +56,9 @@ class AccountViews(Controller):
     async def signin(
         self, request: Request[Any, Any, Any], state: State, db: DB, data: Form
     ) -> Template | Redirect:
+        from backend.partner.limits import check_signin_ip  # per-IP limit (429), see issue 9
+
+        await check_signin_ip(request)
         sessions = state.runtime.services["sessions"]
         target = safe_next(data.get("next"))
         try:
@@ -83,9 +86,12 @@ class AccountViews(Controller):
 
     @post("/signout", name="signout")
     async def signout(self, request: Request[Any, Any, Any], state: State) -> Redirect:
+        from backend.accounts.oidc_views import provider_logout_url  # OIDC end-session, issue 9
+
+        target = await provider_logout_url(state, request.cookies.get(SESSION_COOKIE))
         await state.runtime.services["sessions"].destroy(request.cookies.get(SESSION_COOKIE))
         return Redirect(
-            "/",
+            target or "/",
             status_code=303,
             cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")],
         )

@@ -1,0 +1,1 @@
+"""Outside providers (Stripe, Meilisearch, OpenID Connect): the only modules importing SDKs."""

@@ -1,0 +1,1 @@
+"""Partner API: OAuth2 client-credentials clients of organizations' own systems."""
