@@ -9,10 +9,16 @@ def web_handlers() -> list[Any]:
     from backend.accounts.views import AccountViews, AdminViews, OrganizationViews
     from backend.web.views import SiteController, healthz
 
-    return [SiteController, AccountViews, OrganizationViews, AdminViews, healthz]
+    from backend.matches.views import CoordinationViews, OrganizationMatchViews
+    from backend.notifications.views import NotificationViews
+
+    return [SiteController, AccountViews, OrganizationViews, AdminViews, healthz,
+            CoordinationViews, OrganizationMatchViews, NotificationViews]
 
 
 def api_handlers() -> list[Any]:
     from backend.accounts.api import AccountsAPI
 
-    return [AccountsAPI]
+    from backend.notifications.views import NotificationsAPI
+
+    return [AccountsAPI, NotificationsAPI]
