@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy import Select, String, and_, bindparam, case, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization, OrgStatus, Role, RoleGrant
@@ -97,7 +98,7 @@ async def active_offers(session: AsyncSession, area_codes: Sequence[str]) -> Seq
             Resource.state == ResourceState.ACTIVE,
             Resource.remaining > 0,
             Organization.status == OrgStatus.APPROVED,
-            Resource.service_area.overlap(list(area_codes)),
+            Resource.service_area.op("&&")(bindparam("area_codes", list(area_codes), type_=ARRAY(String))),
         )
         .order_by(Resource.id)
     )
