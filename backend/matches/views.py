@@ -190,11 +190,12 @@ class OrganizationMatchViews(Controller):
 
     @get("/", name="organization_matches")
     async def inbox(
-        self, request: Request[Any, Any, Any], db: DB, state: str = "approved", done: str | None = None,
+        self, request: Request[Any, Any, Any], db: DB,
+        tab: Annotated[str, QueryParameter(name="state")] = "approved", done: str | None = None,
         page_no: PageNo = 1,
     ) -> Template:
         user = require_user(request)
-        wanted = MatchState(state) if state in {s.value for s in ORG_TABS} else MatchState.APPROVED
+        wanted = MatchState(tab) if tab in {s.value for s in ORG_TABS} else MatchState.APPROVED
         pager = Page(number=page_no, size=20)
         rows, total = await repo.organization_queue(db, user.approved_org_ids(), states=[wanted],
                                                     offset=pager.offset, limit=pager.size)
