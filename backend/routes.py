@@ -7,10 +7,9 @@ from typing import Any
 
 def web_handlers() -> list[Any]:
     from backend.accounts.views import AccountViews, AdminViews, OrganizationViews
-    from backend.web.views import SiteController, healthz
-
     from backend.matches.views import CoordinationViews, OrganizationMatchViews
     from backend.notifications.views import NotificationViews
+    from backend.web.views import SiteController, healthz
 
     return [SiteController, AccountViews, OrganizationViews, AdminViews, healthz,
             CoordinationViews, OrganizationMatchViews, NotificationViews]
@@ -18,7 +17,6 @@ def web_handlers() -> list[Any]:
 
 def api_handlers() -> list[Any]:
     from backend.accounts.api import AccountsAPI
-
     from backend.notifications.views import NotificationsAPI
 
     return [AccountsAPI, NotificationsAPI]

@@ -67,12 +67,17 @@ async def make_household(
     cipher = _cipher()
     fake_id = uuid.uuid4().hex
     household = Household(
-        id=uuid.uuid4(), region_code=region_code,
+        id=uuid.uuid4(),
+        region_code=region_code,
         head_name_enc=cipher.encrypt(name, context="household.head_name"),
         id_number_enc=cipher.encrypt(fake_id, context="household.id_number"),
         id_number_hash=hashlib.sha256(fake_id.encode()).hexdigest(),
-        member_ages=[70], flags=list(flags), category=category, vulnerability=vulnerability,
-        verified_until=date.today() + timedelta(days=365), registered_by=registered_by,
+        member_ages=[70],
+        flags=list(flags),
+        category=category,
+        vulnerability=vulnerability,
+        verified_until=utcnow().date() + timedelta(days=365),
+        registered_by=registered_by,
     )
     session.add(household)
     await session.flush()
@@ -94,11 +99,21 @@ async def make_need(
     deadline: date | None = None,
 ) -> Need:
     need = Need(
-        id=uuid.uuid4(), household_id=household.id, region_code=household.region_code, category=category,
-        title=title, body="", quantity=quantity, amount_fen=amount_fen, urgency=urgency,
-        state=NeedState.PUBLISHED, published_at=utcnow() - timedelta(days=waited_days),
-        public_region_code=public_region_code or household.region_code[:9], created_by=created_by,
-        deadline=deadline, public_profile={},
+        id=uuid.uuid4(),
+        household_id=household.id,
+        region_code=household.region_code,
+        category=category,
+        title=title,
+        body="",
+        quantity=quantity,
+        amount_fen=amount_fen,
+        urgency=urgency,
+        state=NeedState.PUBLISHED,
+        published_at=utcnow() - timedelta(days=waited_days),
+        public_region_code=public_region_code or household.region_code[:9],
+        created_by=created_by,
+        deadline=deadline,
+        public_profile={},
     )
     session.add(need)
     await session.flush()
@@ -118,9 +133,18 @@ async def make_resource(
     title: str = "爱心食品包",
 ) -> Resource:
     resource = Resource(
-        id=uuid.uuid4(), organization_id=organization_id, kind=kind, category=category, title=title,
-        unit="份", capacity=capacity, remaining=capacity, service_area=list(service_area),
-        eligibility=eligibility or {}, state=ResourceState.ACTIVE, created_by=created_by,
+        id=uuid.uuid4(),
+        organization_id=organization_id,
+        kind=kind,
+        category=category,
+        title=title,
+        unit="份",
+        capacity=capacity,
+        remaining=capacity,
+        service_area=list(service_area),
+        eligibility=eligibility or {},
+        state=ResourceState.ACTIVE,
+        created_by=created_by,
     )
     session.add(resource)
     await session.flush()
@@ -129,7 +153,8 @@ async def make_resource(
 
 async def _county_has_needs(session: AsyncSession) -> bool:
     count = await session.scalar(
-        select(func.count()).select_from(Need)
+        select(func.count())
+        .select_from(Need)
         .where(Need.state == NeedState.PUBLISHED, Need.region_code.startswith(DEMO_COUNTY))
     )
     return bool(count)
@@ -144,28 +169,107 @@ async def seed_matching(session: AsyncSession, ids: dict[str, Any]) -> None:
     if not await _county_has_needs(session):
         volunteers = ids.get("org:volunteers", charity)
         plan = (
-            ("330106004053", AssistanceCategory.TEKUN, ("elderly",), 0.9, "food", Urgency.EMERGENCY, "紧急生活物资", 2),
-            ("330106004053", AssistanceCategory.DIBAO, ("disabled",), 0.7, "food", Urgency.HIGH, "冬季食品包", 20),
-            ("330106009006", AssistanceCategory.DIBAO, (), 0.5, "daily_goods", Urgency.NORMAL, "日用品", 40),
-            ("330106009006", AssistanceCategory.DIBAO_EDGE, ("elderly",), 0.6, "companionship", Urgency.NORMAL,
-             "每周陪伴探访", 12),
-            ("330106004053", AssistanceCategory.TEKUN, ("elderly", "seriously_ill"), 0.95, "eldercare",
-             Urgency.HIGH, "老人照护", 9),
+            (
+                "330106004053",
+                AssistanceCategory.TEKUN,
+                ("elderly",),
+                0.9,
+                "food",
+                Urgency.EMERGENCY,
+                "紧急生活物资",
+                2,
+            ),
+            (
+                "330106004053",
+                AssistanceCategory.DIBAO,
+                ("disabled",),
+                0.7,
+                "food",
+                Urgency.HIGH,
+                "冬季食品包",
+                20,
+            ),
+            (
+                "330106009006",
+                AssistanceCategory.DIBAO,
+                (),
+                0.5,
+                "daily_goods",
+                Urgency.NORMAL,
+                "日用品",
+                40,
+            ),
+            (
+                "330106009006",
+                AssistanceCategory.DIBAO_EDGE,
+                ("elderly",),
+                0.6,
+                "companionship",
+                Urgency.NORMAL,
+                "每周陪伴探访",
+                12,
+            ),
+            (
+                "330106004053",
+                AssistanceCategory.TEKUN,
+                ("elderly", "seriously_ill"),
+                0.95,
+                "eldercare",
+                Urgency.HIGH,
+                "老人照护",
+                9,
+            ),
         )
-        for n, (region, cat, flags, vuln, need_cat, urgency, title, waited) in enumerate(plan, start=1):
-            household = await make_household(session, region_code=region, registered_by=caseworker, category=cat,
-                                             flags=flags, vulnerability=vuln, name=f"演示户{n}")
-            await make_need(session, household, created_by=caseworker, category=need_cat, urgency=urgency,
-                            title=title, waited_days=waited, quantity=2 if need_cat == "food" else 1)
-        await make_resource(session, organization_id=charity, created_by=ids.get("org_admin", caseworker),
-                            category="food", capacity=4, title="慈善总会爱心食品包")
-        await make_resource(session, organization_id=volunteers, created_by=ids.get("org_admin", caseworker),
-                            category="volunteer_visit", capacity=6, title="青年志愿者上门探访",
-                            service_area=("330106004", "330106009"))
+        for n, (region, cat, flags, vuln, need_cat, urgency, title, waited) in enumerate(
+            plan, start=1
+        ):
+            household = await make_household(
+                session,
+                region_code=region,
+                registered_by=caseworker,
+                category=cat,
+                flags=flags,
+                vulnerability=vuln,
+                name=f"演示户{n}",
+            )
+            await make_need(
+                session,
+                household,
+                created_by=caseworker,
+                category=need_cat,
+                urgency=urgency,
+                title=title,
+                waited_days=waited,
+                quantity=2 if need_cat == "food" else 1,
+            )
+        await make_resource(
+            session,
+            organization_id=charity,
+            created_by=ids.get("org_admin", caseworker),
+            category="food",
+            capacity=4,
+            title="慈善总会爱心食品包",
+        )
+        await make_resource(
+            session,
+            organization_id=volunteers,
+            created_by=ids.get("org_admin", caseworker),
+            category="volunteer_visit",
+            capacity=6,
+            title="青年志愿者上门探访",
+            service_area=("330106004", "330106009"),
+        )
     from backend.matches.service import run_county
 
-    run = MatchingRun(id=uuid.uuid4(), county_code=DEMO_COUNTY, state=RunState.RUNNING, progress=10,
-                      started_at=utcnow(), stats={}, error="")
+    run = MatchingRun(
+        id=uuid.uuid4(),
+        county_code=DEMO_COUNTY,
+        state=RunState.RUNNING,
+        progress=10,
+        started_at=utcnow(),
+        stats={},
+        error="",
+    )
     session.add(run)
     await session.flush()
     await run_county(session, run)

@@ -58,7 +58,9 @@ async def report(session: AsyncSession, user: CurrentUser) -> Report:
             rows[code] = CountyRow(code, code)
         return rows[code]
 
-    for code, bucket, n in await repo.help_distribution(session, scope, now - timedelta(days=PERIOD_DAYS)):
+    for code, bucket, n in await repo.help_distribution(
+        session, scope, now - timedelta(days=PERIOD_DAYS)
+    ):
         row(code).households[bucket] += n
     for code, bucket, n in await repo.waiting_distribution(session, scope, now):
         row(code).waiting[bucket] += n

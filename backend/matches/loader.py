@@ -44,8 +44,12 @@ class CountySettings:
         values = {k: float(v) for k, v in overrides.items() if k in WEIGHT_NAMES and float(v) >= 0}
         return cls(
             weights=Weights(**values),
-            per_household_cap=max(1, int(overrides.get("per_household_cap", DEFAULT_PER_HOUSEHOLD_CAP))),
-            per_household_yuan=max(1, int(overrides.get("per_household_yuan", DEFAULT_PER_HOUSEHOLD_YUAN))),
+            per_household_cap=max(
+                1, int(overrides.get("per_household_cap", DEFAULT_PER_HOUSEHOLD_CAP))
+            ),
+            per_household_yuan=max(
+                1, int(overrides.get("per_household_yuan", DEFAULT_PER_HOUSEHOLD_YUAN))
+            ),
         )
 
     def as_dict(self) -> dict[str, float]:
@@ -94,9 +98,13 @@ def _eligibility(raw: dict[str, object]) -> Eligibility:
     flags = raw.get("flags") or raw.get("required_flags") or []
     limit = raw.get("max_per_household")
     return Eligibility(
-        allowed_categories=frozenset(str(c) for c in categories) if isinstance(categories, list) and categories else None,
+        allowed_categories=frozenset(str(c) for c in categories)
+        if isinstance(categories, list) and categories
+        else None,
         required_flags=frozenset(str(f) for f in flags) if isinstance(flags, list) else frozenset(),
-        max_per_household=int(limit) if isinstance(limit, int | float | str) and str(limit).isdigit() and int(limit) > 0 else None,
+        max_per_household=int(limit)
+        if isinstance(limit, int | float | str) and str(limit).isdigit() and int(limit) > 0
+        else None,
     )
 
 
@@ -130,7 +138,9 @@ async def load_county(session: AsyncSession, county_code: str, today: date) -> C
     need_region: dict[str, str] = {}
     for row in need_rows:
         need = row.need
-        is_money = need.amount_fen is not None and (need.quantity is None or need.category in amount_codes)
+        is_money = need.amount_fen is not None and (
+            need.quantity is None or need.category in amount_codes
+        )
         total = (need.amount_fen if is_money else need.quantity) or 0
         left = total - need.pledged - held_need.get(need.id, 0)
         units = left // FEN_PER_UNIT if is_money else left
@@ -140,7 +150,7 @@ async def load_county(session: AsyncSession, county_code: str, today: date) -> C
             id=str(need.id),
             category=need.category,
             remaining=units,
-            urgency=need.urgency.value,  # type: ignore[arg-type]
+            urgency=need.urgency.value,
             deadline=need.deadline,
             region_path=tuple(row.region_path.split(".")),
             household_id=str(row.household_id),
@@ -155,8 +165,8 @@ async def load_county(session: AsyncSession, county_code: str, today: date) -> C
     unit_offers: list[Offer] = []
     money_offers: list[Offer] = []
     offer_org: dict[str, uuid.UUID] = {}
-    for row in offer_rows:
-        res = row.resource
+    for offer_row in offer_rows:
+        res = offer_row.resource
         is_money = res.kind == ResourceKind.FUNDS
         left = res.remaining - held_offer.get(res.id, 0)
         units = left // FEN_PER_UNIT if is_money else left
@@ -171,16 +181,31 @@ async def load_county(session: AsyncSession, county_code: str, today: date) -> C
             eligibility=_eligibility(res.eligibility or {}),
             available_from=res.available_from,
             available_until=res.available_until,
-            org_rating=row.rating_sum / row.rating_count if row.rating_count else None,
+            org_rating=offer_row.rating_sum / offer_row.rating_count
+            if offer_row.rating_count
+            else None,
         )
         (money_offers if is_money else unit_offers).append(offer)
         offer_org[offer.id] = res.organization_id
 
     passes = (
-        Pass("units", tuple(unit_needs), tuple(unit_offers),
-             RunConfig(today=today, per_household_cap=settings.per_household_cap, weights=settings.weights), 1),
-        Pass("money", tuple(money_needs), tuple(money_offers),
-             RunConfig(today=today, per_household_cap=settings.per_household_yuan, weights=settings.weights),
-             FEN_PER_UNIT),
+        Pass(
+            "units",
+            tuple(unit_needs),
+            tuple(unit_offers),
+            RunConfig(
+                today=today, per_household_cap=settings.per_household_cap, weights=settings.weights
+            ),
+            1,
+        ),
+        Pass(
+            "money",
+            tuple(money_needs),
+            tuple(money_offers),
+            RunConfig(
+                today=today, per_household_cap=settings.per_household_yuan, weights=settings.weights
+            ),
+            FEN_PER_UNIT,
+        ),
     )
     return CountyInput(county_code, settings, passes, need_region, offer_org)

@@ -8,13 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Select, String, and_, bindparam, case, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization, OrgStatus, Role, RoleGrant
 from backend.households.models import Household, HouseholdStatus
-from backend.matches.models import CountyWeights, Match, MatchingRun, MatchSource, MatchState, RunState
+from backend.matches.models import (
+    CountyWeights,
+    Match,
+    MatchingRun,
+    MatchSource,
+    MatchState,
+    RunState,
+)
 from backend.needs.models import Need, NeedCategory, NeedState, Urgency
 from backend.regions.models import Region, RegionLevel
 from backend.regions.repository import in_subtrees
@@ -98,7 +105,9 @@ async def active_offers(session: AsyncSession, area_codes: Sequence[str]) -> Seq
             Resource.state == ResourceState.ACTIVE,
             Resource.remaining > 0,
             Organization.status == OrgStatus.APPROVED,
-            Resource.service_area.op("&&")(bindparam("area_codes", list(area_codes), type_=ARRAY(String))),
+            Resource.service_area.op("&&")(
+                bindparam("area_codes", list(area_codes), type_=ARRAY(String))
+            ),
         )
         .order_by(Resource.id)
     )
@@ -178,11 +187,15 @@ async def runs(
     if root_paths is not None:
         query = query.where(in_subtrees(MatchingRun.county_code, root_paths))
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(query.order_by(MatchingRun.created_at.desc()).offset(offset).limit(limit))
+    rows = await session.scalars(
+        query.order_by(MatchingRun.created_at.desc()).offset(offset).limit(limit)
+    )
     return rows.all(), total
 
 
-async def expire_county_proposals(session: AsyncSession, county_code: str, run_id: uuid.UUID) -> int:
+async def expire_county_proposals(
+    session: AsyncSession, county_code: str, run_id: uuid.UUID
+) -> int:
     """Still-proposed engine matches of earlier runs of the county → expired."""
     result = await session.execute(
         update(Match)
@@ -239,7 +252,7 @@ class MatchRow:
     organization: Organization | None
 
 
-def _match_rows() -> Select[tuple[Match, Need, Resource, Organization]]:
+def _match_rows() -> Select[Match, Need, Resource, Organization]:
     return (
         select(Match, Need, Resource, Organization)
         .join(Need, Need.id == Match.need_id)
@@ -249,12 +262,14 @@ def _match_rows() -> Select[tuple[Match, Need, Resource, Organization]]:
 
 
 async def match_for_update(session: AsyncSession, match_id: uuid.UUID) -> Match | None:
-    return (await session.scalars(select(Match).where(Match.id == match_id).with_for_update())).first()
+    return (
+        await session.scalars(select(Match).where(Match.id == match_id).with_for_update())
+    ).first()
 
 
 async def match_row(session: AsyncSession, match_id: uuid.UUID) -> MatchRow | None:
     row = (await session.execute(_match_rows().where(Match.id == match_id))).first()
-    return MatchRow(*row) if row is not None else None
+    return MatchRow(row[0], row[1], row[2], row[3]) if row is not None else None
 
 
 async def coordinator_queue(
@@ -284,7 +299,7 @@ async def coordinator_queue(
     rows = await session.execute(
         query.order_by(urgency_rank, Match.score.desc(), Match.id).offset(offset).limit(limit)
     )
-    return [MatchRow(*row) for row in rows.all()], total
+    return [MatchRow(r[0], r[1], r[2], r[3]) for r in rows.all()], total
 
 
 async def organization_queue(
@@ -295,26 +310,36 @@ async def organization_queue(
     offset: int = 0,
     limit: int = 20,
 ) -> tuple[list[MatchRow], int]:
-    query = _match_rows().where(Match.organization_id.in_(list(org_ids)), Match.state.in_(list(states)))
+    query = _match_rows().where(
+        Match.organization_id.in_(list(org_ids)), Match.state.in_(list(states))
+    )
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.execute(
         query.order_by(Match.updated_at.desc(), Match.id).offset(offset).limit(limit)
     )
-    return [MatchRow(*row) for row in rows.all()], total
+    return [MatchRow(r[0], r[1], r[2], r[3]) for r in rows.all()], total
 
 
-async def queue_filters(session: AsyncSession, root_paths: Sequence[str] | None) -> tuple[
-    Sequence[NeedCategory], Sequence[Organization]
-]:
-    categories = (await session.scalars(select(NeedCategory).order_by(NeedCategory.sort_order, NeedCategory.code))).all()
+async def queue_filters(
+    session: AsyncSession, root_paths: Sequence[str] | None
+) -> tuple[Sequence[NeedCategory], Sequence[Organization]]:
+    categories = (
+        await session.scalars(
+            select(NeedCategory).order_by(NeedCategory.sort_order, NeedCategory.code)
+        )
+    ).all()
     org_query = (
         select(Organization)
-        .where(Organization.id.in_(
-            select(Match.organization_id)
-            .join(Need, Need.id == Match.need_id)
-            .where(Match.state == MatchState.PROPOSED)
-            .where(in_subtrees(Need.region_code, root_paths) if root_paths is not None else True)
-        ))
+        .where(
+            Organization.id.in_(
+                select(Match.organization_id)
+                .join(Need, Need.id == Match.need_id)
+                .where(Match.state == MatchState.PROPOSED)
+                .where(
+                    in_subtrees(Need.region_code, root_paths) if root_paths is not None else true()
+                )
+            )
+        )
         .order_by(Organization.name)
     )
     return categories, (await session.scalars(org_query)).all()
@@ -324,7 +349,9 @@ async def stale_matches(session: AsyncSession, now: datetime, limit: int = 500) 
     return (
         await session.scalars(
             select(Match)
-            .where(Match.state.in_(OPEN_STATES), Match.expires_at.is_not(None), Match.expires_at < now)
+            .where(
+                Match.state.in_(OPEN_STATES), Match.expires_at.is_not(None), Match.expires_at < now
+            )
             .order_by(Match.expires_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -339,7 +366,9 @@ async def region_path(session: AsyncSession, code: str) -> str | None:
 async def region_names(session: AsyncSession, codes: Sequence[str]) -> dict[str, Region]:
     if not codes:
         return {}
-    return {r.code: r for r in await session.scalars(select(Region).where(Region.code.in_(list(codes))))}
+    return {
+        r.code: r for r in await session.scalars(select(Region).where(Region.code.in_(list(codes))))
+    }
 
 
 async def resource_for_update(session: AsyncSession, resource_id: uuid.UUID) -> Resource | None:
@@ -358,7 +387,7 @@ def _county_of(path_column: Any) -> Any:
 async def help_distribution(
     session: AsyncSession, root_paths: Sequence[str] | None, since: datetime
 ) -> list[tuple[str, int, int]]:
-    """(county code, accepted matches per household in the period, households), active households."""
+    """(county, accepted matches per household in the period (2 = more), active households)."""
     accepted = (
         select(Need.household_id.label("hid"), func.count(Match.id).label("n"))
         .join(Match, Match.need_id == Need.id)
@@ -369,7 +398,11 @@ async def help_distribution(
     helped = func.coalesce(accepted.c.n, 0)
     bucket = case((helped >= 2, 2), else_=helped)
     query = (
-        select(_county_of(Region.path).label("county"), bucket.label("bucket"), func.count().label("households"))
+        select(
+            _county_of(Region.path).label("county"),
+            bucket.label("bucket"),
+            func.count().label("households"),
+        )
         .select_from(Household)
         .join(Region, Region.code == Household.region_code)
         .outerjoin(accepted, accepted.c.hid == Household.id)
@@ -390,11 +423,13 @@ async def waiting_distribution(
 ) -> list[tuple[str, int, int]]:
     """(county code, bucket index, needs) of published needs by days waited since publication."""
     days = func.extract("day", now - Need.published_at)
-    bucket = case(
-        (days <= 7, 0), (days <= 30, 1), (days <= 90, 2), else_=3
-    )
+    bucket = case((days <= 7, 0), (days <= 30, 1), (days <= 90, 2), else_=3)
     query = (
-        select(_county_of(Region.path).label("county"), bucket.label("bucket"), func.count().label("needs"))
+        select(
+            _county_of(Region.path).label("county"),
+            bucket.label("bucket"),
+            func.count().label("needs"),
+        )
         .select_from(Need)
         .join(Region, Region.code == Need.region_code)
         .where(Need.state == NeedState.PUBLISHED, Need.published_at.is_not(None))
@@ -410,24 +445,37 @@ async def unmatched_emergencies(
     session: AsyncSession, root_paths: Sequence[str] | None, *, limit: int = 50
 ) -> tuple[Sequence[Need], int]:
     """Published emergency needs without an open match, longest waiting first."""
-    open_match = select(Match.id).where(Match.need_id == Need.id, Match.state.in_(OPEN_STATES)).exists()
+    open_match = (
+        select(Match.id).where(Match.need_id == Need.id, Match.state.in_(OPEN_STATES)).exists()
+    )
     query = select(Need).where(
         Need.state == NeedState.PUBLISHED, Need.urgency == Urgency.EMERGENCY, ~open_match
     )
     if root_paths is not None:
         query = query.where(in_subtrees(Need.region_code, root_paths))
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(query.order_by(Need.published_at.asc().nulls_last(), Need.id).limit(limit))
+    rows = await session.scalars(
+        query.order_by(Need.published_at.asc().nulls_last(), Need.id).limit(limit)
+    )
     return rows.all(), total
 
 
-async def organizations_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Organization]:
+async def organizations_by_id(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Organization]:
     if not ids:
         return {}
-    return {o.id: o for o in await session.scalars(select(Organization).where(Organization.id.in_(list(ids))))}
+    return {
+        o.id: o
+        for o in await session.scalars(select(Organization).where(Organization.id.in_(list(ids))))
+    }
 
 
-async def resources_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Resource]:
+async def resources_by_id(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Resource]:
     if not ids:
         return {}
-    return {r.id: r for r in await session.scalars(select(Resource).where(Resource.id.in_(list(ids))))}
+    return {
+        r.id: r for r in await session.scalars(select(Resource).where(Resource.id.in_(list(ids))))
+    }

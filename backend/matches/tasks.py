@@ -10,9 +10,11 @@ import uuid
 
 from backend.core.db import utcnow
 from backend.core.runtime import Runtime
-from backend.matches import handlers  # noqa: F401 - registers the outbox subscribers
+from backend.matches import (
+    handlers,  # noqa: F401 - registers the outbox subscribers
+    service,
+)
 from backend.matches import repository as repo
-from backend.matches import service
 from backend.matches.models import RunState
 from jobs.context import JobCtx, runtime
 

@@ -27,7 +27,9 @@ async def insert_once(session: AsyncSession, **values: object) -> bool:
     the outbox job runs each event once anyway, this makes a replay harmless too.
     """
     exists = await session.scalar(
-        select(func.count()).select_from(Notification).where(
+        select(func.count())
+        .select_from(Notification)
+        .where(
             Notification.event_id.is_not_distinct_from(values.get("event_id")),
             Notification.user_id.is_not_distinct_from(values.get("user_id")),
             Notification.organization_id.is_not_distinct_from(values.get("organization_id")),
@@ -46,18 +48,32 @@ async def insert_once(session: AsyncSession, **values: object) -> bool:
 
 
 async def listing(
-    session: AsyncSession, user_id: uuid.UUID, org_ids: Sequence[uuid.UUID], *, offset: int = 0, limit: int = 20
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    org_ids: Sequence[uuid.UUID],
+    *,
+    offset: int = 0,
+    limit: int = 20,
 ) -> tuple[Sequence[Notification], int]:
     query = select(Notification).where(_visible(user_id, org_ids))
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(query.order_by(Notification.created_at.desc(), Notification.id).offset(offset).limit(limit))
+    rows = await session.scalars(
+        query.order_by(Notification.created_at.desc(), Notification.id).offset(offset).limit(limit)
+    )
     return rows.all(), total
 
 
-async def unread_count(session: AsyncSession, user_id: uuid.UUID, org_ids: Sequence[uuid.UUID]) -> int:
-    return await session.scalar(
-        select(func.count()).select_from(Notification).where(_visible(user_id, org_ids), Notification.read_at.is_(None))
-    ) or 0
+async def unread_count(
+    session: AsyncSession, user_id: uuid.UUID, org_ids: Sequence[uuid.UUID]
+) -> int:
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(_visible(user_id, org_ids), Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 async def mark_read(session: AsyncSession, user_id: uuid.UUID, org_ids: Sequence[uuid.UUID]) -> int:

@@ -18,9 +18,14 @@ from backend.outbox.models import Notification
 
 #: kind → message id (``{name}`` parameters from ``Notification.params``).
 MESSAGES: dict[str, str] = {
-    "match.approved": N_("A match for the need “{title}” was approved for your organization. Please accept or decline it."),
+    "match.approved": N_(
+        "A match for the need “{title}” was approved for your organization. "
+        "Please accept or decline it."
+    ),
     "match.accepted": N_("{organization} accepted the match for the need “{title}”."),
-    "match.declined": N_("{organization} declined the match for the need “{title}”. Reason: {reason}"),
+    "match.declined": N_(
+        "{organization} declined the match for the need “{title}”. Reason: {reason}"
+    ),
     "match.expired": N_("The match for the need “{title}” expired without an answer."),
     "match.run_done": N_("The matching run for {county} finished with {proposals} proposals."),
 }
@@ -39,8 +44,13 @@ async def notify(
     if user_id is None and organization_id is None:
         return False
     return await repo.insert_once(
-        session, event_id=event_id, kind=kind, user_id=user_id, organization_id=organization_id,
-        params=params or {}, link=link,
+        session,
+        event_id=event_id,
+        kind=kind,
+        user_id=user_id,
+        organization_id=organization_id,
+        params=params or {},
+        link=link,
     )
 
 
@@ -64,8 +74,12 @@ def render(notification: Notification) -> str:
         return translate(msgid.split("{", 1)[0])
 
 
-async def page_for(session: AsyncSession, user: CurrentUser, pager: Page) -> tuple[list[Shown], Page]:
-    rows, total = await repo.listing(session, user.id, user.approved_org_ids(), offset=pager.offset, limit=pager.size)
+async def page_for(
+    session: AsyncSession, user: CurrentUser, pager: Page
+) -> tuple[list[Shown], Page]:
+    rows, total = await repo.listing(
+        session, user.id, user.approved_org_ids(), offset=pager.offset, limit=pager.size
+    )
     shown = [Shown(n.id, render(n), n.link, n.created_at, n.read_at is None) for n in rows]
     return shown, pager.with_total(total)
 

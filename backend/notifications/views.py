@@ -22,12 +22,23 @@ class NotificationViews(Controller):
 
     @get("/", name="notifications")
     async def listing(
-        self, request: Request[Any, Any, Any], db: DB, page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> Template:
-        items, pager = await service.page_for(db, require_user(request), Page(number=page_no, size=20))
+        items, pager = await service.page_for(
+            db, require_user(request), Page(number=page_no, size=20)
+        )
         unread = await service.unread(db, require_user(request))
-        return page(request, "notifications/page.html", fragment="notifications/_list.html", items=items,
-                    pager=pager, unread=unread)
+        return page(
+            request,
+            "notifications/page.html",
+            fragment="notifications/_list.html",
+            items=items,
+            pager=pager,
+            unread=unread,
+        )
 
     @post("/read")
     async def mark_read(self, request: Request[Any, Any, Any], db: DB) -> Redirect:
@@ -46,8 +57,13 @@ class NotificationsAPI(Controller):
         return {
             "unread": await service.unread(db, user),
             "items": [
-                {"id": str(i.id), "text": i.text, "link": i.link, "created_at": i.created_at.isoformat(),
-                 "unread": i.unread}
+                {
+                    "id": str(i.id),
+                    "text": i.text,
+                    "link": i.link,
+                    "created_at": i.created_at.isoformat(),
+                    "unread": i.unread,
+                }
                 for i in items
             ],
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from backend.matches import service
@@ -14,8 +15,6 @@ from backend.notifications import service as notes
 from backend.outbox.models import Notification
 from tests.helpers import drain_outbox
 from tests.matches import factories as fx
-
-import pytest
 
 COUNTY = "330109"  # 萧山区: no other test writes there
 
@@ -29,51 +28,85 @@ async def test_run_job_is_idempotent_and_notifies(runtime: Any, demo: dict[str, 
     assert await execute_run(runtime, run.id) == "skipped"
     async with runtime.transaction() as s:
         done = await s.get(MatchingRun, run.id)
-        assert done.state == RunState.DONE and done.progress == 100
+        assert done.state == RunState.DONE
+        assert done.progress == 100
         first = list(await s.scalars(select(Match).where(Match.run_id == run.id)))
         assert len(first) == 2
         run2 = await service.request_run(s, coordinator, COUNTY)
     assert await execute_run(runtime, run2.id) == "done"
     async with runtime.transaction() as s:
-        open_ = list(await s.scalars(
-            select(Match).join(MatchingRun, MatchingRun.id == Match.run_id)
-            .where(MatchingRun.county_code == COUNTY, Match.state == MatchState.PROPOSED)))
-        assert len(open_) == 2 and {m.run_id for m in open_} == {run2.id}
+        open_ = list(
+            await s.scalars(
+                select(Match)
+                .join(MatchingRun, MatchingRun.id == Match.run_id)
+                .where(MatchingRun.county_code == COUNTY, Match.state == MatchState.PROPOSED)
+            )
+        )
+        assert len(open_) == 2
+        assert {m.run_id for m in open_} == {run2.id}
         await service.approve(s, coordinator, open_[0].id)
         approved_id = open_[0].id
     await drain_outbox(runtime)
     await drain_outbox(runtime)  # a second pass finds nothing to do
     async with runtime.transaction() as s:
         member = await fx.user(s, demo["org_member"])
-        org_notes = list(await s.scalars(select(Notification).where(
-            Notification.organization_id == demo["org:charity"], Notification.kind == "match.approved")))
+        org_notes = list(
+            await s.scalars(
+                select(Notification).where(
+                    Notification.organization_id == demo["org:charity"],
+                    Notification.kind == "match.approved",
+                )
+            )
+        )
         assert len([n for n in org_notes if n.link == "/organizations/matches"]) >= 1
-        runs_done = list(await s.scalars(select(Notification).where(
-            Notification.user_id == demo["coordinator"], Notification.kind == "match.run_done")))
+        runs_done = list(
+            await s.scalars(
+                select(Notification).where(
+                    Notification.user_id == demo["coordinator"],
+                    Notification.kind == "match.run_done",
+                )
+            )
+        )
         assert len(runs_done) >= 2
         assert await notes.unread(s, member) >= 1
         await service.accept(s, member, approved_id)
     await drain_outbox(runtime)
     async with runtime.transaction() as s:
-        accepted = list(await s.scalars(select(Notification).where(
-            Notification.user_id == demo["coordinator"], Notification.kind == "match.accepted")))
+        accepted = list(
+            await s.scalars(
+                select(Notification).where(
+                    Notification.user_id == demo["coordinator"],
+                    Notification.kind == "match.accepted",
+                )
+            )
+        )
         assert len(accepted) == 1
-        shown, _ = await notes.page_for(s, await fx.user(s, demo["coordinator"]), __import__(
-            "backend.core.pagination", fromlist=["Page"]).Page())
+        shown, _ = await notes.page_for(
+            s,
+            await fx.user(s, demo["coordinator"]),
+            __import__("backend.core.pagination", fromlist=["Page"]).Page(),
+        )
         assert any("萧山区" in n.text or "测试需求" in n.text for n in shown)
         # Replaying the handler for the same event inserts nothing.
         from backend.core.events import HandlerContext
         from backend.matches.handlers import notify_match
         from backend.outbox.models import OutboxEvent
 
-        event = (await s.scalars(select(OutboxEvent).where(OutboxEvent.topic == "match.accepted",
-                                                           OutboxEvent.aggregate_id == approved_id))).one()
+        event = (
+            await s.scalars(
+                select(OutboxEvent).where(
+                    OutboxEvent.topic == "match.accepted", OutboxEvent.aggregate_id == approved_id
+                )
+            )
+        ).one()
         await notify_match(HandlerContext(session=s), event)
         again = list(await s.scalars(select(Notification).where(Notification.event_id == event.id)))
         assert len(again) == 1
 
 
-@pytest.mark.parametrize(("n", "shown"), [(0, "<11"), (1, "<11"), (10, "<11"), (11, "11"), (250, "250")])
+@pytest.mark.parametrize(
+    ("n", "shown"), [(0, "<11"), (1, "<11"), (10, "<11"), (11, "11"), (250, "250")]
+)
 def test_public_count(n: int, shown: str) -> None:
     assert public_count(n) == shown
 
