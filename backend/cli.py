@@ -181,6 +181,38 @@ def cmd_verify_audit(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_verify(db_url, from_seq=args.from_seq, to_seq=args.to_seq, key=key))
 
 
+async def _match(db_url: str, county: str) -> int:
+    from backend.core.db import make_engine, make_sessionmaker, unit_of_work
+    from backend.matches import repository as match_repo
+    from backend.matches.models import MatchingRun, RunState
+    from backend.matches.service import run_county
+
+    engine = make_engine(db_url, pool_size=2)
+    try:
+        async with unit_of_work(make_sessionmaker(engine)) as session:
+            if await match_repo.county(session, county) is None:
+                print(f"{county} is not a county code", file=sys.stderr)
+                return 2
+            run = MatchingRun(
+                county_code=county, state=RunState.RUNNING, progress=10, stats={}, error=""
+            )
+            session.add(run)
+            await session.flush()
+            stats = await run_county(session, run)
+    finally:
+        await engine.dispose()
+    print(
+        f"matching run {run.id} for {county}: {stats['proposals']} proposals "
+        f"({stats['needs']} needs, {stats['offers']} offers, {stats['superseded']} replaced)"
+    )
+    return 0
+
+
+def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+    with servers(settings, need_redis=False) as (db_url, _):
+        return asyncio.run(_match(db_url, args.county))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tongxin", description=__doc__.splitlines()[0] if __doc__ else ""
@@ -206,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--key-env", default=None, help="environment variable holding an old audit key (base64url)"
     )
     audit.set_defaults(func=cmd_verify_audit)
+    match = sub.add_parser("match", help="run matching for one county now (proposals for review)")
+    match.add_argument("--county", required=True, help="county code, e.g. 330106")
+    match.set_defaults(func=cmd_match)
     return parser
 
 

@@ -31,3 +31,8 @@ async def seed_demo(session: AsyncSession) -> dict[str, Any]:
 
 def demo_logins() -> list[tuple[str, str, str]]:
     return [(user.key, user.email, DEMO_PASSWORD) for user in DEMO_USERS]
+
+
+from backend.demo.matching import seed_matching  # noqa: E402 - appended by the matches domain
+
+SEEDERS.append(("matching", seed_matching))

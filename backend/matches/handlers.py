@@ -1,0 +1,91 @@
+"""Outbox subscribers of ``match.*``: in-app notifications to both sides.
+
+Each runs in the outbox job's transaction, so its rows are written exactly once; the
+notification rows are also keyed by the event id (a replay inserts nothing).
+Parameters hold public values only: the need's public title, organization and county names.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from backend.accounts.models import Organization
+from backend.core.events import HandlerContext, subscribe
+from backend.matches.models import Match, MatchingRun, MatchState
+from backend.needs.models import Need
+from backend.notifications.service import notify
+from backend.outbox.models import OutboxEvent
+from backend.regions.models import Region
+
+ORG_LINK = "/organizations/matches"
+COORD_LINK = "/coordination/matches"
+
+
+@subscribe("match.*")
+async def notify_match(ctx: HandlerContext, event: OutboxEvent) -> None:
+    session = ctx.session
+    if event.topic == "match.run_done":
+        run = await session.get(MatchingRun, event.aggregate_id)
+        if run is None or run.requested_by is None:
+            return
+        proposals = run.stats.get("proposals", 0)
+        county = await session.get(Region, run.county_code)
+        await notify(
+            session,
+            event_id=event.id,
+            kind=event.topic,
+            user_id=run.requested_by,
+            params={
+                "county": county.name if county else run.county_code,
+                "proposals": proposals if isinstance(proposals, int) else 0,
+            },
+            link=f"{COORD_LINK}?county={run.county_code}",
+        )
+        return
+    match = await session.get(Match, event.aggregate_id)
+    if match is None:
+        return
+    need = await session.get(Need, match.need_id)
+    org = await session.get(Organization, match.organization_id) if match.organization_id else None
+    params: dict[str, object] = {
+        "title": need.title if need else "",
+        "organization": org.name if org else "",
+    }
+    target = event.payload.get("to")
+    if target == MatchState.APPROVED.value and match.organization_id:
+        await notify(
+            session,
+            event_id=event.id,
+            kind=event.topic,
+            organization_id=match.organization_id,
+            params=params,
+            link=ORG_LINK,
+        )
+    elif target in (MatchState.ACCEPTED.value, MatchState.DECLINED.value) and match.decided_by:
+        if target == MatchState.DECLINED.value:
+            params["reason"] = match.reason
+        await notify(
+            session,
+            event_id=event.id,
+            kind=event.topic,
+            user_id=match.decided_by,
+            params=params,
+            link=COORD_LINK,
+        )
+    elif (
+        target == MatchState.EXPIRED.value
+        and event.payload.get("from") == MatchState.APPROVED.value
+    ):
+        for user_id, org_id, link in (
+            (match.decided_by, None, COORD_LINK),
+            (None, match.organization_id, ORG_LINK),
+        ):
+            await notify(
+                session,
+                event_id=event.id,
+                kind=event.topic,
+                user_id=user_id if isinstance(user_id, uuid.UUID) else None,
+                organization_id=org_id,
+                params=params,
+                link=link,
+            )

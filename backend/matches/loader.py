@@ -1,0 +1,211 @@
+"""Build the matching engine's plain inputs for one county from the database.
+
+The engine sees an opaque household key, a region path, category and flags: nothing personal.
+The household's own region path (a caseworker-internal location) is used for the service-area
+check and the distance score; it stays in this process and never reaches a Match row, an
+explanation or a notification (those carry the need id only).
+
+Two passes share one run: needs counted in units (parcels, visits, hours) are matched with
+non-monetary offers, needs counted in money (``amount_fen``) with fund offers. The money pass
+works in whole yuan so capacities stay small; match quantities are stored back in fen.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.matches import repository as repo
+from backend.resources.models import ResourceKind
+from matching.types import Eligibility, Need, Offer, RunConfig, Weights
+
+#: Defaults that are not engine weights: units (and yuan) per household per run.
+DEFAULT_PER_HOUSEHOLD_CAP = 2
+DEFAULT_PER_HOUSEHOLD_YUAN = 10_000
+FEN_PER_UNIT = 100  # money pass unit: one yuan
+
+WEIGHT_NAMES = tuple(f.name for f in fields(Weights))
+
+
+@dataclass(frozen=True)
+class CountySettings:
+    """A county's matching settings: engine weights (defaults from ``matching``) and caps."""
+
+    weights: Weights = field(default_factory=Weights)
+    per_household_cap: int = DEFAULT_PER_HOUSEHOLD_CAP
+    per_household_yuan: int = DEFAULT_PER_HOUSEHOLD_YUAN
+
+    @classmethod
+    def from_overrides(cls, overrides: dict[str, Any]) -> CountySettings:
+        values = {k: float(v) for k, v in overrides.items() if k in WEIGHT_NAMES and float(v) >= 0}
+        return cls(
+            weights=Weights(**values),
+            per_household_cap=max(
+                1, int(overrides.get("per_household_cap", DEFAULT_PER_HOUSEHOLD_CAP))
+            ),
+            per_household_yuan=max(
+                1, int(overrides.get("per_household_yuan", DEFAULT_PER_HOUSEHOLD_YUAN))
+            ),
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        data: dict[str, float] = {name: getattr(self.weights, name) for name in WEIGHT_NAMES}
+        data["per_household_cap"] = self.per_household_cap
+        data["per_household_yuan"] = self.per_household_yuan
+        return data
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One engine call: its inputs, its config, and how many fen one unit is (1 or 100)."""
+
+    name: str
+    needs: tuple[Need, ...]
+    offers: tuple[Offer, ...]
+    config: RunConfig
+    unit: int
+
+
+@dataclass(frozen=True)
+class CountyInput:
+    county_code: str
+    settings: CountySettings
+    passes: tuple[Pass, ...]
+    #: engine need id → region code of the need (for scoping), organization id per offer.
+    need_region: dict[str, str]
+    offer_org: dict[str, uuid.UUID]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "needs": sum(len(p.needs) for p in self.passes),
+            "offers": sum(len(p.offers) for p in self.passes),
+        }
+
+
+def _waiting_days(published_at: datetime | None, today: date) -> int:
+    if published_at is None:
+        return 0
+    return max(0, (today - published_at.date()).days)
+
+
+def _eligibility(raw: dict[str, object]) -> Eligibility:
+    categories = raw.get("categories") or raw.get("household_categories")
+    flags = raw.get("flags") or raw.get("required_flags") or []
+    limit = raw.get("max_per_household")
+    return Eligibility(
+        allowed_categories=frozenset(str(c) for c in categories)
+        if isinstance(categories, list) and categories
+        else None,
+        required_flags=frozenset(str(f) for f in flags) if isinstance(flags, list) else frozenset(),
+        max_per_household=int(limit)
+        if isinstance(limit, int | float | str) and str(limit).isdigit() and int(limit) > 0
+        else None,
+    )
+
+
+def _clamp01(value: float | None) -> float:
+    if value is None:
+        return 0.0
+    return min(1.0, max(0.0, float(value)))
+
+
+async def load_county(session: AsyncSession, county_code: str, today: date) -> CountyInput:
+    """Everything one county's run needs, already net of units held by open matches."""
+    region = await repo.county(session, county_code)
+    if region is None:
+        raise LookupError(f"{county_code} is not a county")
+    settings = CountySettings.from_overrides(await repo.county_weights(session, county_code))
+    amount_codes = await repo.amount_categories(session)
+
+    need_rows = await repo.published_needs(session, region.path)
+    held_need = await repo.held_quantities(
+        session, county_code=county_code, column="need", ids=[r.need.id for r in need_rows]
+    )
+    # Offers whose service area contains a region of this county or one of its ancestors.
+    area = [*region.path.split("."), *await repo.subtree_codes(session, region.path)]
+    offer_rows = await repo.active_offers(session, sorted(set(area)))
+    held_offer = await repo.held_quantities(
+        session, county_code=county_code, column="resource", ids=[r.resource.id for r in offer_rows]
+    )
+
+    unit_needs: list[Need] = []
+    money_needs: list[Need] = []
+    need_region: dict[str, str] = {}
+    for row in need_rows:
+        need = row.need
+        is_money = need.amount_fen is not None and (
+            need.quantity is None or need.category in amount_codes
+        )
+        total = (need.amount_fen if is_money else need.quantity) or 0
+        left = total - need.pledged - held_need.get(need.id, 0)
+        units = left // FEN_PER_UNIT if is_money else left
+        if units <= 0:
+            continue
+        engine_need = Need(
+            id=str(need.id),
+            category=need.category,
+            remaining=units,
+            urgency=need.urgency.value,
+            deadline=need.deadline,
+            region_path=tuple(row.region_path.split(".")),
+            household_id=str(row.household_id),
+            household_categories=frozenset({row.household_category}),
+            household_flags=frozenset(row.household_flags),
+            vulnerability=_clamp01(row.vulnerability),
+            waiting_days=_waiting_days(need.published_at, today),
+        )
+        (money_needs if is_money else unit_needs).append(engine_need)
+        need_region[engine_need.id] = need.region_code
+
+    unit_offers: list[Offer] = []
+    money_offers: list[Offer] = []
+    offer_org: dict[str, uuid.UUID] = {}
+    for offer_row in offer_rows:
+        res = offer_row.resource
+        is_money = res.kind == ResourceKind.FUNDS
+        left = res.remaining - held_offer.get(res.id, 0)
+        units = left // FEN_PER_UNIT if is_money else left
+        if units <= 0:
+            continue
+        offer = Offer(
+            id=str(res.id),
+            organization_id=str(res.organization_id),
+            category=res.category,
+            remaining=units,
+            service_area=tuple(res.service_area),
+            eligibility=_eligibility(res.eligibility or {}),
+            available_from=res.available_from,
+            available_until=res.available_until,
+            org_rating=offer_row.rating_sum / offer_row.rating_count
+            if offer_row.rating_count
+            else None,
+        )
+        (money_offers if is_money else unit_offers).append(offer)
+        offer_org[offer.id] = res.organization_id
+
+    passes = (
+        Pass(
+            "units",
+            tuple(unit_needs),
+            tuple(unit_offers),
+            RunConfig(
+                today=today, per_household_cap=settings.per_household_cap, weights=settings.weights
+            ),
+            1,
+        ),
+        Pass(
+            "money",
+            tuple(money_needs),
+            tuple(money_offers),
+            RunConfig(
+                today=today, per_household_cap=settings.per_household_yuan, weights=settings.weights
+            ),
+            FEN_PER_UNIT,
+        ),
+    )
+    return CountyInput(county_code, settings, passes, need_region, offer_org)
