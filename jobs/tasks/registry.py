@@ -9,3 +9,9 @@ from typing import Any
 
 FUNCTIONS: list[Any] = []
 CRON_JOBS: list[Any] = []
+
+# donations: pledge expiry (hourly) and the daily Stripe reconciliation
+from backend.donations import tasks as _donations  # noqa: E402
+
+FUNCTIONS += _donations.FUNCTIONS
+CRON_JOBS += _donations.CRON_JOBS
