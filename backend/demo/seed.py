@@ -17,6 +17,15 @@ Seeder = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 SEEDERS: list[tuple[str, Seeder]] = []
 
 
+def _seed_donations() -> Seeder:
+    from backend.demo.donations import seed_donations
+
+    return seed_donations
+
+
+SEEDERS.append(("donations", _seed_donations()))
+
+
 async def database_is_empty(session: AsyncSession) -> bool:
     return (await session.scalar(select(func.count()).select_from(User))) == 0
 
