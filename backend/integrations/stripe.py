@@ -111,6 +111,25 @@ def _plain(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=str))
 
 
+class HTTPXClient(stripe.HTTPXClient):  # type: ignore[misc]  # the SDK is untyped here
+    """The SDK's httpx client, sending the encoded form as ``content=`` (httpx deprecates
+    ``data=`` with a string body). ``transport`` lets tests answer at the HTTP boundary."""
+
+    def __init__(self, *, timeout: float = 20, transport: Any = None) -> None:
+        super().__init__(timeout=timeout)
+        if transport is not None:
+            self._client_async = self.httpx.AsyncClient(transport=transport)
+
+    def _get_request_args_kwargs(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any
+    ) -> Any:
+        args, kwargs = super()._get_request_args_kwargs(method, url, headers, post_data)
+        body = kwargs.pop("data", None)
+        if body:
+            kwargs["content"] = body
+        return args, kwargs
+
+
 class StripePaymentProvider:
     """Stripe Checkout (CNY: card, Alipay, WeChat Pay) and signed webhooks."""
 
@@ -122,7 +141,7 @@ class StripePaymentProvider:
         self.webhook_secret = webhook_secret
         self.client = stripe.StripeClient(
             secret_key,
-            http_client=http_client or stripe.HTTPXClient(timeout=20),
+            http_client=http_client or HTTPXClient(),
             max_network_retries=2,
         )
 

@@ -167,9 +167,9 @@ class FakeStripeAPI:
         return httpx.Response(404, json={"error": {"type": "invalid_request_error", "message": path}})
 
     def http_client(self) -> stripe.HTTPClient:
-        client = stripe.HTTPXClient()
-        client._client_async = httpx.AsyncClient(transport=httpx.MockTransport(self.handler))  # noqa: SLF001
-        return client
+        from backend.integrations.stripe import HTTPXClient
+
+        return HTTPXClient(transport=httpx.MockTransport(self.handler))
 
     def form(self, request: httpx.Request) -> dict[str, list[str]]:
         from urllib.parse import parse_qs
