@@ -111,7 +111,7 @@ def _plain(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=str))
 
 
-class HTTPXClient(stripe.HTTPXClient):  # type: ignore[misc]  # the SDK is untyped here
+class HTTPXClient(stripe.HTTPXClient):
     """The SDK's httpx client, sending the encoded form as ``content=`` (httpx deprecates
     ``data=`` with a string body). ``transport`` lets tests answer at the HTTP boundary."""
 

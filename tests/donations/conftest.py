@@ -23,8 +23,8 @@ from backend.donations.models import Donation, DonationChannel, DonationState, L
 from backend.needs.models import NeedCategory
 from backend.projects.models import Project, ProjectState
 
-WEBHOOK_SECRET = "whsec_test_tongxin_0123456789abcdef"  # noqa: S105 - test value
-SECRET_KEY = "sk_test_tongxin_0123456789"  # noqa: S105 - test value
+WEBHOOK_SECRET = "whsec_test_tongxin_0123456789abcdef"
+SECRET_KEY = "sk_test_tongxin_0123456789"
 
 
 def stripe_settings() -> Settings:
@@ -34,7 +34,9 @@ def stripe_settings() -> Settings:
     )
 
 
-def sign(payload: dict[str, Any], *, timestamp: int | None = None, secret: str = WEBHOOK_SECRET) -> tuple[bytes, str]:
+def sign(
+    payload: dict[str, Any], *, timestamp: int | None = None, secret: str = WEBHOOK_SECRET
+) -> tuple[bytes, str]:
     """The body and its ``Stripe-Signature`` header, computed by ``stripe.WebhookSignature``."""
     body = json.dumps(payload, separators=(",", ":"))
     header = stripe.WebhookSignature.generate_signature_header(
@@ -56,68 +58,132 @@ def event(event_type: str, obj: dict[str, Any], *, event_id: str | None = None) 
     }
 
 
-def checkout_completed(donation: Donation, intent: str, *, paid: bool = True,
-                       event_type: str = "checkout.session.completed") -> dict[str, Any]:
-    return event(event_type, {
-        "id": f"cs_test_{uuid.uuid4().hex[:20]}", "object": "checkout.session",
-        "amount_total": donation.amount_fen, "currency": "cny",
-        "client_reference_id": str(donation.id),
-        "metadata": {"donation_id": str(donation.id), "project_id": str(donation.project_id)},
-        "payment_intent": intent, "payment_status": "paid" if paid else "unpaid", "status": "complete",
-    })
+def checkout_completed(
+    donation: Donation,
+    intent: str,
+    *,
+    paid: bool = True,
+    event_type: str = "checkout.session.completed",
+) -> dict[str, Any]:
+    return event(
+        event_type,
+        {
+            "id": f"cs_test_{uuid.uuid4().hex[:20]}",
+            "object": "checkout.session",
+            "amount_total": donation.amount_fen,
+            "currency": "cny",
+            "client_reference_id": str(donation.id),
+            "metadata": {"donation_id": str(donation.id), "project_id": str(donation.project_id)},
+            "payment_intent": intent,
+            "payment_status": "paid" if paid else "unpaid",
+            "status": "complete",
+        },
+    )
 
 
 def intent_succeeded(donation: Donation, intent: str) -> dict[str, Any]:
-    return event("payment_intent.succeeded", {
-        "id": intent, "object": "payment_intent", "amount": donation.amount_fen,
-        "amount_received": donation.amount_fen, "currency": "cny", "status": "succeeded",
-        "metadata": {"donation_id": str(donation.id), "project_id": str(donation.project_id)},
-    })
+    return event(
+        "payment_intent.succeeded",
+        {
+            "id": intent,
+            "object": "payment_intent",
+            "amount": donation.amount_fen,
+            "amount_received": donation.amount_fen,
+            "currency": "cny",
+            "status": "succeeded",
+            "metadata": {"donation_id": str(donation.id), "project_id": str(donation.project_id)},
+        },
+    )
 
 
 def charge_refunded(donation: Donation, intent: str, amount_refunded: int) -> dict[str, Any]:
-    return event("charge.refunded", {
-        "id": f"ch_{uuid.uuid4().hex[:20]}", "object": "charge", "amount": donation.amount_fen,
-        "amount_refunded": amount_refunded, "currency": "cny", "payment_intent": intent, "refunded": True,
-        "metadata": {"donation_id": str(donation.id), "project_id": str(donation.project_id)},
-    })
+    return event(
+        "charge.refunded",
+        {
+            "id": f"ch_{uuid.uuid4().hex[:20]}",
+            "object": "charge",
+            "amount": donation.amount_fen,
+            "amount_refunded": amount_refunded,
+            "currency": "cny",
+            "payment_intent": intent,
+            "refunded": True,
+            "metadata": {"donation_id": str(donation.id), "project_id": str(donation.project_id)},
+        },
+    )
 
 
 def dispute_created(intent: str, amount: int) -> dict[str, Any]:
-    return event("charge.dispute.created", {
-        "id": f"dp_{uuid.uuid4().hex[:20]}", "object": "dispute", "amount": amount, "currency": "cny",
-        "charge": f"ch_{uuid.uuid4().hex[:20]}", "payment_intent": intent, "status": "needs_response",
-    })
+    return event(
+        "charge.dispute.created",
+        {
+            "id": f"dp_{uuid.uuid4().hex[:20]}",
+            "object": "dispute",
+            "amount": amount,
+            "currency": "cny",
+            "charge": f"ch_{uuid.uuid4().hex[:20]}",
+            "payment_intent": intent,
+            "status": "needs_response",
+        },
+    )
 
 
-async def make_project(runtime: Any, demo: dict[str, Any], *, org: str = "charity", target_fen: int = 10_000_000,
-                       state: ProjectState = ProjectState.FUNDRAISING, overdue: bool = False,
-                       raised_fen: int = 0) -> Project:
+async def make_project(
+    runtime: Any,
+    demo: dict[str, Any],
+    *,
+    org: str = "charity",
+    target_fen: int = 10_000_000,
+    state: ProjectState = ProjectState.FUNDRAISING,
+    overdue: bool = False,
+    raised_fen: int = 0,
+) -> Project:
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     async with runtime.transaction() as session:
         await session.execute(
-            pg_insert(NeedCategory).values(code="housing", name_zh="住房改善", name_en="Housing")
+            pg_insert(NeedCategory)
+            .values(code="housing", name_zh="住房改善", name_en="Housing")
             .on_conflict_do_nothing(index_elements=["code"])
         )
         project = Project(
-            id=uuid.uuid4(), organization_id=demo[f"org:{org}"], title=f"测试项目 {uuid.uuid4().hex[:6]}",
-            category="housing", region_code="330106" if org == "charity" else "331022",
-            target_fen=target_fen, raised_fen=raised_fen, state=state, update_overdue=overdue,
+            id=uuid.uuid4(),
+            organization_id=demo[f"org:{org}"],
+            title=f"测试项目 {uuid.uuid4().hex[:6]}",
+            category="housing",
+            region_code="330106" if org == "charity" else "331022",
+            target_fen=target_fen,
+            raised_fen=raised_fen,
+            state=state,
+            update_overdue=overdue,
             created_by=demo["admin"],
         )
         session.add(project)
     return project
 
 
-async def make_donation(runtime: Any, project: Project, donor_id: uuid.UUID, *, amount_fen: int = 10_000,
-                        channel: DonationChannel = DonationChannel.STRIPE, anonymous: bool = False,
-                        display_name: str = "周捐赠") -> Donation:
+async def make_donation(
+    runtime: Any,
+    project: Project,
+    donor_id: uuid.UUID,
+    *,
+    amount_fen: int = 10_000,
+    channel: DonationChannel = DonationChannel.STRIPE,
+    anonymous: bool = False,
+    display_name: str = "周捐赠",
+) -> Donation:
     async with runtime.transaction() as session:
         donation = Donation(
-            id=uuid.uuid4(), project_id=project.id, donor_id=donor_id, amount_fen=amount_fen, channel=channel,
-            state=DonationState.PENDING, anonymous=anonymous, display_name="" if anonymous else display_name,
-            expires_at=utcnow() + timedelta(days=14) if channel == DonationChannel.OFFLINE else None,
+            id=uuid.uuid4(),
+            project_id=project.id,
+            donor_id=donor_id,
+            amount_fen=amount_fen,
+            channel=channel,
+            state=DonationState.PENDING,
+            anonymous=anonymous,
+            display_name="" if anonymous else display_name,
+            expires_at=utcnow() + timedelta(days=14)
+            if channel == DonationChannel.OFFLINE
+            else None,
         )
         session.add(donation)
     return donation
@@ -126,7 +192,9 @@ async def make_donation(runtime: Any, project: Project, donor_id: uuid.UUID, *, 
 async def ledger_of(runtime: Any, project_id: uuid.UUID) -> list[LedgerEntry]:
     async with runtime.sessionmaker() as session:
         rows = await session.scalars(
-            select(LedgerEntry).where(LedgerEntry.project_id == project_id).order_by(LedgerEntry.created_at)
+            select(LedgerEntry)
+            .where(LedgerEntry.project_id == project_id)
+            .order_by(LedgerEntry.created_at)
         )
         return list(rows)
 
@@ -155,16 +223,35 @@ class FakeStripeAPI:
             key = request.headers.get("idempotency-key", "")
             if key not in self.sessions:  # Stripe replays the first answer for a known key
                 sid = f"cs_test_{uuid.uuid4().hex[:24]}"
-                self.sessions[key] = {"id": sid, "object": "checkout.session",
-                                      "url": f"https://checkout.stripe.com/c/pay/{sid}"}
+                self.sessions[key] = {
+                    "id": sid,
+                    "object": "checkout.session",
+                    "url": f"https://checkout.stripe.com/c/pay/{sid}",
+                }
             return httpx.Response(200, json=self.sessions[key])
         if request.method == "GET" and path == "/v1/events":
-            return httpx.Response(200, json={"object": "list", "url": "/v1/events", "has_more": False,
-                                             "data": self.events})
+            return httpx.Response(
+                200,
+                json={
+                    "object": "list",
+                    "url": "/v1/events",
+                    "has_more": False,
+                    "data": self.events,
+                },
+            )
         if request.method == "GET" and path == "/v1/balance_transactions":
-            return httpx.Response(200, json={"object": "list", "url": "/v1/balance_transactions",
-                                             "has_more": False, "data": self.balance_transactions})
-        return httpx.Response(404, json={"error": {"type": "invalid_request_error", "message": path}})
+            return httpx.Response(
+                200,
+                json={
+                    "object": "list",
+                    "url": "/v1/balance_transactions",
+                    "has_more": False,
+                    "data": self.balance_transactions,
+                },
+            )
+        return httpx.Response(
+            404, json={"error": {"type": "invalid_request_error", "message": path}}
+        )
 
     def http_client(self) -> stripe.HTTPClient:
         from backend.integrations.stripe import HTTPXClient
@@ -183,11 +270,18 @@ def fake_stripe() -> FakeStripeAPI:
 
 
 @pytest.fixture(scope="session")
-async def stripe_app(database_url: str, redis_url: str, queue_name: str, demo: dict[str, Any]) -> Any:
+async def stripe_app(
+    database_url: str, redis_url: str, queue_name: str, demo: dict[str, Any]
+) -> Any:
     from backend.app import create_app
 
-    return create_app(stripe_settings(), database_url=database_url, redis_url=redis_url,
-                      queue_name=queue_name, start_worker=False)
+    return create_app(
+        stripe_settings(),
+        database_url=database_url,
+        redis_url=redis_url,
+        queue_name=queue_name,
+        start_worker=False,
+    )
 
 
 @pytest.fixture

@@ -15,8 +15,15 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +55,10 @@ def test_offline_pledge_confirmed_and_public(
 
     project_id = demo["project:warm_nest"]
     ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 390, "height": 844},
-                                  extra_http_headers={"Accept-Language": "en-US,en;q=0.9"})
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        extra_http_headers={"Accept-Language": "en-US,en;q=0.9"},
+    )
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # the "are you sure?" of confirm buttons
     errors: list[str] = []
@@ -59,7 +68,9 @@ def test_offline_pledge_confirmed_and_public(
         _sign_in(page, live_server, *demo_users["donor"])
         page.goto(f"{live_server}/projects/{project_id}/donate")
         page.get_by_label("Or another amount (yuan)").fill("123.45")
-        page.get_by_label("Message to the organization (optional)").fill("Good luck with the renovation")
+        page.get_by_label("Message to the organization (optional)").fill(
+            "Good luck with the renovation"
+        )
         expect(page.locator("input[name=channel][value=offline]")).to_be_checked()
         page.get_by_role("button", name="Donate", exact=True).click()
         expect(page.locator("main")).to_contain_text("Your pledge is recorded")
@@ -74,7 +85,9 @@ def test_offline_pledge_confirmed_and_public(
         row = page.locator("li", has_text=code)
         row.get_by_label("Transfer reference").fill("ICBC-20261123-0042")
         row.get_by_role("button", name="Confirm received").click()
-        expect(page.locator("main")).to_contain_text("The transfer is confirmed and booked on the ledger.")
+        expect(page.locator("main")).to_contain_text(
+            "The transfer is confirmed and booked on the ledger."
+        )
         expect(page.locator("li", has_text=code)).to_have_count(0)
         page.locator("header form[action='/signout'] button").click()
 
