@@ -15,6 +15,8 @@ WEB = [
     "backend.accounts.views:AccountViews",
     "backend.accounts.views:AdminViews",
     "backend.accounts.views:OrganizationViews",
+    "backend.donations.views:DonationViews",
+    "backend.donations.webhooks:stripe_webhook",
     "backend.matches.views:CoordinationViews",
     "backend.matches.views:OrganizationMatchViews",
     "backend.notifications.views:NotificationViews",
@@ -26,6 +28,7 @@ WEB = [
 
 API = [
     "backend.accounts.api:AccountsAPI",
+    "backend.donations.api:DonationsAPI",
     "backend.notifications.views:NotificationsAPI",
     "backend.partner.api:PartnerAPI",
 ]

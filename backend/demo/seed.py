@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,9 +13,21 @@ from backend.accounts.models import User
 from backend.demo.accounts import DEMO_PASSWORD, DEMO_USERS, seed_accounts
 from backend.regions.service import import_bundled
 
-# Later domains append (name, seeder); each gets the ids created so far and adds its own.
 Seeder = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
-SEEDERS: list[tuple[str, Seeder]] = []
+
+# Each domain's seeder ("module:function"), in dependency order: households and their needs
+# first, then the organizations' supply, matching, donations and fulfilment. Each gets the ids
+# created so far and adds its own.
+SEEDERS: list[str] = [
+    "backend.demo.matching:seed_matching",
+    "backend.demo.donations:seed_donations",
+]
+
+
+def _seeder(spec: str) -> Seeder:
+    module, _, name = spec.partition(":")
+    seeder: Seeder = getattr(importlib.import_module(module), name)
+    return seeder
 
 
 async def database_is_empty(session: AsyncSession) -> bool:
@@ -24,15 +37,10 @@ async def database_is_empty(session: AsyncSession) -> bool:
 async def seed_demo(session: AsyncSession) -> dict[str, Any]:
     await import_bundled(session)
     ids: dict[str, Any] = dict(await seed_accounts(session))
-    for _name, seeder in SEEDERS:
-        await seeder(session, ids)
+    for spec in SEEDERS:
+        await _seeder(spec)(session, ids)
     return ids
 
 
 def demo_logins() -> list[tuple[str, str, str]]:
     return [(user.key, user.email, DEMO_PASSWORD) for user in DEMO_USERS]
-
-
-from backend.demo.matching import seed_matching  # noqa: E402 - appended by the matches domain
-
-SEEDERS.append(("matching", seed_matching))

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     String,
     Text,
     UniqueConstraint,
@@ -90,6 +91,20 @@ class LedgerEntry(UUIDPrimaryKey, Timestamps, Base):
         UniqueConstraint("payment_intent_id", "entry_type"),
         CheckConstraint("balance_after_fen >= 0", name="balance_non_negative"),
         CheckConstraint("amount_fen <> 0", name="amount_non_zero"),
+        # Money in is positive, money out negative; adjustments go either way.
+        CheckConstraint(
+            "(entry_type = 'donation' AND amount_fen > 0)"
+            " OR (entry_type IN ('refund', 'disbursement', 'dispute') AND amount_fen < 0)"
+            " OR (entry_type = 'adjustment' AND reason <> '')",
+            name="sign_matches_type",
+        ),
+        # A donation is credited once, whatever the channel (offline pledges have no intent id).
+        Index(
+            "uq_ledger_entries_donation_credit",
+            "donation_id",
+            unique=True,
+            postgresql_where="entry_type = 'donation'",
+        ),
     )
 
 
@@ -112,4 +127,28 @@ class Disbursement(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("approved_by IS NULL OR approved_by <> requested_by", name="four_eyes"),
+    )
+
+
+class PendingEffect(UUIDPrimaryKey, Timestamps, Base):
+    """A debit that Stripe reported before it could be booked.
+
+    A refund or dispute may arrive before its payment is credited (events come in any order),
+    or when the project's balance cannot cover it. It waits here, keyed like the ledger entry
+    it will become, and is booked as soon as the donation is credited and the balance allows.
+    """
+
+    __tablename__ = "ledger_pending_effects"
+
+    payment_intent_id: Mapped[str] = mapped_column(String(255))
+    entry_type: Mapped[EntryType] = mapped_column(str_enum(EntryType))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    external_event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("external_events.id"))
+    ledger_entry_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    applied_at: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (
+        UniqueConstraint("payment_intent_id", "entry_type"),
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
     )

@@ -20,3 +20,8 @@ CRON_JOBS += [
     cron(matching_nightly, name="cron:matching_nightly", hour={2}, minute={30}, keep_result=0),
     cron(expire_matches, name="cron:expire_matches", minute={5}, keep_result=0),
 ]
+# donations: pledge expiry (hourly) and the daily Stripe reconciliation
+from backend.donations import tasks as _donations  # noqa: E402
+
+FUNCTIONS += _donations.FUNCTIONS
+CRON_JOBS += _donations.CRON_JOBS

@@ -1,0 +1,681 @@
+"""Donations and the public ledger: pledges, Stripe payments, refunds, disbursements.
+
+Every booking locks the project row first (``SELECT … FOR UPDATE``) and computes the new
+balance under that lock; the database keeps ``balance_after_fen >= 0`` and one entry per
+(payment intent, entry type) and per credited donation, so a booking happens once whatever
+order or how often Stripe's events arrive. Services flush and never commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.identity import CurrentUser
+from backend.accounts.models import OrgRole
+from backend.audit.service import Actor, record
+from backend.config import Settings
+from backend.core.db import utcnow
+from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.core.i18n import N_
+from backend.donations import repository as repo
+from backend.donations.models import (
+    Disbursement,
+    DisbursementState,
+    Donation,
+    DonationChannel,
+    DonationState,
+    EntryType,
+    LedgerEntry,
+)
+from backend.donations.storage import ReceiptStorage
+from backend.integrations.stripe import CheckoutRequest, PaymentProvider, PaymentsUnavailableError
+from backend.outbox.service import emit
+from backend.projects.models import Project, ProjectState
+
+log = logging.getLogger(__name__)
+
+PRESETS_FEN = (5_000, 10_000, 20_000, 50_000, 100_000)
+MAX_DONATION_FEN = 100_000_000  # one million yuan: larger gifts go through the organization
+DONATION_NAMESPACE = uuid.UUID("6f1f7a52-3c7e-4b8e-9a51-0d1c6a3f2b10")
+MESSAGE_MAX = 500
+
+
+def actor_of(user: CurrentUser) -> Actor:
+    return Actor(kind="user", id=user.id)
+
+
+def parse_yuan(text: str) -> int:
+    """ "50" / "50.5" / "¥1,000.00" → fen, with Decimal (never float); 422 when it is not money."""
+    cleaned = text.strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value <= 0:
+        raise Invalid(
+            N_("Enter an amount in yuan, for example 50 or 50.5."), fields={"amount": "invalid"}
+        )
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]  # finite, so an int
+        raise Invalid(N_("Amounts have at most two decimals (fen)."), fields={"amount": "invalid"})
+    fen = int(value * 100)
+    if fen > MAX_DONATION_FEN:
+        raise Invalid(
+            N_(
+                "Online gifts are limited to ¥1,000,000. Contact the organization for larger gifts."
+            ),
+            fields={"amount": "too_large"},
+        )
+    return fen
+
+
+def blocked_reason(project: Project) -> str | None:
+    """Why the project takes no donations now (a message id), or None when it does."""
+    if project.state != ProjectState.FUNDRAISING:
+        return N_("This project is not raising funds at the moment.")
+    if project.raised_fen >= project.target_fen:
+        return N_("This project has reached its target and takes no more donations. Thank you!")
+    if project.update_overdue:
+        return N_(
+            "This project's progress report is overdue, so it takes no donations until the "
+            "organization publishes it."
+        )
+    return None
+
+
+async def visible_project(session: AsyncSession, project_id: uuid.UUID) -> Project:
+    """Projects are public once they left the draft state."""
+    project = await repo.project(session, project_id)
+    if project is None or project.state == ProjectState.DRAFT:
+        raise NotFound(N_("Project not found."))
+    return project
+
+
+def is_member(user: CurrentUser | None, project: Project) -> bool:
+    return user is not None and user.org_role(project.organization_id) is not None
+
+
+async def managed_project(
+    session: AsyncSession, actor: CurrentUser, project_id: uuid.UUID
+) -> Project:
+    """The project, for a member of its organization; 404 for anyone else."""
+    project = await repo.project(session, project_id)
+    if project is None or not is_member(actor, project):
+        raise NotFound(N_("Project not found."))
+    return project
+
+
+# --- giving -----------------------------------------------------------------------------------
+
+
+async def start_donation(
+    session: AsyncSession,
+    actor: CurrentUser,
+    *,
+    project_id: uuid.UUID,
+    amount_fen: int,
+    anonymous: bool,
+    message: str,
+    channel: DonationChannel,
+    submission: str,
+    provider: PaymentProvider,
+    settings: Settings,
+    locale: str = "zh_CN",
+) -> tuple[Donation, str | None]:
+    """Create the donation (or find it again for the same form submission).
+
+    Returns the donation and, for Stripe, the Checkout URL. The donation id derives from the
+    donor and the form's one-time token, and the Checkout idempotency key from the donation:
+    a double click or a retried request creates one donation and one Checkout Session.
+    """
+    project = await visible_project(session, project_id)
+    if not 0 < amount_fen <= MAX_DONATION_FEN:
+        raise Invalid(
+            N_("Enter an amount in yuan, for example 50 or 50.5."), fields={"amount": "invalid"}
+        )
+    if channel == DonationChannel.STRIPE and not provider.online:
+        raise Conflict(N_("Online payment is not available here. Pledge a bank transfer instead."))
+    try:
+        token = uuid.UUID(submission)
+    except ValueError as exc:
+        raise Invalid(
+            N_("Your form expired. Go back, reload the page and submit it again.")
+        ) from exc
+    donation_id = uuid.uuid5(DONATION_NAMESPACE, f"{actor.id}:{token}")
+    donation = await session.get(Donation, donation_id)
+    if donation is None:
+        if (reason := blocked_reason(project)) is not None:
+            raise Conflict(reason)
+        donation = Donation(
+            id=donation_id,
+            project_id=project.id,
+            donor_id=actor.id,
+            amount_fen=amount_fen,
+            channel=channel,
+            state=DonationState.PENDING,
+            anonymous=anonymous,
+            display_name="" if anonymous else actor.display_name[:100],
+            message=message.strip()[:MESSAGE_MAX],
+            expires_at=(utcnow() + timedelta(days=settings.pledge_expiry_days))
+            if channel == DonationChannel.OFFLINE
+            else None,
+        )
+        session.add(donation)
+        await session.flush()
+        await record(
+            session,
+            actor=actor_of(actor),
+            action="donation.created",
+            object_type="donation",
+            object_id=donation.id,
+            region_code=project.region_code,
+            detail={
+                "channel": channel.value,
+                "amount_fen": amount_fen,
+                "project_id": str(project.id),
+            },
+        )
+        await emit(
+            session,
+            topic="donation.pledged" if channel == DonationChannel.OFFLINE else "donation.started",
+            aggregate_type="donation",
+            aggregate_id=donation.id,
+            payload={
+                "project_id": str(project.id),
+                "amount_fen": amount_fen,
+                "channel": channel.value,
+            },
+        )
+    elif donation.donor_id != actor.id:
+        raise NotFound(N_("Donation not found."))
+    if donation.channel != DonationChannel.STRIPE:
+        return donation, None
+    if donation.state != DonationState.PENDING:
+        return donation, None
+    base = settings.base_url.rstrip("/")
+    try:
+        checkout = await provider.create_checkout(
+            CheckoutRequest(
+                donation_id=str(donation.id),
+                project_id=str(project.id),
+                amount_fen=donation.amount_fen,
+                product_name=project.title,
+                success_url=f"{base}/donations/{donation.id}/success?session_id={{CHECKOUT_SESSION_ID}}",
+                cancel_url=f"{base}/donations/{donation.id}/cancel",
+                idempotency_key=f"tongxin-checkout-{donation.id}",
+                locale="zh" if locale == "zh_CN" else "en",
+            )
+        )
+    except PaymentsUnavailableError as exc:
+        log.warning("Stripe Checkout failed for donation %s: %s", donation.id, exc)
+        raise Conflict(
+            N_("The payment service did not answer. Please try again in a moment.")
+        ) from exc
+    donation.stripe_session_id = checkout.id
+    await session.flush()
+    return donation, checkout.url
+
+
+async def donation_for(
+    session: AsyncSession, actor: CurrentUser, donation_id: uuid.UUID
+) -> tuple[Donation, Project]:
+    """The donor's own donation, or one of a project of the actor's organization."""
+    donation = await session.get(Donation, donation_id)
+    project = await repo.project(session, donation.project_id) if donation else None
+    if (
+        donation is None
+        or project is None
+        or not (donation.donor_id == actor.id or is_member(actor, project))
+    ):
+        raise NotFound(N_("Donation not found."))
+    return donation, project
+
+
+# --- booking ----------------------------------------------------------------------------------
+
+
+async def _append(
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    *,
+    entry_type: EntryType,
+    amount_fen: int,
+    donation_id: uuid.UUID | None = None,
+    payment_key: str | None = None,
+    reason: str = "",
+    receipt_path: str | None = None,
+    booked_by: uuid.UUID | None = None,
+) -> LedgerEntry:
+    """Append one entry. The caller holds the project's row lock."""
+    balance = await repo.balance(session, project_id)
+    entry = LedgerEntry(
+        id=uuid.uuid4(),
+        project_id=project_id,
+        entry_type=entry_type,
+        amount_fen=amount_fen,
+        balance_after_fen=balance + amount_fen,
+        donation_id=donation_id,
+        payment_intent_id=payment_key,
+        reason=reason,
+        receipt_path=receipt_path,
+        booked_by=booked_by,
+        created_at=utcnow(),
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def book_credit(
+    session: AsyncSession,
+    donation_id: uuid.UUID,
+    *,
+    amount_fen: int,
+    payment_intent_id: str | None,
+    actor: Actor,
+    reference: str = "",
+) -> LedgerEntry | None:
+    """Credit a donation once: the first caller books it, the others find it booked (None)."""
+    found = await repo.project_id_of_donation(session, donation_id)
+    if found is None:
+        return None
+    project = await repo.lock_project(session, found)
+    donation = await repo.lock_donation(session, donation_id)
+    if project is None or donation is None:
+        return None
+    if await repo.credit_entry(session, donation.id) is not None:
+        return None
+    if payment_intent_id and await repo.entry_for(session, payment_intent_id, EntryType.DONATION):
+        return None
+    if amount_fen <= 0:
+        return None
+    entry = await _append(
+        session,
+        project.id,
+        entry_type=EntryType.DONATION,
+        amount_fen=amount_fen,
+        donation_id=donation.id,
+        payment_key=payment_intent_id,
+        booked_by=actor.id if actor.kind == "user" else None,
+    )
+    donation.state = DonationState.PAID
+    donation.amount_fen = amount_fen
+    if payment_intent_id:
+        donation.payment_intent_id = payment_intent_id
+    if reference:
+        donation.offline_reference = reference[:100]
+        donation.confirmed_by = actor.id
+    await repo.add_raised(session, project.id, amount_fen)
+    await record(
+        session,
+        actor=actor,
+        action="donation.booked",
+        object_type="donation",
+        object_id=donation.id,
+        region_code=project.region_code,
+        detail={
+            "amount_fen": amount_fen,
+            "entry_id": str(entry.id),
+            "channel": donation.channel.value,
+        },
+    )
+    await emit(
+        session,
+        topic="donation.booked",
+        aggregate_type="donation",
+        aggregate_id=donation.id,
+        payload={
+            "project_id": str(project.id),
+            "entry_id": str(entry.id),
+            "amount_fen": amount_fen,
+        },
+    )
+    await _apply_open_effects(
+        session,
+        project,
+        [
+            *([payment_intent_id] if payment_intent_id else []),
+            *await repo.open_effect_intents_of_project(session, project.id),
+        ],
+    )
+    await session.flush()
+    return entry
+
+
+DEBIT_STATES = {EntryType.REFUND: DonationState.REFUNDED, EntryType.DISPUTE: DonationState.DISPUTED}
+
+
+async def book_debit(
+    session: AsyncSession,
+    *,
+    payment_intent_id: str,
+    entry_type: EntryType,
+    amount_fen: int,
+    external_event_id: uuid.UUID | None,
+) -> LedgerEntry | None:
+    """A refund or dispute from Stripe. Waits as a pending effect until its payment is credited."""
+    await repo.add_pending_effect(
+        session,
+        payment_intent_id=payment_intent_id,
+        entry_type=entry_type,
+        amount_fen=amount_fen,
+        external_event_id=external_event_id,
+        note="waiting for the payment",
+    )
+    donation = await repo.donation_by_intent(session, payment_intent_id)
+    if donation is None:
+        return None  # the payment is not credited yet; book_credit applies it
+    project = await repo.lock_project(session, donation.project_id)
+    assert project is not None
+    booked = await _apply_open_effects(session, project, [payment_intent_id])
+    return booked[0] if booked else None
+
+
+async def _apply_open_effects(
+    session: AsyncSession, project: Project, intents: list[str]
+) -> list[LedgerEntry]:
+    """Book waiting refunds/disputes of these payment intents while the balance covers them."""
+    booked: list[LedgerEntry] = []
+    for effect in await repo.open_effects(session, payment_intent_ids=sorted(set(intents))):
+        donation = await repo.donation_by_intent(session, effect.payment_intent_id)
+        if donation is None or donation.project_id != project.id:
+            continue
+        existing = await repo.entry_for(session, effect.payment_intent_id, effect.entry_type)
+        if existing is not None:
+            effect.applied_at, effect.ledger_entry_id, effect.note = utcnow(), existing.id, "booked"
+            continue
+        amount = min(effect.amount_fen, donation.amount_fen)
+        if await repo.balance(session, project.id) < amount:
+            effect.note = "waiting: the balance does not cover it"
+            log.warning(
+                "%s of %s waits: project %s balance too low",
+                effect.entry_type,
+                effect.payment_intent_id,
+                project.id,
+            )
+            continue
+        entry = await _append(
+            session,
+            project.id,
+            entry_type=effect.entry_type,
+            amount_fen=-amount,
+            donation_id=donation.id,
+            payment_key=effect.payment_intent_id,
+        )
+        effect.applied_at, effect.ledger_entry_id, effect.note = utcnow(), entry.id, "booked"
+        donation.state = DEBIT_STATES.get(effect.entry_type, donation.state)
+        await repo.add_raised(session, project.id, -amount)
+        action = f"donation.{effect.entry_type.value}_booked"
+        await record(
+            session,
+            actor=Actor.system(),
+            action=action,
+            object_type="donation",
+            object_id=donation.id,
+            region_code=project.region_code,
+            detail={"amount_fen": -amount, "entry_id": str(entry.id)},
+        )
+        await emit(
+            session,
+            topic=action,
+            aggregate_type="donation",
+            aggregate_id=donation.id,
+            payload={
+                "project_id": str(project.id),
+                "entry_id": str(entry.id),
+                "amount_fen": -amount,
+            },
+        )
+        booked.append(entry)
+    await session.flush()
+    return booked
+
+
+async def mark_failed(session: AsyncSession, donation_id: uuid.UUID) -> bool:
+    donation = await repo.lock_donation(session, donation_id)
+    if donation is None or donation.state != DonationState.PENDING:
+        return False
+    donation.state = DonationState.FAILED
+    await record(
+        session,
+        actor=Actor.system(),
+        action="donation.failed",
+        object_type="donation",
+        object_id=donation.id,
+    )
+    await emit(
+        session, topic="donation.failed", aggregate_type="donation", aggregate_id=donation.id
+    )
+    await session.flush()
+    return True
+
+
+# --- offline pledges ---------------------------------------------------------------------------
+
+
+async def confirm_pledge(
+    session: AsyncSession, actor: CurrentUser, donation_id: uuid.UUID, *, reference: str
+) -> LedgerEntry:
+    """The receiving organization confirms the transfer arrived; this books the credit."""
+    donation = await session.get(Donation, donation_id)
+    project = await repo.project(session, donation.project_id) if donation else None
+    if donation is None or project is None or not is_member(actor, project):
+        raise NotFound(N_("Donation not found."))
+    if donation.channel != DonationChannel.OFFLINE:
+        raise Conflict(N_("Only offline pledges are confirmed by hand."))
+    if not reference.strip():
+        raise Invalid(
+            N_("Enter the bank or receipt reference of the transfer."),
+            fields={"reference": "required"},
+        )
+    if donation.state != DonationState.PENDING:
+        raise Conflict(N_("This pledge was confirmed or closed already."))
+    entry = await book_credit(
+        session,
+        donation.id,
+        amount_fen=donation.amount_fen,
+        payment_intent_id=None,
+        actor=actor_of(actor),
+        reference=reference.strip(),
+    )
+    if entry is None:  # a colleague confirmed it at the same moment
+        raise Conflict(N_("This pledge was confirmed or closed already."))
+    return entry
+
+
+async def expire_pledges(session: AsyncSession) -> int:
+    """Offline pledges nobody confirmed in time are closed (``pledge_expiry_days``)."""
+    count = 0
+    for donation in await repo.expired_pledges(session, utcnow()):
+        donation.state = DonationState.EXPIRED
+        await record(
+            session,
+            actor=Actor.system(),
+            action="donation.expired",
+            object_type="donation",
+            object_id=donation.id,
+        )
+        await emit(
+            session,
+            topic="donation.expired",
+            aggregate_type="donation",
+            aggregate_id=donation.id,
+            payload={"project_id": str(donation.project_id)},
+        )
+        count += 1
+    await session.flush()
+    return count
+
+
+# --- disbursements and adjustments --------------------------------------------------------------
+
+
+async def request_disbursement(
+    session: AsyncSession,
+    actor: CurrentUser,
+    project_id: uuid.UUID,
+    *,
+    amount_fen: int,
+    purpose: str,
+    receipt: bytes,
+    content_type: str,
+    storage: ReceiptStorage,
+) -> Disbursement:
+    project = await managed_project(session, actor, project_id)
+    if not purpose.strip():
+        raise Invalid(N_("Say what the money pays for."), fields={"purpose": "required"})
+    receipt_path = storage.save(receipt, content_type)
+    disbursement = Disbursement(
+        id=uuid.uuid4(),
+        project_id=project.id,
+        amount_fen=amount_fen,
+        purpose=purpose.strip()[:1000],
+        receipt_path=receipt_path,
+        state=DisbursementState.REQUESTED,
+        requested_by=actor.id,
+    )
+    session.add(disbursement)
+    await session.flush()
+    await record(
+        session,
+        actor=actor_of(actor),
+        action="disbursement.requested",
+        object_type="disbursement",
+        object_id=disbursement.id,
+        region_code=project.region_code,
+        detail={"amount_fen": amount_fen, "project_id": str(project.id)},
+    )
+    await emit(
+        session,
+        topic="disbursement.requested",
+        aggregate_type="disbursement",
+        aggregate_id=disbursement.id,
+        payload={"project_id": str(project.id), "amount_fen": amount_fen},
+    )
+    return disbursement
+
+
+async def decide_disbursement(
+    session: AsyncSession, actor: CurrentUser, disbursement_id: uuid.UUID, *, approve: bool
+) -> Disbursement:
+    """Four eyes: a second member of the organization approves; approval books the entry."""
+    found = await session.get(Disbursement, disbursement_id)
+    project = await repo.project(session, found.project_id) if found else None
+    if found is None or project is None or not is_member(actor, project):
+        raise NotFound(N_("Disbursement not found."))
+    project = await repo.lock_project(session, project.id)
+    disbursement = await repo.lock_disbursement(session, disbursement_id)
+    assert project is not None
+    assert disbursement is not None
+    if disbursement.requested_by == actor.id:
+        raise Forbidden(
+            N_("Another member of the organization must approve your own request (four eyes).")
+        )
+    if disbursement.state != DisbursementState.REQUESTED:
+        raise Conflict(N_("This request was decided already."))
+    disbursement.approved_by = actor.id
+    if approve:
+        if await repo.balance(session, project.id) < disbursement.amount_fen:
+            raise Conflict(N_("The project's balance does not cover this disbursement."))
+        entry = await _append(
+            session,
+            project.id,
+            entry_type=EntryType.DISBURSEMENT,
+            amount_fen=-disbursement.amount_fen,
+            reason=disbursement.purpose,
+            receipt_path=disbursement.receipt_path,
+            booked_by=actor.id,
+        )
+        disbursement.ledger_entry_id = entry.id
+        disbursement.state = DisbursementState.APPROVED
+    else:
+        disbursement.state = DisbursementState.REJECTED
+    action = f"disbursement.{disbursement.state.value}"
+    await record(
+        session,
+        actor=actor_of(actor),
+        action=action,
+        object_type="disbursement",
+        object_id=disbursement.id,
+        region_code=project.region_code,
+        detail={"amount_fen": disbursement.amount_fen},
+    )
+    await emit(
+        session,
+        topic=action,
+        aggregate_type="disbursement",
+        aggregate_id=disbursement.id,
+        payload={"project_id": str(project.id), "amount_fen": disbursement.amount_fen},
+    )
+    await session.flush()
+    return disbursement
+
+
+async def book_adjustment(
+    session: AsyncSession,
+    actor: CurrentUser,
+    project_id: uuid.UUID,
+    *,
+    amount_fen: int,
+    reason: str,
+) -> LedgerEntry:
+    """A correction by an organization administrator: signed amount, reason required."""
+    project = await managed_project(session, actor, project_id)
+    if actor.org_role(project.organization_id) != OrgRole.ADMIN:
+        raise Forbidden(N_("Only an administrator of the organization can book an adjustment."))
+    if not reason.strip():
+        raise Invalid(N_("Give the reason for the adjustment."), fields={"reason": "required"})
+    if amount_fen == 0:
+        raise Invalid(
+            N_("Enter an amount in yuan, for example 50 or 50.5."), fields={"amount": "invalid"}
+        )
+    locked = await repo.lock_project(session, project.id)
+    assert locked is not None
+    project = locked
+    if await repo.balance(session, project.id) + amount_fen < 0:
+        raise Conflict(N_("The balance of a project can never go below zero."))
+    entry = await _append(
+        session,
+        project.id,
+        entry_type=EntryType.ADJUSTMENT,
+        amount_fen=amount_fen,
+        reason=reason.strip()[:1000],
+        booked_by=actor.id,
+    )
+    await record(
+        session,
+        actor=actor_of(actor),
+        action="ledger.adjusted",
+        object_type="ledger_entry",
+        object_id=entry.id,
+        region_code=project.region_code,
+        detail={"amount_fen": amount_fen},
+    )
+    await emit(
+        session,
+        topic="ledger.adjusted",
+        aggregate_type="ledger_entry",
+        aggregate_id=entry.id,
+        payload={"project_id": str(project.id), "amount_fen": amount_fen},
+    )
+    return entry
+
+
+def public_name(donation: Donation | None) -> str | None:
+    """The donor's name as the public ledger may show it (None: anonymous or no donor)."""
+    if donation is None or donation.anonymous or not donation.display_name:
+        return None
+    return donation.display_name
+
+
+def summary(donation: Donation) -> dict[str, Any]:
+    return {
+        "id": str(donation.id),
+        "state": donation.state.value,
+        "amount_fen": donation.amount_fen,
+    }

@@ -1,0 +1,492 @@
+"""Donation pages: give, pledge, success/cancel, donor history and receipts, the public ledger,
+and the organization's side (confirm pledges, disbursements with four eyes, adjustments)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, QueryParameter
+from litestar.response import Redirect, Template
+
+from backend.accounts.identity import CurrentUser
+from backend.core.errors import DomainError, NotFound
+from backend.core.http import DB, Form, rollback_only
+from backend.core.i18n import N_
+from backend.core.pagination import Page
+from backend.core.security import current_locale, login_required, require_user, user_of
+from backend.core.templating import local_datetime, page, translate
+from backend.donations import repository as repo
+from backend.donations import service
+from backend.donations.models import DisbursementState, DonationChannel, DonationState, EntryType
+from backend.donations.receipts import render_receipt_pdf
+from backend.donations.storage import receipt_storage
+from backend.donations.tasks import provider_of
+from backend.projects.models import Project
+
+Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+
+ENTRY_LABELS = {
+    EntryType.DONATION: N_("Donation"),
+    EntryType.REFUND: N_("Refund"),
+    EntryType.DISBURSEMENT: N_("Disbursement"),
+    EntryType.ADJUSTMENT: N_("Adjustment"),
+    EntryType.DISPUTE: N_("Payment dispute"),
+}
+
+
+def _error(exc: DomainError) -> dict[str, Any]:
+    return {"error": translate(exc.message, **exc.params), "fields": getattr(exc, "fields", {})}
+
+
+def _form_context(state: State, project: Project, **extra: Any) -> dict[str, Any]:
+    return {
+        "project": project,
+        "presets": service.PRESETS_FEN,
+        "online": provider_of(state.runtime).online,
+        "blocked": service.blocked_reason(project),
+        "submission": str(uuid.uuid4()),
+        **extra,
+    }
+
+
+class DonationViews(Controller):
+    include_in_schema = False
+
+    # --- giving -------------------------------------------------------------------------
+
+    @get("/projects/{project_id:uuid}/donate", name="donate")
+    async def donate_form(
+        self, request: Request[Any, Any, Any], state: State, db: DB, project_id: uuid.UUID
+    ) -> Template:
+        project = await service.visible_project(db, project_id)
+        blocked = service.blocked_reason(project)
+        return page(
+            request,
+            "donations/donate.html",
+            status_code=409 if blocked else 200,
+            form={"amount": "100"},
+            **_form_context(state, project),
+        )
+
+    @post("/projects/{project_id:uuid}/donate", guards=[login_required])
+    async def donate(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db: DB,
+        project_id: uuid.UUID,
+        data: Form,
+    ) -> Template | Redirect:
+        user = require_user(request)
+        project = await service.visible_project(db, project_id)
+        channel = (
+            DonationChannel.STRIPE if data.get("channel") == "stripe" else DonationChannel.OFFLINE
+        )
+        try:
+            amount = service.parse_yuan(data.get("custom_amount") or data.get("amount") or "")
+            donation, url = await service.start_donation(
+                db,
+                user,
+                project_id=project.id,
+                amount_fen=amount,
+                anonymous=data.get("anonymous") == "on",
+                message=data.get("message", ""),
+                channel=channel,
+                submission=data.get("submission", ""),
+                provider=provider_of(state.runtime),
+                settings=state.runtime.settings,
+                locale=current_locale.get(),
+            )
+        except DomainError as exc:
+            rollback_only(db)
+            if exc.status_code == 404:
+                raise
+            return page(
+                request,
+                "donations/donate.html",
+                status_code=exc.status_code,
+                form=data,
+                **_error(exc),
+                **_form_context(state, project),
+            )
+        if url:
+            return Redirect(url, status_code=303)
+        return Redirect(f"/donations/{donation.id}?new=1", status_code=303)
+
+    @get("/donations/{donation_id:uuid}", guards=[login_required])
+    async def detail(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        donation_id: uuid.UUID,
+        new: str | None = None,
+    ) -> Template:
+        donation, project = await service.donation_for(db, require_user(request), donation_id)
+        return page(
+            request,
+            "donations/detail.html",
+            fragment="donations/_status.html",
+            donation=donation,
+            project=project,
+            new=bool(new),
+            reference_code=_code(donation.id),
+        )
+
+    @get("/donations/{donation_id:uuid}/success", guards=[login_required])
+    async def success(
+        self, request: Request[Any, Any, Any], db: DB, donation_id: uuid.UUID
+    ) -> Template:
+        donation, project = await service.donation_for(db, require_user(request), donation_id)
+        return page(
+            request,
+            "donations/success.html",
+            fragment="donations/_status.html",
+            donation=donation,
+            project=project,
+            reference_code=_code(donation.id),
+        )
+
+    @get("/donations/{donation_id:uuid}/cancel", guards=[login_required])
+    async def cancel(
+        self, request: Request[Any, Any, Any], db: DB, donation_id: uuid.UUID
+    ) -> Template:
+        donation, project = await service.donation_for(db, require_user(request), donation_id)
+        return page(request, "donations/cancel.html", donation=donation, project=project)
+
+    @get("/donations/{donation_id:uuid}/receipt.pdf", guards=[login_required])
+    async def receipt(
+        self, request: Request[Any, Any, Any], db: DB, donation_id: uuid.UUID
+    ) -> Response[bytes]:
+        user = require_user(request)
+        donation, project = await service.donation_for(db, user, donation_id)
+        if donation.donor_id != user.id or donation.state not in {
+            DonationState.PAID,
+            DonationState.REFUNDED,
+            DonationState.DISPUTED,
+        }:
+            raise NotFound(N_("There is no receipt for this donation yet."))
+        org = await repo.organization(db, project.organization_id)
+        entry = await repo.credit_entry(db, donation.id)
+        engine = request.app.template_engine
+        assert engine is not None
+        html = engine.get_template("donations/receipt_pdf.html").render(
+            donation=donation,
+            project=project,
+            organization=org,
+            entry=entry,
+            donor=user,
+            reference_code=_code(donation.id),
+            locale=current_locale.get(),
+        )
+        pdf = await asyncio.to_thread(render_receipt_pdf, html)
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "content-disposition": (
+                    f'attachment; filename="tongxin-receipt-{_code(donation.id)}.pdf"'
+                ),
+                "cache-control": "private, no-store",
+            },
+        )
+
+    @get("/me/donations", guards=[login_required])
+    async def mine(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+    ) -> Template:
+        pager = Page(number=page_no, size=20)
+        rows, total = await repo.donations_of(
+            db, require_user(request).id, offset=pager.offset, limit=pager.size
+        )
+        return page(
+            request,
+            "donations/mine.html",
+            fragment="donations/_mine.html",
+            rows=rows,
+            pager=pager.with_total(total),
+        )
+
+    # --- the public ledger ----------------------------------------------------------------
+
+    @get("/projects/{project_id:uuid}/ledger", name="ledger")
+    async def ledger(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        project_id: uuid.UUID,
+        page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+    ) -> Template:
+        project = await service.visible_project(db, project_id)
+        pager = Page(number=page_no, size=30)
+        rows, total = await repo.entries(db, project.id, offset=pager.offset, limit=pager.size)
+        return page(
+            request,
+            "donations/ledger.html",
+            fragment="donations/_entries.html",
+            project=project,
+            organization=await repo.organization(db, project.organization_id),
+            totals=await repo.totals(db, project.id),
+            rows=rows,
+            pager=pager.with_total(total),
+            disbursements=await repo.public_disbursements(db, project.id),
+            public_name=service.public_name,
+            entry_labels=ENTRY_LABELS,
+            blocked=service.blocked_reason(project),
+            is_member=service.is_member(user_of(request), project),
+        )
+
+    @get("/projects/{project_id:uuid}/ledger.csv")
+    async def ledger_csv(self, db: DB, project_id: uuid.UUID) -> Response[str]:
+        project = await service.visible_project(db, project_id)
+        rows, _ = await repo.entries(db, project.id, limit=None)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(
+            [
+                "booked_at",
+                "type",
+                "amount_yuan",
+                "balance_after_yuan",
+                "donor",
+                "purpose_or_reason",
+                "receipt",
+            ]
+        )
+        for entry, donation, disbursement in reversed(rows):
+            name = service.public_name(donation) if entry.entry_type == EntryType.DONATION else None
+            reason = (
+                entry.reason
+                if entry.entry_type in {EntryType.DISBURSEMENT, EntryType.ADJUSTMENT}
+                else ""
+            )
+            receipt = f"/donations/disbursements/{disbursement.id}/receipt" if disbursement else ""
+            writer.writerow(
+                [
+                    local_datetime(entry.created_at, "%Y-%m-%d %H:%M"),
+                    entry.entry_type.value,
+                    _yuan(entry.amount_fen),
+                    _yuan(entry.balance_after_fen),
+                    _csv_safe(name or ""),
+                    _csv_safe(reason),
+                    receipt,
+                ]
+            )
+        return Response(
+            "\ufeff" + out.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="ledger-{project.id}.csv"'},
+        )
+
+    @get("/donations/disbursements/{disbursement_id:uuid}/receipt")
+    async def disbursement_receipt(
+        self, request: Request[Any, Any, Any], state: State, db: DB, disbursement_id: uuid.UUID
+    ) -> Response[bytes]:
+        from backend.donations.models import Disbursement
+
+        disbursement = await db.get(Disbursement, disbursement_id)
+        project = await repo.project(db, disbursement.project_id) if disbursement else None
+        if (
+            disbursement is None
+            or project is None
+            or not (
+                disbursement.state == DisbursementState.APPROVED
+                or service.is_member(user_of(request), project)
+            )
+        ):
+            raise NotFound(N_("Receipt not found."))
+        content, media_type = receipt_storage(state.runtime.services, state.runtime.settings).load(
+            disbursement.receipt_path
+        )
+        return Response(
+            content,
+            media_type=media_type,
+            headers={"content-disposition": "inline", "x-content-type-options": "nosniff"},
+        )
+
+    # --- the organization's side ------------------------------------------------------------
+
+    @get("/donations/manage", guards=[login_required])
+    async def manage_index(self, request: Request[Any, Any, Any], db: DB) -> Template:
+        user = require_user(request)
+        rows = await repo.projects_of_orgs(db, user.approved_org_ids())
+        return page(request, "donations/manage_index.html", rows=rows)
+
+    @get("/donations/manage/{project_id:uuid}", guards=[login_required])
+    async def manage(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        project_id: uuid.UUID,
+        done: str | None = None,
+    ) -> Template:
+        user = require_user(request)
+        project = await service.managed_project(db, user, project_id)
+        return page(
+            request, "donations/manage.html", **await _manage_context(db, user, project), done=done
+        )
+
+    @post("/donations/{donation_id:uuid}/confirm", guards=[login_required])
+    async def confirm(
+        self, request: Request[Any, Any, Any], db: DB, donation_id: uuid.UUID, data: Form
+    ) -> Template | Redirect:
+        user = require_user(request)
+        donation, project = await service.donation_for(db, user, donation_id)
+        try:
+            await service.confirm_pledge(db, user, donation_id, reference=data.get("reference", ""))
+        except DomainError as exc:
+            rollback_only(db)
+            if exc.status_code == 404:
+                raise
+            return page(
+                request,
+                "donations/manage.html",
+                status_code=exc.status_code,
+                **_error(exc),
+                **await _manage_context(db, user, project),
+                form=data,
+                failed_id=donation.id,
+            )
+        return Redirect(f"/donations/manage/{project.id}?done=confirmed", status_code=303)
+
+    @post("/donations/manage/{project_id:uuid}/disbursements", guards=[login_required])
+    async def request_disbursement(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db: DB,
+        project_id: uuid.UUID,
+        data: Multipart,
+    ) -> Template | Redirect:
+        user = require_user(request)
+        project = await service.managed_project(db, user, project_id)
+        upload = data.get("receipt")
+        try:
+            amount = service.parse_yuan(str(data.get("amount", "")))
+            content, content_type = b"", ""
+            if isinstance(upload, UploadFile):
+                content, content_type = await upload.read(), upload.content_type
+            await service.request_disbursement(
+                db,
+                user,
+                project.id,
+                amount_fen=amount,
+                purpose=str(data.get("purpose", "")),
+                receipt=content,
+                content_type=content_type,
+                storage=receipt_storage(state.runtime.services, state.runtime.settings),
+            )
+        except DomainError as exc:
+            rollback_only(db)
+            form = {k: v for k, v in data.items() if isinstance(v, str)}
+            return page(
+                request,
+                "donations/manage.html",
+                status_code=exc.status_code,
+                **_error(exc),
+                **await _manage_context(db, user, project),
+                form=form,
+            )
+        return Redirect(f"/donations/manage/{project.id}?done=requested", status_code=303)
+
+    @post("/donations/disbursements/{disbursement_id:uuid}/decide", guards=[login_required])
+    async def decide(
+        self, request: Request[Any, Any, Any], db: DB, disbursement_id: uuid.UUID, data: Form
+    ) -> Template | Redirect:
+        user = require_user(request)
+        try:
+            disbursement = await service.decide_disbursement(
+                db, user, disbursement_id, approve=data.get("decision") == "approve"
+            )
+        except DomainError as exc:
+            rollback_only(db)
+            if exc.status_code == 404:
+                raise
+            from backend.donations.models import Disbursement
+
+            found = await db.get(Disbursement, disbursement_id)
+            assert found is not None
+            project = await service.managed_project(db, user, found.project_id)
+            return page(
+                request,
+                "donations/manage.html",
+                status_code=exc.status_code,
+                **_error(exc),
+                **await _manage_context(db, user, project),
+                form={},
+            )
+        return Redirect(
+            f"/donations/manage/{disbursement.project_id}?done={disbursement.state.value}",
+            status_code=303,
+        )
+
+    @post("/donations/manage/{project_id:uuid}/adjustments", guards=[login_required])
+    async def adjust(
+        self, request: Request[Any, Any, Any], db: DB, project_id: uuid.UUID, data: Form
+    ) -> Template | Redirect:
+        user = require_user(request)
+        project = await service.managed_project(db, user, project_id)
+        try:
+            raw = data.get("amount", "").strip()
+            negative = raw.startswith("-") or data.get("direction") == "out"
+            amount = service.parse_yuan(raw.lstrip("-+"))
+            await service.book_adjustment(
+                db,
+                user,
+                project.id,
+                amount_fen=-amount if negative else amount,
+                reason=data.get("reason", ""),
+            )
+        except DomainError as exc:
+            rollback_only(db)
+            return page(
+                request,
+                "donations/manage.html",
+                status_code=exc.status_code,
+                **_error(exc),
+                **await _manage_context(db, user, project),
+                form=data,
+            )
+        return Redirect(f"/donations/manage/{project.id}?done=adjusted", status_code=303)
+
+
+async def _manage_context(db: DB, user: CurrentUser, project: Project) -> dict[str, Any]:
+    rows, _ = await repo.entries(db, project.id, limit=20)
+    return {
+        "project": project,
+        "pledges": await repo.pending_pledges(db, project.id),
+        "requests": await repo.disbursements(db, project.id, state=DisbursementState.REQUESTED),
+        "totals": await repo.totals(db, project.id),
+        "rows": rows,
+        "user": user,
+        "is_org_admin": user.org_role(project.organization_id) is not None
+        and user.org_role(project.organization_id).value == "admin",  # type: ignore[union-attr]
+        "entry_labels": ENTRY_LABELS,
+        "public_name": service.public_name,
+        "code": _code,
+    }
+
+
+def _code(donation_id: uuid.UUID) -> str:
+    """A short reference the donor writes on the bank transfer (no personal data)."""
+    return "TX-" + donation_id.hex[:8].upper()
+
+
+def _yuan(value: int) -> str:
+    sign = "-" if value < 0 else ""
+    yuan, cents = divmod(abs(value), 100)
+    return f"{sign}{yuan}.{cents:02d}"
+
+
+def _csv_safe(text: str) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas: neutralize them."""
+    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
