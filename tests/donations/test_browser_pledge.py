@@ -59,6 +59,8 @@ def test_offline_pledge_confirmed_and_public(
         viewport={"width": 390, "height": 844},
         extra_http_headers={"Accept-Language": "en-US,en;q=0.9"},
     )
+    # The demo users' own locale is zh_CN; the language cookie (the header switch) wins over it.
+    context.add_cookies([{"name": "tx_lang", "value": "en", "url": live_server}])
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # the "are you sure?" of confirm buttons
     errors: list[str] = []
