@@ -184,7 +184,7 @@ class HouseholdViews(Controller):
         body = await service.export_csv(
             db, user, category=AssistanceCategory(cat) if cat in {c.value for c in AssistanceCategory} else None,
             verification=data.get("verification") or None, community=data.get("community") or None)
-        return Response(body, media_type="text/csv; charset=utf-8",
+        return Response(body, status_code=200, media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="households.csv"'})
 
     @get("/{household_id:uuid}", name="household")
