@@ -58,12 +58,14 @@ PUBLIC = {NeedState.PUBLISHED, NeedState.RESERVED, NeedState.IN_PROGRESS, NeedSt
 
 def _ages(rng: random.Random) -> list[int]:
     kind = rng.random()
-    if kind < 0.3:
+    if kind < 0.25:
         return [rng.randint(65, 90)]
-    if kind < 0.5:
+    if kind < 0.4:
         return [rng.randint(60, 85), rng.randint(58, 85)]
-    if kind < 0.8:
+    if kind < 0.6:
         return [rng.randint(35, 50), rng.randint(33, 50), rng.randint(6, 16)]
+    if kind < 0.8:
+        return [rng.randint(25, 59) for _ in range(rng.randint(1, 3))]
     return [rng.randint(40, 55), rng.randint(68, 88), rng.randint(8, 17), rng.randint(3, 12)]
 
 
@@ -84,9 +86,9 @@ async def seed_households(session: AsyncSession, ids: dict[str, Any]) -> None:
             code, path, region_name = regions[n % len(regions)]
             seq += 1
             ages = _ages(rng)
-            flags = sorted({"minor"} if any(a < 18 for a in ages) else set()
+            flags = sorted(({"minor"} if any(a < 18 for a in ages) else set())
                            | ({"elderly"} if any(a >= 60 for a in ages) else set())
-                           | {f for f in ("disabled", "seriously_ill", "veteran", "union_hardship") if rng.random() < 0.12})
+                           | {f for f in ("disabled", "seriously_ill", "veteran", "union_hardship") if rng.random() < 0.08})
             category = rng.choice(list(AssistanceCategory))
             birth = date(today.year - ages[0], rng.randint(1, 12), rng.randint(1, 28))
             name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice((1, 2))))
@@ -128,7 +130,10 @@ async def seed_households(session: AsyncSession, ids: dict[str, Any]) -> None:
             pick = (i * 3 + j) % len(texts)
             title, body, unit, qty, amount = texts[pick]
             public = state in PUBLIC
-            result = index.generalize(profile_input(path, h.member_ages, h.flags), 5)
+            target = profile_input(path, h.member_ages, h.flags)
+            result = index.generalize(target, 5)
+            if not result.k_satisfied:
+                result = index.generalize(target, 5, drop_flags=True)
             deadline = today - timedelta(days=3) if state == NeedState.EXPIRED else today + timedelta(days=rng.randint(7, 90))
             need = Need(
                 id=uuid.uuid4(), household_id=h.id, region_code=h.region_code, category=categories[pick],

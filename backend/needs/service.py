@@ -158,7 +158,13 @@ async def generalize(session: AsyncSession, household: Household, region_path: s
     city_path = ".".join(region_path.split(".")[:2])
     rows = await population(session, city_path)
     index = KAnonIndex([profile_input(p, a, f) for p, a, f in rows])
-    return index.generalize(profile_input(region_path, household.member_ages, household.flags), k)
+    target = profile_input(region_path, household.member_ages, household.flags)
+    result = index.generalize(target, k)
+    if not result.k_satisfied:
+        # Flags gate eligibility for some offers, so they are kept whenever possible; a rare
+        # combination that no city-wide group of k shares is published without them instead.
+        result = index.generalize(target, k, drop_flags=True)
+    return result
 
 
 async def publish(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID) -> Need:

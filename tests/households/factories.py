@@ -31,7 +31,8 @@ async def make_household(
         id=uuid.uuid4(), region_code=region, head_name_enc=hs._enc("head_name", name) or b"",
         id_number_enc=hs._enc("id_number", id_number) or b"", id_number_hash=hs.id_hash(id_number),
         phone_enc=hs._enc("phone", phone), address_enc=hs._enc("address", address), member_ages=list(ages),
-        flags=[], category=AssistanceCategory.DIBAO, registered_by=registered_by,
+        flags=sorted({"minor"} if any(a < 18 for a in ages) else set()
+                     | ({"elderly"} if any(a >= 60 for a in ages) else set())), category=AssistanceCategory.DIBAO, registered_by=registered_by,
         verified_until=hs.today_local() + timedelta(days=100) if verified else None,
     )
     session.add(h)
