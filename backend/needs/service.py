@@ -145,12 +145,18 @@ def profile_input(region_path: str, ages: list[int], flags: list[str]) -> Profil
     return ProfileInput(tuple(parts[:5]), tuple(ages) or (40,), frozenset(flags))
 
 
+LEVEL_NAMES = ("province", "city", "county", "township", "community")
+
+
 def public_profile_json(result: GeneralizedProfile) -> dict[str, Any]:
+    codes = list(result.region_path)
+    while len(codes) > 1 and codes[-1] == codes[-2]:  # padding of a township-level household
+        codes.pop()
     return {
         "age_bands": list(result.age_bands),
         "size_band": result.size_band,
         "flags": list(result.flags),
-        "location_level": result.level,
+        "location_level": LEVEL_NAMES[len(codes) - 1],
     }
 
 
