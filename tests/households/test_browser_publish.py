@@ -80,6 +80,7 @@ def test_register_draft_block_fix_publish_browse(
         page.fill("#f-title", title)
         page.fill("#f-body", "家里冬天很冷，有事请打 137 0571 2468 联系。")
         page.fill("#f-quantity", "1")
+        page.select_option("#f-urgency", "emergency")
         page.locator("form.card button[type=submit]").click()
         page.wait_for_url("**saved=draft")
         page.locator("#publish").click()
@@ -100,7 +101,7 @@ def test_register_draft_block_fix_publish_browse(
     anon = browser.new_context(viewport={"width": 1280, "height": 900}, extra_http_headers={"Accept-Language": "zh-CN"})
     page = anon.new_page()
     try:
-        page.goto(live_server + "/needs?region=330106")
+        page.goto(live_server + "/needs?category=goods&urgency=emergency")
         link = page.get_by_role("link", name=title)
         expect(link).to_be_visible()
         link.click()
