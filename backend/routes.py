@@ -11,8 +11,16 @@ def web_handlers() -> list[Any]:
     from backend.needs.views import PublicNeedViews
     from backend.web.views import SiteController, healthz
 
-    return [SiteController, AccountViews, OrganizationViews, AdminViews, healthz,
-            HouseholdViews, ReferralViews, PublicNeedViews]
+    return [
+        SiteController,
+        AccountViews,
+        OrganizationViews,
+        AdminViews,
+        healthz,
+        HouseholdViews,
+        ReferralViews,
+        PublicNeedViews,
+    ]
 
 
 def api_handlers() -> list[Any]:

@@ -33,4 +33,3 @@ async def seed_demo(session: AsyncSession) -> dict[str, Any]:
 
 def demo_logins() -> list[tuple[str, str, str]]:
     return [(user.key, user.email, DEMO_PASSWORD) for user in DEMO_USERS]
-

@@ -110,7 +110,9 @@ async def lapsed_household_ids(session: AsyncSession, today: date) -> Sequence[u
     ).all()
 
 
-async def population(session: AsyncSession, root_path: str) -> Sequence[tuple[str, list[int], list[str]]]:
+async def population(
+    session: AsyncSession, root_path: str
+) -> Sequence[tuple[str, list[int], list[str]]]:
     """(region path, member ages, flags) of every active household under ``root_path``."""
     rows = await session.execute(
         select(Region.path, Household.member_ages, Household.flags)
@@ -146,7 +148,9 @@ async def assessments(session: AsyncSession, household_id: uuid.UUID) -> Sequenc
 async def consents(session: AsyncSession, household_id: uuid.UUID) -> Sequence[Consent]:
     return (
         await session.scalars(
-            select(Consent).where(Consent.household_id == household_id).order_by(Consent.given_at.desc())
+            select(Consent)
+            .where(Consent.household_id == household_id)
+            .order_by(Consent.given_at.desc())
         )
     ).all()
 
@@ -183,7 +187,9 @@ async def referrals_for(
     if state is not None:
         query = query.where(Referral.state == state)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.execute(query.order_by(Referral.created_at.desc()).offset(offset).limit(limit))
+    rows = await session.execute(
+        query.order_by(Referral.created_at.desc()).offset(offset).limit(limit)
+    )
     return [(r, n) for r, n in rows.all()], total
 
 
@@ -212,13 +218,18 @@ async def referrals_by(session: AsyncSession, user_id: uuid.UUID) -> Sequence[tu
     return [(r, n) for r, n in rows.all()]
 
 
-async def regions_under(session: AsyncSession, root_paths: Sequence[str], levels: Sequence[str]) -> Sequence[Region]:
+async def regions_under(
+    session: AsyncSession, root_paths: Sequence[str], levels: Sequence[str]
+) -> Sequence[Region]:
     from backend.regions.models import RegionLevel
 
     return (
         await session.scalars(
             select(Region)
-            .where(in_subtrees(Region.code, root_paths), Region.level.in_([RegionLevel(lv) for lv in levels]))
+            .where(
+                in_subtrees(Region.code, root_paths),
+                Region.level.in_([RegionLevel(lv) for lv in levels]),
+            )
             .order_by(Region.path)
         )
     ).all()

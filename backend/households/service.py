@@ -223,7 +223,9 @@ def _clean(data: HouseholdIn) -> _Clean:
         flags.add(MemberFlag.MINOR.value)
     if any(a >= 60 for a in ages):
         flags.add(MemberFlag.ELDERLY.value)
-    return _Clean(name, id_number, phone, address, ages, sorted(flags), AssistanceCategory(data.category))
+    return _Clean(
+        name, id_number, phone, address, ages, sorted(flags), AssistanceCategory(data.category)
+    )
 
 
 async def _check_region(session: AsyncSession, user: CurrentUser, code: str) -> Region:
@@ -241,7 +243,9 @@ async def register(session: AsyncSession, user: CurrentUser, data: HouseholdIn) 
     existing = await repo.by_id_hash(session, digest)
     if existing is not None:
         raise Conflict(
-            N_("This ID number is registered already, by {region}. Contact that region's caseworkers."),
+            N_(
+                "This ID number is registered already, by {region}. Contact that region's caseworkers."  # noqa: E501 - one msgid
+            ),
             code="duplicate_id",
             region=existing[1].name,
         )
@@ -264,17 +268,30 @@ async def register(session: AsyncSession, user: CurrentUser, data: HouseholdIn) 
         await session.flush()
     except IntegrityError as exc:  # a concurrent registration of the same ID number
         raise Conflict(N_("This ID number is registered already."), code="duplicate_id") from exc
-    await record(session, actor=actor_of(user), action="household.registered", object_type="household",
-                 object_id=household.id, region_code=region.code)
-    await emit(session, topic="household.registered", aggregate_type="household",
-               aggregate_id=household.id, payload={"region_code": region.code})
+    await record(
+        session,
+        actor=actor_of(user),
+        action="household.registered",
+        object_type="household",
+        object_id=household.id,
+        region_code=region.code,
+    )
+    await emit(
+        session,
+        topic="household.registered",
+        aggregate_type="household",
+        aggregate_id=household.id,
+        payload={"region_code": region.code},
+    )
     if data.referral_id is not None:
         await _convert_referral(session, user, data.referral_id, household)
     await session.flush()
     return household
 
 
-async def update(session: AsyncSession, user: CurrentUser, household_id: uuid.UUID, data: HouseholdIn) -> Household:
+async def update(
+    session: AsyncSession, user: CurrentUser, household_id: uuid.UUID, data: HouseholdIn
+) -> Household:
     household, _ = await household_for(session, user, household_id, for_update=True)
     clean = _clean(data)
     region = await _check_region(session, user, data.region_code)
@@ -283,12 +300,20 @@ async def update(session: AsyncSession, user: CurrentUser, household_id: uuid.UU
         existing = await repo.by_id_hash(session, digest)
         if existing is not None:
             raise Conflict(
-                N_("This ID number is registered already, by {region}. Contact that region's caseworkers."),
-                code="duplicate_id", region=existing[1].name,
+                N_(
+                    "This ID number is registered already, by {region}. Contact that region's caseworkers."  # noqa: E501 - one msgid
+                ),
+                code="duplicate_id",
+                region=existing[1].name,
             )
     changed = [
-        f for f, new in (("head_name", clean.head_name), ("id_number", clean.id_number),
-                         ("phone", clean.phone), ("address", clean.address))
+        f
+        for f, new in (
+            ("head_name", clean.head_name),
+            ("id_number", clean.id_number),
+            ("phone", clean.phone),
+            ("address", clean.address),
+        )
         if _dec(f, getattr(household, f"{f}_enc")) != new
     ]
     household.head_name_enc = _enc("head_name", clean.head_name) or b""
@@ -301,9 +326,18 @@ async def update(session: AsyncSession, user: CurrentUser, household_id: uuid.UU
     household.flags = clean.flags
     household.category = clean.category
     household.unstable_income = data.unstable_income
-    await record(session, actor=actor_of(user), action="household.updated", object_type="household",
-                 object_id=household.id, region_code=region.code, detail={"personal_fields_changed": changed})
-    await emit(session, topic="household.updated", aggregate_type="household", aggregate_id=household.id)
+    await record(
+        session,
+        actor=actor_of(user),
+        action="household.updated",
+        object_type="household",
+        object_id=household.id,
+        region_code=region.code,
+        detail={"personal_fields_changed": changed},
+    )
+    await emit(
+        session, topic="household.updated", aggregate_type="household", aggregate_id=household.id
+    )
     try:
         await session.flush()
     except IntegrityError as exc:
@@ -336,8 +370,15 @@ async def reveal(
         raise Invalid(N_("Choose which fields to show."), fields={"fields": "required"})
     household, _ = await household_for(session, user, household_id)
     values = {f: _dec(f, getattr(household, f"{f}_enc")) for f in wanted}
-    await record(session, actor=actor_of(user), action="household.revealed", object_type="household",
-                 object_id=household.id, region_code=household.region_code, detail={"fields": wanted})
+    await record(
+        session,
+        actor=actor_of(user),
+        action="household.revealed",
+        object_type="household",
+        object_id=household.id,
+        region_code=household.region_code,
+        detail={"fields": wanted},
+    )
     return values
 
 
@@ -345,28 +386,62 @@ EXPORT_LIMIT = 1000
 
 
 async def export_csv(
-    session: AsyncSession, user: CurrentUser, *, category: AssistanceCategory | None = None,
-    verification: str | None = None, community: str | None = None,
+    session: AsyncSession,
+    user: CurrentUser,
+    *,
+    category: AssistanceCategory | None = None,
+    verification: str | None = None,
+    community: str | None = None,
 ) -> str:
-    """CSV of the caseworker's households with plain personal fields: one audit row per household."""
+    """CSV of the caseworker's households, personal fields in clear: one audit row each."""
     rows, _ = await repo.list_households(
-        session, caseworker_paths(user), today=today_local(), category=category,
-        verification=verification, community=community, limit=EXPORT_LIMIT,
+        session,
+        caseworker_paths(user),
+        today=today_local(),
+        category=category,
+        verification=verification,
+        community=community,
+        limit=EXPORT_LIMIT,
     )
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["id", "region", "category", "head_name", "id_number", "phone", "address",
-                     "members", "flags", "verified_until", "vulnerability"])
+    writer.writerow(
+        [
+            "id",
+            "region",
+            "category",
+            "head_name",
+            "id_number",
+            "phone",
+            "address",
+            "members",
+            "flags",
+            "verified_until",
+            "vulnerability",
+        ]
+    )
     for household, region_name in rows:
-        writer.writerow([
-            household.id, region_name, household.category.value,
-            *(_dec(f, getattr(household, f"{f}_enc")) for f in PERSONAL_FIELDS),
-            len(household.member_ages), " ".join(household.flags),
-            household.verified_until or "", household.vulnerability if household.vulnerability is not None else "",
-        ])
-        await record(session, actor=actor_of(user), action="household.exported", object_type="household",
-                     object_id=household.id, region_code=household.region_code,
-                     detail={"fields": list(PERSONAL_FIELDS)})
+        writer.writerow(
+            [
+                household.id,
+                region_name,
+                household.category.value,
+                *(_dec(f, getattr(household, f"{f}_enc")) for f in PERSONAL_FIELDS),
+                len(household.member_ages),
+                " ".join(household.flags),
+                household.verified_until or "",
+                household.vulnerability if household.vulnerability is not None else "",
+            ]
+        )
+        await record(
+            session,
+            actor=actor_of(user),
+            action="household.exported",
+            object_type="household",
+            object_id=household.id,
+            region_code=household.region_code,
+            detail={"fields": list(PERSONAL_FIELDS)},
+        )
     return out.getvalue()
 
 
@@ -385,8 +460,13 @@ def own_values(household: Household) -> OwnValues:
 
 
 async def verify(
-    session: AsyncSession, user: CurrentUser, household_id: uuid.UUID, *, basis: str,
-    valid_until: date | None = None, verified_on: date | None = None,
+    session: AsyncSession,
+    user: CurrentUser,
+    household_id: uuid.UUID,
+    *,
+    basis: str,
+    valid_until: date | None = None,
+    verified_on: date | None = None,
 ) -> Verification:
     """Record a verification; valid-until defaults from the category. Re-verifying republishes
     the needs that the lapse job hid."""
@@ -394,19 +474,40 @@ async def verify(
     if not basis.strip():
         raise Invalid(N_("Please correct the marked fields."), fields={"basis": "required"})
     start = verified_on or today_local()
-    until = valid_until or add_months(start, validity_months(household.category, household.unstable_income))
+    until = valid_until or add_months(
+        start, validity_months(household.category, household.unstable_income)
+    )
     if until < today_local():
         raise Invalid(N_("Please correct the marked fields."), fields={"valid_until": "invalid"})
-    row = Verification(id=uuid.uuid4(), household_id=household.id, verified_by=user.id,
-                       verified_at=utcnow(), basis=basis.strip()[:2000], valid_until=until)
+    row = Verification(
+        id=uuid.uuid4(),
+        household_id=household.id,
+        verified_by=user.id,
+        verified_at=utcnow(),
+        basis=basis.strip()[:2000],
+        valid_until=until,
+    )
     session.add(row)
     household.verified_until = until
-    await record(session, actor=actor_of(user), action="household.verified", object_type="household",
-                 object_id=household.id, region_code=household.region_code,
-                 detail={"valid_until": until.isoformat()})
-    await emit(session, topic="household.verified", aggregate_type="household", aggregate_id=household.id,
-               payload={"valid_until": until.isoformat()})
-    await _unhide(session, household, "verification_lapsed", Actor(kind="user", id=user.id, role="caseworker"))
+    await record(
+        session,
+        actor=actor_of(user),
+        action="household.verified",
+        object_type="household",
+        object_id=household.id,
+        region_code=household.region_code,
+        detail={"valid_until": until.isoformat()},
+    )
+    await emit(
+        session,
+        topic="household.verified",
+        aggregate_type="household",
+        aggregate_id=household.id,
+        payload={"valid_until": until.isoformat()},
+    )
+    await _unhide(
+        session, household, "verification_lapsed", Actor(kind="user", id=user.id, role="caseworker")
+    )
     await session.flush()
     return row
 
@@ -418,10 +519,22 @@ async def _hide(session: AsyncSession, household: Household, reason: str, actor:
         if need.hidden_reason is not None:
             continue
         need.hidden_reason = reason
-        await record(session, actor=actor, action="need.hidden", object_type="need", object_id=need.id,
-                     region_code=need.region_code, detail={"reason": reason})
-        await emit(session, topic="need.hidden", aggregate_type="need", aggregate_id=need.id,
-                   payload={"reason": reason, "state": need.state.value})
+        await record(
+            session,
+            actor=actor,
+            action="need.hidden",
+            object_type="need",
+            object_id=need.id,
+            region_code=need.region_code,
+            detail={"reason": reason},
+        )
+        await emit(
+            session,
+            topic="need.hidden",
+            aggregate_type="need",
+            aggregate_id=need.id,
+            payload={"reason": reason, "state": need.state.value},
+        )
         count += 1
     return count
 
@@ -430,10 +543,22 @@ async def _unhide(session: AsyncSession, household: Household, reason: str, acto
     count = 0
     for need in await needs_repo.hidden_needs(session, household.id, reason):
         need.hidden_reason = None
-        await record(session, actor=actor, action="need.unhidden", object_type="need", object_id=need.id,
-                     region_code=need.region_code, detail={"reason": reason})
-        await emit(session, topic="need.unhidden", aggregate_type="need", aggregate_id=need.id,
-                   payload={"reason": reason, "state": need.state.value})
+        await record(
+            session,
+            actor=actor,
+            action="need.unhidden",
+            object_type="need",
+            object_id=need.id,
+            region_code=need.region_code,
+            detail={"reason": reason},
+        )
+        await emit(
+            session,
+            topic="need.unhidden",
+            aggregate_type="need",
+            aggregate_id=need.id,
+            payload={"reason": reason, "state": need.state.value},
+        )
         count += 1
     return count
 
@@ -450,8 +575,13 @@ async def lapse_verifications(session: AsyncSession, today: date | None = None) 
         if household is None:
             continue
         if await _hide(session, household, "verification_lapsed", Actor.system()):
-            await emit(session, topic="household.verification_lapsed", aggregate_type="household",
-                       aggregate_id=household.id, payload={"region_code": household.region_code})
+            await emit(
+                session,
+                topic="household.verification_lapsed",
+                aggregate_type="household",
+                aggregate_id=household.id,
+                payload={"region_code": household.region_code},
+            )
             hit.append(household.id)
     await session.flush()
     return hit
@@ -461,7 +591,11 @@ async def lapse_verifications(session: AsyncSession, today: date | None = None) 
 
 
 async def assess(
-    session: AsyncSession, user: CurrentUser, household_id: uuid.UUID, scores: dict[str, Any], note: str = ""
+    session: AsyncSession,
+    user: CurrentUser,
+    household_id: uuid.UUID,
+    scores: dict[str, Any],
+    note: str = "",
 ) -> Assessment:
     household, _ = await household_for(session, user, household_id, for_update=True)
     errors: dict[str, str] = {}
@@ -478,14 +612,33 @@ async def assess(
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     index = vulnerability_index(clean)
-    row = Assessment(id=uuid.uuid4(), household_id=household.id, assessed_by=user.id, assessed_at=utcnow(),
-                     vulnerability=index, note=note.strip()[:2000], **clean)
+    row = Assessment(
+        id=uuid.uuid4(),
+        household_id=household.id,
+        assessed_by=user.id,
+        assessed_at=utcnow(),
+        vulnerability=index,
+        note=note.strip()[:2000],
+        **clean,
+    )
     session.add(row)
     household.vulnerability = index
-    await record(session, actor=actor_of(user), action="household.assessed", object_type="household",
-                 object_id=household.id, region_code=household.region_code, detail={"vulnerability": index})
-    await emit(session, topic="household.assessed", aggregate_type="household", aggregate_id=household.id,
-               payload={"vulnerability": index})
+    await record(
+        session,
+        actor=actor_of(user),
+        action="household.assessed",
+        object_type="household",
+        object_id=household.id,
+        region_code=household.region_code,
+        detail={"vulnerability": index},
+    )
+    await emit(
+        session,
+        topic="household.assessed",
+        aggregate_type="household",
+        aggregate_id=household.id,
+        payload={"vulnerability": index},
+    )
     await session.flush()
     return row
 
@@ -498,8 +651,14 @@ def has_child(household: Household) -> bool:
 
 
 async def record_consent(
-    session: AsyncSession, user: CurrentUser, household_id: uuid.UUID, *, purpose: str,
-    scope: str = "", guardian_consent: bool = False, given_on: date | None = None,
+    session: AsyncSession,
+    user: CurrentUser,
+    household_id: uuid.UUID,
+    *,
+    purpose: str,
+    scope: str = "",
+    guardian_consent: bool = False,
+    given_on: date | None = None,
 ) -> Consent:
     household, _ = await household_for(session, user, household_id, for_update=True)
     if purpose not in {p.value for p in ConsentPurpose}:
@@ -510,14 +669,32 @@ async def record_consent(
             fields={"guardian_consent": "required"},
         )
     given = datetime.combine(given_on, datetime.min.time(), SHANGHAI) if given_on else utcnow()
-    consent = Consent(id=uuid.uuid4(), household_id=household.id, purpose=ConsentPurpose(purpose),
-                      scope=scope.strip()[:500], given_at=given, recorded_by=user.id,
-                      guardian_consent=guardian_consent)
+    consent = Consent(
+        id=uuid.uuid4(),
+        household_id=household.id,
+        purpose=ConsentPurpose(purpose),
+        scope=scope.strip()[:500],
+        given_at=given,
+        recorded_by=user.id,
+        guardian_consent=guardian_consent,
+    )
     session.add(consent)
-    await record(session, actor=actor_of(user), action="household.consent_recorded", object_type="household",
-                 object_id=household.id, region_code=household.region_code, detail={"purpose": purpose})
-    await emit(session, topic="household.consent_recorded", aggregate_type="household",
-               aggregate_id=household.id, payload={"purpose": purpose})
+    await record(
+        session,
+        actor=actor_of(user),
+        action="household.consent_recorded",
+        object_type="household",
+        object_id=household.id,
+        region_code=household.region_code,
+        detail={"purpose": purpose},
+    )
+    await emit(
+        session,
+        topic="household.consent_recorded",
+        aggregate_type="household",
+        aggregate_id=household.id,
+        payload={"purpose": purpose},
+    )
     if purpose == ConsentPurpose.PUBLISH_NEEDS.value:
         await _unhide(session, household, "consent_withdrawn", actor_of(user))
     await session.flush()
@@ -538,17 +715,36 @@ async def withdraw_consent(
     consent.withdrawn_at = utcnow()
     consent.withdrawn_by = user.id
     actor = actor_of(user)
-    await record(session, actor=actor, action="household.consent_withdrawn", object_type="household",
-                 object_id=household.id, region_code=household.region_code,
-                 detail={"purpose": consent.purpose.value})
-    await emit(session, topic="household.consent_withdrawn", aggregate_type="household",
-               aggregate_id=household.id, payload={"purpose": consent.purpose.value})
+    await record(
+        session,
+        actor=actor,
+        action="household.consent_withdrawn",
+        object_type="household",
+        object_id=household.id,
+        region_code=household.region_code,
+        detail={"purpose": consent.purpose.value},
+    )
+    await emit(
+        session,
+        topic="household.consent_withdrawn",
+        aggregate_type="household",
+        aggregate_id=household.id,
+        payload={"purpose": consent.purpose.value},
+    )
     if consent.purpose == ConsentPurpose.PUBLISH_NEEDS and (
         await repo.active_consent(session, household.id, ConsentPurpose.PUBLISH_NEEDS) is None
     ):
-        for need in await needs_repo.live_needs_of_household(session, household.id, [NeedState.PUBLISHED]):
-            await transition(session, need, NeedState.DRAFT, actor=actor, reason="consent_withdrawn",
-                             detail={"cause": "consent_withdrawn"})
+        for need in await needs_repo.live_needs_of_household(
+            session, household.id, [NeedState.PUBLISHED]
+        ):
+            await transition(
+                session,
+                need,
+                NeedState.DRAFT,
+                actor=actor,
+                reason="consent_withdrawn",
+                detail={"cause": "consent_withdrawn"},
+            )
             need.public_region_code = None
             need.public_profile = {}
         await _hide(session, household, "consent_withdrawn", actor)
@@ -574,7 +770,9 @@ class IssuedCode:
     pin: str
 
 
-async def issue_code(session: AsyncSession, user: CurrentUser, household_id: uuid.UUID) -> IssuedCode:
+async def issue_code(
+    session: AsyncSession, user: CurrentUser, household_id: uuid.UUID
+) -> IssuedCode:
     """A new random token and 6-digit PIN; the previous code and PIN stop working at once."""
     household, _ = await household_for(session, user, household_id, for_update=True)
     reissue = household.code_token_hash is not None
@@ -585,9 +783,21 @@ async def issue_code(session: AsyncSession, user: CurrentUser, household_id: uui
     household.pin_failures = 0
     household.pin_locked_until = None
     household.code_issued_at = utcnow()
-    await record(session, actor=actor_of(user), action="household.code_issued", object_type="household",
-                 object_id=household.id, region_code=household.region_code, detail={"reissued": reissue})
-    await emit(session, topic="household.code_issued", aggregate_type="household", aggregate_id=household.id)
+    await record(
+        session,
+        actor=actor_of(user),
+        action="household.code_issued",
+        object_type="household",
+        object_id=household.id,
+        region_code=household.region_code,
+        detail={"reissued": reissue},
+    )
+    await emit(
+        session,
+        topic="household.code_issued",
+        aggregate_type="household",
+        aggregate_id=household.id,
+    )
     await session.flush()
     return IssuedCode(token, pin)
 
@@ -596,8 +806,13 @@ def _pin_lockout(session: AsyncSession) -> Lockout:
     queue = session.info.get("queue")
     if queue is None:
         raise RuntimeError("verify_code_and_pin needs a session with the job queue (Redis)")
-    return Lockout(queue.pool, "household_pin", max_failures=PIN_MAX_FAILURES,
-                   window=PIN_LOCK_SECONDS, lock=PIN_LOCK_SECONDS)
+    return Lockout(
+        queue.pool,
+        "household_pin",
+        max_failures=PIN_MAX_FAILURES,
+        window=PIN_LOCK_SECONDS,
+        lock=PIN_LOCK_SECONDS,
+    )
 
 
 async def verify_code_and_pin(session: AsyncSession, token: str, pin: str) -> CodeCheck:
@@ -612,20 +827,32 @@ async def verify_code_and_pin(session: AsyncSession, token: str, pin: str) -> Co
     digest = token_hash(token)
     lockout = _pin_lockout(session)
     if seconds := await lockout.locked_for(digest):
-        raise RateLimited(N_("Too many wrong PINs. Try again in {minutes} minutes."),
-                          retry_after=seconds, minutes=max(1, (seconds + 59) // 60))
+        raise RateLimited(
+            N_("Too many wrong PINs. Try again in {minutes} minutes."),
+            retry_after=seconds,
+            minutes=max(1, (seconds + 59) // 60),
+        )
     household = await repo.by_code_hash(session, digest)
     if household is None:
         verify_password(None, pin)  # same time as a real check
         raise NotFound(N_("This code is not valid. It may have been reissued."))
     if not pin.isdigit() or len(pin) != 6 or not verify_password(household.pin_hash, pin):
         if seconds := await lockout.fail(digest):
-            raise RateLimited(N_("Too many wrong PINs. Try again in {minutes} minutes."),
-                              retry_after=seconds, minutes=max(1, (seconds + 59) // 60))
+            raise RateLimited(
+                N_("Too many wrong PINs. Try again in {minutes} minutes."),
+                retry_after=seconds,
+                minutes=max(1, (seconds + 59) // 60),
+            )
         raise Invalid(N_("Wrong PIN."), code="wrong_pin", fields={"pin": "wrong"})
     await lockout.reset(digest)
-    await record(session, actor=Actor(kind="household", id=household.id), action="household.code_verified",
-                 object_type="household", object_id=household.id, region_code=household.region_code)
+    await record(
+        session,
+        actor=Actor(kind="household", id=household.id),
+        action="household.code_verified",
+        object_type="household",
+        object_id=household.id,
+        region_code=household.region_code,
+    )
     return CodeCheck(household_id=household.id, region_code=household.region_code)
 
 
@@ -634,7 +861,9 @@ async def verify_code_and_pin(session: AsyncSession, token: str, pin: str) -> Co
 REFERRAL_CONTEXTS = {"text": "referrals.text", "contact": "referrals.contact"}
 
 
-async def refer(session: AsyncSession, user: CurrentUser, *, region_code: str, text: str, contact: str = "") -> Referral:
+async def refer(
+    session: AsyncSession, user: CurrentUser, *, region_code: str, text: str, contact: str = ""
+) -> Referral:
     errors: dict[str, str] = {}
     region = await session.get(Region, region_code)
     if region is None or region.level in (RegionLevel.PROVINCE, RegionLevel.CITY):
@@ -649,41 +878,70 @@ async def refer(session: AsyncSession, user: CurrentUser, *, region_code: str, t
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     assert region is not None
     referral = Referral(
-        id=uuid.uuid4(), region_code=region.code, referred_by=user.id,
+        id=uuid.uuid4(),
+        region_code=region.code,
+        referred_by=user.id,
         text_enc=cipher().encrypt(text.strip(), context=REFERRAL_CONTEXTS["text"]),
-        contact_enc=cipher().encrypt(contact.strip(), context=REFERRAL_CONTEXTS["contact"]) if contact.strip() else None,
+        contact_enc=cipher().encrypt(contact.strip(), context=REFERRAL_CONTEXTS["contact"])
+        if contact.strip()
+        else None,
         state=ReferralState.NEW,
     )
     session.add(referral)
     await session.flush()
-    await record(session, actor=Actor(kind="user", id=user.id), action="referral.created", object_type="referral",
-                 object_id=referral.id, region_code=region.code)
-    await emit(session, topic="referral.created", aggregate_type="referral", aggregate_id=referral.id,
-               payload={"region_code": region.code})
+    await record(
+        session,
+        actor=Actor(kind="user", id=user.id),
+        action="referral.created",
+        object_type="referral",
+        object_id=referral.id,
+        region_code=region.code,
+    )
+    await emit(
+        session,
+        topic="referral.created",
+        aggregate_type="referral",
+        aggregate_id=referral.id,
+        payload={"region_code": region.code},
+    )
     return referral
 
 
-async def referral_for(session: AsyncSession, user: CurrentUser, referral_id: uuid.UUID, *, for_update: bool = False) -> Referral:
+async def referral_for(
+    session: AsyncSession, user: CurrentUser, referral_id: uuid.UUID, *, for_update: bool = False
+) -> Referral:
     found = await repo.referral_with_path(session, referral_id, for_update=for_update)
     if found is None or not user.covers(Role.CASEWORKER, found[1]):
         raise NotFound(N_("Referral not found."))
     return found[0]
 
 
-async def open_referral(session: AsyncSession, user: CurrentUser, referral_id: uuid.UUID) -> dict[str, str]:
+async def open_referral(
+    session: AsyncSession, user: CurrentUser, referral_id: uuid.UUID
+) -> dict[str, str]:
     """The referral's text and contact for a caseworker of its region (audited as a reveal)."""
     referral = await referral_for(session, user, referral_id)
     values = {
         "text": cipher().decrypt(referral.text_enc, context=REFERRAL_CONTEXTS["text"]),
         "contact": cipher().decrypt(referral.contact_enc, context=REFERRAL_CONTEXTS["contact"])
-        if referral.contact_enc else "",
+        if referral.contact_enc
+        else "",
     }
-    await record(session, actor=actor_of(user), action="referral.revealed", object_type="referral",
-                 object_id=referral.id, region_code=referral.region_code, detail={"fields": ["text", "contact"]})
+    await record(
+        session,
+        actor=actor_of(user),
+        action="referral.revealed",
+        object_type="referral",
+        object_id=referral.id,
+        region_code=referral.region_code,
+        detail={"fields": ["text", "contact"]},
+    )
     return values
 
 
-async def dismiss_referral(session: AsyncSession, user: CurrentUser, referral_id: uuid.UUID, reason: str) -> Referral:
+async def dismiss_referral(
+    session: AsyncSession, user: CurrentUser, referral_id: uuid.UUID, reason: str
+) -> Referral:
     referral = await referral_for(session, user, referral_id, for_update=True)
     if referral.state != ReferralState.NEW:
         raise Conflict(N_("This referral was handled already."))
@@ -693,14 +951,24 @@ async def dismiss_referral(session: AsyncSession, user: CurrentUser, referral_id
     referral.dismiss_reason = reason.strip()[:1000]
     referral.handled_by = user.id
     referral.handled_at = utcnow()
-    await record(session, actor=actor_of(user), action="referral.dismissed", object_type="referral",
-                 object_id=referral.id, region_code=referral.region_code)
-    await emit(session, topic="referral.dismissed", aggregate_type="referral", aggregate_id=referral.id)
+    await record(
+        session,
+        actor=actor_of(user),
+        action="referral.dismissed",
+        object_type="referral",
+        object_id=referral.id,
+        region_code=referral.region_code,
+    )
+    await emit(
+        session, topic="referral.dismissed", aggregate_type="referral", aggregate_id=referral.id
+    )
     await session.flush()
     return referral
 
 
-async def _convert_referral(session: AsyncSession, user: CurrentUser, referral_id: uuid.UUID, household: Household) -> None:
+async def _convert_referral(
+    session: AsyncSession, user: CurrentUser, referral_id: uuid.UUID, household: Household
+) -> None:
     referral = await referral_for(session, user, referral_id, for_update=True)
     if referral.state != ReferralState.NEW:
         raise Conflict(N_("This referral was handled already."))
@@ -708,10 +976,21 @@ async def _convert_referral(session: AsyncSession, user: CurrentUser, referral_i
     referral.household_id = household.id
     referral.handled_by = user.id
     referral.handled_at = utcnow()
-    await record(session, actor=actor_of(user), action="referral.converted", object_type="referral",
-                 object_id=referral.id, region_code=referral.region_code)
-    await emit(session, topic="referral.converted", aggregate_type="referral", aggregate_id=referral.id,
-               payload={"household_id": str(household.id)})
+    await record(
+        session,
+        actor=actor_of(user),
+        action="referral.converted",
+        object_type="referral",
+        object_id=referral.id,
+        region_code=referral.region_code,
+    )
+    await emit(
+        session,
+        topic="referral.converted",
+        aggregate_type="referral",
+        aggregate_id=referral.id,
+        payload={"household_id": str(household.id)},
+    )
 
 
 def require_caseworker(user: CurrentUser) -> None:

@@ -22,13 +22,27 @@ class PublicNeedsAPI(Controller):
     tags = ["needs"]  # noqa: RUF012 - Litestar API
 
     @get("/", summary="Published needs (anonymized)")
-    async def list_needs(self, db: DB, category: str = "", urgency: str = "", region: str = "",
-                         state_: Annotated[str, QueryParameter(name="state")] = "", page: int = 1) -> PublicNeedPage:
+    async def list_needs(
+        self,
+        db: DB,
+        *,
+        category: str = "",
+        urgency: str = "",
+        region: str = "",
+        state_: Annotated[str, QueryParameter(name="state")] = "",
+        page: int = 1,
+    ) -> PublicNeedPage:
         pager = Page(number=page)
         region_row = await db.get(Region, region) if region else None
         items, total = await repo.public_needs(
-            db, category=category or None, urgency=urgency or None, state=state_ or None,
-            region_path=region_row.path if region_row else None, offset=pager.offset, limit=pager.size)
+            db,
+            category=category or None,
+            urgency=urgency or None,
+            state=state_ or None,
+            region_path=region_row.path if region_row else None,
+            offset=pager.offset,
+            limit=pager.size,
+        )
         pager = pager.with_total(total)
         return PublicNeedPage(items, pager.number, pager.pages, total)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,7 +45,7 @@ PUBLIC_COLUMNS = (
 
 
 def _public_select() -> Select[Any]:
-    return (
+    query = (
         select(*PUBLIC_COLUMNS)
         .join(NeedCategory, NeedCategory.code == Need.category)
         .join(Region, Region.code == Need.public_region_code)
@@ -56,6 +56,7 @@ def _public_select() -> Select[Any]:
             Need.public_region_code.is_not(None),
         )
     )
+    return cast("Select[Any]", query)
 
 
 async def _region_names(session: AsyncSession, paths: Sequence[str]) -> dict[str, str]:
@@ -63,7 +64,7 @@ async def _region_names(session: AsyncSession, paths: Sequence[str]) -> dict[str
     if not codes:
         return {}
     rows = await session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))
-    return {code: name for code, name in rows.all()}
+    return dict(rows.all())
 
 
 def _build(row: Row[Any], names: dict[str, str]) -> PublicNeed:
@@ -116,7 +117,7 @@ async def public_needs(
     if state and state in PUBLIC_STATES:
         query = query.where(Need.state == NeedState(state))
     if region_path:
-        query = query.where(in_subtrees(Need.public_region_code, [region_path]))
+        query = query.where(in_subtrees(cast(Any, Need.public_region_code), [region_path]))
     if ids is not None:
         query = query.where(Need.id.in_(list(ids)))
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -166,7 +167,9 @@ async def live_needs_of_household(
     ).all()
 
 
-async def hidden_needs(session: AsyncSession, household_id: uuid.UUID, reason: str) -> Sequence[Need]:
+async def hidden_needs(
+    session: AsyncSession, household_id: uuid.UUID, reason: str
+) -> Sequence[Need]:
     return (
         await session.scalars(
             select(Need)

@@ -48,7 +48,9 @@ class PersonalDataFound(Invalid):
 
     def __init__(self, blocks: list[PublishBlock]) -> None:
         super().__init__(
-            N_("The public text contains personal data (marked below). Remove it, then publish again."),
+            N_(
+                "The public text contains personal data (marked below). Remove it, then publish again."  # noqa: E501 - one msgid
+            ),
             code="personal_data",
             fields={b.field: "personal_data" for b in blocks},
         )
@@ -87,24 +89,56 @@ async def _clean(session: AsyncSession, data: NeedIn) -> dict[str, Any]:
         errors["deadline"] = "invalid"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
-    return {"category": data.category, "title": title, "body": body, "quantity": quantity, "unit": unit,
-            "amount_fen": amount, "urgency": Urgency(data.urgency), "deadline": data.deadline}
+    return {
+        "category": data.category,
+        "title": title,
+        "body": body,
+        "quantity": quantity,
+        "unit": unit,
+        "amount_fen": amount,
+        "urgency": Urgency(data.urgency),
+        "deadline": data.deadline,
+    }
 
 
-async def create_draft(session: AsyncSession, user: CurrentUser, household_id: uuid.UUID, data: NeedIn) -> Need:
+async def create_draft(
+    session: AsyncSession, user: CurrentUser, household_id: uuid.UUID, data: NeedIn
+) -> Need:
     household, _ = await households.household_for(session, user, household_id)
     values = await _clean(session, data)
-    need = Need(id=uuid.uuid4(), household_id=household.id, region_code=household.region_code,
-                state=NeedState.DRAFT, created_by=user.id, public_profile={}, **values)
+    need = Need(
+        id=uuid.uuid4(),
+        household_id=household.id,
+        region_code=household.region_code,
+        state=NeedState.DRAFT,
+        created_by=user.id,
+        public_profile={},
+        **values,
+    )
     session.add(need)
     await session.flush()
-    await record(session, actor=_actor(user), action="need.draft", object_type="need", object_id=need.id,
-                 region_code=need.region_code, detail={"to": "draft"})
-    await emit(session, topic="need.draft", aggregate_type="need", aggregate_id=need.id, payload={"to": "draft"})
+    await record(
+        session,
+        actor=_actor(user),
+        action="need.draft",
+        object_type="need",
+        object_id=need.id,
+        region_code=need.region_code,
+        detail={"to": "draft"},
+    )
+    await emit(
+        session,
+        topic="need.draft",
+        aggregate_type="need",
+        aggregate_id=need.id,
+        payload={"to": "draft"},
+    )
     return need
 
 
-async def need_for(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID, *, lock: bool = False) -> tuple[Need, Household]:
+async def need_for(
+    session: AsyncSession, user: CurrentUser, need_id: uuid.UUID, *, lock: bool = False
+) -> tuple[Need, Household]:
     """The need if its household lies in the caseworker's subtree; 404 otherwise."""
     need = await lock_need(session, need_id) if lock else await session.get(Need, need_id)
     if need is None:
@@ -113,14 +147,24 @@ async def need_for(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID,
     return need, household
 
 
-async def update_draft(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID, data: NeedIn) -> Need:
+async def update_draft(
+    session: AsyncSession, user: CurrentUser, need_id: uuid.UUID, data: NeedIn
+) -> Need:
     need, _ = await need_for(session, user, need_id, lock=True)
     if need.state != NeedState.DRAFT:
-        raise Conflict(N_("Only a draft can be edited. Withdraw the need first."), code="need_state")
+        raise Conflict(
+            N_("Only a draft can be edited. Withdraw the need first."), code="need_state"
+        )
     for key, value in (await _clean(session, data)).items():
         setattr(need, key, value)
-    await record(session, actor=_actor(user), action="need.edited", object_type="need", object_id=need.id,
-                 region_code=need.region_code)
+    await record(
+        session,
+        actor=_actor(user),
+        action="need.edited",
+        object_type="need",
+        object_id=need.id,
+        region_code=need.region_code,
+    )
     await emit(session, topic="need.edited", aggregate_type="need", aggregate_id=need.id)
     await session.flush()
     return need
@@ -160,7 +204,9 @@ def public_profile_json(result: GeneralizedProfile) -> dict[str, Any]:
     }
 
 
-async def generalize(session: AsyncSession, household: Household, region_path: str, k: int) -> GeneralizedProfile:
+async def generalize(
+    session: AsyncSession, household: Household, region_path: str, k: int
+) -> GeneralizedProfile:
     city_path = ".".join(region_path.split(".")[:2])
     rows = await population(session, city_path)
     index = KAnonIndex([profile_input(p, a, f) for p, a, f in rows])
@@ -179,8 +225,10 @@ async def publish(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID) 
     if need.state != NeedState.DRAFT:
         raise Conflict(N_("Only a draft can be published."), code="need_state")
     if households.verification_state(household.verified_until) != "valid":
-        raise Conflict(N_("The household's verification is missing or has lapsed. Verify it first."),
-                       code="verification")
+        raise Conflict(
+            N_("The household's verification is missing or has lapsed. Verify it first."),
+            code="verification",
+        )
     blocks = scan(need, household)
     if blocks:
         raise PersonalDataFound(blocks)
@@ -188,22 +236,43 @@ async def publish(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID) 
     result = await generalize(session, household, region_path, k)
     if not result.k_satisfied:
         raise Conflict(
-            N_("Fewer than {k} registered households in this city share this description, so it "
-               "cannot be published anonymously yet."), code="k_anonymity", k=k)
+            N_(
+                "Fewer than {k} registered households in this city share this description, so it "
+                "cannot be published anonymously yet."
+            ),
+            code="k_anonymity",
+            k=k,
+        )
     if not await households.can_publish(session, household):
-        raise Conflict(N_("No consent to publish needs is recorded for this household (and a "
-                          "guardian's consent where a member is under 14)."), code="consent")
+        raise Conflict(
+            N_(
+                "No consent to publish needs is recorded for this household (and a "
+                "guardian's consent where a member is under 14)."
+            ),
+            code="consent",
+        )
     need.public_region_code = result.region_code
     need.public_profile = public_profile_json(result)
     need.published_at = utcnow()
     need.hidden_reason = None
-    await transition(session, need, NeedState.PUBLISHED, actor=_actor(user),
-                     detail={"location_level": result.level, "profile_level": result.profile_level,
-                             "shared_by": result.shared_by, "k": k})
+    await transition(
+        session,
+        need,
+        NeedState.PUBLISHED,
+        actor=_actor(user),
+        detail={
+            "location_level": result.level,
+            "profile_level": result.profile_level,
+            "shared_by": result.shared_by,
+            "k": k,
+        },
+    )
     return need
 
 
-async def withdraw(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID, reason: str = "") -> Need:
+async def withdraw(
+    session: AsyncSession, user: CurrentUser, need_id: uuid.UUID, reason: str = ""
+) -> Need:
     need, _ = await need_for(session, user, need_id, lock=True)
     await transition(session, need, NeedState.WITHDRAWN, actor=_actor(user), reason=reason)
     return need

@@ -27,21 +27,43 @@ class PublicNeedViews(Controller):
 
     @get("/", name="needs")
     async def index(
-        self, request: Request[Any, Any, Any], db: DB, category: str = "", urgency: str = "", region: str = "",
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        *,
+        category: str = "",
+        urgency: str = "",
+        region: str = "",
         page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> Template:
         pager = Page(number=page_no, size=20)
         regions = await by_level(db, RegionLevel.CITY, RegionLevel.COUNTY)
         region_path = next((r.path for r in regions if r.code == region), None)
         items, total = await repo.public_needs(
-            db, category=category or None, urgency=urgency if urgency in {u.value for u in Urgency} else None,
-            region_path=region_path, offset=pager.offset, limit=pager.size)
-        query = "&".join(f"{k}={v}" for k, v in (("category", category), ("urgency", urgency), ("region", region)) if v)
-        return page(request, "needs/list.html", fragment="needs/_list.html", items=items,
-                    pager=pager.with_total(total), categories=await repo.categories(db), regions=regions,
-                    urgencies=[u.value for u in Urgency], filters={"category": category, "urgency": urgency,
-                                                                   "region": region},
-                    base_url="/needs" + (f"?{query}" if query else ""))
+            db,
+            category=category or None,
+            urgency=urgency if urgency in {u.value for u in Urgency} else None,
+            region_path=region_path,
+            offset=pager.offset,
+            limit=pager.size,
+        )
+        query = "&".join(
+            f"{k}={v}"
+            for k, v in (("category", category), ("urgency", urgency), ("region", region))
+            if v
+        )
+        return page(
+            request,
+            "needs/list.html",
+            fragment="needs/_list.html",
+            items=items,
+            pager=pager.with_total(total),
+            categories=await repo.categories(db),
+            regions=regions,
+            urgencies=[u.value for u in Urgency],
+            filters={"category": category, "urgency": urgency, "region": region},
+            base_url="/needs" + (f"?{query}" if query else ""),
+        )
 
     @get("/{need_id:uuid}", name="need")
     async def detail(self, request: Request[Any, Any, Any], db: DB, need_id: uuid.UUID) -> Template:

@@ -18,8 +18,16 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +57,9 @@ def test_register_draft_block_fix_publish_browse(
     phone = "13705712468"
     title = f"需要一台冬季电暖器 {tag}"
     email, password = demo_users["caseworker"]
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, extra_http_headers={"Accept-Language": "zh-CN"})
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844}, extra_http_headers={"Accept-Language": "zh-CN"}
+    )
     page = ctx.new_page()
     try:
         page.goto(live_server + "/signin?next=/households/new")
@@ -98,7 +108,9 @@ def test_register_draft_block_fix_publish_browse(
     finally:
         ctx.close()
 
-    anon = browser.new_context(viewport={"width": 1280, "height": 900}, extra_http_headers={"Accept-Language": "zh-CN"})
+    anon = browser.new_context(
+        viewport={"width": 1280, "height": 900}, extra_http_headers={"Accept-Language": "zh-CN"}
+    )
     page = anon.new_page()
     try:
         page.goto(live_server + "/needs?category=goods&urgency=emergency")

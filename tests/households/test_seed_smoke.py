@@ -10,9 +10,13 @@ from backend.households.models import Household
 from backend.needs.models import Need, NeedState
 
 
-async def test_demo_has_households_and_needs_in_every_state(runtime: Any, demo: dict[str, Any]) -> None:
+async def test_demo_has_households_and_needs_in_every_state(
+    runtime: Any, demo: dict[str, Any]
+) -> None:
     async with runtime.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Household)) >= 60
-        states = dict((await session.execute(select(Need.state, func.count()).group_by(Need.state))).all())
+        states = dict(
+            (await session.execute(select(Need.state, func.count()).group_by(Need.state))).all()
+        )
     assert set(states) == set(NeedState)
     assert 90 <= sum(states.values()) <= 130

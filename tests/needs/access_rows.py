@@ -19,6 +19,20 @@ ROWS = [
     Row("GET", "/needs/{need_id:uuid}", everyone(200), url=_published_need, note="published"),
     Row("GET", "/needs/{need_id:uuid}", everyone(404), url=_draft_need, note="draft"),
     Row("GET", "/api/v1/needs", everyone(200), json=True),
-    Row("GET", "/api/v1/needs/{need_id:uuid}", everyone(200), url=_api_published, json=True, note="published"),
-    Row("GET", "/api/v1/needs/{need_id:uuid}", everyone(404), url=_api_draft, json=True, note="draft"),
+    Row(
+        "GET",
+        "/api/v1/needs/{need_id:uuid}",
+        everyone(200),
+        url=_api_published,
+        json=True,
+        note="published",
+    ),
+    Row(
+        "GET",
+        "/api/v1/needs/{need_id:uuid}",
+        everyone(404),
+        url=_api_draft,
+        json=True,
+        note="draft",
+    ),
 ]

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from backend.accounts.service import load_current_user
 from backend.core.errors import Conflict, NotFound
@@ -16,25 +17,37 @@ from backend.needs import service
 from backend.needs.models import NeedState
 from backend.outbox.models import OutboxEvent
 from tests.households.factories import make_household, make_need
-from sqlalchemy import select
 
 
 async def _cw(db: Any, demo: dict[str, Any], key: str = "caseworker") -> Any:
     return await load_current_user(db, demo[key])
 
 
-async def test_publish_builds_a_public_projection_without_personal_data(db: Any, demo: dict[str, Any]) -> None:
+async def test_publish_builds_a_public_projection_without_personal_data(
+    db: Any, demo: dict[str, Any]
+) -> None:
     user = await _cw(db, demo)
     h = await make_household(db, user.id, ages=(71,))
     need = await make_need(db, h, user.id)
     await service.publish(db, user, need.id)
     public = await repo.public_need(db, need.id)
-    assert public is not None and public.state == "published"
+    assert public is not None
+    assert public.state == "published"
     assert public.region_code in ("330106004", "330106", "330100")
-    assert "330106004" != public.region_code or public.profile.location_level == "township"
+    assert public.region_code != "330106004" or public.profile.location_level == "township"
     fields = set(type(public).__struct_fields__)
-    assert not fields & {"household_id", "head_name", "phone", "address", "id_number", "member_ages", "region_code_exact"}
-    topics = (await db.scalars(select(OutboxEvent.topic).where(OutboxEvent.aggregate_id == need.id))).all()
+    assert not fields & {
+        "household_id",
+        "head_name",
+        "phone",
+        "address",
+        "id_number",
+        "member_ages",
+        "region_code_exact",
+    }
+    topics = (
+        await db.scalars(select(OutboxEvent.topic).where(OutboxEvent.aggregate_id == need.id))
+    ).all()
     assert "need.published" in topics
 
 
@@ -53,7 +66,13 @@ async def test_scan_blocks_publication_and_marks_spans(
     db: Any, demo: dict[str, Any], title: str, body: str, kind: str
 ) -> None:
     user = await _cw(db, demo)
-    h = await make_household(db, user.id, name="王秀英", phone="13812345678", address="浙江省杭州市西湖区西溪街道文三路1号")
+    h = await make_household(
+        db,
+        user.id,
+        name="王秀英",
+        phone="13812345678",
+        address="浙江省杭州市西湖区西溪街道文三路1号",
+    )
     need = await make_need(db, h, user.id, title=title, body=body)
     with pytest.raises(service.PersonalDataFound) as info:
         await service.publish(db, user, need.id)
@@ -118,12 +137,19 @@ async def test_withdrawing_consent_unpublishes_at_once(db: Any, demo: dict[str, 
     assert (await repo.public_need(db, need.id)) is None
     await db.refresh(need)
     assert need.state == NeedState.DRAFT
-    topics = set((await db.scalars(select(OutboxEvent.topic).where(
-        OutboxEvent.aggregate_id.in_([need.id, h.id])))).all())
+    topics = set(
+        (
+            await db.scalars(
+                select(OutboxEvent.topic).where(OutboxEvent.aggregate_id.in_([need.id, h.id]))
+            )
+        ).all()
+    )
     assert {"need.draft", "household.consent_withdrawn"} <= topics
 
 
-async def test_verification_lapse_hides_and_reverification_republishes(db: Any, demo: dict[str, Any]) -> None:
+async def test_verification_lapse_hides_and_reverification_republishes(
+    db: Any, demo: dict[str, Any]
+) -> None:
     user = await _cw(db, demo)
     h = await make_household(db, user.id)
     need = await make_need(db, h, user.id)

@@ -29,8 +29,13 @@ def _markers(n: int) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("households", [3])
-async def test_no_personal_value_leaves(client: Any, runtime: Any, demo: dict[str, Any], households: int,
-                                        caplog: pytest.LogCaptureFixture) -> None:
+async def test_no_personal_value_leaves(
+    client: Any,
+    runtime: Any,
+    demo: dict[str, Any],
+    households: int,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     await sign_in_as(client, runtime, demo["caseworker"])
     markers: list[dict[str, str]] = []
@@ -39,24 +44,39 @@ async def test_no_personal_value_leaves(client: Any, runtime: Any, demo: dict[st
     for n in range(households):
         m = _markers(n)
         markers.append(m)
-        r = await post_json(client, "/api/v1/households", {**m, "region_code": "330106004", "category": "dibao",
-                                                          "member_ages": [45, 44]})
+        r = await post_json(
+            client,
+            "/api/v1/households",
+            {**m, "region_code": "330106004", "category": "dibao", "member_ages": [45, 44]},
+        )
         assert r.status_code == 201, r.text
         hid = r.json()["id"]
         household_ids.append(hid)
-        assert m["phone"] not in r.text and m["id_number"] not in r.text  # masked in the API
-        for path, body in ((f"/households/{hid}/verify", {"basis": "canary"}),
-                           (f"/households/{hid}/consents", {"purpose": "publish_needs"})):
+        assert m["phone"] not in r.text
+        assert m["id_number"] not in r.text
+        for path, body in (
+            (f"/households/{hid}/verify", {"basis": "canary"}),
+            (f"/households/{hid}/consents", {"purpose": "publish_needs"}),
+        ):
             from tests.helpers import post_form
+
             assert (await post_form(client, path, body, follow_redirects=False)).status_code == 303
-        r = await post_json(client, f"/api/v1/households/{hid}/needs",
-                            {"category": "goods", "title": "需要冬季棉被", "body": "家里冬天很冷。", "quantity": 2})
+        r = await post_json(
+            client,
+            f"/api/v1/households/{hid}/needs",
+            {"category": "goods", "title": "需要冬季棉被", "body": "家里冬天很冷。", "quantity": 2},
+        )
         assert r.status_code == 201, r.text
         nid = r.json()["id"]
         # a draft quoting the household's own phone number is blocked
-        bad = await post_json(client, f"/api/v1/households/{hid}/needs",
-                              {"category": "goods", "title": "棉被", "body": f"电话 {m['phone']}", "quantity": 1})
-        blocked = await post_json(client, f"/api/v1/households/needs/{bad.json()['id']}/publish", {})
+        bad = await post_json(
+            client,
+            f"/api/v1/households/{hid}/needs",
+            {"category": "goods", "title": "棉被", "body": f"电话 {m['phone']}", "quantity": 1},
+        )
+        blocked = await post_json(
+            client, f"/api/v1/households/needs/{bad.json()['id']}/publish", {}
+        )
         assert blocked.status_code == 422
         assert m["phone"] not in blocked.text
         r = await post_json(client, f"/api/v1/households/needs/{nid}/publish", {})
@@ -74,8 +94,14 @@ async def test_no_personal_value_leaves(client: Any, runtime: Any, demo: dict[st
 
     client.cookies.clear()
     texts: list[str] = []
-    for url in ["/needs", "/needs?page=2", "/api/v1/needs", "/api/v1/needs?region=330106",
-                *(f"/needs/{i}" for i in need_ids), *(f"/api/v1/needs/{i}" for i in need_ids)]:
+    for url in [
+        "/needs",
+        "/needs?page=2",
+        "/api/v1/needs",
+        "/api/v1/needs?region=330106",
+        *(f"/needs/{i}" for i in need_ids),
+        *(f"/api/v1/needs/{i}" for i in need_ids),
+    ]:
         response = await client.get(url)
         assert response.status_code == 200, url
         texts.append(response.text)
