@@ -26,7 +26,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,7 +39,7 @@ from backend.accounts.models import Role
 from backend.accounts.passwords import hash_password, verify_password
 from backend.audit.service import Actor, record
 from backend.core.db import utcnow
-from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
+from backend.core.errors import Conflict, Invalid, NotFound, RateLimited
 from backend.core.i18n import N_
 from backend.core.keys import get_keys
 from backend.core.ratelimit import Lockout
@@ -991,12 +991,3 @@ async def _convert_referral(
         aggregate_id=referral.id,
         payload={"household_id": str(household.id)},
     )
-
-
-def require_caseworker(user: CurrentUser) -> None:
-    if not caseworker_paths(user):
-        raise Forbidden(N_("Only caseworkers can do this."))
-
-
-def pin_lock_window() -> timedelta:
-    return timedelta(seconds=PIN_LOCK_SECONDS)
