@@ -17,8 +17,11 @@ WEB = [
     "backend.accounts.views:OrganizationViews",
     "backend.donations.views:DonationViews",
     "backend.donations.webhooks:stripe_webhook",
+    "backend.households.views:HouseholdViews",
+    "backend.households.views:ReferralViews",
     "backend.matches.views:CoordinationViews",
     "backend.matches.views:OrganizationMatchViews",
+    "backend.needs.views:PublicNeedViews",
     "backend.notifications.views:NotificationViews",
     "backend.partner.api:token_endpoint",
     "backend.partner.views:PartnerClientViews",
@@ -29,6 +32,9 @@ WEB = [
 API = [
     "backend.accounts.api:AccountsAPI",
     "backend.donations.api:DonationsAPI",
+    "backend.households.api:HouseholdsAPI",
+    "backend.households.api:ReferralsAPI",
+    "backend.needs.api:PublicNeedsAPI",
     "backend.notifications.views:NotificationsAPI",
     "backend.partner.api:PartnerAPI",
 ]

@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.service import load_current_user
@@ -18,7 +17,6 @@ from backend.core.db import utcnow
 from backend.donations import service
 from backend.donations.models import Donation, DonationChannel, DonationState
 from backend.donations.storage import LocalReceiptStorage
-from backend.needs.models import NeedCategory
 from backend.projects.models import Project, ProjectState
 
 DEMO_PROJECTS = [
@@ -27,7 +25,7 @@ DEMO_PROJECTS = [
         "warm_nest",
         "charity",
         "暖巢更新：西湖区困难家庭住房改造",
-        "housing",
+        "housing_repair",
         "330106",
         5_000_000,
         False,
@@ -35,24 +33,9 @@ DEMO_PROJECTS = [
     ("school_kits", "union", "三门县困难职工子女助学包", "education", "331022", 1_200_000, False),
     ("winter_meals", "charity", "冬季送温暖：独居老人热餐", "meals", "330106", 800_000, True),
 ]
-CATEGORIES = {
-    "housing": ("住房改善", "Housing"),
-    "education": ("助学", "Education"),
-    "meals": ("助餐", "Meals"),
-}
-
-
-async def _ensure_categories(session: AsyncSession) -> None:
-    for sort, (code, (zh, en)) in enumerate(CATEGORIES.items()):
-        await session.execute(
-            pg_insert(NeedCategory)
-            .values(code=code, name_zh=zh, name_en=en, measure="amount", sort_order=100 + sort)
-            .on_conflict_do_nothing(index_elements=["code"])
-        )
 
 
 async def seed_donations(session: AsyncSession, ids: dict[str, Any]) -> None:
-    await _ensure_categories(session)
     for key, org_key, title, category, region, target, overdue in DEMO_PROJECTS:
         existing = (
             await session.scalars(

@@ -19,6 +19,7 @@ Seeder = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 # first, then the organizations' supply, matching, donations and fulfilment. Each gets the ids
 # created so far and adds its own.
 SEEDERS: list[str] = [
+    "backend.demo.households:seed_households",
     "backend.demo.matching:seed_matching",
     "backend.demo.donations:seed_donations",
 ]

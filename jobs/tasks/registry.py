@@ -1,27 +1,39 @@
 """Task functions and cron jobs of the domains, collected for WorkerSettings.
 
-Each domain appends its own ``func(...)`` and ``cron(...)`` entries here.
+Each domain adds its own block. Cron times are UTC (Asia/Shanghai is UTC+8).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from arq import cron, func
+
+from backend.donations import tasks as donations_tasks
+from backend.households.tasks import verification_lapse
+from backend.matches.tasks import expire_matches, matching_nightly, run_matching
+from backend.needs.tasks import expire_needs
+
 FUNCTIONS: list[Any] = []
 CRON_JOBS: list[Any] = []
 
+# households and needs: daily at 01:05 / 01:15 Asia/Shanghai (17:05 / 17:15 UTC)
+FUNCTIONS += [
+    func(verification_lapse, name="verification_lapse", keep_result=0),
+    func(expire_needs, name="expire_needs", keep_result=0),
+]
+CRON_JOBS += [
+    cron(verification_lapse, name="cron:verification_lapse", hour={17}, minute={5}, keep_result=0),
+    cron(expire_needs, name="cron:expire_needs", hour={17}, minute={15}, keep_result=0),
+]
+
 # matches: one county's run (on demand and nightly), and stale proposals expiring.
-from arq import cron, func  # noqa: E402 - each domain appends its own block
-
-from backend.matches.tasks import expire_matches, matching_nightly, run_matching  # noqa: E402
-
 FUNCTIONS += [func(run_matching, name="run_matching", keep_result=0, max_tries=3)]
 CRON_JOBS += [
     cron(matching_nightly, name="cron:matching_nightly", hour={2}, minute={30}, keep_result=0),
     cron(expire_matches, name="cron:expire_matches", minute={5}, keep_result=0),
 ]
-# donations: pledge expiry (hourly) and the daily Stripe reconciliation
-from backend.donations import tasks as _donations  # noqa: E402
 
-FUNCTIONS += _donations.FUNCTIONS
-CRON_JOBS += _donations.CRON_JOBS
+# donations: pledge expiry (hourly) and the daily Stripe reconciliation
+FUNCTIONS += donations_tasks.FUNCTIONS
+CRON_JOBS += donations_tasks.CRON_JOBS
