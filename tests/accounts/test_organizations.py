@@ -17,8 +17,21 @@ def _uscc() -> str:
     return make_fake_uscc(f"53330106{digits}")
 
 
+async def _fresh_user(runtime: Any) -> uuid.UUID:
+    """A user of its own: the shared demo users must not become organization admins here."""
+    from backend.accounts.models import User
+
+    async with runtime.transaction() as session:
+        user = User(
+            id=uuid.uuid4(), email=f"reg-{uuid.uuid4().hex[:8]}@example.com", display_name="注册人"
+        )
+        session.add(user)
+    return user.id
+
+
 async def test_register_then_approve(client: Any, runtime: Any, demo: dict[str, Any]) -> None:
-    await sign_in_as(client, runtime, demo["volunteer"])
+    registrant = await _fresh_user(runtime)
+    await sign_in_as(client, runtime, registrant)
     code = _uscc()
     response = await post_form(
         client,
@@ -39,7 +52,7 @@ async def test_register_then_approve(client: Any, runtime: Any, demo: dict[str, 
         member = (
             await session.scalars(select(Membership).where(Membership.organization_id == org.id))
         ).one()
-        assert member.user_id == demo["volunteer"]
+        assert member.user_id == registrant
         assert member.role == OrgRole.ADMIN
 
     # The registrant cannot approve it; the platform admin can.
@@ -69,7 +82,7 @@ async def test_register_then_approve(client: Any, runtime: Any, demo: dict[str, 
 async def test_wrong_check_character_is_refused(
     client: Any, runtime: Any, demo: dict[str, Any]
 ) -> None:
-    await sign_in_as(client, runtime, demo["donor"])
+    await sign_in_as(client, runtime, await _fresh_user(runtime))
     code = _uscc()
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
     wrong = code[:-1] + alphabet[(alphabet.index(code[-1]) + 1) % len(alphabet)]
@@ -110,7 +123,7 @@ async def test_wrong_check_character_is_refused(
 
 
 async def test_reject_needs_a_reason(client: Any, runtime: Any, demo: dict[str, Any]) -> None:
-    await sign_in_as(client, runtime, demo["volunteer"])
+    await sign_in_as(client, runtime, await _fresh_user(runtime))
     code = _uscc()
     created = await post_json(
         client,
