@@ -9,3 +9,13 @@ from typing import Any
 
 FUNCTIONS: list[Any] = []
 CRON_JOBS: list[Any] = []
+
+# search: nightly full rebuild at 03:30 (server time); importing it registers the outbox handlers
+from arq import cron, func  # noqa: E402
+
+from backend.search.tasks import reindex_search  # noqa: E402
+
+FUNCTIONS.append(func(reindex_search, name="reindex_search", keep_result=0, timeout=3600))
+CRON_JOBS.append(
+    cron(reindex_search, name="cron:reindex_search", hour={3}, minute={30}, keep_result=0)
+)
