@@ -8,7 +8,7 @@ registers the service and the outbox handlers that keep the index in step with t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from backend.core.services import provide
 from backend.search import handlers as _handlers  # noqa: F401 - registers the outbox handlers
@@ -43,8 +43,7 @@ def engine_of(services: dict[str, Any]) -> SearchEngine:
     engine = services.get(SERVICE)
     if engine is None:
         raise RuntimeError("the search service is not started (import backend.search.provider)")
-    assert isinstance(engine, SearchEngine)
-    return engine
+    return cast(SearchEngine, engine)
 
 
 provide(SERVICE, start_search, stop_search)
