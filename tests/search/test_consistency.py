@@ -161,4 +161,5 @@ async def test_hidden_and_unconsented_needs_are_not_public(
         "330100",
         "330106",
     )  # the generalized region, not the community
-    assert doc.org_name is None and doc.org_type is None
+    assert doc.org_name is None
+    assert doc.org_type is None
