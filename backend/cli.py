@@ -1,4 +1,4 @@
-"""``tongxin``: run | worker | db upgrade/downgrade/check | seed-demo | verify-audit.
+"""``tongxin``: run | worker | db upgrade/downgrade/check | seed-demo | reindex | verify-audit.
 
 Without ``TONGXIN_DATABASE_URL`` / ``TONGXIN_REDIS_URL`` every command starts the embedded
 servers under ``var/`` and stops them when it ends (also on Ctrl-C or SIGTERM).
@@ -213,6 +213,37 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_match(db_url, args.county))
 
 
+async def _reindex(settings: Settings, db_url: str) -> int:
+    import time
+
+    from backend.core.db import make_engine, make_sessionmaker, unit_of_work
+    from backend.search import service
+    from backend.search.provider import engine_from_settings, stop_search
+
+    engine = make_engine(db_url, pool_size=2)
+    search = engine_from_settings(settings)
+    started = time.perf_counter()
+
+    def progress(kind: str, count: int) -> None:
+        print(f"  {kind:<9} {count:>8} documents", flush=True)
+
+    try:
+        async with unit_of_work(make_sessionmaker(engine)) as session:
+            count = await service.rebuild(session, search, progress)
+    finally:
+        await stop_search(search)
+        await engine.dispose()
+    elapsed = time.perf_counter() - started
+    print(f"reindex: {count} documents in {elapsed:.1f}s ({settings.search_engine})", flush=True)
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    with servers(settings, need_redis=False) as (db_url, _):
+        print(f"Rebuilding the {settings.search_engine} search index from the database", flush=True)
+        return asyncio.run(_reindex(settings, db_url))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tongxin", description=__doc__.splitlines()[0] if __doc__ else ""
@@ -241,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     match = sub.add_parser("match", help="run matching for one county now (proposals for review)")
     match.add_argument("--county", required=True, help="county code, e.g. 330106")
     match.set_defaults(func=cmd_match)
+    reindex = sub.add_parser("reindex", help="rebuild the search index from the database")
+    reindex.set_defaults(func=cmd_reindex)
     return parser
 
 

@@ -25,6 +25,7 @@ WEB = [
     "backend.notifications.views:NotificationViews",
     "backend.partner.api:token_endpoint",
     "backend.partner.views:PartnerClientViews",
+    "backend.search.views:SearchViews",
     "backend.web.views:SiteController",
     "backend.web.views:healthz",
 ]
@@ -37,6 +38,7 @@ API = [
     "backend.needs.api:PublicNeedsAPI",
     "backend.notifications.views:NotificationsAPI",
     "backend.partner.api:PartnerAPI",
+    "backend.search.api:SearchAPI",
 ]
 
 

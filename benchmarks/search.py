@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -333,7 +334,7 @@ async def run_pg(
 def recall(engine: TantivyEngine, docs: list[SearchDocument], words: list[str]) -> float:
     """Micro-averaged recall of one-word queries against a substring scan of title + body."""
     texts = [(d.id, f"{d.title}\n{d.body}\n{d.region_name}".lower()) for d in docs]
-    searcher = engine._searcher  # benchmark-only peek: count hits among the expected ids
+    searcher = engine._current_searcher()  # benchmark-only peek: count hits among the expected ids
     schema = build_schema()
     found = relevant = 0
     for w in words:
@@ -366,9 +367,13 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bare_s = bare_index(docs, Path(tmp) / "bare")
         engine = TantivyEngine(Path(tmp) / "engine")
+
+        async def batches() -> AsyncIterator[list[SearchDocument]]:
+            for i in range(0, len(docs), args.batch):
+                yield docs[i : i + args.batch]
+
         t = time.perf_counter()
-        for i in range(0, len(docs), args.batch):
-            await engine.upsert(docs[i : i + args.batch])
+        await engine.rebuild(batches())  # what `tongxin reindex` does
         index_s = time.perf_counter() - t
         for _, q in mix[:50]:  # warm-up
             await engine.search(q)

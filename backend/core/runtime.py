@@ -48,6 +48,7 @@ class Runtime:
             window=settings.login_window_minutes * 60,
             lock=settings.login_lockout_minutes * 60,
         )
+        import backend.wiring  # noqa: F401 - providers and outbox subscribers of every domain
         from backend.core.services import start_services
 
         await start_services(runtime)

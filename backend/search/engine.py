@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -23,6 +23,11 @@ class SearchEngine(Protocol):
 
     async def clear(self) -> None:
         """Remove every document."""
+        ...
+
+    async def rebuild(self, batches: AsyncIterable[Sequence[SearchDocument]]) -> int:
+        """Replace every document with ``batches`` (a full reindex); searches see the old
+        documents until the new set is complete. Returns the number of documents."""
         ...
 
     async def search(self, q: SearchQuery) -> SearchResults: ...

@@ -9,10 +9,12 @@ Highlighting is done locally with `analysis.highlight` (escaped, <mark>), like t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterable, Sequence
 from typing import Any
 
 from meilisearch_python_sdk import AsyncClient
+from meilisearch_python_sdk.errors import MeilisearchApiError
 from meilisearch_python_sdk.index import AsyncIndex
 from meilisearch_python_sdk.models.settings import (
     Faceting,
@@ -177,6 +179,28 @@ class MeiliEngine:
     async def clear(self) -> None:
         index = await self._ready()
         await self._wait(await index.delete_all_documents())
+
+    async def rebuild(self, batches: AsyncIterable[Sequence[SearchDocument]]) -> int:
+        """Build a fresh index beside the live one, then swap them atomically."""
+        live = await self._ready()
+        tmp_uid = f"{self.uid}_rebuild"
+        with contextlib.suppress(MeilisearchApiError):
+            await self._client.delete_index_if_exists(tmp_uid)  # a leftover of a failed run
+        tmp = await self._client.create_index(tmp_uid, primary_key="id")
+        await self._wait(await tmp.update_settings(index_settings()))
+        count = 0
+        async for batch in batches:
+            if batch:
+                payload = [to_meili_document(d) for d in batch]
+                for task in await tmp.add_documents_in_batches(
+                    payload, batch_size=5000, primary_key="id"
+                ):
+                    await self._wait(task)
+                count += len(batch)
+        await self._wait(await self._client.swap_indexes([(live.uid, tmp_uid)]))
+        await self._client.delete_index_if_exists(tmp_uid)
+        self._index = None  # the swapped-in index answers to self.uid
+        return count
 
     async def get_ids(self) -> set[str]:
         index = await self._ready()

@@ -12,7 +12,8 @@ import asyncio
 import json
 import shutil
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import AsyncIterable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,8 @@ _FACET_FIELDS: tuple[tuple[str, str], ...] = (
 _REGION_LEVEL_FIELDS = tuple(f"region_l{i}" for i in range(MAX_REGION_DEPTH))
 _FACET_SIZE = 65535
 _WRITER_HEAP = 256 * 1024 * 1024
+#: Seconds to wait for another process's writer to release the index directory.
+_LOCK_WAIT = 30.0
 #: Bumped whenever the schema or the analysis changes; a mismatching index is rebuilt empty.
 SCHEMA_VERSION = "1"
 
@@ -107,8 +110,10 @@ class TantivyEngine:
         self._schema = build_schema()
         self._index = self._open_index()
         self._index.register_tokenizer(WS_ANALYZER, _ws_analyzer())
-        self._writer = self._index.writer(_WRITER_HEAP, writer_threads)
+        self._writer_threads = writer_threads
         self._write_lock = threading.Lock()
+        self._meta = self._dir / "meta.json"
+        self._meta_stamp = self._stamp()
         self._searcher = self._index.searcher()
         self._closed = False
 
@@ -123,31 +128,73 @@ class TantivyEngine:
         marker.write_text(SCHEMA_VERSION)
         return index
 
-    # ---- writes (serialised) -------------------------------------------------------------
+    def _stamp(self) -> tuple[int, int]:
+        try:
+            st = self._meta.stat()
+        except FileNotFoundError:
+            return (0, 0)
+        return (st.st_mtime_ns, st.st_size)
 
-    def _commit(self) -> None:
-        self._writer.commit()
-        self._index.reload()
-        self._searcher = self._index.searcher()
+    def _current_searcher(self) -> tantivy.Searcher:
+        """The searcher, reloaded when any engine on this directory committed (the app, the
+        worker and ``tongxin reindex`` each open the index; a stat per search notices)."""
+        stamp = self._stamp()
+        if stamp != self._meta_stamp:
+            self._index.reload()
+            self._searcher = self._index.searcher()
+            self._meta_stamp = stamp
+        return self._searcher
+
+    # ---- writes (serialised) -------------------------------------------------------------
+    #
+    # The writer holds tantivy's directory lock, so it is opened per write and released after
+    # the commit: several processes (app, worker, CLI) may then write in turn. Another holder
+    # is waited for up to _LOCK_WAIT seconds.
+
+    def _open_writer(self) -> tantivy.IndexWriter:
+        deadline = time.monotonic() + _LOCK_WAIT
+        while True:
+            try:
+                return self._index.writer(_WRITER_HEAP, self._writer_threads)
+            except ValueError as exc:
+                if "LockBusy" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _write(self, work: Callable[[tantivy.IndexWriter], None]) -> None:
+        with self._write_lock:
+            writer = self._open_writer()
+            try:
+                work(writer)
+                writer.commit()
+            except BaseException:
+                writer.rollback()
+                raise
+            finally:
+                writer.wait_merging_threads()  # releases the directory lock
+            self._index.reload()
+            self._searcher = self._index.searcher()
+            self._meta_stamp = self._stamp()
 
     def upsert_sync(self, docs: Sequence[SearchDocument]) -> None:
         prepared = [to_tantivy_document(doc) for doc in docs]  # analysis outside the lock
-        with self._write_lock:
+
+        def work(writer: tantivy.IndexWriter) -> None:
             for doc, tdoc in zip(docs, prepared, strict=True):
-                self._writer.delete_documents_by_term("id", doc.id)
-                self._writer.add_document(tdoc)
-            self._commit()
+                writer.delete_documents_by_term("id", doc.id)
+                writer.add_document(tdoc)
+
+        self._write(work)
 
     def delete_sync(self, ids: Sequence[str]) -> None:
-        with self._write_lock:
+        def work(writer: tantivy.IndexWriter) -> None:
             for doc_id in ids:
-                self._writer.delete_documents_by_term("id", doc_id)
-            self._commit()
+                writer.delete_documents_by_term("id", doc_id)
+
+        self._write(work)
 
     def clear_sync(self) -> None:
-        with self._write_lock:
-            self._writer.delete_all_documents()
-            self._commit()
+        self._write(lambda writer: writer.delete_all_documents())
 
     async def upsert(self, docs: Sequence[SearchDocument]) -> None:
         if docs:
@@ -160,21 +207,36 @@ class TantivyEngine:
     async def clear(self) -> None:
         await asyncio.to_thread(self.clear_sync)
 
+    async def rebuild(self, batches: AsyncIterable[Sequence[SearchDocument]]) -> int:
+        """Replace every document in one commit: no per-document delete (the index is emptied
+        first, inside the same commit), readers keep the old index until the commit."""
+        with self._write_lock:
+            writer = await asyncio.to_thread(self._open_writer)
+            count = 0
+            try:
+                writer.delete_all_documents()
+                async for batch in batches:
+                    prepared = await asyncio.to_thread(_prepare_all, batch)
+                    await asyncio.to_thread(_add_all, writer, prepared)
+                    count += len(prepared)
+                await asyncio.to_thread(writer.commit)
+            except BaseException:
+                writer.rollback()
+                raise
+            finally:
+                await asyncio.to_thread(writer.wait_merging_threads)
+            self._index.reload()
+            self._searcher = self._index.searcher()
+            self._meta_stamp = self._stamp()
+        return count
+
     async def close(self) -> None:
-        if self._closed:
-            return
         self._closed = True
-
-        def _finish() -> None:
-            with self._write_lock:
-                self._writer.wait_merging_threads()
-
-        await asyncio.to_thread(_finish)
 
     # ---- reads ---------------------------------------------------------------------------
 
     def get_ids_sync(self) -> set[str]:
-        searcher = self._searcher
+        searcher = self._current_searcher()
         n = searcher.num_docs
         if n == 0:
             return set()
@@ -229,7 +291,7 @@ class TantivyEngine:
         return q_.boolean_query(clauses), terms
 
     def search_sync(self, q: SearchQuery) -> SearchResults:
-        searcher = self._searcher
+        searcher = self._current_searcher()
         query, terms = self.build_query(q)
         kwargs: dict[str, Any] = {"limit": q.per_page, "offset": q.offset, "count": True}
         sort = q.sort
@@ -285,6 +347,15 @@ class TantivyEngine:
 
     async def search(self, q: SearchQuery) -> SearchResults:
         return await asyncio.to_thread(self.search_sync, q)
+
+
+def _prepare_all(docs: Sequence[SearchDocument]) -> list[tantivy.Document]:
+    return [to_tantivy_document(d) for d in docs]
+
+
+def _add_all(writer: tantivy.IndexWriter, docs: list[tantivy.Document]) -> None:
+    for d in docs:
+        writer.add_document(d)
 
 
 def _payload(searcher: tantivy.Searcher, addr: tantivy.DocAddress) -> dict[str, str]:

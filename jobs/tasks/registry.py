@@ -13,6 +13,7 @@ from backend.donations import tasks as donations_tasks
 from backend.households.tasks import verification_lapse
 from backend.matches.tasks import expire_matches, matching_nightly, run_matching
 from backend.needs.tasks import expire_needs
+from backend.search.tasks import reindex_search
 
 FUNCTIONS: list[Any] = []
 CRON_JOBS: list[Any] = []
@@ -37,3 +38,11 @@ CRON_JOBS += [
 # donations: pledge expiry (hourly) and the daily Stripe reconciliation
 FUNCTIONS += donations_tasks.FUNCTIONS
 CRON_JOBS += donations_tasks.CRON_JOBS
+
+# search: nightly full rebuild at 03:30 UTC. No per-function timeout: arq keeps every
+# in-progress key for the LONGEST function timeout, so a long one would delay the retry of any
+# crashed job; the worker default (300 s) suffices.
+FUNCTIONS.append(func(reindex_search, name="reindex_search", keep_result=0))
+CRON_JOBS.append(
+    cron(reindex_search, name="cron:reindex_search", hour={3}, minute={30}, keep_result=0)
+)
