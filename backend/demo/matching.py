@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.db import utcnow
 from backend.core.keys import get_keys
 from backend.households.models import AssistanceCategory, Household
+from backend.households.service import CONTEXTS
 from backend.matches.models import MatchingRun, RunState
 from backend.needs.models import Need, NeedCategory, NeedState, Urgency
 from backend.privacy.crypto import FieldCipher
@@ -69,8 +70,8 @@ async def make_household(
     household = Household(
         id=uuid.uuid4(),
         region_code=region_code,
-        head_name_enc=cipher.encrypt(name, context="household.head_name"),
-        id_number_enc=cipher.encrypt(fake_id, context="household.id_number"),
+        head_name_enc=cipher.encrypt(name, context=CONTEXTS["head_name"]),
+        id_number_enc=cipher.encrypt(fake_id, context=CONTEXTS["id_number"]),
         id_number_hash=hashlib.sha256(fake_id.encode()).hexdigest(),
         member_ages=[70],
         flags=list(flags),

@@ -41,17 +41,20 @@ async def make_household(
     consent: bool = True,
     verified: bool = True,
 ) -> Household:
-    """A household whose personal fields hold ``personal`` values (as bytes: the columns are
-    ciphertext in production; plain here so a leak would be visible to a substring scan)."""
+    """A household whose personal fields hold ``personal`` values, encrypted as in production
+    (the canary scans documents for the plaintext: it appears only if something decrypts and
+    leaks it)."""
+    from backend.households.service import _enc
+
     personal = personal or {}
     hh = Household(
         id=uuid.uuid4(),
         region_code=region,
-        head_name_enc=personal.get("name", "张三").encode(),
-        id_number_enc=personal.get("id_number", "330106199001011234").encode(),
+        head_name_enc=_enc("head_name", personal.get("name", "张三")) or b"",
+        id_number_enc=_enc("id_number", personal.get("id_number", "330106199001011234")) or b"",
         id_number_hash=uuid.uuid4().hex,
-        phone_enc=personal.get("phone", "13800000000").encode(),
-        address_enc=personal.get("address", "西湖区某路1号").encode(),
+        phone_enc=_enc("phone", personal.get("phone", "13800000000")),
+        address_enc=_enc("address", personal.get("address", "西湖区某路1号")),
         member_ages=[70],
         flags=["elderly"],
         category=AssistanceCategory.DIBAO,

@@ -35,7 +35,8 @@ def test_every_message_is_translated_to_chinese() -> None:
     missing = [
         f"{where}: {msgid!r}"
         for msgid, where in sorted(msgids.items(), key=lambda kv: kv[1])
-        if any(c.isascii() and c.isalpha() for c in msgid) and translations.gettext(msgid) == msgid
+        if any(c.isascii() and c.islower() for c in msgid)  # "PDF", "CSV" stay as they are
+        and translations.gettext(msgid) == msgid
     ]
     assert not missing, "untranslated (add them to your domain's .po):\n" + "\n".join(missing)
 
