@@ -7,12 +7,22 @@ from typing import Any
 
 def web_handlers() -> list[Any]:
     from backend.accounts.views import AccountViews, AdminViews, OrganizationViews
+    from backend.organizations.views import DirectoryViews, PortalViews
+    from backend.projects.views import ProjectViews
+    from backend.resources.views import ClaimViews, ResourceViews
+    from backend.volunteering.views import CertificateCheckViews, TaskViews, VolunteerViews
     from backend.web.views import SiteController, healthz
 
-    return [SiteController, AccountViews, OrganizationViews, AdminViews, healthz]
+    return [SiteController, AccountViews, OrganizationViews, AdminViews, healthz,
+            DirectoryViews, PortalViews, ResourceViews, ClaimViews, ProjectViews, TaskViews, VolunteerViews,
+            CertificateCheckViews]
 
 
 def api_handlers() -> list[Any]:
     from backend.accounts.api import AccountsAPI
+    from backend.organizations.api import DirectoryAPI
+    from backend.projects.api import ProjectsAPI
+    from backend.resources.api import ResourcesAPI
+    from backend.volunteering.api import TasksAPI
 
-    return [AccountsAPI]
+    return [AccountsAPI, DirectoryAPI, ResourcesAPI, ProjectsAPI, TasksAPI]
