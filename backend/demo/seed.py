@@ -16,6 +16,10 @@ from backend.regions.service import import_bundled
 Seeder = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 SEEDERS: list[tuple[str, Seeder]] = []
 
+from backend.demo.organizations import seed_organizations  # noqa: E402
+
+SEEDERS.append(("organizations", seed_organizations))
+
 
 async def database_is_empty(session: AsyncSession) -> bool:
     return (await session.scalar(select(func.count()).select_from(User))) == 0

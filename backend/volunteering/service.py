@@ -69,8 +69,8 @@ def _check_slot(slot: SlotIn) -> tuple[datetime, datetime, int]:
 
 
 async def create_task(
-    session: AsyncSession, actor: CurrentUser, org_id: uuid.UUID, *, title: str, description: str, category: str,
-    region_code: str, place: str, slot: SlotIn,
+    session: AsyncSession, actor: CurrentUser, org_id: uuid.UUID, *, title: str, category: str,
+    region_code: str, place: str, slot: SlotIn, description: str = "",
 ) -> VolunteerTask:
     require_member(actor, org_id)
     org = await session.get(Organization, org_id)
