@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import any_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization
@@ -107,9 +107,9 @@ async def photo_is_public(session: AsyncSession, name: str) -> bool:
     """A stored photo is served only when a public project, its evidence or a logo uses it."""
     public = Project.state.in_(PUBLIC_STATES)
     in_update = select(ProjectUpdate.id).join(Project, Project.id == ProjectUpdate.project_id).where(
-        public, ProjectUpdate.photos.any(name))
+        public, literal(name) == any_(ProjectUpdate.photos))
     in_link = select(ProjectNeed.id).join(Project, Project.id == ProjectNeed.project_id).where(
-        public, or_(ProjectNeed.before_photos.any(name), ProjectNeed.after_photos.any(name)))
+        public, or_(literal(name) == any_(ProjectNeed.before_photos), literal(name) == any_(ProjectNeed.after_photos)))
     in_logo = select(Organization.id).where(Organization.logo_path == name)
     for query in (in_update, in_link, in_logo):
         if (await session.scalars(query.limit(1))).first() is not None:

@@ -15,7 +15,7 @@ from backend.core.errors import DomainError, Invalid, NotFound
 from backend.core.http import DB, Form, rollback_only
 from backend.core.i18n import N_
 from backend.core.pagination import Page
-from backend.core.security import login_required, org_member_required, require_user
+from backend.core.security import login_required, require_user
 from backend.core.templating import page
 from backend.organizations.scope import is_member, require_member
 from backend.projects import repository as repo
@@ -34,7 +34,8 @@ PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
 async def uploaded_photos(request: Request[Any, Any, Any]) -> tuple[dict[str, str], list[bytes]]:
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if not isinstance(v, UploadFile)}
-    photos = [await f.read() for f in form.getall("photos") if isinstance(f, UploadFile) and f.filename]
+    files = form.getall("photos") if "photos" in form else []
+    photos = [await f.read() for f in files if isinstance(f, UploadFile) and f.filename]
     return fields, photos
 
 
@@ -87,14 +88,14 @@ class ProjectViews(Controller):
         return Response(data, media_type=media_type, headers={"Cache-Control": "public, max-age=86400",
                                                               "X-Content-Type-Options": "nosniff"})
 
-    @get("/org/{org_id:uuid}/projects/new", guards=[org_member_required])
+    @get("/org/{org_id:uuid}/projects/new", guards=[login_required])
     async def new_form(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID) -> Template:
         require_member(require_user(request), org_id)
         return page(request, "projects/form.html", org_id=org_id, form={},
                     categories=await resources_repo.categories(db),
                     regions=await by_level(db, RegionLevel.CITY, RegionLevel.COUNTY))
 
-    @post("/org/{org_id:uuid}/projects", guards=[org_member_required])
+    @post("/org/{org_id:uuid}/projects", guards=[login_required])
     async def create(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, data: Form) -> Template | Redirect:
         user = require_user(request)
         require_member(user, org_id)

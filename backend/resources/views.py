@@ -15,7 +15,7 @@ from backend.core.errors import DomainError, NotFound
 from backend.core.http import DB, Form, rollback_only
 from backend.core.i18n import N_
 from backend.core.pagination import Page
-from backend.core.security import login_required, org_member_required, require_user
+from backend.core.security import login_required, require_user
 from backend.core.templating import page, translate
 from backend.households.models import AssistanceCategory, MemberFlag
 from backend.needs.models import Need, NeedState
@@ -89,14 +89,14 @@ class ResourceViews(Controller):
         return page(request, "resources/detail.html", item=item, member=member,
                     region_names=await repo.region_names(db, item.service_area))
 
-    @get("/org/{org_id:uuid}/resources/new", guards=[org_member_required])
+    @get("/org/{org_id:uuid}/resources/new", guards=[login_required])
     async def new_form(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID) -> Template:
         require_member(require_user(request), org_id)
         org = await _org(db, org_id)
         return page(request, "resources/form.html", org=org, form={"service_area": list(org.service_area)},
                     **await _resource_form_context(db))
 
-    @post("/org/{org_id:uuid}/resources", guards=[org_member_required])
+    @post("/org/{org_id:uuid}/resources", guards=[login_required])
     async def create(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID) -> Template | Redirect:
         user = require_user(request)
         require_member(user, org_id)
