@@ -13,9 +13,21 @@ def web_handlers() -> list[Any]:
     from backend.volunteering.views import CertificateCheckViews, TaskViews, VolunteerViews
     from backend.web.views import SiteController, healthz
 
-    return [SiteController, AccountViews, OrganizationViews, AdminViews, healthz,
-            DirectoryViews, PortalViews, ResourceViews, ClaimViews, ProjectViews, TaskViews, VolunteerViews,
-            CertificateCheckViews]
+    return [
+        SiteController,
+        AccountViews,
+        OrganizationViews,
+        AdminViews,
+        healthz,
+        DirectoryViews,
+        PortalViews,
+        ResourceViews,
+        ClaimViews,
+        ProjectViews,
+        TaskViews,
+        VolunteerViews,
+        CertificateCheckViews,
+    ]
 
 
 def api_handlers() -> list[Any]:

@@ -49,12 +49,22 @@ class RankOut(msgspec.Struct):
 
 
 def _figures(f: Figures) -> FiguresOut:
-    return FiguresOut(f.needs_fulfilled, f.households_helped, f.volunteer_minutes, f.funds_delivered_fen, f.score)
+    return FiguresOut(
+        f.needs_fulfilled, f.households_helped, f.volunteer_minutes, f.funds_delivered_fen, f.score
+    )
 
 
 def _public(org: Organization, f: Figures) -> PublicOrganization:
-    return PublicOrganization(org.id, org.name, org.name_en, org.org_type.value, org.region_code,
-                              list(org.service_area), org.description, _figures(f))
+    return PublicOrganization(
+        org.id,
+        org.name,
+        org.name_en,
+        org.org_type.value,
+        org.region_code,
+        list(org.service_area),
+        org.description,
+        _figures(f),
+    )
 
 
 class DirectoryAPI(Controller):
@@ -63,10 +73,14 @@ class DirectoryAPI(Controller):
     @get("/directory/organizations", summary="Approved organizations with verified figures")
     async def directory(self, db: DB, org_type: str | None = None, page: int = 1) -> DirectoryPage:
         pager = Page(number=page)
-        rows, total = await repo.directory(db, org_type=org_type, offset=pager.offset, limit=pager.size)
+        rows, total = await repo.directory(
+            db, org_type=org_type, offset=pager.offset, limit=pager.size
+        )
         figs = await repo.figures(db, [o.id for o in rows])
         pager = pager.with_total(total)
-        return DirectoryPage([_public(o, figs[o.id]) for o in rows], pager.number, pager.pages, total)
+        return DirectoryPage(
+            [_public(o, figs[o.id]) for o in rows], pager.number, pager.pages, total
+        )
 
     @get("/directory/organizations/{org_id:uuid}", summary="One organization's public profile")
     async def organization(self, db: DB, org_id: uuid.UUID) -> PublicOrganization:

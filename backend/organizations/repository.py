@@ -47,8 +47,13 @@ class Figures:
 
 
 async def directory(
-    session: AsyncSession, *, org_type: str | None = None, region_paths: Sequence[str] = (),
-    q: str | None = None, offset: int = 0, limit: int = 20,
+    session: AsyncSession,
+    *,
+    org_type: str | None = None,
+    region_paths: Sequence[str] = (),
+    q: str | None = None,
+    offset: int = 0,
+    limit: int = 20,
 ) -> tuple[Sequence[Organization], int]:
     query = select(Organization).where(Organization.status == OrgStatus.APPROVED)
     if org_type and org_type in {t.value for t in OrgType}:
@@ -62,7 +67,9 @@ async def directory(
     return rows.all(), total
 
 
-def _confirmed_needs(org_ids: Sequence[uuid.UUID]) -> Select[tuple[uuid.UUID, uuid.UUID, uuid.UUID]]:
+def _confirmed_needs(
+    org_ids: Sequence[uuid.UUID],
+) -> Select[uuid.UUID, uuid.UUID, uuid.UUID]:
     return (
         select(Fulfilment.organization_id, Fulfilment.need_id, Need.household_id)
         .join(Delivery, Delivery.fulfilment_id == Fulfilment.id)
@@ -80,9 +87,11 @@ async def figures(session: AsyncSession, org_ids: Sequence[uuid.UUID]) -> dict[u
         org: (n, h)
         for org, n, h in (
             await session.execute(
-                select(confirmed.c.organization_id, func.count(func.distinct(confirmed.c.need_id)),
-                       func.count(func.distinct(confirmed.c.household_id)))
-                .group_by(confirmed.c.organization_id)
+                select(
+                    confirmed.c.organization_id,
+                    func.count(func.distinct(confirmed.c.need_id)),
+                    func.count(func.distinct(confirmed.c.household_id)),
+                ).group_by(confirmed.c.organization_id)
             )
         ).all()
     }
@@ -100,21 +109,28 @@ async def figures(session: AsyncSession, org_ids: Sequence[uuid.UUID]) -> dict[u
             await session.execute(
                 select(Project.organization_id, func.coalesce(-func.sum(LedgerEntry.amount_fen), 0))
                 .join(Project, Project.id == LedgerEntry.project_id)
-                .where(Project.organization_id.in_(org_ids), LedgerEntry.entry_type == EntryType.DISBURSEMENT)
+                .where(
+                    Project.organization_id.in_(org_ids),
+                    LedgerEntry.entry_type == EntryType.DISBURSEMENT,
+                )
                 .group_by(Project.organization_id)
             )
         ).all()
     )
     return {
         org: Figures(
-            needs_fulfilled=int(needs.get(org, (0, 0))[0]), households_helped=int(needs.get(org, (0, 0))[1]),
-            volunteer_minutes=int(minutes.get(org, 0)), funds_delivered_fen=int(funds.get(org, 0)),
+            needs_fulfilled=int(needs.get(org, (0, 0))[0]),
+            households_helped=int(needs.get(org, (0, 0))[1]),
+            volunteer_minutes=int(minutes.get(org, 0)),
+            funds_delivered_fen=int(funds.get(org, 0)),
         )
         for org in org_ids
     }
 
 
-async def approved_orgs(session: AsyncSession, *, org_type: str | None = None) -> Sequence[Organization]:
+async def approved_orgs(
+    session: AsyncSession, *, org_type: str | None = None
+) -> Sequence[Organization]:
     query = select(Organization).where(Organization.status == OrgStatus.APPROVED)
     if org_type:
         query = query.where(Organization.org_type == org_type)
@@ -123,40 +139,58 @@ async def approved_orgs(session: AsyncSession, *, org_type: str | None = None) -
 
 async def members(session: AsyncSession, org_id: uuid.UUID) -> Sequence[tuple[Membership, User]]:
     rows = await session.execute(
-        select(Membership, User).join(User, User.id == Membership.user_id)
-        .where(Membership.organization_id == org_id).order_by(Membership.created_at)
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.organization_id == org_id)
+        .order_by(Membership.created_at)
     )
     return [(m, u) for m, u in rows.all()]
 
 
-async def open_invitations(session: AsyncSession, org_id: uuid.UUID, now: datetime) -> Sequence[Invitation]:
+async def open_invitations(
+    session: AsyncSession, org_id: uuid.UUID, now: datetime
+) -> Sequence[Invitation]:
     return (
         await session.scalars(
-            select(Invitation).where(
-                Invitation.organization_id == org_id, Invitation.used_at.is_(None), Invitation.expires_at > now
-            ).order_by(Invitation.created_at.desc())
+            select(Invitation)
+            .where(
+                Invitation.organization_id == org_id,
+                Invitation.used_at.is_(None),
+                Invitation.expires_at > now,
+            )
+            .order_by(Invitation.created_at.desc())
         )
     ).all()
 
 
 async def invitation_by_hash(session: AsyncSession, token_hash: str) -> Invitation | None:
     return (
-        await session.scalars(select(Invitation).where(Invitation.token_hash == token_hash).with_for_update())
-    ).first()
-
-
-async def membership(session: AsyncSession, user_id: uuid.UUID, org_id: uuid.UUID) -> Membership | None:
-    return (
         await session.scalars(
-            select(Membership).where(Membership.user_id == user_id, Membership.organization_id == org_id)
+            select(Invitation).where(Invitation.token_hash == token_hash).with_for_update()
         )
     ).first()
 
 
-async def open_fulfilments(session: AsyncSession, org_id: uuid.UUID) -> Sequence[tuple[Fulfilment, Need]]:
+async def membership(
+    session: AsyncSession, user_id: uuid.UUID, org_id: uuid.UUID
+) -> Membership | None:
+    return (
+        await session.scalars(
+            select(Membership).where(
+                Membership.user_id == user_id, Membership.organization_id == org_id
+            )
+        )
+    ).first()
+
+
+async def open_fulfilments(
+    session: AsyncSession, org_id: uuid.UUID
+) -> Sequence[tuple[Fulfilment, Need]]:
     rows = await session.execute(
-        select(Fulfilment, Need).join(Need, Need.id == Fulfilment.need_id)
+        select(Fulfilment, Need)
+        .join(Need, Need.id == Fulfilment.need_id)
         .where(Fulfilment.organization_id == org_id, Fulfilment.state == FulfilmentState.OPEN)
-        .order_by(Fulfilment.created_at).limit(50)
+        .order_by(Fulfilment.created_at)
+        .limit(50)
     )
     return [(f, n) for f, n in rows.all()]

@@ -43,8 +43,16 @@ def _actor(user: CurrentUser) -> Actor:
 
 
 async def update_profile(
-    session: AsyncSession, actor: CurrentUser, org_id: uuid.UUID, *, name: str, name_en: str,
-    description: str, service_area: list[str], contact_email: str, logo_path: str | None = None,
+    session: AsyncSession,
+    actor: CurrentUser,
+    org_id: uuid.UUID,
+    *,
+    name: str,
+    name_en: str,
+    description: str,
+    service_area: list[str],
+    contact_email: str,
+    logo_path: str | None = None,
 ) -> Organization:
     require_org_admin(actor, org_id)
     org = await session.get(Organization, org_id, with_for_update=True)
@@ -69,11 +77,21 @@ async def update_profile(
     org.contact_email = contact_email.strip()
     if logo_path is not None:
         org.logo_path = logo_path
-    await record(session, actor=_actor(actor), action="organization.profile_updated", object_type="organization",
-                 object_id=org.id, region_code=org.region_code,
-                 detail={"fields": ["name", "name_en", "description", "service_area", "contact_email"]
-                         + (["logo"] if logo_path else [])})
-    await emit(session, topic="organization.updated", aggregate_type="organization", aggregate_id=org.id)
+    await record(
+        session,
+        actor=_actor(actor),
+        action="organization.profile_updated",
+        object_type="organization",
+        object_id=org.id,
+        region_code=org.region_code,
+        detail={
+            "fields": ["name", "name_en", "description", "service_area", "contact_email"]
+            + (["logo"] if logo_path else [])
+        },
+    )
+    await emit(
+        session, topic="organization.updated", aggregate_type="organization", aggregate_id=org.id
+    )
     await session.flush()
     return org
 
@@ -86,7 +104,12 @@ class NewInvitation:
 
 
 async def invite(
-    session: AsyncSession, actor: CurrentUser, org_id: uuid.UUID, *, kind: str, email: str = "",
+    session: AsyncSession,
+    actor: CurrentUser,
+    org_id: uuid.UUID,
+    *,
+    kind: str,
+    email: str = "",
     role: str = "member",
 ) -> NewInvitation:
     require_org_admin(actor, org_id)
@@ -112,15 +135,31 @@ async def invite(
         secret = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         expires = utcnow() + timedelta(hours=CODE_HOURS)
     invitation = Invitation(
-        id=uuid.uuid4(), organization_id=org_id, email=email if kind == "link" else "", token_hash=_hash(secret),
-        role=OrgRole(role), invited_by=actor.id, expires_at=expires,
+        id=uuid.uuid4(),
+        organization_id=org_id,
+        email=email if kind == "link" else "",
+        token_hash=_hash(secret),
+        role=OrgRole(role),
+        invited_by=actor.id,
+        expires_at=expires,
     )
     session.add(invitation)
     await session.flush()
-    await record(session, actor=_actor(actor), action="invitation.created", object_type="organization",
-                 object_id=org_id, detail={"invitation_id": str(invitation.id), "kind": kind, "role": role})
-    await emit(session, topic="invitation.created", aggregate_type="organization", aggregate_id=org_id,
-               payload={"invitation_id": str(invitation.id)})
+    await record(
+        session,
+        actor=_actor(actor),
+        action="invitation.created",
+        object_type="organization",
+        object_id=org_id,
+        detail={"invitation_id": str(invitation.id), "kind": kind, "role": role},
+    )
+    await emit(
+        session,
+        topic="invitation.created",
+        aggregate_type="organization",
+        aggregate_id=org_id,
+        payload={"invitation_id": str(invitation.id)},
+    )
     return NewInvitation(invitation, secret, kind)
 
 
@@ -130,12 +169,16 @@ async def accept_invitation(session: AsyncSession, actor: CurrentUser, secret: s
         raise Invalid(N_("Enter the code you were given."), fields={"code": "required"})
     invitation = await repo.invitation_by_hash(session, _hash(secret))
     if invitation is None or invitation.expires_at <= utcnow():
-        raise Invalid(N_("This invitation is not valid or has expired. Ask for a new one."),
-                      fields={"code": "invalid"})
+        raise Invalid(
+            N_("This invitation is not valid or has expired. Ask for a new one."),
+            fields={"code": "invalid"},
+        )
     if invitation.used_at is not None:
         raise Conflict(N_("This invitation has been used already."))
     if invitation.email and invitation.email.lower() != actor.email.lower():
-        raise Forbidden(N_("This invitation was sent to another e-mail address. Sign in with that account."))
+        raise Forbidden(
+            N_("This invitation was sent to another e-mail address. Sign in with that account.")
+        )
     if await repo.membership(session, actor.id, invitation.organization_id) is not None:
         raise Conflict(N_("You are a member of this organization already."))
     org = await session.get(Organization, invitation.organization_id)
@@ -148,10 +191,21 @@ async def accept_invitation(session: AsyncSession, actor: CurrentUser, secret: s
         await session.flush()
     except IntegrityError as exc:
         raise Conflict(N_("You are a member of this organization already.")) from exc
-    await record(session, actor=_actor(actor), action="membership.joined", object_type="organization",
-                 object_id=org.id, detail={"invitation_id": str(invitation.id), "role": invitation.role.value})
-    await emit(session, topic="membership.joined", aggregate_type="organization", aggregate_id=org.id,
-               payload={"user_id": str(actor.id)})
+    await record(
+        session,
+        actor=_actor(actor),
+        action="membership.joined",
+        object_type="organization",
+        object_id=org.id,
+        detail={"invitation_id": str(invitation.id), "role": invitation.role.value},
+    )
+    await emit(
+        session,
+        topic="membership.joined",
+        aggregate_type="organization",
+        aggregate_id=org.id,
+        payload={"user_id": str(actor.id)},
+    )
     return org
 
 
@@ -162,7 +216,9 @@ class RankRow:
     figures: Figures
 
 
-async def csr_ranking(session: AsyncSession, *, org_type: str | None = "company", limit: int = 50) -> list[RankRow]:
+async def csr_ranking(
+    session: AsyncSession, *, org_type: str | None = "company", limit: int = 50
+) -> list[RankRow]:
     """Ranked by ``Figures.score``, computed only from verified records; ties by name."""
     orgs = await repo.approved_orgs(session, org_type=org_type or None)
     figs = await repo.figures(session, [o.id for o in orgs])

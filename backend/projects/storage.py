@@ -43,14 +43,18 @@ def clean_image(data: bytes) -> tuple[bytes, str]:
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in ALLOWED_FORMATS:
-                raise Invalid(N_("Upload photos as JPEG, PNG, WebP or GIF."), fields={"photos": "invalid"})
+                raise Invalid(
+                    N_("Upload photos as JPEG, PNG, WebP or GIF."), fields={"photos": "invalid"}
+                )
             if probe.width * probe.height > MAX_PIXELS:
                 raise Invalid(N_("The photo is too large."), fields={"photos": "too_long"})
             probe.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            has_alpha = image.mode in {"RGBA", "LA"} or (image.mode == "P" and "transparency" in image.info)
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.load()
+            image = ImageOps.exif_transpose(opened)
+            has_alpha = image.mode in {"RGBA", "LA"} or (
+                image.mode == "P" and "transparency" in image.info
+            )
             image = image.convert("RGBA" if has_alpha else "RGB")
             image.thumbnail((MAX_SIDE, MAX_SIDE))
             clean = Image.new(image.mode, image.size)
@@ -61,8 +65,16 @@ def clean_image(data: bytes) -> tuple[bytes, str]:
                 return out.getvalue(), "png"
             clean.save(out, format="JPEG", quality=85, optimize=True)
             return out.getvalue(), "jpg"
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise Invalid(N_("This file is not a photo we can read."), fields={"photos": "invalid"}) from exc
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as exc:
+        raise Invalid(
+            N_("This file is not a photo we can read."), fields={"photos": "invalid"}
+        ) from exc
 
 
 @dataclass

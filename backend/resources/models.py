@@ -44,7 +44,9 @@ class Resource(UUIDPrimaryKey, Timestamps, Base):
     eligibility: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
     available_from: Mapped[date | None] = mapped_column(Date)
     available_until: Mapped[date | None] = mapped_column(Date)
-    state: Mapped[ResourceState] = mapped_column(str_enum(ResourceState), default=ResourceState.ACTIVE)
+    state: Mapped[ResourceState] = mapped_column(
+        str_enum(ResourceState), default=ResourceState.ACTIVE
+    )
     created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 

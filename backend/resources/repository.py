@@ -22,7 +22,9 @@ async def resource_for_update(session: AsyncSession, resource_id: uuid.UUID) -> 
 
 
 async def claim_for_update(session: AsyncSession, claim_id: uuid.UUID) -> Claim | None:
-    return (await session.scalars(select(Claim).where(Claim.id == claim_id).with_for_update())).first()
+    return (
+        await session.scalars(select(Claim).where(Claim.id == claim_id).with_for_update())
+    ).first()
 
 
 async def public_resources(
@@ -52,7 +54,9 @@ async def public_resources(
         ancestors = region_path.split(".")
         query = query.where(Resource.service_area.overlap(ancestors))
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.execute(query.order_by(Resource.created_at.desc()).offset(offset).limit(limit))
+    rows = await session.execute(
+        query.order_by(Resource.created_at.desc()).offset(offset).limit(limit)
+    )
     return [(r, o) for r, o in rows.all()], total
 
 
@@ -69,7 +73,9 @@ async def resource_with_org(
     return (row[0], row[1]) if row else None
 
 
-async def org_resources(session: AsyncSession, organization_id: uuid.UUID, *, active_only: bool = False) -> Sequence[Resource]:
+async def org_resources(
+    session: AsyncSession, organization_id: uuid.UUID, *, active_only: bool = False
+) -> Sequence[Resource]:
     query = select(Resource).where(Resource.organization_id == organization_id)
     if active_only:
         query = query.where(Resource.state == ResourceState.ACTIVE)
@@ -84,33 +90,45 @@ async def known_regions(session: AsyncSession, codes: Sequence[str]) -> set[str]
     return set((await session.scalars(select(Region.code).where(Region.code.in_(codes)))).all())
 
 
-async def household_profile(session: AsyncSession, household_id: uuid.UUID) -> tuple[str, list[str]] | None:
+async def household_profile(
+    session: AsyncSession, household_id: uuid.UUID
+) -> tuple[str, list[str]] | None:
     """Assistance category and member flags only (summaries, no personal column)."""
     row = (
         await session.execute(
             select(Household.category, Household.flags).where(Household.id == household_id)
         )
     ).first()
-    return (row[0].value if hasattr(row[0], "value") else str(row[0]), list(row[1] or [])) if row else None
+    return (
+        (row[0].value if hasattr(row[0], "value") else str(row[0]), list(row[1] or []))
+        if row
+        else None
+    )
 
 
 async def claims_by_resource_for_household(
     session: AsyncSession, resource_id: uuid.UUID, household_id: uuid.UUID
 ) -> int:
-    return await session.scalar(
-        select(func.count())
-        .select_from(Claim)
-        .join(Need, Need.id == Claim.need_id)
-        .where(
-            Claim.resource_id == resource_id,
-            Claim.state.in_((ClaimState.ACTIVE, ClaimState.FULFILLED)),
-            Need.household_id == household_id,
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Claim)
+            .join(Need, Need.id == Claim.need_id)
+            .where(
+                Claim.resource_id == resource_id,
+                Claim.state.in_((ClaimState.ACTIVE, ClaimState.FULFILLED)),
+                Need.household_id == household_id,
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 async def org_claims(
-    session: AsyncSession, organization_id: uuid.UUID, *, states: Sequence[ClaimState] | None = None,
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    *,
+    states: Sequence[ClaimState] | None = None,
     limit: int = 50,
 ) -> Sequence[tuple[Claim, Need, Resource | None]]:
     query = (
@@ -125,7 +143,9 @@ async def org_claims(
     return [(c, n, r) for c, n, r in rows.all()]
 
 
-async def claim_detail(session: AsyncSession, claim_id: uuid.UUID) -> tuple[Claim, Need, Resource | None] | None:
+async def claim_detail(
+    session: AsyncSession, claim_id: uuid.UUID
+) -> tuple[Claim, Need, Resource | None] | None:
     row = (
         await session.execute(
             select(Claim, Need, Resource)
@@ -138,20 +158,28 @@ async def claim_detail(session: AsyncSession, claim_id: uuid.UUID) -> tuple[Clai
 
 
 async def claimable_needs(
-    session: AsyncSession, area_paths: Sequence[str], *, category: str | None = None,
-    offset: int = 0, limit: int = 20,
+    session: AsyncSession,
+    area_paths: Sequence[str],
+    *,
+    category: str | None = None,
+    offset: int = 0,
+    limit: int = 20,
 ) -> tuple[Sequence[Need], int]:
     """Published, visible needs inside the given region subtrees (for an organization to claim)."""
     from backend.regions.repository import in_subtrees
 
     query = select(Need).where(
-        Need.state == NeedState.PUBLISHED, Need.hidden_reason.is_(None), in_subtrees(Need.region_code, area_paths)
+        Need.state == NeedState.PUBLISHED,
+        Need.hidden_reason.is_(None),
+        in_subtrees(Need.region_code, area_paths),
     )
     if category:
         query = query.where(Need.category == category)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(
-        query.order_by(Need.urgency, Need.deadline.asc().nulls_last(), Need.created_at).offset(offset).limit(limit)
+        query.order_by(Need.urgency, Need.deadline.asc().nulls_last(), Need.created_at)
+        .offset(offset)
+        .limit(limit)
     )
     return rows.all(), total
 
@@ -163,11 +191,13 @@ async def paths_of(session: AsyncSession, codes: Sequence[str]) -> list[str]:
 async def active_share_consent(session: AsyncSession, household_id: uuid.UUID) -> Consent | None:
     return (
         await session.scalars(
-            select(Consent).where(
+            select(Consent)
+            .where(
                 Consent.household_id == household_id,
                 Consent.purpose == ConsentPurpose.SHARE_CONTACT,
                 Consent.withdrawn_at.is_(None),
-            ).order_by(Consent.given_at.desc())
+            )
+            .order_by(Consent.given_at.desc())
         )
     ).first()
 
@@ -176,8 +206,13 @@ async def household_contact_columns(session: AsyncSession, household_id: uuid.UU
     """The encrypted contact columns; only the contact-details service calls this."""
     return (
         await session.execute(
-            select(Household.id, Household.region_code, Household.head_name_enc, Household.phone_enc,
-                   Household.address_enc).where(Household.id == household_id)
+            select(
+                Household.id,
+                Household.region_code,
+                Household.head_name_enc,
+                Household.phone_enc,
+                Household.address_enc,
+            ).where(Household.id == household_id)
         )
     ).first()
 
@@ -189,11 +224,17 @@ def in_area(path: str, roots: Sequence[str]) -> bool:
 async def region_names(session: AsyncSession, codes: Sequence[str]) -> dict[str, str]:
     if not codes:
         return {}
-    rows = await session.execute(select(Region.code, Region.name, Region.name_en).where(Region.code.in_(set(codes))))
+    rows = await session.execute(
+        select(Region.code, Region.name, Region.name_en).where(Region.code.in_(set(codes)))
+    )
     return {code: name for code, name, _ in rows.all()}
 
 
 async def categories(session: AsyncSession) -> Sequence[Any]:
     from backend.needs.models import NeedCategory
 
-    return (await session.scalars(select(NeedCategory).order_by(NeedCategory.sort_order, NeedCategory.code))).all()
+    return (
+        await session.scalars(
+            select(NeedCategory).order_by(NeedCategory.sort_order, NeedCategory.code)
+        )
+    ).all()

@@ -61,11 +61,16 @@ def build_eligibility(
     valid_categories = {c.value for c in AssistanceCategory}
     valid_flags = {f.value for f in MemberFlag}
     if any(c not in valid_categories for c in categories):
-        raise Invalid(N_("Choose assistance categories from the list."), fields={"categories": "invalid"})
+        raise Invalid(
+            N_("Choose assistance categories from the list."), fields={"categories": "invalid"}
+        )
     if any(f not in valid_flags for f in flags):
         raise Invalid(N_("Choose household conditions from the list."), fields={"flags": "invalid"})
     if max_per_household is not None and max_per_household < 1:
-        raise Invalid(N_("The limit per household must be at least 1."), fields={"max_per_household": "invalid"})
+        raise Invalid(
+            N_("The limit per household must be at least 1."),
+            fields={"max_per_household": "invalid"},
+        )
     return Eligibility(sorted(set(categories)), sorted(set(flags)), max_per_household)
 
 
@@ -111,21 +116,44 @@ async def create_resource(
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     assert capacity is not None
     resource = Resource(
-        id=uuid.uuid4(), organization_id=organization_id, kind=ResourceKind(kind), category=category,
-        title=title.strip(), description=description.strip(), unit=unit.strip()[:16], capacity=capacity,
-        remaining=capacity, service_area=sorted(set(area)),
+        id=uuid.uuid4(),
+        organization_id=organization_id,
+        kind=ResourceKind(kind),
+        category=category,
+        title=title.strip(),
+        description=description.strip(),
+        unit=unit.strip()[:16],
+        capacity=capacity,
+        remaining=capacity,
+        service_area=sorted(set(area)),
         eligibility=msgspec.to_builtins(eligibility or Eligibility()),
-        available_from=available_from, available_until=available_until,
-        state=ResourceState.ACTIVE, created_by=actor.id,
+        available_from=available_from,
+        available_until=available_until,
+        state=ResourceState.ACTIVE,
+        created_by=actor.id,
     )
     session.add(resource)
     await session.flush()
-    await record(session, actor=actor_of(actor), action="resource.created", object_type="resource",
-                 object_id=resource.id, region_code=org.region_code,
-                 detail={"organization_id": str(organization_id)})
-    await emit(session, topic="resource.created", aggregate_type="resource", aggregate_id=resource.id,
-               payload={"organization_id": str(organization_id), "category": category,
-                        "remaining": resource.remaining})
+    await record(
+        session,
+        actor=actor_of(actor),
+        action="resource.created",
+        object_type="resource",
+        object_id=resource.id,
+        region_code=org.region_code,
+        detail={"organization_id": str(organization_id)},
+    )
+    await emit(
+        session,
+        topic="resource.created",
+        aggregate_type="resource",
+        aggregate_id=resource.id,
+        payload={
+            "organization_id": str(organization_id),
+            "category": category,
+            "remaining": resource.remaining,
+        },
+    )
     return resource
 
 
@@ -137,16 +165,33 @@ async def set_resource_state(
         raise NotFound(N_("Resource not found."))
     require_member(actor, resource.organization_id)
     if target not in RESOURCE_MOVES[resource.state]:
-        raise Conflict(N_("This resource is {current} and cannot become {target}."),
-                       current=resource.state.value, target=target.value)
+        raise Conflict(
+            N_("This resource is {current} and cannot become {target}."),
+            current=resource.state.value,
+            target=target.value,
+        )
     previous = resource.state
     resource.state = target
-    await record(session, actor=actor_of(actor), action=f"resource.{target.value}", object_type="resource",
-                 object_id=resource.id, detail={"from": previous.value, "to": target.value})
-    topic = {ResourceState.ACTIVE: "resource.resumed", ResourceState.PAUSED: "resource.paused",
-             ResourceState.CLOSED: "resource.closed"}[target]
-    await emit(session, topic=topic, aggregate_type="resource", aggregate_id=resource.id,
-               payload={"state": target.value})
+    await record(
+        session,
+        actor=actor_of(actor),
+        action=f"resource.{target.value}",
+        object_type="resource",
+        object_id=resource.id,
+        detail={"from": previous.value, "to": target.value},
+    )
+    topic = {
+        ResourceState.ACTIVE: "resource.resumed",
+        ResourceState.PAUSED: "resource.paused",
+        ResourceState.CLOSED: "resource.closed",
+    }[target]
+    await emit(
+        session,
+        topic=topic,
+        aggregate_type="resource",
+        aggregate_id=resource.id,
+        payload={"state": target.value},
+    )
     await session.flush()
     return resource
 
@@ -166,21 +211,31 @@ async def _check_resource(
 ) -> None:
     """Every rule of the offer, each refused with its reason."""
     if resource.state != ResourceState.ACTIVE:
-        raise Conflict(N_("This resource is paused or closed and cannot be used for claims."),
-                       code="resource_state")
+        raise Conflict(
+            N_("This resource is paused or closed and cannot be used for claims."),
+            code="resource_state",
+        )
     today = utcnow().date()
     if (resource.available_from and today < resource.available_from) or (
         resource.available_until and today > resource.available_until
     ):
-        raise Conflict(N_("This resource is outside its availability window."), code="resource_window")
+        raise Conflict(
+            N_("This resource is outside its availability window."), code="resource_window"
+        )
     if resource.category != need.category:
-        raise Invalid(N_("This resource offers a different category of help than the need asks for."),
-                      code="category", fields={"resource_id": "category"})
+        raise Invalid(
+            N_("This resource offers a different category of help than the need asks for."),
+            code="category",
+            fields={"resource_id": "category"},
+        )
     path = await repo.region_path(session, need.region_code)
     roots = await repo.paths_of(session, resource.service_area)
     if path is None or not repo.in_area(path, roots):
-        raise Invalid(N_("This need lies outside the resource's service area."), code="service_area",
-                      fields={"resource_id": "service_area"})
+        raise Invalid(
+            N_("This need lies outside the resource's service area."),
+            code="service_area",
+            fields={"resource_id": "service_area"},
+        )
     rules = eligibility_of(resource)
     if rules.categories or rules.flags or rules.max_per_household:
         profile = await repo.household_profile(session, need.household_id)
@@ -188,20 +243,36 @@ async def _check_resource(
             raise NotFound(N_("Need not found."))
         category, flags = profile
         if rules.categories and category not in rules.categories:
-            raise Invalid(N_("This household's assistance category is not among those this resource serves."),
-                          code="eligibility_category", fields={"resource_id": "eligibility"})
+            raise Invalid(
+                N_("This household's assistance category is not among those this resource serves."),
+                code="eligibility_category",
+                fields={"resource_id": "eligibility"},
+            )
         missing = [flag for flag in rules.flags if flag not in flags]
         if missing:
-            raise Invalid(N_("This resource is only for households with: {flags}."), code="eligibility_flags",
-                          fields={"resource_id": "eligibility"}, flags=", ".join(missing))
+            raise Invalid(
+                N_("This resource is only for households with: {flags}."),
+                code="eligibility_flags",
+                fields={"resource_id": "eligibility"},
+                flags=", ".join(missing),
+            )
         if rules.max_per_household:
-            used = await repo.claims_by_resource_for_household(session, resource.id, need.household_id)
+            used = await repo.claims_by_resource_for_household(
+                session, resource.id, need.household_id
+            )
             if used >= rules.max_per_household:
-                raise Conflict(N_("This household has reached the limit of {n} claims from this resource."),
-                               code="eligibility_limit", n=rules.max_per_household)
+                raise Conflict(
+                    N_("This household has reached the limit of {n} claims from this resource."),
+                    code="eligibility_limit",
+                    n=rules.max_per_household,
+                )
     if quantity > resource.remaining:
-        raise Conflict(N_("Only {remaining} {unit} of this resource remain."), code="capacity",
-                       remaining=resource.remaining, unit=resource.unit)
+        raise Conflict(
+            N_("Only {remaining} {unit} of this resource remain."),
+            code="capacity",
+            remaining=resource.remaining,
+            unit=resource.unit,
+        )
 
 
 async def claim_need(
@@ -220,8 +291,10 @@ async def claim_need(
         raise NotFound(N_("Need not found."))
     if need.state != NeedState.PUBLISHED:
         if need.state in {NeedState.RESERVED, NeedState.IN_PROGRESS, NeedState.DELIVERED}:
-            raise Conflict(N_("Another organization has just claimed this need. It is no longer open."),
-                           code="claimed")
+            raise Conflict(
+                N_("Another organization has just claimed this need. It is no longer open."),
+                code="claimed",
+            )
         raise Conflict(N_("This need is no longer open for claims."), code="need_closed")
     if need.hidden_reason:
         raise Conflict(N_("This need is no longer open for claims."), code="need_closed")
@@ -235,8 +308,12 @@ async def claim_need(
         if amount < 1:
             raise Invalid(N_("Enter a quantity of at least 1."), fields={"quantity": "invalid"})
         if amount > owed:
-            raise Invalid(N_("Only {owed} {unit} are still needed."), fields={"quantity": "too_many"},
-                          owed=owed, unit=need.unit)
+            raise Invalid(
+                N_("Only {owed} {unit} are still needed."),
+                fields={"quantity": "too_many"},
+                owed=owed,
+                unit=need.unit,
+            )
     resource: Resource | None = None
     if resource_id is not None:
         resource = await repo.resource_for_update(session, resource_id)
@@ -245,36 +322,76 @@ async def claim_need(
         await _check_resource(session, resource, need, amount)
         resource.remaining -= amount
     claim = Claim(
-        id=uuid.uuid4(), need_id=need.id, organization_id=organization_id,
-        resource_id=resource.id if resource else None, quantity=amount, state=ClaimState.ACTIVE,
+        id=uuid.uuid4(),
+        need_id=need.id,
+        organization_id=organization_id,
+        resource_id=resource.id if resource else None,
+        quantity=amount,
+        state=ClaimState.ACTIVE,
         claimed_by=actor.id,
     )
     session.add(claim)
     need.pledged += amount
     await session.flush()
     full = owed is None or need.pledged >= (need_total(need) or 0)
-    await record(session, actor=actor_of(actor), action="claim.created", object_type="claim", object_id=claim.id,
-                 region_code=need.region_code,
-                 detail={"need_id": str(need.id), "organization_id": str(organization_id),
-                         "resource_id": str(resource.id) if resource else None, "quantity": amount})
-    await emit(session, topic="claim.created", aggregate_type="claim", aggregate_id=claim.id,
-               payload={"need_id": str(need.id), "organization_id": str(organization_id),
-                        "resource_id": str(resource.id) if resource else None, "quantity": amount})
+    await record(
+        session,
+        actor=actor_of(actor),
+        action="claim.created",
+        object_type="claim",
+        object_id=claim.id,
+        region_code=need.region_code,
+        detail={
+            "need_id": str(need.id),
+            "organization_id": str(organization_id),
+            "resource_id": str(resource.id) if resource else None,
+            "quantity": amount,
+        },
+    )
+    await emit(
+        session,
+        topic="claim.created",
+        aggregate_type="claim",
+        aggregate_id=claim.id,
+        payload={
+            "need_id": str(need.id),
+            "organization_id": str(organization_id),
+            "resource_id": str(resource.id) if resource else None,
+            "quantity": amount,
+        },
+    )
     if resource is not None:
-        await emit(session, topic="resource.updated", aggregate_type="resource", aggregate_id=resource.id,
-                   payload={"remaining": resource.remaining})
+        await emit(
+            session,
+            topic="resource.updated",
+            aggregate_type="resource",
+            aggregate_id=resource.id,
+            payload={"remaining": resource.remaining},
+        )
     if full:
         need.helper_organization_id = organization_id
-        await transition(session, need, NeedState.RESERVED, actor=actor_of(actor),
-                         detail={"claim_id": str(claim.id)})
+        await transition(
+            session,
+            need,
+            NeedState.RESERVED,
+            actor=actor_of(actor),
+            detail={"claim_id": str(claim.id)},
+        )
     else:
-        await emit(session, topic="need.pledged", aggregate_type="need", aggregate_id=need.id,
-                   payload={"pledged": need.pledged, "total": need_total(need)})
+        await emit(
+            session,
+            topic="need.pledged",
+            aggregate_type="need",
+            aggregate_id=need.id,
+            payload={"pledged": need.pledged, "total": need_total(need)},
+        )
     await session.flush()
     return claim
 
 
-async def release_claim(session: AsyncSession, actor: CurrentUser, claim_id: uuid.UUID, reason: str) -> Claim:
+async def release_claim(
+    session: AsyncSession, actor: CurrentUser, claim_id: uuid.UUID, reason: str
+) -> Claim:
     """Give a claim back with a reason: the pledge and capacity return, the need is republished."""
     claim = await repo.claim_for_update(session, claim_id)
     if claim is None:
@@ -285,29 +402,62 @@ async def release_claim(session: AsyncSession, actor: CurrentUser, claim_id: uui
     if not reason.strip():
         raise Invalid(N_("Give a reason for releasing the claim."), fields={"reason": "required"})
     need = await lock_need(session, claim.need_id)
-    resource = await repo.resource_for_update(session, claim.resource_id) if claim.resource_id else None
+    resource = (
+        await repo.resource_for_update(session, claim.resource_id) if claim.resource_id else None
+    )
     if need.state not in {NeedState.PUBLISHED, NeedState.RESERVED, NeedState.IN_PROGRESS}:
-        raise Conflict(N_("This need has moved on ({state}); the claim can no longer be released."),
-                       code="need_state", state=need.state.value)
+        raise Conflict(
+            N_("This need has moved on ({state}); the claim can no longer be released."),
+            code="need_state",
+            state=need.state.value,
+        )
     claim.state = ClaimState.RELEASED
     claim.release_reason = reason.strip()[:2000]
     need.pledged = max(0, need.pledged - claim.quantity)
     if resource is not None and resource.state != ResourceState.CLOSED:
         resource.remaining = min(resource.capacity, resource.remaining + claim.quantity)
-    await record(session, actor=actor_of(actor), action="claim.released", object_type="claim", object_id=claim.id,
-                 region_code=need.region_code, detail={"need_id": str(need.id), "reason_given": True})
-    await emit(session, topic="claim.released", aggregate_type="claim", aggregate_id=claim.id,
-               payload={"need_id": str(need.id), "organization_id": str(claim.organization_id)})
+    await record(
+        session,
+        actor=actor_of(actor),
+        action="claim.released",
+        object_type="claim",
+        object_id=claim.id,
+        region_code=need.region_code,
+        detail={"need_id": str(need.id), "reason_given": True},
+    )
+    await emit(
+        session,
+        topic="claim.released",
+        aggregate_type="claim",
+        aggregate_id=claim.id,
+        payload={"need_id": str(need.id), "organization_id": str(claim.organization_id)},
+    )
     if resource is not None:
-        await emit(session, topic="resource.updated", aggregate_type="resource", aggregate_id=resource.id,
-                   payload={"remaining": resource.remaining})
+        await emit(
+            session,
+            topic="resource.updated",
+            aggregate_type="resource",
+            aggregate_id=resource.id,
+            payload={"remaining": resource.remaining},
+        )
     if need.state in {NeedState.RESERVED, NeedState.IN_PROGRESS}:
         need.helper_organization_id = None
-        await transition(session, need, NeedState.PUBLISHED, actor=actor_of(actor), reason=reason,
-                         detail={"claim_id": str(claim.id)})
+        await transition(
+            session,
+            need,
+            NeedState.PUBLISHED,
+            actor=actor_of(actor),
+            reason=reason,
+            detail={"claim_id": str(claim.id)},
+        )
     else:
-        await emit(session, topic="need.pledged", aggregate_type="need", aggregate_id=need.id,
-                   payload={"pledged": need.pledged, "total": need_total(need)})
+        await emit(
+            session,
+            topic="need.pledged",
+            aggregate_type="need",
+            aggregate_id=need.id,
+            payload={"pledged": need.pledged, "total": need_total(need)},
+        )
     await session.flush()
     return claim
 
@@ -319,18 +469,26 @@ class ContactDetails:
     address: str
 
 
-async def contact_details(session: AsyncSession, actor: CurrentUser, claim_id: uuid.UUID) -> ContactDetails:
+async def contact_details(
+    session: AsyncSession, actor: CurrentUser, claim_id: uuid.UUID
+) -> ContactDetails:
     """The household's contact details for an active claim whose household consented; audited."""
     found = await repo.claim_detail(session, claim_id)
     if found is None:
         raise NotFound(N_("Claim not found."))
     claim, need, _ = found
     if actor.org_role(claim.organization_id) is None:
-        raise NotFound(N_("Claim not found."))  # admins included: only the claiming members see this
+        raise NotFound(
+            N_("Claim not found.")
+        )  # admins included: only the claiming members see this
     if claim.state != ClaimState.ACTIVE:
-        raise Forbidden(N_("Contact details are shown only while your claim is active."), code="claim_inactive")
+        raise Forbidden(
+            N_("Contact details are shown only while your claim is active."), code="claim_inactive"
+        )
     if await repo.active_share_consent(session, need.household_id) is None:
-        raise Forbidden(N_("The household has not agreed to share its contact details."), code="no_consent")
+        raise Forbidden(
+            N_("The household has not agreed to share its contact details."), code="no_consent"
+        )
     row = await repo.household_contact_columns(session, need.household_id)
     if row is None:
         raise NotFound(N_("Claim not found."))
@@ -338,13 +496,26 @@ async def contact_details(session: AsyncSession, actor: CurrentUser, claim_id: u
     cipher = FieldCipher(keys.encryption, keys.current_encryption_id)
     values = {
         "head_name": cipher.decrypt(row.head_name_enc, context=CONTACT_CONTEXTS["head_name"]),
-        "phone": cipher.decrypt(row.phone_enc, context=CONTACT_CONTEXTS["phone"]) if row.phone_enc else "",
-        "address": cipher.decrypt(row.address_enc, context=CONTACT_CONTEXTS["address"]) if row.address_enc else "",
+        "phone": cipher.decrypt(row.phone_enc, context=CONTACT_CONTEXTS["phone"])
+        if row.phone_enc
+        else "",
+        "address": cipher.decrypt(row.address_enc, context=CONTACT_CONTEXTS["address"])
+        if row.address_enc
+        else "",
     }
-    await record(session, actor=actor_of(actor), action="household.contact_viewed", object_type="household",
-                 object_id=row.id, region_code=row.region_code,
-                 detail={"fields": [name for name, value in values.items() if value],
-                         "claim_id": str(claim.id), "organization_id": str(claim.organization_id)})
+    await record(
+        session,
+        actor=actor_of(actor),
+        action="household.contact_viewed",
+        object_type="household",
+        object_id=row.id,
+        region_code=row.region_code,
+        detail={
+            "fields": [name for name, value in values.items() if value],
+            "claim_id": str(claim.id),
+            "organization_id": str(claim.organization_id),
+        },
+    )
     return ContactDetails(**values)
 
 
@@ -355,19 +526,36 @@ async def has_contact_consent(session: AsyncSession, household_id: uuid.UUID) ->
 def need_summary(need: Need) -> NeedSummary:
     """Only public fields: the generalized region, never the household."""
     return NeedSummary(
-        id=need.id, title=need.title, body=need.body, category=need.category,
-        region_code=need.public_region_code or need.region_code[:6], urgency=need.urgency.value,
-        state=need.state.value, unit=need.unit if need.quantity is not None else "",
-        total=need_total(need), pledged=need.pledged, is_amount=need.quantity is None and need.amount_fen is not None,
+        id=need.id,
+        title=need.title,
+        body=need.body,
+        category=need.category,
+        region_code=need.public_region_code or need.region_code[:6],
+        urgency=need.urgency.value,
+        state=need.state.value,
+        unit=need.unit if need.quantity is not None else "",
+        total=need_total(need),
+        pledged=need.pledged,
+        is_amount=need.quantity is None and need.amount_fen is not None,
         deadline=need.deadline,
     )
 
 
 def public_resource(resource: Resource, org: Organization) -> PublicResource:
     return PublicResource(
-        id=resource.id, organization_id=org.id, organization_name=org.name, kind=resource.kind.value,
-        category=resource.category, title=resource.title, description=resource.description, unit=resource.unit,
-        capacity=resource.capacity, remaining=resource.remaining, service_area=list(resource.service_area),
-        eligibility=eligibility_of(resource), available_from=resource.available_from,
-        available_until=resource.available_until, state=resource.state.value,
+        id=resource.id,
+        organization_id=org.id,
+        organization_name=org.name,
+        kind=resource.kind.value,
+        category=resource.category,
+        title=resource.title,
+        description=resource.description,
+        unit=resource.unit,
+        capacity=resource.capacity,
+        remaining=resource.remaining,
+        service_area=list(resource.service_area),
+        eligibility=eligibility_of(resource),
+        available_from=resource.available_from,
+        available_until=resource.available_until,
+        state=resource.state.value,
     )

@@ -50,10 +50,24 @@ class TasksAPI(Controller):
     @get("/tasks", summary="Open volunteer tasks")
     async def list_tasks(self, db: DB, category: str | None = None, page: int = 1) -> TaskPage:
         pager = Page(number=page)
-        rows, total = await repo.open_tasks(db, category=category, offset=pager.offset, limit=pager.size)
+        rows, total = await repo.open_tasks(
+            db, category=category, offset=pager.offset, limit=pager.size
+        )
         pager = pager.with_total(total)
-        items = [TaskOut(t.id, o.id, o.name, t.title, t.description, t.category, t.region_code, t.place, t.state.value)
-                 for t, o in rows]
+        items = [
+            TaskOut(
+                t.id,
+                o.id,
+                o.name,
+                t.title,
+                t.description,
+                t.category,
+                t.region_code,
+                t.place,
+                t.state.value,
+            )
+            for t, o in rows
+        ]
         return TaskPage(items, pager.number, pager.pages, total)
 
     @get("/tasks/{task_id:uuid}", summary="One task with its time slots")
@@ -62,6 +76,19 @@ class TasksAPI(Controller):
         if found is None or found[0].state == TaskState.CANCELLED:
             raise NotFound(N_("Task not found."))
         t, o = found
-        slots = [SlotOut(s.id, s.starts_at, s.ends_at, s.capacity, s.taken) for s in await repo.slots(db, t.id)]
-        return TaskOut(t.id, o.id, o.name, t.title, t.description, t.category, t.region_code, t.place, t.state.value,
-                       slots)
+        slots = [
+            SlotOut(s.id, s.starts_at, s.ends_at, s.capacity, s.taken)
+            for s in await repo.slots(db, t.id)
+        ]
+        return TaskOut(
+            t.id,
+            o.id,
+            o.name,
+            t.title,
+            t.description,
+            t.category,
+            t.region_code,
+            t.place,
+            t.state.value,
+            slots,
+        )

@@ -19,7 +19,9 @@ from backend.core.templating import SHANGHAI, TEMPLATES_DIR
 
 def qr_svg(url: str) -> str:
     buffer = io.BytesIO()
-    segno.make(url, error="m").save(buffer, kind="svg", scale=4, border=2, xmldecl=False, svgns=True)
+    segno.make(url, error="m").save(
+        buffer, kind="svg", scale=4, border=2, xmldecl=False, svgns=True
+    )
     return buffer.getvalue().decode()
 
 
@@ -28,15 +30,27 @@ def check_url(base_url: str, check_code: str) -> str:
 
 
 def render_html(
-    *, volunteer_name: str, total_minutes: int, by_org: Sequence[tuple[str, int]], issued_at: datetime,
-    check_code: str, base_url: str,
+    *,
+    volunteer_name: str,
+    total_minutes: int,
+    by_org: Sequence[tuple[str, int]],
+    issued_at: datetime,
+    check_code: str,
+    base_url: str,
 ) -> str:
-    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]))
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"])
+    )
     template = env.get_template("volunteering/certificate_pdf.html")
     url = check_url(base_url, check_code)
     return template.render(
-        volunteer_name=volunteer_name, hours=total_minutes // 60, minutes=total_minutes % 60, by_org=by_org,
-        issued=issued_at.astimezone(SHANGHAI).strftime("%Y年%m月%d日"), check_code=check_code, url=url,
+        volunteer_name=volunteer_name,
+        hours=total_minutes // 60,
+        minutes=total_minutes % 60,
+        by_org=by_org,
+        issued=issued_at.astimezone(SHANGHAI).strftime("%Y年%m月%d日"),
+        check_code=check_code,
+        url=url,
         qr=qr_svg(url),
     )
 

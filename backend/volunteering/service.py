@@ -36,7 +36,15 @@ from backend.volunteering.models import (
     VolunteerTask,
 )
 
-TASK_CATEGORIES = ("visit", "micro_wish", "tutoring", "delivery", "repair", "companionship", "other")
+TASK_CATEGORIES = (
+    "visit",
+    "micro_wish",
+    "tutoring",
+    "delivery",
+    "repair",
+    "companionship",
+    "other",
+)
 MAX_MINUTES = 1440
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -64,13 +72,23 @@ def _check_slot(slot: SlotIn) -> tuple[datetime, datetime, int]:
         errors["capacity"] = "invalid"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
-    assert slot.starts_at and slot.ends_at and slot.capacity
+    assert slot.starts_at
+    assert slot.ends_at
+    assert slot.capacity
     return slot.starts_at, slot.ends_at, slot.capacity
 
 
 async def create_task(
-    session: AsyncSession, actor: CurrentUser, org_id: uuid.UUID, *, title: str, category: str,
-    region_code: str, place: str, slot: SlotIn, description: str = "",
+    session: AsyncSession,
+    actor: CurrentUser,
+    org_id: uuid.UUID,
+    *,
+    title: str,
+    category: str,
+    region_code: str,
+    place: str,
+    slot: SlotIn,
+    description: str = "",
 ) -> VolunteerTask:
     require_member(actor, org_id)
     org = await session.get(Organization, org_id)
@@ -89,22 +107,49 @@ async def create_task(
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     starts_at, ends_at, capacity = _check_slot(slot)
     task = VolunteerTask(
-        id=uuid.uuid4(), organization_id=org_id, title=title.strip()[:120], description=description.strip(),
-        category=category, region_code=region_code, place=place.strip()[:120], state=TaskState.OPEN,
+        id=uuid.uuid4(),
+        organization_id=org_id,
+        title=title.strip()[:120],
+        description=description.strip(),
+        category=category,
+        region_code=region_code,
+        place=place.strip()[:120],
+        state=TaskState.OPEN,
         created_by=actor.id,
     )
     session.add(task)
     await session.flush()
-    session.add(TaskSlot(id=uuid.uuid4(), task_id=task.id, starts_at=starts_at, ends_at=ends_at, capacity=capacity))
+    session.add(
+        TaskSlot(
+            id=uuid.uuid4(),
+            task_id=task.id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            capacity=capacity,
+        )
+    )
     await session.flush()
-    await record(session, actor=_actor(actor), action="task.created", object_type="task", object_id=task.id,
-                 region_code=region_code)
-    await emit(session, topic="task.created", aggregate_type="task", aggregate_id=task.id,
-               payload={"organization_id": str(org_id), "category": category})
+    await record(
+        session,
+        actor=_actor(actor),
+        action="task.created",
+        object_type="task",
+        object_id=task.id,
+        region_code=region_code,
+    )
+    await emit(
+        session,
+        topic="task.created",
+        aggregate_type="task",
+        aggregate_id=task.id,
+        payload={"organization_id": str(org_id), "category": category},
+    )
     return task
 
 
-async def _task_for_member(session: AsyncSession, actor: CurrentUser, task_id: uuid.UUID) -> VolunteerTask:
+async def _task_for_member(
+    session: AsyncSession, actor: CurrentUser, task_id: uuid.UUID
+) -> VolunteerTask:
     task = await session.get(VolunteerTask, task_id, with_for_update=True)
     if task is None:
         raise NotFound(N_("Task not found."))
@@ -112,29 +157,53 @@ async def _task_for_member(session: AsyncSession, actor: CurrentUser, task_id: u
     return task
 
 
-async def add_slot(session: AsyncSession, actor: CurrentUser, task_id: uuid.UUID, slot: SlotIn) -> TaskSlot:
+async def add_slot(
+    session: AsyncSession, actor: CurrentUser, task_id: uuid.UUID, slot: SlotIn
+) -> TaskSlot:
     task = await _task_for_member(session, actor, task_id)
     if task.state != TaskState.OPEN:
         raise Conflict(N_("This task is closed."))
     starts_at, ends_at, capacity = _check_slot(slot)
-    new = TaskSlot(id=uuid.uuid4(), task_id=task.id, starts_at=starts_at, ends_at=ends_at, capacity=capacity)
+    new = TaskSlot(
+        id=uuid.uuid4(), task_id=task.id, starts_at=starts_at, ends_at=ends_at, capacity=capacity
+    )
     session.add(new)
     await session.flush()
-    await record(session, actor=_actor(actor), action="task.slot_added", object_type="task", object_id=task.id,
-                 detail={"slot_id": str(new.id), "capacity": capacity})
-    await emit(session, topic="task.updated", aggregate_type="task", aggregate_id=task.id,
-               payload={"slot_id": str(new.id)})
+    await record(
+        session,
+        actor=_actor(actor),
+        action="task.slot_added",
+        object_type="task",
+        object_id=task.id,
+        detail={"slot_id": str(new.id), "capacity": capacity},
+    )
+    await emit(
+        session,
+        topic="task.updated",
+        aggregate_type="task",
+        aggregate_id=task.id,
+        payload={"slot_id": str(new.id)},
+    )
     return new
 
 
-async def close_task(session: AsyncSession, actor: CurrentUser, task_id: uuid.UUID) -> VolunteerTask:
+async def close_task(
+    session: AsyncSession, actor: CurrentUser, task_id: uuid.UUID
+) -> VolunteerTask:
     task = await _task_for_member(session, actor, task_id)
     if task.state != TaskState.OPEN:
         raise Conflict(N_("This task is closed."))
     task.state = TaskState.CLOSED
-    await record(session, actor=_actor(actor), action="task.closed", object_type="task", object_id=task.id)
-    await emit(session, topic="task.closed", aggregate_type="task", aggregate_id=task.id,
-               payload={"state": TaskState.CLOSED.value})
+    await record(
+        session, actor=_actor(actor), action="task.closed", object_type="task", object_id=task.id
+    )
+    await emit(
+        session,
+        topic="task.closed",
+        aggregate_type="task",
+        aggregate_id=task.id,
+        payload={"state": TaskState.CLOSED.value},
+    )
     await session.flush()
     return task
 
@@ -156,7 +225,9 @@ async def sign_up(session: AsyncSession, actor: CurrentUser, slot_id: uuid.UUID)
     if await repo.take_place(session, slot_id) is None:
         raise Conflict(N_("This time slot is full. Choose another one."), code="slot_full")
     if signup is None:
-        signup = Signup(id=uuid.uuid4(), slot_id=slot_id, volunteer_id=actor.id, state=SignupState.SIGNED_UP)
+        signup = Signup(
+            id=uuid.uuid4(), slot_id=slot_id, volunteer_id=actor.id, state=SignupState.SIGNED_UP
+        )
         session.add(signup)
         try:
             await session.flush()
@@ -164,10 +235,21 @@ async def sign_up(session: AsyncSession, actor: CurrentUser, slot_id: uuid.UUID)
             raise Conflict(N_("You are signed up for this time slot already.")) from exc
     else:
         signup.state = SignupState.SIGNED_UP
-    await record(session, actor=_actor(actor), action="task.signed_up", object_type="task", object_id=task.id,
-                 detail={"slot_id": str(slot_id), "signup_id": str(signup.id)})
-    await emit(session, topic="task.signup", aggregate_type="task", aggregate_id=task.id,
-               payload={"slot_id": str(slot_id)})
+    await record(
+        session,
+        actor=_actor(actor),
+        action="task.signed_up",
+        object_type="task",
+        object_id=task.id,
+        detail={"slot_id": str(slot_id), "signup_id": str(signup.id)},
+    )
+    await emit(
+        session,
+        topic="task.signup",
+        aggregate_type="task",
+        aggregate_id=task.id,
+        payload={"slot_id": str(slot_id)},
+    )
     await session.flush()
     return signup
 
@@ -182,16 +264,32 @@ async def cancel_signup(session: AsyncSession, actor: CurrentUser, slot_id: uuid
         raise Conflict(N_("This time slot has started already; tell the organization instead."))
     signup.state = SignupState.CANCELLED
     await repo.free_place(session, slot_id)
-    await record(session, actor=_actor(actor), action="task.signup_cancelled", object_type="task",
-                 object_id=task.id, detail={"slot_id": str(slot_id), "signup_id": str(signup.id)})
-    await emit(session, topic="task.signup_cancelled", aggregate_type="task", aggregate_id=task.id,
-               payload={"slot_id": str(slot_id)})
+    await record(
+        session,
+        actor=_actor(actor),
+        action="task.signup_cancelled",
+        object_type="task",
+        object_id=task.id,
+        detail={"slot_id": str(slot_id), "signup_id": str(signup.id)},
+    )
+    await emit(
+        session,
+        topic="task.signup_cancelled",
+        aggregate_type="task",
+        aggregate_id=task.id,
+        payload={"slot_id": str(slot_id)},
+    )
     await session.flush()
     return signup
 
 
 async def record_attendance(
-    session: AsyncSession, actor: CurrentUser, signup_id: uuid.UUID, *, attended: bool, minutes: int | None
+    session: AsyncSession,
+    actor: CurrentUser,
+    signup_id: uuid.UUID,
+    *,
+    attended: bool,
+    minutes: int | None,
 ) -> Signup:
     """The organization records who came and for how long; attended hours count as verified."""
     signup = await repo.signup_by_id(session, signup_id)
@@ -207,26 +305,54 @@ async def record_attendance(
         raise Conflict(N_("Attendance is recorded already."))
     if attended:
         if minutes is None or not 1 <= minutes <= MAX_MINUTES:
-            raise Invalid(N_("Enter the minutes served (1 to 1440)."), fields={"minutes": "invalid"})
+            raise Invalid(
+                N_("Enter the minutes served (1 to 1440)."), fields={"minutes": "invalid"}
+            )
         signup.state = SignupState.ATTENDED
-        session.add(HoursLog(
-            id=uuid.uuid4(), volunteer_id=signup.volunteer_id, organization_id=task.organization_id,
-            task_id=task.id, signup_id=signup.id, served_on=slot.starts_at, minutes=minutes,
-            note="", state=HoursState.APPROVED, reviewed_by=actor.id, reviewed_at=utcnow(),
-        ))
+        session.add(
+            HoursLog(
+                id=uuid.uuid4(),
+                volunteer_id=signup.volunteer_id,
+                organization_id=task.organization_id,
+                task_id=task.id,
+                signup_id=signup.id,
+                served_on=slot.starts_at,
+                minutes=minutes,
+                note="",
+                state=HoursState.APPROVED,
+                reviewed_by=actor.id,
+                reviewed_at=utcnow(),
+            )
+        )
     else:
         signup.state = SignupState.NO_SHOW
     await session.flush()
-    await record(session, actor=_actor(actor), action="task.attendance", object_type="task", object_id=task.id,
-                 detail={"signup_id": str(signup.id), "state": signup.state.value, "minutes": minutes or 0})
-    await emit(session, topic="hours.recorded", aggregate_type="task", aggregate_id=task.id,
-               payload={"signup_id": str(signup.id), "state": signup.state.value})
+    await record(
+        session,
+        actor=_actor(actor),
+        action="task.attendance",
+        object_type="task",
+        object_id=task.id,
+        detail={"signup_id": str(signup.id), "state": signup.state.value, "minutes": minutes or 0},
+    )
+    await emit(
+        session,
+        topic="hours.recorded",
+        aggregate_type="task",
+        aggregate_id=task.id,
+        payload={"signup_id": str(signup.id), "state": signup.state.value},
+    )
     return signup
 
 
 async def log_hours(
-    session: AsyncSession, actor: CurrentUser, *, organization_id: uuid.UUID | None, served_on: datetime | None,
-    minutes: int | None, note: str,
+    session: AsyncSession,
+    actor: CurrentUser,
+    *,
+    organization_id: uuid.UUID | None,
+    served_on: datetime | None,
+    minutes: int | None,
+    note: str,
 ) -> HoursLog:
     if not (actor.has_role(Role.VOLUNTEER) or actor.is_admin):
         raise Forbidden(N_("Sign up as a volunteer to log service hours."))
@@ -242,19 +368,41 @@ async def log_hours(
         errors["note"] = "required"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
-    assert org is not None and served_on is not None and minutes is not None
-    log = HoursLog(id=uuid.uuid4(), volunteer_id=actor.id, organization_id=org.id, served_on=served_on,
-                   minutes=minutes, note=note.strip()[:2000], state=HoursState.PENDING)
+    assert org is not None
+    assert served_on is not None
+    assert minutes is not None
+    log = HoursLog(
+        id=uuid.uuid4(),
+        volunteer_id=actor.id,
+        organization_id=org.id,
+        served_on=served_on,
+        minutes=minutes,
+        note=note.strip()[:2000],
+        state=HoursState.PENDING,
+    )
     session.add(log)
     await session.flush()
-    await record(session, actor=_actor(actor), action="hours.logged", object_type="hours", object_id=log.id,
-                 detail={"organization_id": str(org.id), "minutes": minutes})
-    await emit(session, topic="hours.logged", aggregate_type="hours", aggregate_id=log.id,
-               payload={"organization_id": str(org.id)})
+    await record(
+        session,
+        actor=_actor(actor),
+        action="hours.logged",
+        object_type="hours",
+        object_id=log.id,
+        detail={"organization_id": str(org.id), "minutes": minutes},
+    )
+    await emit(
+        session,
+        topic="hours.logged",
+        aggregate_type="hours",
+        aggregate_id=log.id,
+        payload={"organization_id": str(org.id)},
+    )
     return log
 
 
-async def review_hours(session: AsyncSession, actor: CurrentUser, hours_id: uuid.UUID, *, approve: bool) -> HoursLog:
+async def review_hours(
+    session: AsyncSession, actor: CurrentUser, hours_id: uuid.UUID, *, approve: bool
+) -> HoursLog:
     log = await repo.hours_for_update(session, hours_id)
     if log is None:
         raise NotFound(N_("Hours not found."))
@@ -266,10 +414,21 @@ async def review_hours(session: AsyncSession, actor: CurrentUser, hours_id: uuid
     log.state = HoursState.APPROVED if approve else HoursState.REJECTED
     log.reviewed_by = actor.id
     log.reviewed_at = utcnow()
-    await record(session, actor=_actor(actor), action=f"hours.{log.state.value}", object_type="hours",
-                 object_id=log.id, detail={"organization_id": str(log.organization_id), "minutes": log.minutes})
-    await emit(session, topic=f"hours.{log.state.value}", aggregate_type="hours", aggregate_id=log.id,
-               payload={"organization_id": str(log.organization_id)})
+    await record(
+        session,
+        actor=_actor(actor),
+        action=f"hours.{log.state.value}",
+        object_type="hours",
+        object_id=log.id,
+        detail={"organization_id": str(log.organization_id), "minutes": log.minutes},
+    )
+    await emit(
+        session,
+        topic=f"hours.{log.state.value}",
+        aggregate_type="hours",
+        aggregate_id=log.id,
+        payload={"organization_id": str(log.organization_id)},
+    )
     await session.flush()
     return log
 
@@ -280,14 +439,25 @@ async def issue_certificate(session: AsyncSession, actor: CurrentUser) -> Certif
     if total <= 0:
         raise Conflict(N_("You have no verified service hours yet."))
     cert = Certificate(
-        id=uuid.uuid4(), volunteer_id=actor.id, total_minutes=total, issued_at=utcnow(),
+        id=uuid.uuid4(),
+        volunteer_id=actor.id,
+        total_minutes=total,
+        issued_at=utcnow(),
         check_code="".join(secrets.choice(_CODE_ALPHABET) for _ in range(16)),
     )
     session.add(cert)
     await session.flush()
-    await record(session, actor=_actor(actor), action="certificate.issued", object_type="certificate",
-                 object_id=cert.id, detail={"total_minutes": total})
-    await emit(session, topic="certificate.issued", aggregate_type="certificate", aggregate_id=cert.id)
+    await record(
+        session,
+        actor=_actor(actor),
+        action="certificate.issued",
+        object_type="certificate",
+        object_id=cert.id,
+        detail={"total_minutes": total},
+    )
+    await emit(
+        session, topic="certificate.issued", aggregate_type="certificate", aggregate_id=cert.id
+    )
     return cert
 
 

@@ -16,5 +16,12 @@ from arq import cron, func  # noqa: E402
 from backend.projects.tasks import flag_overdue_projects  # noqa: E402
 
 FUNCTIONS.append(func(flag_overdue_projects, name="flag_overdue_projects", keep_result=0))
-CRON_JOBS.append(cron(flag_overdue_projects, name="cron:flag_overdue_projects", hour={2}, minute={10},
-                      keep_result=0))
+CRON_JOBS.append(
+    cron(
+        flag_overdue_projects,
+        name="cron:flag_overdue_projects",
+        hour={2},
+        minute={10},
+        keep_result=0,
+    )
+)

@@ -44,7 +44,9 @@ def test_resource_claim_and_signup(
     ARTIFACTS.mkdir(exist_ok=True)
     org = demo["org:charity"]
     title = f"浏览器测试棉被 {uuid.uuid4().hex[:6]}"
-    context = browser.new_context(viewport=PHONE, extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    context = browser.new_context(
+        viewport=PHONE, extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"}
+    )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
