@@ -23,9 +23,17 @@ WEB = [
     "backend.matches.views:OrganizationMatchViews",
     "backend.needs.views:PublicNeedViews",
     "backend.notifications.views:NotificationViews",
+    "backend.organizations.views:DirectoryViews",
+    "backend.organizations.views:PortalViews",
     "backend.partner.api:token_endpoint",
     "backend.partner.views:PartnerClientViews",
+    "backend.projects.views:ProjectViews",
+    "backend.resources.views:ClaimViews",
+    "backend.resources.views:ResourceViews",
     "backend.search.views:SearchViews",
+    "backend.volunteering.views:CertificateCheckViews",
+    "backend.volunteering.views:TaskViews",
+    "backend.volunteering.views:VolunteerViews",
     "backend.web.views:SiteController",
     "backend.web.views:healthz",
 ]
@@ -36,9 +44,13 @@ API = [
     "backend.households.api:HouseholdsAPI",
     "backend.households.api:ReferralsAPI",
     "backend.needs.api:PublicNeedsAPI",
+    "backend.organizations.api:DirectoryAPI",
     "backend.notifications.views:NotificationsAPI",
     "backend.partner.api:PartnerAPI",
+    "backend.projects.api:ProjectsAPI",
+    "backend.resources.api:ResourcesAPI",
     "backend.search.api:SearchAPI",
+    "backend.volunteering.api:TasksAPI",
 ]
 
 

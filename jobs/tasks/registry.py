@@ -13,6 +13,7 @@ from backend.donations import tasks as donations_tasks
 from backend.households.tasks import verification_lapse
 from backend.matches.tasks import expire_matches, matching_nightly, run_matching
 from backend.needs.tasks import expire_needs
+from backend.projects.tasks import flag_overdue_projects
 from backend.search.tasks import reindex_search
 
 FUNCTIONS: list[Any] = []
@@ -45,4 +46,16 @@ CRON_JOBS += donations_tasks.CRON_JOBS
 FUNCTIONS.append(func(reindex_search, name="reindex_search", keep_result=0))
 CRON_JOBS.append(
     cron(reindex_search, name="cron:reindex_search", hour={3}, minute={30}, keep_result=0)
+)
+
+# projects: flag executing projects without an update for 90 days (daily, 02:10 UTC)
+FUNCTIONS.append(func(flag_overdue_projects, name="flag_overdue_projects", keep_result=0))
+CRON_JOBS.append(
+    cron(
+        flag_overdue_projects,
+        name="cron:flag_overdue_projects",
+        hour={2},
+        minute={10},
+        keep_result=0,
+    )
 )
