@@ -6,7 +6,12 @@ import importlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.models import User
+from backend.demo.accounts import DEMO_PASSWORD, DEMO_USERS, seed_accounts
+from backend.regions.service import import_bundled
 
 Seeder = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 
@@ -25,3 +30,19 @@ def _seeder(spec: str) -> Seeder:
     module, _, name = spec.partition(":")
     seeder: Seeder = getattr(importlib.import_module(module), name)
     return seeder
+
+
+async def database_is_empty(session: AsyncSession) -> bool:
+    return (await session.scalar(select(func.count()).select_from(User))) == 0
+
+
+async def seed_demo(session: AsyncSession) -> dict[str, Any]:
+    await import_bundled(session)
+    ids: dict[str, Any] = dict(await seed_accounts(session))
+    for spec in SEEDERS:
+        await _seeder(spec)(session, ids)
+    return ids
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    return [(user.key, user.email, DEMO_PASSWORD) for user in DEMO_USERS]
