@@ -7,5 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from arq import cron, func
+
+from backend.households.tasks import verification_lapse
+from backend.needs.tasks import expire_needs
+
 FUNCTIONS: list[Any] = []
 CRON_JOBS: list[Any] = []
+
+# households and needs: daily at 01:05 / 01:15 Asia/Shanghai (17:05 / 17:15 UTC)
+FUNCTIONS += [
+    func(verification_lapse, name="verification_lapse", keep_result=0),
+    func(expire_needs, name="expire_needs", keep_result=0),
+]
+CRON_JOBS += [
+    cron(verification_lapse, name="cron:verification_lapse", hour={17}, minute={5}, keep_result=0),
+    cron(expire_needs, name="cron:expire_needs", hour={17}, minute={15}, keep_result=0),
+]

@@ -1,0 +1,224 @@
+"""Every query of the households domain, scoped to the caseworker's region subtrees."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.households.models import (
+    Assessment,
+    AssistanceCategory,
+    Consent,
+    ConsentPurpose,
+    Household,
+    HouseholdStatus,
+    Referral,
+    ReferralState,
+    Verification,
+)
+from backend.regions.models import Region
+from backend.regions.repository import in_subtrees
+
+
+async def household_with_path(
+    session: AsyncSession, household_id: uuid.UUID, *, for_update: bool = False
+) -> tuple[Household, str] | None:
+    query = (
+        select(Household, Region.path)
+        .join(Region, Region.code == Household.region_code)
+        .where(Household.id == household_id)
+    )
+    if for_update:
+        query = query.with_for_update(of=Household)
+    row = (await session.execute(query)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def by_id_hash(session: AsyncSession, id_hash: str) -> tuple[Household, Region] | None:
+    row = (
+        await session.execute(
+            select(Household, Region)
+            .join(Region, Region.code == Household.region_code)
+            .where(Household.id_number_hash == id_hash)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def by_code_hash(session: AsyncSession, token_hash: str) -> Household | None:
+    return (
+        await session.scalars(select(Household).where(Household.code_token_hash == token_hash))
+    ).first()
+
+
+async def list_households(
+    session: AsyncSession,
+    root_paths: Sequence[str],
+    *,
+    today: date,
+    category: AssistanceCategory | None = None,
+    verification: str | None = None,
+    community: str | None = None,
+    offset: int = 0,
+    limit: int = 20,
+) -> tuple[Sequence[tuple[Household, str]], int]:
+    query = (
+        select(Household, Region.name)
+        .join(Region, Region.code == Household.region_code)
+        .where(in_subtrees(Household.region_code, root_paths))
+    )
+    if category is not None:
+        query = query.where(Household.category == category)
+    if verification == "valid":
+        query = query.where(Household.verified_until >= today)
+    elif verification == "lapsed":
+        query = query.where(Household.verified_until < today)
+    elif verification == "none":
+        query = query.where(Household.verified_until.is_(None))
+    if community:
+        sub = (await session.scalars(select(Region.path).where(Region.code == community))).first()
+        query = query.where(in_subtrees(Household.region_code, [sub] if sub else []))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.execute(
+        query.order_by(Household.created_at.desc(), Household.id).offset(offset).limit(limit)
+    )
+    return [(h, name) for h, name in rows.all()], total
+
+
+async def count_lapsed(session: AsyncSession, root_paths: Sequence[str], today: date) -> int:
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Household)
+            .where(in_subtrees(Household.region_code, root_paths), Household.verified_until < today)
+        )
+        or 0
+    )
+
+
+async def lapsed_household_ids(session: AsyncSession, today: date) -> Sequence[uuid.UUID]:
+    return (
+        await session.scalars(
+            select(Household.id)
+            .where(Household.verified_until < today, Household.status == HouseholdStatus.ACTIVE)
+            .order_by(Household.id)
+        )
+    ).all()
+
+
+async def population(session: AsyncSession, root_path: str) -> Sequence[tuple[str, list[int], list[str]]]:
+    """(region path, member ages, flags) of every active household under ``root_path``."""
+    rows = await session.execute(
+        select(Region.path, Household.member_ages, Household.flags)
+        .join(Region, Region.code == Household.region_code)
+        .where(
+            Household.status == HouseholdStatus.ACTIVE,
+            (Region.path == root_path) | Region.path.startswith(root_path + ".", autoescape=True),
+        )
+    )
+    return [(p, list(a or []), list(f or [])) for p, a, f in rows.all()]
+
+
+async def verifications(session: AsyncSession, household_id: uuid.UUID) -> Sequence[Verification]:
+    return (
+        await session.scalars(
+            select(Verification)
+            .where(Verification.household_id == household_id)
+            .order_by(Verification.verified_at.desc())
+        )
+    ).all()
+
+
+async def assessments(session: AsyncSession, household_id: uuid.UUID) -> Sequence[Assessment]:
+    return (
+        await session.scalars(
+            select(Assessment)
+            .where(Assessment.household_id == household_id)
+            .order_by(Assessment.assessed_at.desc())
+        )
+    ).all()
+
+
+async def consents(session: AsyncSession, household_id: uuid.UUID) -> Sequence[Consent]:
+    return (
+        await session.scalars(
+            select(Consent).where(Consent.household_id == household_id).order_by(Consent.given_at.desc())
+        )
+    ).all()
+
+
+async def active_consent(
+    session: AsyncSession, household_id: uuid.UUID, purpose: ConsentPurpose
+) -> Consent | None:
+    return (
+        await session.scalars(
+            select(Consent)
+            .where(
+                Consent.household_id == household_id,
+                Consent.purpose == purpose,
+                Consent.withdrawn_at.is_(None),
+            )
+            .order_by(Consent.given_at.desc())
+        )
+    ).first()
+
+
+async def referrals_for(
+    session: AsyncSession,
+    root_paths: Sequence[str],
+    *,
+    state: ReferralState | None,
+    offset: int = 0,
+    limit: int = 20,
+) -> tuple[Sequence[tuple[Referral, str]], int]:
+    query = (
+        select(Referral, Region.name)
+        .join(Region, Region.code == Referral.region_code)
+        .where(in_subtrees(Referral.region_code, root_paths))
+    )
+    if state is not None:
+        query = query.where(Referral.state == state)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.execute(query.order_by(Referral.created_at.desc()).offset(offset).limit(limit))
+    return [(r, n) for r, n in rows.all()], total
+
+
+async def referral_with_path(
+    session: AsyncSession, referral_id: uuid.UUID, *, for_update: bool = False
+) -> tuple[Referral, str] | None:
+    query = (
+        select(Referral, Region.path)
+        .join(Region, Region.code == Referral.region_code)
+        .where(Referral.id == referral_id)
+    )
+    if for_update:
+        query = query.with_for_update(of=Referral)
+    row = (await session.execute(query)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def referrals_by(session: AsyncSession, user_id: uuid.UUID) -> Sequence[tuple[Referral, str]]:
+    rows = await session.execute(
+        select(Referral, Region.name)
+        .join(Region, Region.code == Referral.region_code)
+        .where(Referral.referred_by == user_id)
+        .order_by(Referral.created_at.desc())
+        .limit(100)
+    )
+    return [(r, n) for r, n in rows.all()]
+
+
+async def regions_under(session: AsyncSession, root_paths: Sequence[str], levels: Sequence[str]) -> Sequence[Region]:
+    from backend.regions.models import RegionLevel
+
+    return (
+        await session.scalars(
+            select(Region)
+            .where(in_subtrees(Region.code, root_paths), Region.level.in_([RegionLevel(lv) for lv in levels]))
+            .order_by(Region.path)
+        )
+    ).all()

@@ -1,0 +1,427 @@
+"""Caseworker pages: households, verification, assessment, consent, 幸福码, need drafts,
+the referral inbox; and the 主动发现 referral pages for any signed-in user."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import QueryParameter
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.identity import CurrentUser
+from backend.accounts.models import Role
+from backend.core.errors import DomainError
+from backend.core.http import DB, Form, rollback_only
+from backend.core.pagination import Page
+from backend.core.security import login_required, require_user, user_of
+from backend.core.templating import page, translate
+from backend.households import repository as repo
+from backend.households import service
+from backend.households.models import AssistanceCategory, MemberFlag, ReferralState
+from backend.households.qr import qr_svg
+from backend.households.schemas import DIMENSIONS, PERSONAL_FIELDS, HouseholdIn
+from backend.needs import repository as needs_repo
+from backend.needs import service as needs_service
+from backend.needs.models import NeedState
+from backend.needs.schemas import NeedIn
+from backend.privacy.scanner import Finding, mark_spans_html
+from backend.regions.models import Region, RegionLevel
+from backend.regions.repository import by_level
+
+
+def caseworker_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Personal data is for caseworkers only (privacy rule 1): platform admins do not pass."""
+    user = user_of(connection)
+    if user is None:
+        raise NotAuthorizedException()
+    if not user.has_role(Role.CASEWORKER):
+        raise PermissionDeniedException()
+
+
+def _error(exc: DomainError) -> dict[str, Any]:
+    return {"error": translate(exc.message, **exc.params), "fields": getattr(exc, "fields", {})}
+
+
+def parse_ages(raw: str) -> list[int]:
+    """"68, 42 9" → [68, 42, 9]; anything not a number is an error (-1 marks it invalid)."""
+    out: list[int] = []
+    for part in raw.replace("，", ",").replace("、", ",").replace(" ", ",").split(","):
+        part = part.strip()
+        if part:
+            out.append(int(part) if part.isdigit() else -1)
+    return out
+
+
+def household_in(data: dict[str, str]) -> HouseholdIn:
+    referral = data.get("referral_id") or ""
+    try:
+        referral_id = uuid.UUID(referral) if referral else None
+    except ValueError:
+        referral_id = None
+    return HouseholdIn(
+        head_name=data.get("head_name", ""), id_number=data.get("id_number", ""),
+        region_code=data.get("region_code", ""), category=data.get("category", ""),
+        phone=data.get("phone", ""), address=data.get("address", ""),
+        member_ages=parse_ages(data.get("member_ages", "")),
+        flags=[f.value for f in MemberFlag if data.get(f"flag_{f.value}")],
+        unstable_income=bool(data.get("unstable_income")), referral_id=referral_id,
+    )
+
+
+def need_in(data: dict[str, str]) -> NeedIn:
+    def number(name: str) -> int | None:
+        raw = data.get(name, "").strip()
+        return int(raw) if raw.isdigit() else None
+
+    amount: int | None = None
+    raw_amount = data.get("amount_yuan", "").strip().replace(",", "")
+    if raw_amount:
+        try:
+            yuan, _, cents = raw_amount.partition(".")
+            amount = int(yuan) * 100 + (int((cents + "00")[:2]) if cents else 0)
+        except ValueError:
+            amount = None
+    deadline: date | None
+    try:
+        deadline = date.fromisoformat(data["deadline"]) if data.get("deadline") else None
+    except ValueError:
+        deadline = None
+    return NeedIn(category=data.get("category", ""), title=data.get("title", ""), body=data.get("body", ""),
+                  quantity=number("quantity"), unit=data.get("unit", ""), amount_fen=amount,
+                  urgency=data.get("urgency", "normal"), deadline=deadline)
+
+
+async def _form_context(db: AsyncSession, user: CurrentUser) -> dict[str, Any]:
+    regions = await repo.regions_under(db, service.caseworker_paths(user), ["township", "community"])
+    return {"regions": regions, "categories": list(AssistanceCategory), "member_flags": list(MemberFlag)}
+
+
+async def _detail_context(db: AsyncSession, user: CurrentUser, household_id: uuid.UUID) -> dict[str, Any]:
+    household, path = await service.household_for(db, user, household_id)
+    region = await db.get(Region, household.region_code)
+    return {
+        "household": household,
+        "region": region,
+        "masked": service.masked(household),
+        "verification_state": service.verification_state(household.verified_until),
+        "verifications": await repo.verifications(db, household.id),
+        "assessments": await repo.assessments(db, household.id),
+        "consents": await repo.consents(db, household.id),
+        "needs": await needs_repo.needs_of_household(db, household.id),
+        "can_publish": await service.can_publish(db, household),
+        "has_child": service.has_child(household),
+        "dimensions": DIMENSIONS,
+        "weights": service.WEIGHTS,
+        "personal_fields": PERSONAL_FIELDS,
+        "default_months": service.validity_months(household.category, household.unstable_income),
+    }
+
+
+class HouseholdViews(Controller):
+    path = "/households"
+    include_in_schema = False
+    guards = [caseworker_only]  # noqa: RUF012 - Litestar API
+
+    @get("/", name="households")
+    async def index(
+        self, request: Request[Any, Any, Any], db: DB, category: str = "", verification: str = "",
+        community: str = "", page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+    ) -> Template:
+        user = require_user(request)
+        paths = service.caseworker_paths(user)
+        pager = Page(number=page_no, size=20)
+        cat = AssistanceCategory(category) if category in {c.value for c in AssistanceCategory} else None
+        ver = verification if verification in {"valid", "lapsed", "none"} else None
+        rows, total = await repo.list_households(
+            db, paths, today=service.today_local(), category=cat, verification=ver,
+            community=community or None, offset=pager.offset, limit=pager.size)
+        items = [(h, name, service.masked(h), service.verification_state(h.verified_until)) for h, name in rows]
+        query = "&".join(f"{k}={v}" for k, v in (("category", category), ("verification", verification),
+                                                 ("community", community)) if v)
+        return page(request, "households/list.html", fragment="households/_list.html", items=items,
+                    pager=pager.with_total(total), filters={"category": category, "verification": verification,
+                                                            "community": community},
+                    base_url="/households" + (f"?{query}" if query else ""),
+                    lapsed=await repo.count_lapsed(db, paths, service.today_local()),
+                    new_referrals=(await repo.referrals_for(db, paths, state=ReferralState.NEW, limit=1))[1],
+                    **await _form_context(db, user))
+
+    @get("/new", name="household_new")
+    async def new(self, request: Request[Any, Any, Any], db: DB, referral: uuid.UUID | None = None) -> Template:
+        user = require_user(request)
+        form: dict[str, Any] = {}
+        referral_text: dict[str, str] | None = None
+        if referral is not None:
+            referral_text = await service.open_referral(db, user, referral)
+            ref = await service.referral_for(db, user, referral)
+            form = {"referral_id": str(referral), "region_code": ref.region_code}
+        return page(request, "households/form.html", form=form, referral_text=referral_text,
+                    action="/households", editing=False, **await _form_context(db, user))
+
+    @post("/")
+    async def create(self, request: Request[Any, Any, Any], db: DB, data: Form) -> Template | Redirect:
+        user = require_user(request)
+        try:
+            household = await service.register(db, user, household_in(data))
+        except DomainError as exc:
+            rollback_only(db)
+            return page(request, "households/form.html", status_code=exc.status_code, form=data,
+                        action="/households", editing=False, referral_text=None,
+                        **_error(exc), **await _form_context(db, user))
+        return Redirect(f"/households/{household.id}?saved=registered", status_code=303)
+
+    @post("/export", name="households_export")
+    async def export(self, request: Request[Any, Any, Any], db: DB, data: Form) -> Response[str]:
+        user = require_user(request)
+        cat = data.get("category", "")
+        body = await service.export_csv(
+            db, user, category=AssistanceCategory(cat) if cat in {c.value for c in AssistanceCategory} else None,
+            verification=data.get("verification") or None, community=data.get("community") or None)
+        return Response(body, media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="households.csv"'})
+
+    @get("/{household_id:uuid}", name="household")
+    async def detail(self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, saved: str = "") -> Template:
+        user = require_user(request)
+        return page(request, "households/detail.html", saved=saved, form={},
+                    **await _detail_context(db, user, household_id))
+
+    @post("/{household_id:uuid}/reveal")
+    async def reveal(self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form) -> Template:
+        user = require_user(request)
+        fields = [f for f in PERSONAL_FIELDS if data.get(f)] or list(PERSONAL_FIELDS)
+        revealed = await service.reveal(db, user, household_id, fields)
+        ctx = await _detail_context(db, user, household_id)
+        return page(request, "households/detail.html", fragment="households/_personal.html",
+                    revealed=revealed, form={}, saved="", **ctx)
+
+    @get("/{household_id:uuid}/edit")
+    async def edit_form(self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID) -> Template:
+        user = require_user(request)
+        household, _ = await service.household_for(db, user, household_id)
+        values = await service.reveal(db, user, household_id, PERSONAL_FIELDS)
+        form = {**values, "region_code": household.region_code, "category": household.category.value,
+                "member_ages": ", ".join(str(a) for a in household.member_ages),
+                "unstable_income": "1" if household.unstable_income else "",
+                **{f"flag_{f}": "1" for f in household.flags}}
+        return page(request, "households/form.html", form=form, action=f"/households/{household_id}/edit",
+                    editing=True, household=household, referral_text=None, **await _form_context(db, user))
+
+    @post("/{household_id:uuid}/edit")
+    async def edit(self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form) -> Template | Redirect:
+        user = require_user(request)
+        try:
+            await service.update(db, user, household_id, household_in(data))
+        except DomainError as exc:
+            rollback_only(db)
+            if exc.status_code == 404:
+                raise
+            return page(request, "households/form.html", status_code=exc.status_code, form=data,
+                        action=f"/households/{household_id}/edit", editing=True, referral_text=None,
+                        **_error(exc), **await _form_context(db, user))
+        return Redirect(f"/households/{household_id}?saved=updated", status_code=303)
+
+    async def _detail_error(self, request: Request[Any, Any, Any], db: AsyncSession, household_id: uuid.UUID,
+                            exc: DomainError, form: dict[str, str], section: str) -> Template:
+        rollback_only(db)
+        if exc.status_code == 404:
+            raise exc
+        user = require_user(request)
+        return page(request, "households/detail.html", status_code=exc.status_code, saved="", form=form,
+                    section=section, **_error(exc), **await _detail_context(db, user, household_id))
+
+    @post("/{household_id:uuid}/verify")
+    async def verify(self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form) -> Template | Redirect:
+        try:
+            until = date.fromisoformat(data["valid_until"]) if data.get("valid_until") else None
+        except ValueError:
+            until = None
+        try:
+            await service.verify(db, require_user(request), household_id, basis=data.get("basis", ""), valid_until=until)
+        except DomainError as exc:
+            return await self._detail_error(request, db, household_id, exc, data, "verify")
+        return Redirect(f"/households/{household_id}?saved=verified", status_code=303)
+
+    @post("/{household_id:uuid}/assess")
+    async def assess(self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form) -> Template | Redirect:
+        try:
+            await service.assess(db, require_user(request), household_id, dict(data), note=data.get("note", ""))
+        except DomainError as exc:
+            return await self._detail_error(request, db, household_id, exc, data, "assess")
+        return Redirect(f"/households/{household_id}?saved=assessed", status_code=303)
+
+    @post("/{household_id:uuid}/consents")
+    async def consent(self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form) -> Template | Redirect:
+        try:
+            await service.record_consent(db, require_user(request), household_id, purpose=data.get("purpose", ""),
+                                         scope=data.get("scope", ""), guardian_consent=bool(data.get("guardian_consent")))
+        except DomainError as exc:
+            return await self._detail_error(request, db, household_id, exc, data, "consent")
+        return Redirect(f"/households/{household_id}?saved=consent", status_code=303)
+
+    @post("/{household_id:uuid}/consents/{consent_id:uuid}/withdraw")
+    async def withdraw_consent(self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, consent_id: uuid.UUID) -> Redirect:
+        await service.withdraw_consent(db, require_user(request), household_id, consent_id)
+        return Redirect(f"/households/{household_id}?saved=consent_withdrawn", status_code=303)
+
+    @post("/{household_id:uuid}/code")
+    async def issue_code(self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID) -> Template:
+        user = require_user(request)
+        issued = await service.issue_code(db, user, household_id)
+        household, _ = await service.household_for(db, user, household_id)
+        base = request.app.state.runtime.settings.base_url.rstrip("/")
+        url = f"{base}/code/{issued.token}"
+        return page(request, "households/card.html", qr=qr_svg(url), pin=issued.pin, household=household,
+                    masked=service.masked(household))
+
+    @get("/{household_id:uuid}/needs/new")
+    async def need_new(self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID) -> Template:
+        household, _ = await service.household_for(db, require_user(request), household_id)
+        return page(request, "households/need_form.html", form={"urgency": "normal"}, household=household,
+                    categories=await needs_repo.categories(db), action=f"/households/{household_id}/needs")
+
+    @post("/{household_id:uuid}/needs")
+    async def need_create(self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form) -> Template | Redirect:
+        user = require_user(request)
+        try:
+            need = await needs_service.create_draft(db, user, household_id, need_in(data))
+        except DomainError as exc:
+            rollback_only(db)
+            if exc.status_code == 404:
+                raise
+            household, _ = await service.household_for(db, user, household_id)
+            return page(request, "households/need_form.html", status_code=exc.status_code, form=data,
+                        household=household, categories=await needs_repo.categories(db),
+                        action=f"/households/{household_id}/needs", **_error(exc))
+        return Redirect(f"/households/needs/{need.id}?saved=draft", status_code=303)
+
+    async def _need_page(self, request: Request[Any, Any, Any], db: AsyncSession, need_id: uuid.UUID, *,
+                         status_code: int = 200, **extra: Any) -> Template:
+        need, household = await needs_service.need_for(db, require_user(request), need_id)
+        form = extra.pop("form", None) or {
+            "category": need.category, "title": need.title, "body": need.body,
+            "quantity": need.quantity or "", "unit": need.unit, "urgency": need.urgency.value,
+            "amount_yuan": f"{need.amount_fen // 100}.{need.amount_fen % 100:02d}" if need.amount_fen else "",
+            "deadline": need.deadline.isoformat() if need.deadline else "",
+        }
+        public = await needs_repo.public_need(db, need.id)
+        return page(request, "households/need.html", status_code=status_code, need=need, household=household,
+                    form=form, categories=await needs_repo.categories(db), public=public,
+                    editable=need.state == NeedState.DRAFT, states=NeedState, **extra)
+
+    @get("/needs/{need_id:uuid}", name="household_need")
+    async def need(self, request: Request[Any, Any, Any], db: DB, need_id: uuid.UUID, saved: str = "") -> Template:
+        return await self._need_page(request, db, need_id, saved=saved)
+
+    @post("/needs/{need_id:uuid}")
+    async def need_update(self, request: Request[Any, Any, Any], db: DB, need_id: uuid.UUID, data: Form) -> Template | Redirect:
+        try:
+            await needs_service.update_draft(db, require_user(request), need_id, need_in(data))
+        except DomainError as exc:
+            rollback_only(db)
+            if exc.status_code == 404:
+                raise
+            return await self._need_page(request, db, need_id, status_code=exc.status_code, form=data, **_error(exc))
+        return Redirect(f"/households/needs/{need_id}?saved=edited", status_code=303)
+
+    @post("/needs/{need_id:uuid}/publish")
+    async def need_publish(self, request: Request[Any, Any, Any], db: DB, need_id: uuid.UUID) -> Template | Redirect:
+        try:
+            await needs_service.publish(db, require_user(request), need_id)
+        except needs_service.PersonalDataFound as exc:
+            rollback_only(db)
+            need, _ = await needs_service.need_for(db, require_user(request), need_id)
+            marked = {
+                field: mark_spans_html(text, [Finding(b.kind, b.start, b.end, "")  # type: ignore[arg-type]
+                                              for b in exc.blocks if b.field == field])
+                for field, text in (("title", need.title), ("body", need.body))
+            }
+            return await self._need_page(request, db, need_id, status_code=422, marked=marked,
+                                         blocks=exc.blocks, **_error(exc))
+        except DomainError as exc:
+            rollback_only(db)
+            if exc.status_code == 404:
+                raise
+            return await self._need_page(request, db, need_id, status_code=exc.status_code, **_error(exc))
+        return Redirect(f"/households/needs/{need_id}?saved=published", status_code=303)
+
+    @post("/needs/{need_id:uuid}/withdraw")
+    async def need_withdraw(self, request: Request[Any, Any, Any], db: DB, need_id: uuid.UUID, data: Form) -> Redirect:
+        await needs_service.withdraw(db, require_user(request), need_id, data.get("reason", ""))
+        return Redirect(f"/households/needs/{need_id}?saved=withdrawn", status_code=303)
+
+    @post("/needs/{need_id:uuid}/reopen")
+    async def need_reopen(self, request: Request[Any, Any, Any], db: DB, need_id: uuid.UUID) -> Redirect:
+        await needs_service.reopen(db, require_user(request), need_id)
+        return Redirect(f"/households/needs/{need_id}?saved=reopened", status_code=303)
+
+    @get("/referrals", name="referral_inbox")
+    async def inbox(self, request: Request[Any, Any, Any], db: DB, state_: Annotated[str, QueryParameter(name="state")] = "new",
+                    page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1) -> Template:
+        user = require_user(request)
+        wanted = ReferralState(state_) if state_ in {s.value for s in ReferralState} else ReferralState.NEW
+        pager = Page(number=page_no, size=20)
+        rows, total = await repo.referrals_for(db, service.caseworker_paths(user), state=wanted,
+                                               offset=pager.offset, limit=pager.size)
+        return page(request, "households/inbox.html", fragment="households/_inbox.html", rows=rows,
+                    pager=pager.with_total(total), state=wanted, states=list(ReferralState))
+
+    @get("/referrals/{referral_id:uuid}")
+    async def referral(self, request: Request[Any, Any, Any], db: DB, referral_id: uuid.UUID) -> Template:
+        user = require_user(request)
+        values = await service.open_referral(db, user, referral_id)
+        return page(request, "households/referral.html", referral=await service.referral_for(db, user, referral_id),
+                    values=values, form={})
+
+    @post("/referrals/{referral_id:uuid}/dismiss")
+    async def dismiss(self, request: Request[Any, Any, Any], db: DB, referral_id: uuid.UUID, data: Form) -> Template | Redirect:
+        user = require_user(request)
+        try:
+            await service.dismiss_referral(db, user, referral_id, data.get("reason", ""))
+        except DomainError as exc:
+            rollback_only(db)
+            if exc.status_code == 404:
+                raise
+            return page(request, "households/referral.html", status_code=exc.status_code, form=data,
+                        referral=await service.referral_for(db, user, referral_id),
+                        values=await service.open_referral(db, user, referral_id), **_error(exc))
+        return Redirect("/households/referrals", status_code=303)
+
+
+class ReferralViews(Controller):
+    """主动发现: any signed-in user refers a household; the referrer sees only the state."""
+
+    path = "/referrals"
+    include_in_schema = False
+    guards = [login_required]  # noqa: RUF012 - Litestar API
+
+    @get("/", name="my_referrals")
+    async def mine(self, request: Request[Any, Any, Any], db: DB, saved: str = "") -> Template:
+        rows = await repo.referrals_by(db, require_user(request).id)
+        return page(request, "households/my_referrals.html", rows=rows, saved=saved)
+
+    @get("/new", name="referral_new")
+    async def new(self, request: Request[Any, Any, Any], db: DB) -> Template:
+        regions = await by_level(db, RegionLevel.COUNTY, RegionLevel.TOWNSHIP, RegionLevel.COMMUNITY)
+        return page(request, "households/refer.html", form={}, regions=regions)
+
+    @post("/")
+    async def create(self, request: Request[Any, Any, Any], db: DB, data: Form) -> Template | Redirect:
+        try:
+            await service.refer(db, require_user(request), region_code=data.get("region_code", ""),
+                                text=data.get("text", ""), contact=data.get("contact", ""))
+        except DomainError as exc:
+            rollback_only(db)
+            regions = await by_level(db, RegionLevel.COUNTY, RegionLevel.TOWNSHIP, RegionLevel.COMMUNITY)
+            return page(request, "households/refer.html", status_code=exc.status_code, form=data,
+                        regions=regions, **_error(exc))
+        return Redirect("/referrals?saved=1", status_code=303)
+
+

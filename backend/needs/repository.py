@@ -1,0 +1,189 @@
+"""Every query of the needs domain. The public queries select only public columns.
+
+:func:`public_needs` and :func:`public_need` are the public list/detail queries other domains
+(search, organizations) use; they return :class:`backend.needs.schemas.PublicNeed` only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.models import Organization
+from backend.needs.models import Need, NeedCategory, NeedState
+from backend.needs.schemas import PUBLIC_STATES, PublicNeed, public_profile
+from backend.regions.models import Region
+from backend.regions.repository import in_subtrees
+
+#: Exactly the columns a public need is built from. Adding a column here is a privacy review.
+PUBLIC_COLUMNS = (
+    Need.id,
+    Need.category,
+    NeedCategory.name_zh,
+    NeedCategory.name_en,
+    Need.title,
+    Need.body,
+    Need.quantity,
+    Need.unit,
+    Need.amount_fen,
+    Need.pledged,
+    Need.delivered,
+    Need.urgency,
+    Need.deadline,
+    Need.state,
+    Need.public_region_code,
+    Region.path,
+    Need.public_profile,
+    Need.published_at,
+    Organization.name.label("helper_organization"),
+)
+
+
+def _public_select() -> Select[Any]:
+    return (
+        select(*PUBLIC_COLUMNS)
+        .join(NeedCategory, NeedCategory.code == Need.category)
+        .join(Region, Region.code == Need.public_region_code)
+        .outerjoin(Organization, Organization.id == Need.helper_organization_id)
+        .where(
+            Need.state.in_([NeedState(s) for s in PUBLIC_STATES]),
+            Need.hidden_reason.is_(None),
+            Need.public_region_code.is_not(None),
+        )
+    )
+
+
+async def _region_names(session: AsyncSession, paths: Sequence[str]) -> dict[str, str]:
+    codes = {code for path in paths for code in path.split(".")}
+    if not codes:
+        return {}
+    rows = await session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))
+    return {code: name for code, name in rows.all()}
+
+
+def _build(row: Row[Any], names: dict[str, str]) -> PublicNeed:
+    codes = tuple(row.path.split("."))
+    return PublicNeed(
+        id=row.id,
+        category=row.category,
+        category_name_zh=row.name_zh,
+        category_name_en=row.name_en,
+        title=row.title,
+        body=row.body,
+        quantity=row.quantity,
+        unit=row.unit,
+        amount_fen=row.amount_fen,
+        pledged=row.pledged,
+        delivered=row.delivered,
+        urgency=row.urgency.value,
+        deadline=row.deadline,
+        state=row.state.value,
+        region_code=row.public_region_code,
+        region_codes=codes,
+        region_names=tuple(names.get(c, c) for c in codes),
+        profile=public_profile(row.public_profile),
+        published_at=row.published_at,
+        helper_organization=row.helper_organization,
+    )
+
+
+async def public_needs(
+    session: AsyncSession,
+    *,
+    category: str | None = None,
+    urgency: str | None = None,
+    state: str | None = None,
+    region_path: str | None = None,
+    offset: int = 0,
+    limit: int = 20,
+    ids: Sequence[uuid.UUID] | None = None,
+) -> tuple[list[PublicNeed], int]:
+    """Publicly visible needs, newest first (emergency first), with the total count.
+
+    ``region_path``: only needs whose *published* (generalised) location lies in that subtree.
+    ``ids``: restrict to these needs (the search layer reloads hits this way).
+    """
+    query = _public_select()
+    if category:
+        query = query.where(Need.category == category)
+    if urgency:
+        query = query.where(Need.urgency == urgency)
+    if state and state in PUBLIC_STATES:
+        query = query.where(Need.state == NeedState(state))
+    if region_path:
+        query = query.where(in_subtrees(Need.public_region_code, [region_path]))
+    if ids is not None:
+        query = query.where(Need.id.in_(list(ids)))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    urgency_rank = func.array_position(["emergency", "high", "normal"], Need.urgency)
+    rows = (
+        await session.execute(
+            query.order_by(urgency_rank, Need.published_at.desc().nulls_last(), Need.id)
+            .offset(offset)
+            .limit(limit)
+        )
+    ).all()
+    names = await _region_names(session, [r.path for r in rows])
+    return [_build(r, names) for r in rows], total
+
+
+async def public_need(session: AsyncSession, need_id: uuid.UUID) -> PublicNeed | None:
+    """One publicly visible need, or ``None`` (draft, withdrawn, expired, hidden, unknown)."""
+    row = (await session.execute(_public_select().where(Need.id == need_id))).first()
+    if row is None:
+        return None
+    return _build(row, await _region_names(session, [row.path]))
+
+
+async def categories(session: AsyncSession) -> Sequence[NeedCategory]:
+    return (await session.scalars(select(NeedCategory).order_by(NeedCategory.sort_order))).all()
+
+
+async def needs_of_household(session: AsyncSession, household_id: uuid.UUID) -> Sequence[Need]:
+    return (
+        await session.scalars(
+            select(Need).where(Need.household_id == household_id).order_by(Need.created_at.desc())
+        )
+    ).all()
+
+
+async def live_needs_of_household(
+    session: AsyncSession, household_id: uuid.UUID, states: Sequence[NeedState]
+) -> Sequence[Need]:
+    """Needs of the household in ``states``, locked for update (jobs and consent withdrawal)."""
+    return (
+        await session.scalars(
+            select(Need)
+            .where(Need.household_id == household_id, Need.state.in_(list(states)))
+            .order_by(Need.id)
+            .with_for_update()
+        )
+    ).all()
+
+
+async def hidden_needs(session: AsyncSession, household_id: uuid.UUID, reason: str) -> Sequence[Need]:
+    return (
+        await session.scalars(
+            select(Need)
+            .where(Need.household_id == household_id, Need.hidden_reason == reason)
+            .order_by(Need.id)
+            .with_for_update()
+        )
+    ).all()
+
+
+async def overdue_published(session: AsyncSession, today: date, limit: int = 500) -> Sequence[Need]:
+    return (
+        await session.scalars(
+            select(Need)
+            .where(Need.state == NeedState.PUBLISHED, Need.deadline < today)
+            .order_by(Need.deadline, Need.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()

@@ -1,0 +1,216 @@
+"""Needs: drafting, the publication pipeline, withdrawal and expiry.
+
+Publishing runs, in order (DESIGN.md, privacy rules 3–5):
+
+1. the household's verification must be valid;
+2. the **personal-data scan** of the public title and text (ID numbers, phone numbers, person
+   names, and this household's own stored name, phone, address and ID) — any finding blocks
+   with :class:`PersonalDataFound`, which carries each span so the page can mark it;
+3. **k-anonymity**: the public location (community → township → county → city) and profile
+   are generalised until at least k registered households share them (``settings.k_anonymity``);
+4. the **consent** check (publishing consent, and a guardian's for a household with a child).
+
+Every state change goes through :func:`backend.needs.states.transition` (audit + outbox
+``need.<state>``); creating a draft emits ``need.draft``, editing one ``need.edited``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.identity import CurrentUser
+from backend.audit.service import Actor, record
+from backend.config import get_settings
+from backend.core.db import utcnow
+from backend.core.errors import Conflict, Invalid, NotFound
+from backend.core.i18n import N_
+from backend.households import service as households
+from backend.households.models import Household
+from backend.households.repository import population
+from backend.needs import repository as repo
+from backend.needs.models import Need, NeedCategory, NeedState, Urgency
+from backend.needs.schemas import NeedIn, PublishBlock
+from backend.needs.states import lock_need, transition
+from backend.outbox.service import emit
+from backend.privacy.kanon import GeneralizedProfile, KAnonIndex, ProfileInput
+from backend.privacy.scanner import Finding, scan_public_text
+
+TITLE_MAX = 120
+BODY_MAX = 4000
+
+
+class PersonalDataFound(Invalid):
+    """The public text holds personal data; ``blocks`` names each span (field, kind, offsets)."""
+
+    def __init__(self, blocks: list[PublishBlock]) -> None:
+        super().__init__(
+            N_("The public text contains personal data (marked below). Remove it, then publish again."),
+            code="personal_data",
+            fields={b.field: "personal_data" for b in blocks},
+        )
+        self.blocks = blocks
+
+
+def _actor(user: CurrentUser) -> Actor:
+    return Actor(kind="user", id=user.id, role="caseworker")
+
+
+async def _clean(session: AsyncSession, data: NeedIn) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    category = await session.get(NeedCategory, data.category)
+    if category is None:
+        errors["category"] = "invalid"
+    title = " ".join(data.title.split())
+    if not title:
+        errors["title"] = "required"
+    elif len(title) > TITLE_MAX:
+        errors["title"] = "too_long"
+    body = data.body.strip()
+    if len(body) > BODY_MAX:
+        errors["body"] = "too_long"
+    if data.urgency not in {u.value for u in Urgency}:
+        errors["urgency"] = "invalid"
+    quantity, unit, amount = data.quantity, data.unit.strip()[:16], data.amount_fen
+    if category is not None and category.measure == "amount":
+        if amount is None or amount <= 0:
+            errors["amount_fen"] = "required"
+        quantity, unit = None, ""
+    else:
+        if quantity is None or quantity <= 0:
+            errors["quantity"] = "required"
+        amount = None
+    if data.deadline is not None and data.deadline < households.today_local():
+        errors["deadline"] = "invalid"
+    if errors:
+        raise Invalid(N_("Please correct the marked fields."), fields=errors)
+    return {"category": data.category, "title": title, "body": body, "quantity": quantity, "unit": unit,
+            "amount_fen": amount, "urgency": Urgency(data.urgency), "deadline": data.deadline}
+
+
+async def create_draft(session: AsyncSession, user: CurrentUser, household_id: uuid.UUID, data: NeedIn) -> Need:
+    household, _ = await households.household_for(session, user, household_id)
+    values = await _clean(session, data)
+    need = Need(id=uuid.uuid4(), household_id=household.id, region_code=household.region_code,
+                state=NeedState.DRAFT, created_by=user.id, public_profile={}, **values)
+    session.add(need)
+    await session.flush()
+    await record(session, actor=_actor(user), action="need.draft", object_type="need", object_id=need.id,
+                 region_code=need.region_code, detail={"to": "draft"})
+    await emit(session, topic="need.draft", aggregate_type="need", aggregate_id=need.id, payload={"to": "draft"})
+    return need
+
+
+async def need_for(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID, *, lock: bool = False) -> tuple[Need, Household]:
+    """The need if its household lies in the caseworker's subtree; 404 otherwise."""
+    need = await lock_need(session, need_id) if lock else await session.get(Need, need_id)
+    if need is None:
+        raise NotFound(N_("Need not found."))
+    household, _ = await households.household_for(session, user, need.household_id)
+    return need, household
+
+
+async def update_draft(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID, data: NeedIn) -> Need:
+    need, _ = await need_for(session, user, need_id, lock=True)
+    if need.state != NeedState.DRAFT:
+        raise Conflict(N_("Only a draft can be edited. Withdraw the need first."), code="need_state")
+    for key, value in (await _clean(session, data)).items():
+        setattr(need, key, value)
+    await record(session, actor=_actor(user), action="need.edited", object_type="need", object_id=need.id,
+                 region_code=need.region_code)
+    await emit(session, topic="need.edited", aggregate_type="need", aggregate_id=need.id)
+    await session.flush()
+    return need
+
+
+def scan(need: Need, household: Household) -> list[PublishBlock]:
+    """Personal-data findings in the need's public title and text, for this household."""
+    own = households.own_values(household)
+    blocks: list[PublishBlock] = []
+    for field, text in (("title", need.title), ("body", need.body)):
+        findings: list[Finding] = scan_public_text(text, own_values=own)
+        blocks += [PublishBlock(field, f.kind, f.start, f.end) for f in findings]
+    return blocks
+
+
+def profile_input(region_path: str, ages: list[int], flags: list[str]) -> ProfileInput:
+    """(province, city, county, township, community): a household registered at township level
+    repeats the township code as its community, so the finest level is whatever depth exists."""
+    parts = region_path.split(".")
+    while len(parts) < 5:
+        parts.append(parts[-1])
+    return ProfileInput(tuple(parts[:5]), tuple(ages) or (40,), frozenset(flags))
+
+
+def public_profile_json(result: GeneralizedProfile) -> dict[str, Any]:
+    return {
+        "age_bands": list(result.age_bands),
+        "size_band": result.size_band,
+        "flags": list(result.flags),
+        "location_level": result.level,
+    }
+
+
+async def generalize(session: AsyncSession, household: Household, region_path: str, k: int) -> GeneralizedProfile:
+    city_path = ".".join(region_path.split(".")[:2])
+    rows = await population(session, city_path)
+    index = KAnonIndex([profile_input(p, a, f) for p, a, f in rows])
+    return index.generalize(profile_input(region_path, household.member_ages, household.flags), k)
+
+
+async def publish(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID) -> Need:
+    need, household = await need_for(session, user, need_id, lock=True)
+    _, region_path = await households.household_for(session, user, household.id)
+    if need.state != NeedState.DRAFT:
+        raise Conflict(N_("Only a draft can be published."), code="need_state")
+    if households.verification_state(household.verified_until) != "valid":
+        raise Conflict(N_("The household's verification is missing or has lapsed. Verify it first."),
+                       code="verification")
+    blocks = scan(need, household)
+    if blocks:
+        raise PersonalDataFound(blocks)
+    k = get_settings().k_anonymity
+    result = await generalize(session, household, region_path, k)
+    if not result.k_satisfied:
+        raise Conflict(
+            N_("Fewer than {k} registered households in this city share this description, so it "
+               "cannot be published anonymously yet."), code="k_anonymity", k=k)
+    if not await households.can_publish(session, household):
+        raise Conflict(N_("No consent to publish needs is recorded for this household (and a "
+                          "guardian's consent where a member is under 14)."), code="consent")
+    need.public_region_code = result.region_code
+    need.public_profile = public_profile_json(result)
+    need.published_at = utcnow()
+    need.hidden_reason = None
+    await transition(session, need, NeedState.PUBLISHED, actor=_actor(user),
+                     detail={"location_level": result.level, "profile_level": result.profile_level,
+                             "shared_by": result.shared_by, "k": k})
+    return need
+
+
+async def withdraw(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID, reason: str = "") -> Need:
+    need, _ = await need_for(session, user, need_id, lock=True)
+    await transition(session, need, NeedState.WITHDRAWN, actor=_actor(user), reason=reason)
+    return need
+
+
+async def reopen(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID) -> Need:
+    """A withdrawn or expired need (or a published one) goes back to draft for editing."""
+    need, _ = await need_for(session, user, need_id, lock=True)
+    await transition(session, need, NeedState.DRAFT, actor=_actor(user))
+    need.public_region_code = None
+    need.public_profile = {}
+    return need
+
+
+async def expire_overdue(session: AsyncSession, today: date | None = None) -> int:
+    """The deadline job: published needs whose deadline has passed become expired."""
+    day = today or households.today_local()
+    count = 0
+    for need in await repo.overdue_published(session, day):
+        await transition(session, need, NeedState.EXPIRED, actor=Actor.system(), reason="deadline")
+        count += 1
+    return count
