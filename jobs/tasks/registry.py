@@ -11,6 +11,7 @@ from arq import cron, func
 
 from backend.households.tasks import verification_lapse
 from backend.needs.tasks import expire_needs
+from backend.projects.tasks import flag_overdue_projects
 
 FUNCTIONS: list[Any] = []
 CRON_JOBS: list[Any] = []
@@ -24,3 +25,9 @@ CRON_JOBS += [
     cron(verification_lapse, name="cron:verification_lapse", hour={17}, minute={5}, keep_result=0),
     cron(expire_needs, name="cron:expire_needs", hour={17}, minute={15}, keep_result=0),
 ]
+
+# Projects: flag executing projects without an update for 90 days (daily, 02:10 UTC).
+FUNCTIONS.append(func(flag_overdue_projects, name="flag_overdue_projects", keep_result=0))
+CRON_JOBS.append(
+    cron(flag_overdue_projects, name="cron:flag_overdue_projects", hour={2}, minute={10}, keep_result=0)
+)

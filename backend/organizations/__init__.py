@@ -1,0 +1,1 @@
+"""organizations domain: portal, public profile, invitations, directory, CSR ranking."""

@@ -1,0 +1,30 @@
+"""Who may act for an organization. Outside one's organization the answer is 404, not 403."""
+
+from __future__ import annotations
+
+import uuid
+
+from backend.accounts.identity import CurrentUser
+from backend.accounts.models import OrgRole
+from backend.core.errors import Forbidden, NotFound
+from backend.core.i18n import N_
+
+
+def require_member(user: CurrentUser, organization_id: uuid.UUID) -> OrgRole:
+    """The user's role in this approved organization; 404 when not a member (admins pass)."""
+    role = user.org_role(organization_id)
+    if role is not None:
+        return role
+    if user.is_admin:
+        return OrgRole.ADMIN
+    raise NotFound(N_("Organization not found."))
+
+
+def require_org_admin(user: CurrentUser, organization_id: uuid.UUID) -> None:
+    """Members see the organization; only its administrators change profile and members."""
+    if require_member(user, organization_id) != OrgRole.ADMIN:
+        raise Forbidden(N_("Only an administrator of the organization can do this."))
+
+
+def is_member(user: CurrentUser | None, organization_id: uuid.UUID) -> bool:
+    return user is not None and user.org_role(organization_id) is not None

@@ -1,0 +1,227 @@
+"""Projects: create, move through PROJECT_TRANSITIONS, link needs (one plan per household),
+post updates with photos, record before/after evidence, and flag overdue updates.
+
+While a project executes it must post an update at least every 90 days; the daily job sets
+``update_overdue`` (the donate button reads it, see ``can_donate``) and the next update clears it.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.identity import CurrentUser
+from backend.accounts.models import Organization, OrgStatus
+from backend.audit.service import Actor, record
+from backend.core.db import utcnow
+from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.core.i18n import N_
+from backend.needs.models import Need, NeedCategory, NeedState
+from backend.organizations.scope import require_member
+from backend.outbox.service import emit
+from backend.projects import repository as repo
+from backend.projects.models import PROJECT_TRANSITIONS, Project, ProjectNeed, ProjectState, ProjectUpdate
+from backend.projects.storage import PhotoStorage
+from backend.resources import repository as resources_repo
+
+UPDATE_INTERVAL = timedelta(days=90)
+MAX_PHOTOS = 6
+DONATABLE = frozenset({ProjectState.FUNDRAISING, ProjectState.FUNDED, ProjectState.EXECUTING})
+LINKABLE_NEED_STATES = frozenset({NeedState.PUBLISHED, NeedState.RESERVED, NeedState.IN_PROGRESS})
+_YUAN = re.compile(r"^\s*(\d{1,12})(?:\.(\d{1,2}))?\s*$")
+
+
+def _actor(user: CurrentUser) -> Actor:
+    return Actor(kind="user", id=user.id)
+
+
+def yuan_to_fen(text: str) -> int | None:
+    """"12,000.50" → 1200050; integers only, never float."""
+    match = _YUAN.match(text.replace(",", ""))
+    if not match:
+        return None
+    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+
+
+def can_donate(project: Project) -> bool:
+    """The donate button shows while money is useful and the project is not overdue with updates."""
+    return project.state in DONATABLE and not project.update_overdue
+
+
+def percent(project: Project) -> int:
+    return min(100, project.raised_fen * 100 // project.target_fen) if project.target_fen else 0
+
+
+async def _project_for_member(session: AsyncSession, actor: CurrentUser, project_id: uuid.UUID) -> Project:
+    project = await repo.project_for_update(session, project_id)
+    if project is None:
+        raise NotFound(N_("Project not found."))
+    require_member(actor, project.organization_id)
+    return project
+
+
+async def create_project(
+    session: AsyncSession, actor: CurrentUser, org_id: uuid.UUID, *, title: str, goal: str, category: str,
+    region_code: str, target_fen: int | None, starts_on: date | None = None, ends_on: date | None = None,
+) -> Project:
+    require_member(actor, org_id)
+    org = await session.get(Organization, org_id)
+    if org is None:
+        raise NotFound(N_("Organization not found."))
+    if org.status != OrgStatus.APPROVED:
+        raise Forbidden(N_("Your organization must be approved before it can start projects."))
+    errors: dict[str, str] = {}
+    if not title.strip():
+        errors["title"] = "required"
+    elif len(title.strip()) > 120:
+        errors["title"] = "too_long"
+    if await session.get(NeedCategory, category) is None:
+        errors["category"] = "invalid"
+    if not region_code or not await resources_repo.known_regions(session, [region_code]):
+        errors["region_code"] = "invalid"
+    if target_fen is None or target_fen <= 0:
+        errors["target"] = "invalid"
+    if starts_on and ends_on and ends_on < starts_on:
+        errors["ends_on"] = "invalid"
+    if errors:
+        raise Invalid(N_("Please correct the marked fields."), fields=errors)
+    assert target_fen is not None
+    project = Project(
+        id=uuid.uuid4(), organization_id=org_id, title=title.strip(), goal=goal.strip(), category=category,
+        region_code=region_code, target_fen=target_fen, starts_on=starts_on, ends_on=ends_on,
+        state=ProjectState.DRAFT, created_by=actor.id,
+    )
+    session.add(project)
+    await session.flush()
+    await record(session, actor=_actor(actor), action="project.created", object_type="project",
+                 object_id=project.id, region_code=region_code)
+    await emit(session, topic="project.created", aggregate_type="project", aggregate_id=project.id,
+               payload={"organization_id": str(org_id), "state": project.state.value})
+    return project
+
+
+async def move(session: AsyncSession, actor: CurrentUser, project_id: uuid.UUID, target: ProjectState) -> Project:
+    project = await _project_for_member(session, actor, project_id)
+    current = project.state
+    if target not in PROJECT_TRANSITIONS[current]:
+        raise Conflict(N_("This project is {current} and cannot become {target}."),
+                       current=current.value, target=target.value)
+    project.state = target
+    if target == ProjectState.EXECUTING and project.last_update_at is None:
+        # The first 90 days are counted from the start of execution.
+        project.last_update_at = utcnow()
+    await record(session, actor=_actor(actor), action=f"project.{target.value}", object_type="project",
+                 object_id=project.id, region_code=project.region_code,
+                 detail={"from": current.value, "to": target.value})
+    await emit(session, topic=f"project.{target.value}", aggregate_type="project", aggregate_id=project.id,
+               payload={"from": current.value, "to": target.value})
+    await session.flush()
+    return project
+
+
+async def link_need(
+    session: AsyncSession, actor: CurrentUser, project_id: uuid.UUID, need_id: uuid.UUID, plan: str
+) -> ProjectNeed:
+    """One plan per household: a need belongs to at most one project."""
+    project = await _project_for_member(session, actor, project_id)
+    if project.state in {ProjectState.COMPLETED, ProjectState.CLOSED}:
+        raise Conflict(N_("A completed or closed project takes no more needs."))
+    need = await session.get(Need, need_id)
+    if need is None or need.state not in LINKABLE_NEED_STATES or need.hidden_reason:
+        raise Invalid(N_("This need cannot be linked: it is not published."), fields={"need_id": "invalid"})
+    path = await resources_repo.region_path(session, need.region_code)
+    project_path = await resources_repo.region_path(session, project.region_code)
+    if path is None or project_path is None or not resources_repo.in_area(path, [project_path]):
+        raise Invalid(N_("This need lies outside the project's region."), fields={"need_id": "region"})
+    if not plan.strip():
+        raise Invalid(N_("Describe the plan for this household."), fields={"plan": "required"})
+    if await repo.link_of_need(session, need_id) is not None:
+        raise Conflict(N_("This need belongs to a project already."))
+    link = ProjectNeed(id=uuid.uuid4(), project_id=project.id, need_id=need.id, plan=plan.strip())
+    session.add(link)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(N_("This need belongs to a project already.")) from exc
+    await record(session, actor=_actor(actor), action="project.need_linked", object_type="project",
+                 object_id=project.id, region_code=project.region_code, detail={"need_id": str(need.id)})
+    await emit(session, topic="project.need_linked", aggregate_type="project", aggregate_id=project.id,
+               payload={"need_id": str(need.id)})
+    return link
+
+
+def _store(storage: PhotoStorage, photos: Sequence[bytes]) -> list[str]:
+    if len(photos) > MAX_PHOTOS:
+        raise Invalid(N_("Add at most {n} photos at a time."), fields={"photos": "too_many"}, n=MAX_PHOTOS)
+    return [storage.save(data) for data in photos]
+
+
+async def post_update(
+    session: AsyncSession, actor: CurrentUser, storage: PhotoStorage, project_id: uuid.UUID, *, body: str,
+    photos: Sequence[bytes] = (),
+) -> ProjectUpdate:
+    project = await _project_for_member(session, actor, project_id)
+    if project.state == ProjectState.CLOSED:
+        raise Conflict(N_("A closed project takes no more updates."))
+    if not body.strip():
+        raise Invalid(N_("Write what happened."), fields={"body": "required"})
+    names = _store(storage, photos)
+    update = ProjectUpdate(id=uuid.uuid4(), project_id=project.id, author_id=actor.id, body=body.strip(),
+                           photos=names)
+    session.add(update)
+    project.last_update_at = utcnow()
+    was_overdue = project.update_overdue
+    project.update_overdue = False
+    await session.flush()
+    await record(session, actor=_actor(actor), action="project.update_posted", object_type="project",
+                 object_id=project.id, region_code=project.region_code,
+                 detail={"update_id": str(update.id), "photos": len(names), "cleared_overdue": was_overdue})
+    await emit(session, topic="project.updated", aggregate_type="project", aggregate_id=project.id,
+               payload={"update_id": str(update.id), "update_overdue": False})
+    return update
+
+
+async def add_evidence(
+    session: AsyncSession, actor: CurrentUser, storage: PhotoStorage, link_id: uuid.UUID, *, kind: str,
+    photos: Sequence[bytes],
+) -> ProjectNeed:
+    link = await repo.link_for_update(session, link_id)
+    if link is None:
+        raise NotFound(N_("Project not found."))
+    project = await _project_for_member(session, actor, link.project_id)
+    if kind not in {"before", "after"}:
+        raise Invalid(N_("Choose before or after."), fields={"kind": "invalid"})
+    if not photos:
+        raise Invalid(N_("Choose at least one photo."), fields={"photos": "required"})
+    names = _store(storage, photos)
+    if kind == "before":
+        link.before_photos = [*link.before_photos, *names]
+    else:
+        link.after_photos = [*link.after_photos, *names]
+    await session.flush()
+    await record(session, actor=_actor(actor), action="project.evidence_added", object_type="project",
+                 object_id=project.id, region_code=project.region_code,
+                 detail={"link_id": str(link.id), "kind": kind, "photos": len(names)})
+    await emit(session, topic="project.evidence_added", aggregate_type="project", aggregate_id=project.id,
+               payload={"link_id": str(link.id), "kind": kind})
+    return link
+
+
+async def flag_overdue(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Daily: executing projects without an update for 90 days are flagged (idempotent)."""
+    cutoff = (now or utcnow()) - UPDATE_INTERVAL
+    flagged = 0
+    for project in await repo.overdue_candidates(session, cutoff):
+        project.update_overdue = True
+        await record(session, actor=Actor.system(), action="project.update_overdue", object_type="project",
+                     object_id=project.id, region_code=project.region_code)
+        await emit(session, topic="project.overdue", aggregate_type="project", aggregate_id=project.id,
+                   payload={"update_overdue": True})
+        flagged += 1
+    await session.flush()
+    return flagged

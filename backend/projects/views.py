@@ -1,0 +1,171 @@
+"""Project pages: public list and page (progress, updates, anonymized linked needs), the
+organization's forms (new project, state, updates with photos, linked needs, evidence)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import QueryParameter
+from litestar.response import Redirect, Template
+
+from backend.core.errors import DomainError, Invalid, NotFound
+from backend.core.http import DB, Form, rollback_only
+from backend.core.i18n import N_
+from backend.core.pagination import Page
+from backend.core.security import login_required, org_member_required, require_user
+from backend.core.templating import page
+from backend.organizations.scope import is_member, require_member
+from backend.projects import repository as repo
+from backend.projects import service
+from backend.projects.models import ProjectState
+from backend.projects.storage import photo_storage
+from backend.regions.models import RegionLevel
+from backend.regions.repository import by_level
+from backend.resources import repository as resources_repo
+from backend.resources.service import need_summary
+from backend.resources.views import error_context, parse_date
+
+PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
+
+
+async def uploaded_photos(request: Request[Any, Any, Any]) -> tuple[dict[str, str], list[bytes]]:
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items() if not isinstance(v, UploadFile)}
+    photos = [await f.read() for f in form.getall("photos") if isinstance(f, UploadFile) and f.filename]
+    return fields, photos
+
+
+class ProjectViews(Controller):
+    include_in_schema = False
+
+    @get("/projects", name="projects")
+    async def list_projects(
+        self, request: Request[Any, Any, Any], db: DB, state_: Annotated[str | None, QueryParameter(name="state")] = None, category: str | None = None,
+        page_no: PageNo = 1,
+    ) -> Template:
+        pager = Page(number=page_no, size=12)
+        rows, total = await repo.public_projects(db, state=state_ or None, category=category or None,
+                                                 offset=pager.offset, limit=pager.size)
+        return page(request, "projects/list.html", fragment="projects/_list.html", rows=rows,
+                    pager=pager.with_total(total), state=state_ or "", category=category or "",
+                    states=repo.PUBLIC_STATES, categories=await resources_repo.categories(db),
+                    percent=service.percent,
+                    region_names=await resources_repo.region_names(db, [p.region_code for p, _ in rows]))
+
+    async def _context(self, request: Request[Any, Any, Any], db: DB, project_id: uuid.UUID) -> dict[str, Any]:
+        found = await repo.project_with_org(db, project_id)
+        if found is None:
+            raise NotFound(N_("Project not found."))
+        project, org = found
+        member = is_member(request.user, org.id)
+        if project.state not in repo.PUBLIC_STATES and not member:
+            raise NotFound(N_("Project not found."))
+        links = [(link, need_summary(need)) for link, need in await repo.linked_needs(db, project.id)]
+        return {
+            "project": project, "org": org, "member": member, "links": links,
+            "updates": await repo.updates(db, project.id), "can_donate": service.can_donate(project),
+            "percent": service.percent(project),
+            "next_states": sorted(s.value for s in service.PROJECT_TRANSITIONS[project.state]),
+            "region_names": await resources_repo.region_names(
+                db, [project.region_code, *[s.region_code for _, s in links]]),
+            "form": {},
+        }
+
+    @get("/projects/{project_id:uuid}", name="project")
+    async def detail(self, request: Request[Any, Any, Any], db: DB, project_id: uuid.UUID, saved: str | None = None) -> Template:
+        return page(request, "projects/detail.html", saved=saved, **await self._context(request, db, project_id))
+
+    @get("/photos/{name:str}", name="photo")
+    async def photo(self, db: DB, name: str) -> Response[bytes]:
+        stored = photo_storage().open(name)
+        if stored is None or not await repo.photo_is_public(db, name):
+            raise NotFound(N_("Photo not found."))
+        data, media_type = stored
+        return Response(data, media_type=media_type, headers={"Cache-Control": "public, max-age=86400",
+                                                              "X-Content-Type-Options": "nosniff"})
+
+    @get("/org/{org_id:uuid}/projects/new", guards=[org_member_required])
+    async def new_form(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID) -> Template:
+        require_member(require_user(request), org_id)
+        return page(request, "projects/form.html", org_id=org_id, form={},
+                    categories=await resources_repo.categories(db),
+                    regions=await by_level(db, RegionLevel.CITY, RegionLevel.COUNTY))
+
+    @post("/org/{org_id:uuid}/projects", guards=[org_member_required])
+    async def create(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, data: Form) -> Template | Redirect:
+        user = require_user(request)
+        require_member(user, org_id)
+        try:
+            project = await service.create_project(
+                db, user, org_id, title=data.get("title", ""), goal=data.get("goal", ""),
+                category=data.get("category", ""), region_code=data.get("region_code", ""),
+                target_fen=service.yuan_to_fen(data.get("target", "")),
+                starts_on=parse_date(data.get("starts_on")), ends_on=parse_date(data.get("ends_on")),
+            )
+        except DomainError as exc:
+            rollback_only(db)
+            return page(request, "projects/form.html", status_code=exc.status_code, org_id=org_id, form=data,
+                        categories=await resources_repo.categories(db),
+                        regions=await by_level(db, RegionLevel.CITY, RegionLevel.COUNTY), **error_context(exc))
+        return Redirect(f"/projects/{project.id}?saved=created", status_code=303)
+
+    @post("/projects/{project_id:uuid}/state", guards=[login_required])
+    async def change_state(self, request: Request[Any, Any, Any], db: DB, project_id: uuid.UUID, data: Form) -> Redirect:
+        target = data.get("target", "")
+        user = require_user(request)
+        if target not in {s.value for s in ProjectState}:
+            found = await repo.project_with_org(db, project_id)
+            if found is None or not is_member(user, found[1].id):
+                raise NotFound(N_("Project not found."))
+            raise Invalid(N_("Choose a state from the list."), fields={"target": "invalid"})
+        await service.move(db, user, project_id, ProjectState(target))
+        return Redirect(f"/projects/{project_id}?saved=state", status_code=303)
+
+    async def _rerender(self, request: Request[Any, Any, Any], db: DB, project_id: uuid.UUID, exc: DomainError,
+                        form: dict[str, str]) -> Template:
+        rollback_only(db)
+        if exc.status_code == 404:
+            raise exc
+        context = await self._context(request, db, project_id)
+        context["form"] = form
+        return page(request, "projects/detail.html", status_code=exc.status_code, saved=None,
+                    **error_context(exc), **context)
+
+    @post("/projects/{project_id:uuid}/updates", guards=[login_required])
+    async def post_update(self, request: Request[Any, Any, Any], db: DB, project_id: uuid.UUID) -> Template | Redirect:
+        fields, photos = await uploaded_photos(request)
+        try:
+            await service.post_update(db, require_user(request), photo_storage(), project_id,
+                                      body=fields.get("body", ""), photos=photos)
+        except DomainError as exc:
+            return await self._rerender(request, db, project_id, exc, fields)
+        return Redirect(f"/projects/{project_id}?saved=update", status_code=303)
+
+    @post("/projects/{project_id:uuid}/needs", guards=[login_required])
+    async def link_need(self, request: Request[Any, Any, Any], db: DB, project_id: uuid.UUID, data: Form) -> Template | Redirect:
+        try:
+            need_id = uuid.UUID(data.get("need_id", "").strip())
+        except ValueError:
+            need_id = uuid.uuid4()  # unknown id: answered as "cannot be linked"
+        try:
+            await service.link_need(db, require_user(request), project_id, need_id, data.get("plan", ""))
+        except DomainError as exc:
+            return await self._rerender(request, db, project_id, exc, data)
+        return Redirect(f"/projects/{project_id}?saved=linked", status_code=303)
+
+    @post("/projects/{project_id:uuid}/needs/{link_id:uuid}/evidence", guards=[login_required])
+    async def evidence(
+        self, request: Request[Any, Any, Any], db: DB, project_id: uuid.UUID, link_id: uuid.UUID
+    ) -> Template | Redirect:
+        fields, photos = await uploaded_photos(request)
+        try:
+            link = await service.add_evidence(db, require_user(request), photo_storage(), link_id,
+                                              kind=fields.get("kind", ""), photos=photos)
+            if link.project_id != project_id:
+                raise NotFound(N_("Project not found."))
+        except DomainError as exc:
+            return await self._rerender(request, db, project_id, exc, fields)
+        return Redirect(f"/projects/{project_id}?saved=evidence", status_code=303)

@@ -1,0 +1,107 @@
+"""Input and output structs of resources and claims; the public projection of a resource."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import msgspec
+
+
+class Eligibility(msgspec.Struct, omit_defaults=True):
+    """Eligibility rules stored as data in ``Resource.eligibility``."""
+
+    categories: list[str] = msgspec.field(default_factory=list)  # allowed assistance categories
+    flags: list[str] = msgspec.field(default_factory=list)  # required household member flags
+    max_per_household: int | None = None
+
+
+class PublicResource(msgspec.Struct):
+    """What anyone may see of a resource: no personal field exists on it."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    organization_name: str
+    kind: str
+    category: str
+    title: str
+    description: str
+    unit: str
+    capacity: int
+    remaining: int
+    service_area: list[str]
+    eligibility: Eligibility
+    available_from: date | None
+    available_until: date | None
+    state: str
+
+
+class ResourcePage(msgspec.Struct):
+    items: list[PublicResource]
+    page: int
+    pages: int
+    total: int
+
+
+class ResourceIn(msgspec.Struct):
+    organization_id: uuid.UUID
+    kind: str
+    category: str
+    title: str
+    capacity: int
+    service_area: list[str]
+    unit: str = ""
+    description: str = ""
+    eligibility: Eligibility = msgspec.field(default_factory=Eligibility)
+    available_from: date | None = None
+    available_until: date | None = None
+
+
+class ClaimIn(msgspec.Struct):
+    need_id: uuid.UUID
+    organization_id: uuid.UUID
+    resource_id: uuid.UUID | None = None
+    quantity: int | None = None
+
+
+class ReleaseIn(msgspec.Struct):
+    reason: str
+
+
+class ClaimOut(msgspec.Struct):
+    id: uuid.UUID
+    need_id: uuid.UUID
+    organization_id: uuid.UUID
+    resource_id: uuid.UUID | None
+    quantity: int
+    state: str
+    need_state: str
+    need_total: int | None
+    need_pledged: int
+
+
+class NeedSummary(msgspec.Struct):
+    """The public face of a need as organizations see it before and while claiming it."""
+
+    id: uuid.UUID
+    title: str
+    body: str
+    category: str
+    region_code: str
+    urgency: str
+    state: str
+    unit: str
+    total: int | None
+    pledged: int
+    is_amount: bool
+    deadline: date | None
+
+    @property
+    def owed(self) -> int | None:
+        return None if self.total is None else max(0, self.total - self.pledged)
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 100 if self.state != "published" else 0
+        return min(100, self.pledged * 100 // self.total)

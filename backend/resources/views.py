@@ -1,0 +1,242 @@
+"""Resource pages (public list and detail, the offer form) and claim pages (需求认领)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import QueryParameter
+from litestar.response import Redirect, Template
+
+from backend.accounts.models import Organization
+from backend.core.errors import DomainError, NotFound
+from backend.core.http import DB, Form, rollback_only
+from backend.core.i18n import N_
+from backend.core.pagination import Page
+from backend.core.security import login_required, org_member_required, require_user
+from backend.core.templating import page, translate
+from backend.households.models import AssistanceCategory, MemberFlag
+from backend.needs.models import Need, NeedState
+from backend.organizations.scope import is_member, require_member
+from backend.regions.models import RegionLevel
+from backend.regions.repository import by_level
+from backend.resources import repository as repo
+from backend.resources import service
+from backend.resources.models import ClaimState, ResourceKind, ResourceState
+
+PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
+
+
+def error_context(exc: DomainError) -> dict[str, Any]:
+    return {"error": translate(exc.message, **exc.params), "fields": getattr(exc, "fields", {})}
+
+
+def parse_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+async def _org(db: DB, org_id: uuid.UUID) -> Organization:
+    org = await db.get(Organization, org_id)
+    if org is None:
+        raise NotFound(N_("Organization not found."))
+    return org
+
+
+async def _resource_form_context(db: DB) -> dict[str, Any]:
+    return {
+        "kinds": list(ResourceKind), "categories": await repo.categories(db),
+        "regions": await by_level(db, RegionLevel.CITY, RegionLevel.COUNTY),
+        "assistance_categories": list(AssistanceCategory), "member_flags": list(MemberFlag),
+    }
+
+
+class ResourceViews(Controller):
+    include_in_schema = False
+
+    @get("/resources", name="resources")
+    async def list_resources(
+        self, request: Request[Any, Any, Any], db: DB, kind: str | None = None, category: str | None = None,
+        page_no: PageNo = 1,
+    ) -> Template:
+        pager = Page(number=page_no, size=12)
+        rows, total = await repo.public_resources(db, kind=kind or None, category=category or None,
+                                                  offset=pager.offset, limit=pager.size)
+        items = [service.public_resource(r, o) for r, o in rows]
+        names = await repo.region_names(db, [c for i in items for c in i.service_area])
+        return page(request, "resources/list.html", fragment="resources/_list.html", items=items,
+                    pager=pager.with_total(total), kinds=list(ResourceKind), categories=await repo.categories(db),
+                    kind=kind or "", category=category or "", region_names=names)
+
+    @get("/resources/{resource_id:uuid}", name="resource")
+    async def detail(self, request: Request[Any, Any, Any], db: DB, resource_id: uuid.UUID) -> Template:
+        found = await repo.resource_with_org(db, resource_id)
+        member = found is not None and is_member(request.user, found[1].id)
+        if found is None or (found[0].state != ResourceState.ACTIVE and not member):
+            raise NotFound(N_("Resource not found."))
+        item = service.public_resource(*found)
+        return page(request, "resources/detail.html", item=item, member=member,
+                    region_names=await repo.region_names(db, item.service_area))
+
+    @get("/org/{org_id:uuid}/resources/new", guards=[org_member_required])
+    async def new_form(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID) -> Template:
+        require_member(require_user(request), org_id)
+        org = await _org(db, org_id)
+        return page(request, "resources/form.html", org=org, form={"service_area": list(org.service_area)},
+                    **await _resource_form_context(db))
+
+    @post("/org/{org_id:uuid}/resources", guards=[org_member_required])
+    async def create(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID) -> Template | Redirect:
+        user = require_user(request)
+        require_member(user, org_id)
+        form = await request.form()
+        data = {k: form.get(k, "") for k in form}
+        area = [str(v) for v in form.getall("service_area")] if "service_area" in form else []
+        try:
+            eligibility = service.build_eligibility(
+                [str(v) for v in form.getall("categories")] if "categories" in form else [],
+                [str(v) for v in form.getall("flags")] if "flags" in form else [],
+                parse_int(str(data.get("max_per_household", ""))),
+            )
+            resource = await service.create_resource(
+                db, user, org_id, kind=str(data.get("kind", "")), category=str(data.get("category", "")),
+                title=str(data.get("title", "")), capacity=parse_int(str(data.get("capacity", ""))),
+                service_area=area, unit=str(data.get("unit", "")), description=str(data.get("description", "")),
+                eligibility=eligibility, available_from=parse_date(str(data.get("available_from", ""))),
+                available_until=parse_date(str(data.get("available_until", ""))),
+            )
+        except DomainError as exc:
+            rollback_only(db)
+            return page(request, "resources/form.html", status_code=exc.status_code, org=await _org(db, org_id),
+                        form={**data, "service_area": area}, **error_context(exc),
+                        **await _resource_form_context(db))
+        return Redirect(f"/resources/{resource.id}?saved=created", status_code=303)
+
+    @post("/resources/{resource_id:uuid}/state", guards=[login_required])
+    async def change_state(self, request: Request[Any, Any, Any], db: DB, resource_id: uuid.UUID, data: Form) -> Redirect:
+        target = {"pause": ResourceState.PAUSED, "resume": ResourceState.ACTIVE, "close": ResourceState.CLOSED}.get(
+            data.get("action", ""))
+        user = require_user(request)
+        if target is None:
+            found = await repo.resource_with_org(db, resource_id)
+            if found is None or not is_member(user, found[1].id):
+                raise NotFound(N_("Resource not found."))
+            from backend.core.errors import Invalid
+
+            raise Invalid(N_("Choose pause, resume or close."), fields={"action": "invalid"})
+        await service.set_resource_state(db, user, resource_id, target)
+        return Redirect(f"/resources/{resource_id}?saved={target.value}", status_code=303)
+
+
+class ClaimViews(Controller):
+    include_in_schema = False
+    guards = [login_required]  # noqa: RUF012 - Litestar API
+
+    @get("/org/{org_id:uuid}/needs")
+    async def claimable(
+        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, category: str | None = None,
+        page_no: PageNo = 1,
+    ) -> Template:
+        require_member(require_user(request), org_id)
+        org = await _org(db, org_id)
+        pager = Page(number=page_no, size=20)
+        roots = await repo.paths_of(db, list(org.service_area) or [org.region_code])
+        rows, total = await repo.claimable_needs(db, roots, category=category or None, offset=pager.offset,
+                                                 limit=pager.size)
+        items = [service.need_summary(n) for n in rows]
+        return page(request, "resources/claimable.html", fragment="resources/_claimable.html", org=org,
+                    items=items, pager=pager.with_total(total), categories=await repo.categories(db),
+                    category=category or "", region_names=await repo.region_names(db, [i.region_code for i in items]))
+
+    async def _claim_context(self, db: DB, org: Organization, need: Need) -> dict[str, Any]:
+        summary = service.need_summary(need)
+        return {
+            "org": org, "need": summary,
+            "resources": [r for r in await repo.org_resources(db, org.id, active_only=True)
+                          if r.category == need.category],
+            "region_names": await repo.region_names(db, [summary.region_code]),
+        }
+
+    @get("/org/{org_id:uuid}/needs/{need_id:uuid}/claim")
+    async def claim_form(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, need_id: uuid.UUID) -> Template:
+        require_member(require_user(request), org_id)
+        org = await _org(db, org_id)
+        need = await db.get(Need, need_id)
+        if need is None or need.state == NeedState.DRAFT or need.hidden_reason:
+            raise NotFound(N_("Need not found."))
+        return page(request, "resources/claim.html", form={}, **await self._claim_context(db, org, need))
+
+    @post("/org/{org_id:uuid}/needs/{need_id:uuid}/claim")
+    async def claim(
+        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, need_id: uuid.UUID, data: Form
+    ) -> Template | Redirect:
+        user = require_user(request)
+        resource = data.get("resource_id") or None
+        try:
+            resource_id = uuid.UUID(resource) if resource else None
+        except ValueError:
+            resource_id = uuid.uuid4()  # unknown: answered as "Resource not found."
+        try:
+            claim = await service.claim_need(db, user, need_id=need_id, organization_id=org_id,
+                                             resource_id=resource_id, quantity=parse_int(data.get("quantity")))
+        except DomainError as exc:
+            rollback_only(db)
+            if exc.status_code == 404:
+                raise
+            org = await _org(db, org_id)
+            need = await db.get(Need, need_id)
+            assert need is not None
+            await db.refresh(need)
+            return page(request, "resources/claim.html", status_code=exc.status_code, form=data,
+                        **error_context(exc), **await self._claim_context(db, org, need))
+        return Redirect(f"/claims/{claim.id}?saved=claimed", status_code=303)
+
+    @get("/claims/{claim_id:uuid}")
+    async def detail(self, request: Request[Any, Any, Any], db: DB, claim_id: uuid.UUID, saved: str | None = None) -> Template:
+        user = require_user(request)
+        found = await repo.claim_detail(db, claim_id)
+        if found is None:
+            raise NotFound(N_("Claim not found."))
+        claim, need, resource = found
+        require_member(user, claim.organization_id)
+        summary = service.need_summary(need)
+        return page(request, "resources/claim_detail.html", claim=claim, need=summary, resource=resource,
+                    saved=saved, can_see_contact=claim.state == ClaimState.ACTIVE
+                    and user.org_role(claim.organization_id) is not None
+                    and await service.has_contact_consent(db, need.household_id),
+                    region_names=await repo.region_names(db, [summary.region_code]), form={})
+
+    @get("/claims/{claim_id:uuid}/contact")
+    async def contact(self, request: Request[Any, Any, Any], db: DB, claim_id: uuid.UUID) -> Template:
+        details = await service.contact_details(db, require_user(request), claim_id)
+        return page(request, "resources/contact.html", fragment="resources/_contact.html", details=details,
+                    claim_id=claim_id)
+
+    @post("/claims/{claim_id:uuid}/release")
+    async def release(self, request: Request[Any, Any, Any], db: DB, claim_id: uuid.UUID, data: Form) -> Template | Redirect:
+        user = require_user(request)
+        try:
+            await service.release_claim(db, user, claim_id, data.get("reason", ""))
+        except DomainError as exc:
+            rollback_only(db)
+            if exc.status_code == 404:
+                raise
+            found = await repo.claim_detail(db, claim_id)
+            assert found is not None
+            claim, need, resource = found
+            summary = service.need_summary(need)
+            return page(request, "resources/claim_detail.html", status_code=exc.status_code, claim=claim,
+                        need=summary, resource=resource, saved=None, can_see_contact=False, form=data,
+                        region_names=await repo.region_names(db, [summary.region_code]), **error_context(exc))
+        return Redirect(f"/claims/{claim_id}?saved=released", status_code=303)
