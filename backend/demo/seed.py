@@ -10,11 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import User
 from backend.demo.accounts import DEMO_PASSWORD, DEMO_USERS, seed_accounts
+from backend.demo.households import seed_households
 from backend.regions.service import import_bundled
 
 # Later domains append (name, seeder); each gets the ids created so far and adds its own.
 Seeder = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 SEEDERS: list[tuple[str, Seeder]] = []
+SEEDERS.append(("households", seed_households))
 
 
 async def database_is_empty(session: AsyncSession) -> bool:
@@ -31,3 +33,4 @@ async def seed_demo(session: AsyncSession) -> dict[str, Any]:
 
 def demo_logins() -> list[tuple[str, str, str]]:
     return [(user.key, user.email, DEMO_PASSWORD) for user in DEMO_USERS]
+
