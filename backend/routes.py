@@ -7,6 +7,13 @@ from typing import Any
 
 def web_handlers() -> list[Any]:
     from backend.accounts.views import AccountViews, AdminViews, OrganizationViews
+    from backend.fulfilment.views import (
+        CaseworkerViews,
+        CodeViews,
+        DeliveryViews,
+        SelfServiceViews,
+        VisitViews,
+    )
     from backend.households.views import HouseholdViews, ReferralViews
     from backend.needs.views import PublicNeedViews
     from backend.organizations.views import DirectoryViews, PortalViews
@@ -20,6 +27,7 @@ def web_handlers() -> list[Any]:
         HouseholdViews, ReferralViews, PublicNeedViews,
         DirectoryViews, PortalViews, ResourceViews, ClaimViews, ProjectViews, TaskViews,
         VolunteerViews, CertificateCheckViews,
+        DeliveryViews, CodeViews, CaseworkerViews, VisitViews, SelfServiceViews,
     ]
 
 

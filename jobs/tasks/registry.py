@@ -9,6 +9,7 @@ from typing import Any
 
 from arq import cron, func
 
+from backend.fulfilment.tasks import generate_quarterly_lists
 from backend.households.tasks import verification_lapse
 from backend.needs.tasks import expire_needs
 from backend.projects.tasks import flag_overdue_projects
@@ -31,3 +32,6 @@ FUNCTIONS.append(func(flag_overdue_projects, name="flag_overdue_projects", keep_
 CRON_JOBS.append(
     cron(flag_overdue_projects, name="cron:flag_overdue_projects", hour={2}, minute={10}, keep_result=0)
 )
+
+# Fulfilment: quarterly 幸福清单 PDFs for a region, started by a caseworker (argument: batch id).
+FUNCTIONS.append(func(generate_quarterly_lists, name="generate_quarterly_lists", keep_result=0, timeout=3600))
