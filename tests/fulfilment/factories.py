@@ -34,25 +34,48 @@ class Story:
     caseworker: CurrentUser
 
 
-async def published_need(session: AsyncSession, *, county: str = "330106", quantity: bool = True,
-                         not_household: uuid.UUID | None = None) -> Need:
-    query = select(Need).where(Need.state == NeedState.PUBLISHED, Need.hidden_reason.is_(None),
-                               Need.region_code.like(f"{county}%"), Need.pledged == 0)
-    query = query.where(Need.quantity.is_not(None)) if quantity else query.where(Need.amount_fen.is_not(None))
+async def published_need(
+    session: AsyncSession,
+    *,
+    county: str = "330106",
+    quantity: bool = True,
+    not_household: uuid.UUID | None = None,
+) -> Need:
+    query = select(Need).where(
+        Need.state == NeedState.PUBLISHED,
+        Need.hidden_reason.is_(None),
+        Need.region_code.like(f"{county}%"),
+        Need.pledged == 0,
+    )
+    query = (
+        query.where(Need.quantity.is_not(None))
+        if quantity
+        else query.where(Need.amount_fen.is_not(None))
+    )
     if not_household:
         query = query.where(Need.household_id != not_household)
-    need = (await session.scalars(query.order_by(Need.created_at).limit(1).with_for_update(skip_locked=True))).first()
+    need = (
+        await session.scalars(
+            query.order_by(Need.created_at).limit(1).with_for_update(skip_locked=True)
+        )
+    ).first()
     assert need is not None, "the demo data has no open need left"
     return need
 
 
 async def claimed_story(
-    session: AsyncSession, demo: dict[str, Any], *, quantity: bool = True, not_household: uuid.UUID | None = None
+    session: AsyncSession,
+    demo: dict[str, Any],
+    *,
+    quantity: bool = True,
+    not_household: uuid.UUID | None = None,
 ) -> Story:
     member = await user(session, demo["org_member"])
     caseworker = await user(session, demo["caseworker"])
     need = await published_need(session, quantity=quantity, not_household=not_household)
-    claim = await resources.claim_need(session, member, need_id=need.id, organization_id=demo["org:charity"])
+    claim = await resources.claim_need(
+        session, member, need_id=need.id, organization_id=demo["org:charity"]
+    )
     issued = await households.issue_code(session, caseworker, need.household_id)
     return Story(need, claim.id, issued.token, issued.pin, member, caseworker)
 

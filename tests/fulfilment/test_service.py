@@ -34,14 +34,29 @@ def _today() -> Any:
     return service.today_local()
 
 
-async def _record(db: Any, story: Any, storage: LocalStorage, quantity: int | None = None, photos: list[bytes] | None = None) -> Any:
+async def _record(
+    db: Any,
+    story: Any,
+    storage: LocalStorage,
+    quantity: int | None = None,
+    photos: list[bytes] | None = None,
+) -> Any:
     fulfilment = await service.open_for_claim(db, story.member, story.claim_id)
-    data = service.DeliveryIn(delivered_on=_today(), description="两床棉被", quantity=quantity or fulfilment.promised,
-                              volunteer_minutes=90, notes="")
-    return await service.record_delivery(db, story.member, fulfilment.id, data, photos=photos or [], storage=storage)
+    data = service.DeliveryIn(
+        delivered_on=_today(),
+        description="两床棉被",
+        quantity=quantity or fulfilment.promised,
+        volunteer_minutes=90,
+        notes="",
+    )
+    return await service.record_delivery(
+        db, story.member, fulfilment.id, data, photos=photos or [], storage=storage
+    )
 
 
-async def test_full_loop_closes_need_and_counts_for_the_org(db: Any, demo: dict[str, Any], storage: LocalStorage) -> None:
+async def test_full_loop_closes_need_and_counts_for_the_org(
+    db: Any, demo: dict[str, Any], storage: LocalStorage
+) -> None:
     story = await claimed_story(db, demo)
     before = (await figures(db, [demo["org:charity"]]))[demo["org:charity"]]
     delivery = await _record(db, story, storage, photos=[png_bytes()])
@@ -49,7 +64,9 @@ async def test_full_loop_closes_need_and_counts_for_the_org(db: Any, demo: dict[
     assert len(delivery.photos) == 1
     assert storage.get(delivery.photos[0]) is not None
 
-    confirmed = await service.confirm_with_code(db, story.member, delivery.id, story.token, story.pin)
+    confirmed = await service.confirm_with_code(
+        db, story.member, delivery.id, story.token, story.pin
+    )
     assert confirmed.state == DeliveryState.CONFIRMED
     assert confirmed.confirmation_method == ConfirmationMethod.CODE_AND_PIN
     await db.refresh(story.need)
@@ -62,16 +79,36 @@ async def test_full_loop_closes_need_and_counts_for_the_org(db: Any, demo: dict[
     after = (await figures(db, [demo["org:charity"]]))[demo["org:charity"]]
     assert after.needs_fulfilled == before.needs_fulfilled + 1
     assert after.score > before.score
-    rows = (await db.scalars(select(AssistanceRecord).where(AssistanceRecord.source_id == delivery.id))).all()
+    rows = (
+        await db.scalars(select(AssistanceRecord).where(AssistanceRecord.source_id == delivery.id))
+    ).all()
     assert [r.kind for r in rows] == ["delivery"]
-    topics = set((await db.scalars(select(OutboxEvent.topic).where(OutboxEvent.aggregate_id == delivery.id))).all())
+    topics = set(
+        (
+            await db.scalars(
+                select(OutboxEvent.topic).where(OutboxEvent.aggregate_id == delivery.id)
+            )
+        ).all()
+    )
     assert {"delivery.recorded", "delivery.confirmed"} <= topics
-    actions = set((await db.scalars(select(AuditEntry.action).where(AuditEntry.object_id == str(story.need.id)))).all())
+    actions = set(
+        (
+            await db.scalars(
+                select(AuditEntry.action).where(AuditEntry.object_id == str(story.need.id))
+            )
+        ).all()
+    )
     assert {"need.delivered", "need.confirmed", "need.closed"} <= actions
 
     org = await db.get(Organization, demo["org:charity"])
     sum_before, count_before = org.rating_sum, org.rating_count
-    fb = await service.give_feedback(db, delivery.id, 4, "很好，谢谢王秀英，电话13812345678", household_id=story.need.household_id)
+    fb = await service.give_feedback(
+        db,
+        delivery.id,
+        4,
+        "很好，谢谢王秀英，电话13812345678",
+        household_id=story.need.household_id,
+    )
     assert org.rating_sum == sum_before + 4
     assert org.rating_count == count_before + 1
     assert "13812345678" not in fb.comment
@@ -79,7 +116,9 @@ async def test_full_loop_closes_need_and_counts_for_the_org(db: Any, demo: dict[
         await service.give_feedback(db, delivery.id, 5, household_id=story.need.household_id)
 
 
-async def test_partial_deliveries_reduce_remaining(db: Any, demo: dict[str, Any], storage: LocalStorage) -> None:
+async def test_partial_deliveries_reduce_remaining(
+    db: Any, demo: dict[str, Any], storage: LocalStorage
+) -> None:
     story = await claimed_story(db, demo)
     total = story.need.quantity
     if total < 2:
@@ -95,7 +134,9 @@ async def test_partial_deliveries_reduce_remaining(db: Any, demo: dict[str, Any]
     assert exc.value.fields["quantity"] == "too_many"
 
 
-async def test_wrong_pin_locks_after_five(db: Any, demo: dict[str, Any], storage: LocalStorage) -> None:
+async def test_wrong_pin_locks_after_five(
+    db: Any, demo: dict[str, Any], storage: LocalStorage
+) -> None:
     story = await claimed_story(db, demo)
     delivery = await _record(db, story, storage)
     wrong = "000000" if story.pin != "000000" else "111111"
@@ -108,7 +149,9 @@ async def test_wrong_pin_locks_after_five(db: Any, demo: dict[str, Any], storage
         await service.confirm_with_code(db, story.member, delivery.id, story.token, story.pin)
 
 
-async def test_code_of_another_household_is_refused(db: Any, demo: dict[str, Any], storage: LocalStorage) -> None:
+async def test_code_of_another_household_is_refused(
+    db: Any, demo: dict[str, Any], storage: LocalStorage
+) -> None:
     one = await claimed_story(db, demo)
     other = await claimed_story(db, demo, not_household=one.need.household_id)
     delivery = await _record(db, one, storage)
@@ -116,7 +159,9 @@ async def test_code_of_another_household_is_refused(db: Any, demo: dict[str, Any
         await service.confirm_with_code(db, one.member, delivery.id, other.token, other.pin)
     assert exc.value.fields == {"code": "invalid"}
     # the URL printed in the QR works as well as the bare token
-    done = await service.confirm_with_code(db, one.member, delivery.id, f"http://x/code/{one.token}", one.pin)
+    done = await service.confirm_with_code(
+        db, one.member, delivery.id, f"http://x/code/{one.token}", one.pin
+    )
     assert done.state == DeliveryState.CONFIRMED
 
 
@@ -134,7 +179,9 @@ async def test_outsiders_get_404(db: Any, demo: dict[str, Any], storage: LocalSt
     assert await service.photo(db, story.caseworker, delivery.id, delivery.photos[0], storage)
 
 
-async def test_not_received_flags_the_caseworker(db: Any, demo: dict[str, Any], storage: LocalStorage) -> None:
+async def test_not_received_flags_the_caseworker(
+    db: Any, demo: dict[str, Any], storage: LocalStorage
+) -> None:
     story = await claimed_story(db, demo)
     delivery = await _record(db, story, storage)
     with pytest.raises(NotFound):
@@ -147,10 +194,14 @@ async def test_not_received_flags_the_caseworker(db: Any, demo: dict[str, Any], 
     disputed = await repo.disputed(db, caseworker_paths(story.caseworker))
     assert delivery.id in {d.id for d, _, _ in disputed}
     sanmen = await user(db, demo["caseworker_sanmen"])
-    assert delivery.id not in {d.id for d, _, _ in await repo.disputed(db, caseworker_paths(sanmen))}
+    assert delivery.id not in {
+        d.id for d, _, _ in await repo.disputed(db, caseworker_paths(sanmen))
+    }
 
 
-async def test_photos_checked_by_content_and_stripped(db: Any, demo: dict[str, Any], storage: LocalStorage) -> None:
+async def test_photos_checked_by_content_and_stripped(
+    db: Any, demo: dict[str, Any], storage: LocalStorage
+) -> None:
     story = await claimed_story(db, demo)
     with pytest.raises(Invalid):
         await _record(db, story, storage, photos=[b"GIF89a not really an image"])
@@ -173,22 +224,42 @@ async def test_visits_schedule_and_overdue(db: Any, demo: dict[str, Any]) -> Non
     from backend.households.service import caseworker_paths
 
     caseworker = await user(db, demo["caseworker"])
-    household = (await db.scalars(select(Household).where(Household.region_code.like("330106%")).limit(1))).first()
+    household = (
+        await db.scalars(select(Household).where(Household.region_code.like("330106%")).limit(1))
+    ).first()
     household.category = AssistanceCategory.TEKUN
-    schedule = await service.set_schedule(db, caseworker, household.id, interval_days=None,
-                                          assignee_email="", next_due=_today() - timedelta(days=3))
+    schedule = await service.set_schedule(
+        db,
+        caseworker,
+        household.id,
+        interval_days=None,
+        assignee_email="",
+        next_due=_today() - timedelta(days=3),
+    )
     assert schedule.interval_days == 30
-    rows, _ = await repo.overdue(db, caseworker_paths(caseworker), _today(), utcnow(), offset=0, limit=500)
+    rows, _ = await repo.overdue(
+        db, caseworker_paths(caseworker), _today(), utcnow(), offset=0, limit=500
+    )
     assert household.id in {h.id for _, h, _ in rows}
     volunteer = await user(db, demo["volunteer"])
     with pytest.raises(NotFound):
         await service.record_visit(db, volunteer, household.id, visited_on=_today(), notes="")
-    await service.set_schedule(db, caseworker, household.id, interval_days=45,
-                               assignee_email="", next_due=_today() - timedelta(days=3))
+    await service.set_schedule(
+        db,
+        caseworker,
+        household.id,
+        interval_days=45,
+        assignee_email="",
+        next_due=_today() - timedelta(days=3),
+    )
     schedule.assignee_id = volunteer.id
-    await service.record_visit(db, volunteer, household.id, visited_on=_today(), notes="聊天，身体好")
+    await service.record_visit(
+        db, volunteer, household.id, visited_on=_today(), notes="聊天，身体好"
+    )
     assert schedule.next_due == _today() + timedelta(days=45)
-    rows, _ = await repo.overdue(db, caseworker_paths(caseworker), _today(), utcnow(), offset=0, limit=500)
+    rows, _ = await repo.overdue(
+        db, caseworker_paths(caseworker), _today(), utcnow(), offset=0, limit=500
+    )
     assert household.id not in {h.id for _, h, _ in rows}
     # left assistance: visits go on for a year, then stop
     household.status = HouseholdStatus.LEFT
@@ -197,8 +268,11 @@ async def test_visits_schedule_and_overdue(db: Any, demo: dict[str, Any]) -> Non
     household.left_at = utcnow() - timedelta(days=400)
     with pytest.raises(Conflict):
         await service.record_visit(db, caseworker, household.id, visited_on=_today(), notes="")
-    count = await db.scalar(select(func.count()).select_from(AssistanceRecord).where(
-        AssistanceRecord.household_id == household.id, AssistanceRecord.kind == "visit"))
+    count = await db.scalar(
+        select(func.count())
+        .select_from(AssistanceRecord)
+        .where(AssistanceRecord.household_id == household.id, AssistanceRecord.kind == "visit")
+    )
     assert count == 2
 
 
