@@ -176,11 +176,8 @@ class DeliveryViews(Controller):
     ) -> tuple[dict[str, Any], service.DeliveryIn, list[bytes]]:
         form = await request.form()
         fields = {k: str(v) for k, v in form.items() if not isinstance(v, UploadFile)}
-        photos = [
-            await f.read()
-            for f in form.getall("photos")
-            if isinstance(f, UploadFile) and f.filename
-        ]
+        uploads = form.getall("photos") if "photos" in form else []
+        photos = [await f.read() for f in uploads if isinstance(f, UploadFile) and f.filename]
         if service.is_amount(need):
             quantity = (
                 yuan_to_fen(fields.get("amount", "")) if fields.get("amount", "").strip() else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import io
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,13 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "fulfilment"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
 PHONE = {"width": 390, "height": 844}
 MARKER = f"TX-{uuid.uuid4().hex[:8].upper()}"
 
@@ -47,28 +54,37 @@ def _run(database_url: str, fn: Any) -> Any:
         return pool.submit(asyncio.run, go()).result()
 
 
-async def _draft_need(session: Any) -> tuple[uuid.UUID, uuid.UUID, int]:
+async def _draft_needs(session: Any) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
     from sqlalchemy import select, text
 
     from backend.households.models import Consent, ConsentPurpose, Household
     from backend.households.service import today_local
     from backend.needs.models import Need, NeedState
 
-    row = (
+    rows = (
         await session.execute(
-            select(Need.id, Need.household_id, Need.quantity).join(Household, Household.id == Need.household_id)
+            select(Need.id, Need.household_id, Need.quantity)
+            .join(Household, Household.id == Need.household_id)
             .join(Consent, Consent.household_id == Household.id)
-            .where(Need.state == NeedState.DRAFT, Need.region_code.like("330106%"), Need.quantity.is_not(None),
-                   Household.verified_until >= today_local(), Consent.purpose == ConsentPurpose.PUBLISH_NEEDS,
-                   Consent.withdrawn_at.is_(None), Consent.guardian_consent.is_(True) | text("NOT ('minor' = ANY (households.flags))"))
-            .limit(1)
+            .where(
+                Need.state == NeedState.DRAFT,
+                Need.region_code.like("330106%"),
+                Need.quantity.is_not(None),
+                Household.verified_until >= today_local(),
+                Consent.purpose == ConsentPurpose.PUBLISH_NEEDS,
+                Consent.withdrawn_at.is_(None),
+                Consent.guardian_consent.is_(True) | text("NOT ('minor' = ANY (households.flags))"),
+            )
+            .order_by(Household.member_ages)
+            .limit(20)
         )
-    ).first()
-    assert row is not None, "no publishable draft need of 西湖区 in the demo data"
-    return row[0], row[1], row[2]
+    ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
-def _issue_code(database_url: str, caseworker_id: uuid.UUID, household_id: uuid.UUID) -> tuple[str, str]:
+def _issue_code(
+    database_url: str, caseworker_id: uuid.UUID, household_id: uuid.UUID
+) -> tuple[str, str]:
     async def go(session: Any) -> tuple[str, str]:
         from backend.accounts.service import load_current_user
         from backend.households.service import issue_code
@@ -113,7 +129,11 @@ def _png() -> bytes:
 
 
 def test_publish_claim_deliver_confirm_rate_and_list(
-    browser: Any, live_server: str, demo_users: dict[str, tuple[str, str]], demo: dict[str, Any], database_url: str
+    browser: Any,
+    live_server: str,
+    demo_users: dict[str, tuple[str, str]],
+    demo: dict[str, Any],
+    database_url: str,
 ) -> None:
     from playwright.sync_api import expect
     from pypdf import PdfReader
@@ -121,16 +141,23 @@ def test_publish_claim_deliver_confirm_rate_and_list(
     from backend.fulfilment.service import quarter_of, today_local
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    need_id, household_id, quantity = _run(database_url, _draft_need)
+    candidates = _run(database_url, _draft_needs)
     headers = {"Accept-Language": "zh-CN,zh;q=0.9"}
 
     # 1. The caseworker publishes the need.
     staff = browser.new_context(viewport=PHONE, extra_http_headers=headers)
     page = staff.new_page()
     _sign_in(page, live_server, *demo_users["caseworker"])
-    page.goto(f"{live_server}/households/needs/{need_id}")
-    page.locator("#publish").click()
-    expect(page.locator("#need-state")).to_have_text("已发布")
+    published = None
+    for need_id, household_id, quantity in candidates:  # k-anonymity may hold back a rare profile
+        page.goto(f"{live_server}/households/needs/{need_id}")
+        page.locator("#publish").click()
+        if re.search("已发布|Published", page.locator("#need-state").inner_text()):
+            published = (need_id, household_id, quantity)
+            break
+    assert published is not None, "no draft need of 西湖区 could be published"
+    need_id, household_id, quantity = published
+    page.screenshot(path=str(ARTIFACTS / "need-published.png"), full_page=True)
     staff.close()
 
     # 2. Organization A claims it (JSON API, with the browser's session and CSRF token).
@@ -138,8 +165,11 @@ def test_publish_claim_deliver_confirm_rate_and_list(
     page = org.new_page()
     _sign_in(page, live_server, *demo_users["org_member"])
     csrf = next(c["value"] for c in org.cookies() if c["name"] == "tx_csrf")
-    response = page.request.post(f"{live_server}/api/v1/claims", headers={"x-csrftoken": csrf},
-                                 data={"need_id": str(need_id), "organization_id": str(demo["org:charity"])})
+    response = page.request.post(
+        f"{live_server}/api/v1/claims",
+        headers={"x-csrftoken": csrf},
+        data={"need_id": str(need_id), "organization_id": str(demo["org:charity"])},
+    )
     assert response.status == 201, response.text()
     claim_id = response.json()["id"]
 
@@ -148,13 +178,20 @@ def test_publish_claim_deliver_confirm_rate_and_list(
     page.locator("#f-description").fill(f"爱心棉被 {MARKER}")
     page.locator("#f-quantity").fill(str(quantity))
     page.locator("#f-volunteer_hours").fill("2")
-    page.locator("#f-photos").set_input_files(files=[{"name": "door.png", "mimeType": "image/png", "buffer": _png()}])
+    page.locator("#f-photos").set_input_files(
+        files=[{"name": "door.png", "mimeType": "image/png", "buffer": _png()}]
+    )
     page.locator("#record-delivery").click()
-    expect(page.locator("#delivery-state")).to_have_text("待确认")
+    expect(page.locator("#delivery-state")).to_have_text(re.compile("待确认|Awaiting confirmation"))
     delivery_url = page.url.split("?")[0]
     photo = page.locator(".photos img").first
     expect(photo).to_be_visible()
-    assert page.evaluate("document.querySelector('.photos img').naturalWidth") == 320
+    served = page.request.get(live_server + (photo.get_attribute("src") or ""))
+    assert served.status == 200, served.status
+    from PIL import Image
+
+    with Image.open(io.BytesIO(served.body())) as image:
+        assert image.size == (320, 240)
     page.screenshot(path=str(ARTIFACTS / "delivery-recorded.png"), full_page=True)
 
     # 4. At the door: the QR's /code/<token> URL lands on the confirm screen; the household types its PIN.
@@ -166,7 +203,7 @@ def test_publish_claim_deliver_confirm_rate_and_list(
     expect(page.locator("[role=alert]")).to_be_visible()
     page.locator("#f-pin").fill(pin)
     page.locator("#confirm").click()
-    expect(page.locator("#delivery-state")).to_have_text("已确认")
+    expect(page.locator("#delivery-state")).to_have_text(re.compile("已确认|Confirmed"))
     assert page.url.startswith(delivery_url)
     page.screenshot(path=str(ARTIFACTS / "delivery-confirmed.png"), full_page=True)
     # the photo is not served to someone outside the organization and region
@@ -188,7 +225,7 @@ def test_publish_claim_deliver_confirm_rate_and_list(
     item.locator("input[name=rating][value='5']").check()
     item.locator("textarea[name=comment]").fill("送到家里，很及时")
     item.locator("button[type=submit]").click()
-    expect(page.locator("[role=status]").first).to_contain_text("谢谢")
+    expect(page.locator("[role=status]").first).to_contain_text(re.compile("谢谢|Thank you"))
     expect(page.locator(".timeline-item", has_text=MARKER).locator(".stars")).to_have_text("★★★★★")
     page.screenshot(path=str(ARTIFACTS / "self-service.png"), full_page=True)
 
