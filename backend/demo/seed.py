@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import User
 from backend.demo.accounts import DEMO_PASSWORD, DEMO_USERS, seed_accounts
+from backend.demo.fulfilment import seed_fulfilment
 from backend.demo.households import seed_households
 from backend.regions.service import import_bundled
 
@@ -17,6 +18,7 @@ from backend.regions.service import import_bundled
 Seeder = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 SEEDERS: list[tuple[str, Seeder]] = []
 SEEDERS.append(("households", seed_households))
+SEEDERS.append(("fulfilment", seed_fulfilment))
 
 
 async def database_is_empty(session: AsyncSession) -> bool:

@@ -140,7 +140,7 @@ async def run_batch(runtime: Any, batch_id: str, storage: Storage) -> int:
         if region is None:
             return 0
         ids = await repo.household_ids_under(session, region.path, utcnow())
-    await redis.hset(key, "total", len(ids))  # type: ignore[misc]
+    await redis.hset(key, "total", str(len(ids)))  # type: ignore[misc]
     done = 0
     for household_id in ids:
         try:
