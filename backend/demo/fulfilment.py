@@ -34,25 +34,50 @@ COMMENTS = ["送到家里，很及时，谢谢！", "志愿者很耐心。", "�
 
 async def seed_fulfilment(session: AsyncSession, ids: dict[str, Any]) -> None:
     today = today_local()
-    needs = (await session.scalars(
-        select(Need).where(Need.state.in_([NeedState.DELIVERED, NeedState.CONFIRMED, NeedState.CLOSED]),
-                           Need.helper_organization_id.is_not(None)).order_by(Need.created_at))).all()
+    needs = (
+        await session.scalars(
+            select(Need)
+            .where(
+                Need.state.in_([NeedState.DELIVERED, NeedState.CONFIRMED, NeedState.CLOSED]),
+                Need.helper_organization_id.is_not(None),
+            )
+            .order_by(Need.created_at)
+        )
+    ).all()
     orgs = {o.id: o for o in (await session.scalars(select(Organization))).all()}
     for n, need in enumerate(needs):
         county = need.region_code[:6]
         member, caseworker = ids[MEMBERS[county]], ids[CASEWORKERS[county]]
         total = need.quantity or need.amount_fen or 1
         done = need.state != NeedState.DELIVERED
-        claim = Claim(id=uuid.uuid4(), need_id=need.id, organization_id=need.helper_organization_id, quantity=total,
-                      state=ClaimState.FULFILLED if done else ClaimState.ACTIVE, claimed_by=member)
-        fulfilment = Fulfilment(id=uuid.uuid4(), need_id=need.id, organization_id=need.helper_organization_id,
-                                claim_id=claim.id, promised=total,
-                                state=FulfilmentState.COMPLETED if done else FulfilmentState.OPEN)
+        claim = Claim(
+            id=uuid.uuid4(),
+            need_id=need.id,
+            organization_id=need.helper_organization_id,
+            quantity=total,
+            state=ClaimState.FULFILLED if done else ClaimState.ACTIVE,
+            claimed_by=member,
+        )
+        fulfilment = Fulfilment(
+            id=uuid.uuid4(),
+            need_id=need.id,
+            organization_id=need.helper_organization_id,
+            claim_id=claim.id,
+            promised=total,
+            state=FulfilmentState.COMPLETED if done else FulfilmentState.OPEN,
+        )
         day = today - timedelta(days=3 + n % 40)
         delivery = Delivery(
-            id=uuid.uuid4(), fulfilment_id=fulfilment.id, delivered_on=day, description=need.title, quantity=total,
-            volunteer_minutes=60 * (1 + n % 3), state=DeliveryState.CONFIRMED if done else DeliveryState.RECORDED,
-            recorded_by=member, confirmed_at=None, photos=[],
+            id=uuid.uuid4(),
+            fulfilment_id=fulfilment.id,
+            delivered_on=day,
+            description=need.title,
+            quantity=total,
+            volunteer_minutes=60 * (1 + n % 3),
+            state=DeliveryState.CONFIRMED if done else DeliveryState.RECORDED,
+            recorded_by=member,
+            confirmed_at=None,
+            photos=[],
             confirmation_method=ConfirmationMethod.CASEWORKER if done else None,
             confirmed_by=caseworker if done else None,
         )
@@ -65,22 +90,47 @@ async def seed_fulfilment(session: AsyncSession, ids: dict[str, Any]) -> None:
         if done:
             need.delivered = total
             org = orgs[need.helper_organization_id]  # type: ignore[index]
-            session.add(AssistanceRecord(
-                household_id=need.household_id, occurred_on=day, kind="delivery", summary=need.title,
-                organization_id=org.id, source_type="delivery", source_id=delivery.id,
-                amount_fen=total if need.quantity is None else None,
-                detail={"organization": org.name, "need": need.title, "quantity": total, "unit": need.unit,
-                        "amount": need.quantity is None, "method": "caseworker"}))
+            session.add(
+                AssistanceRecord(
+                    household_id=need.household_id,
+                    occurred_on=day,
+                    kind="delivery",
+                    summary=need.title,
+                    organization_id=org.id,
+                    source_type="delivery",
+                    source_id=delivery.id,
+                    amount_fen=total if need.quantity is None else None,
+                    detail={
+                        "organization": org.name,
+                        "need": need.title,
+                        "quantity": total,
+                        "unit": need.unit,
+                        "amount": need.quantity is None,
+                        "method": "caseworker",
+                    },
+                )
+            )
             if n % 2 == 0:
                 await session.flush()
                 rating = 4 + n % 2 if n % 5 else 3
-                session.add(Feedback(delivery_id=delivery.id, organization_id=org.id, rating=rating,
-                                     comment=COMMENTS[n % len(COMMENTS)]))
+                session.add(
+                    Feedback(
+                        delivery_id=delivery.id,
+                        organization_id=org.id,
+                        rating=rating,
+                        comment=COMMENTS[n % len(COMMENTS)],
+                    )
+                )
                 org.rating_sum += rating
                 org.rating_count += 1
     households = (await session.scalars(select(Household).order_by(Household.created_at))).all()
     for n, household in enumerate(households):
         interval = default_interval(household.category)
-        session.add(VisitSchedule(household_id=household.id, interval_days=interval,
-                                  next_due=today + timedelta(days=(n % 9) * 7 - 14)))  # a few overdue
+        session.add(
+            VisitSchedule(
+                household_id=household.id,
+                interval_days=interval,
+                next_due=today + timedelta(days=(n % 9) * 7 - 14),
+            )
+        )  # a few overdue
     await session.flush()

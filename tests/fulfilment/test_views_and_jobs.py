@@ -110,7 +110,10 @@ async def test_quarterly_batch_job_and_handover(
     async with runtime.transaction() as session:
         row = (
             await session.scalars(
-                select(QuarterlyList).where(QuarterlyList.household_id == story.need.household_id)
+                select(QuarterlyList).where(
+                    QuarterlyList.household_id == story.need.household_id,
+                    QuarterlyList.quarter == service.quarter_of(service.today_local()),
+                )
             )
         ).first()
         assert row is not None
