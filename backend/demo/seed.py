@@ -23,6 +23,7 @@ SEEDERS: list[str] = [
     "backend.demo.organizations:seed_organizations",
     "backend.demo.matching:seed_matching",
     "backend.demo.donations:seed_donations",
+    "backend.demo.fulfilment:seed_fulfilment",
 ]
 
 

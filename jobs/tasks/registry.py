@@ -10,6 +10,7 @@ from typing import Any
 from arq import cron, func
 
 from backend.donations import tasks as donations_tasks
+from backend.fulfilment.tasks import generate_quarterly_lists
 from backend.households.tasks import verification_lapse
 from backend.matches.tasks import expire_matches, matching_nightly, run_matching
 from backend.needs.tasks import expire_needs
@@ -59,3 +60,8 @@ CRON_JOBS.append(
         keep_result=0,
     )
 )
+
+# fulfilment: the quarterly 幸福清单 PDFs of a region, in bulk (on demand by a caseworker).
+# The worker's default timeout applies: a per-function timeout would also delay the retry of
+# every crashed job (arq keeps in-progress keys for the longest timeout).
+FUNCTIONS.append(func(generate_quarterly_lists, name="generate_quarterly_lists", keep_result=0))

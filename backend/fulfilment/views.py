@@ -1,0 +1,817 @@
+"""Fulfilment pages: the organization's deliveries, the door confirmation, photos behind an
+authorizing route, the caseworker's disputes, visits and quarterly lists, and the household's
+phone-first self-service page (/my) opened with its 幸福码 and PIN."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, UploadFile
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import QueryParameter
+from litestar.response import Redirect, Template
+
+from backend.accounts.models import Organization, Role
+from backend.core.db import utcnow
+from backend.core.errors import DomainError, Invalid, NotFound, RateLimited
+from backend.core.http import DB, Form, rollback_only
+from backend.core.i18n import N_
+from backend.core.pagination import Page
+from backend.core.security import login_required, org_member_required, require_user, user_of
+from backend.core.templating import page, translate
+from backend.fulfilment import lists, service
+from backend.fulfilment import repository as repo
+from backend.fulfilment.models import DeliveryState, Fulfilment
+from backend.fulfilment.pdf import render_pdf
+from backend.fulfilment.selfservice import COOKIE, TTL_SECONDS, SelfServiceStore
+from backend.fulfilment.storage import MAX_PHOTO_BYTES, MAX_PHOTOS, get_storage, media_type
+from backend.households import repository as households_repo
+from backend.households import service as households
+from backend.households.models import Household
+from backend.needs.models import Need
+from backend.organizations.scope import require_member
+from backend.projects.service import yuan_to_fen
+from backend.regions.models import RegionLevel
+from backend.resources.service import need_summary
+
+PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
+UPLOAD_LIMIT = MAX_PHOTOS * MAX_PHOTO_BYTES + 1024 * 1024
+
+
+def caseworker_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    user = user_of(connection)
+    if user is None:
+        raise NotAuthorizedException()
+    if not user.has_role(Role.CASEWORKER):
+        raise PermissionDeniedException()
+
+
+def _error(exc: DomainError) -> dict[str, Any]:
+    return {"error": translate(exc.message, **exc.params), "fields": getattr(exc, "fields", {})}
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip()) if str(value or "").strip() else None
+    except ValueError:
+        return -1
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _storage(request: Request[Any, Any, Any]) -> Any:
+    return get_storage(request.app.state.runtime.services)
+
+
+def _store(request: Request[Any, Any, Any]) -> SelfServiceStore:
+    return SelfServiceStore(request.app.state.runtime.queue.pool)
+
+
+# ---------------------------------------------------------------- organization side
+
+
+class DeliveryViews(Controller):
+    include_in_schema = False
+    guards = [login_required]  # noqa: RUF012 - Litestar API
+
+    @get("/org/{org_id:uuid}/deliveries", guards=[org_member_required])
+    async def work(
+        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, page_no: PageNo = 1
+    ) -> Template:
+        require_member(require_user(request), org_id)
+        org = await db.get(Organization, org_id)
+        if org is None:
+            raise NotFound(N_("Organization not found."))
+        pager = Page(number=page_no, size=20)
+        rows, total = await repo.org_work(db, org_id, offset=pager.offset, limit=pager.size)
+        items = [(c, need_summary(n), f) for c, n, f in rows]
+        matches = [(f, need_summary(n)) for f, n in await repo.match_fulfilments(db, org_id)]
+        return page(
+            request,
+            "fulfilment/work.html",
+            fragment="fulfilment/_work.html",
+            org=org,
+            items=items,
+            matches=matches,
+            pager=pager.with_total(total),
+        )
+
+    @get("/org/{org_id:uuid}/feedback", guards=[org_member_required])
+    async def feedback(
+        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, page_no: PageNo = 1
+    ) -> Template:
+        require_member(require_user(request), org_id)
+        org = await db.get(Organization, org_id)
+        if org is None:
+            raise NotFound(N_("Organization not found."))
+        pager = Page(number=page_no, size=20)
+        rows, total = await repo.org_feedback(db, org_id, offset=pager.offset, limit=pager.size)
+        return page(
+            request,
+            "fulfilment/feedback.html",
+            fragment="fulfilment/_feedback.html",
+            org=org,
+            rows=rows,
+            pager=pager.with_total(total),
+        )
+
+    async def _form(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        need: Need,
+        action: str,
+        *,
+        fulfilment: Fulfilment | None = None,
+        org: Organization | None = None,
+        status_code: int = 200,
+        form: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> Template:
+        deliveries = await repo.deliveries_of(db, fulfilment.id) if fulfilment else []
+        return page(
+            request,
+            "fulfilment/fulfilment.html",
+            status_code=status_code,
+            need=need_summary(need),
+            amount=service.is_amount(need),
+            action=action,
+            fulfilment=fulfilment,
+            org=org,
+            deliveries=deliveries,
+            form=form or {"delivered_on": service.today_local().isoformat()},
+            max_photos=MAX_PHOTOS,
+            **extra,
+        )
+
+    @get("/claims/{claim_id:uuid}/deliveries/new")
+    async def claim_form(
+        self, request: Request[Any, Any, Any], db: DB, claim_id: uuid.UUID
+    ) -> Template | Redirect:
+        user = require_user(request)
+        claim, need = await service.claim_for_member(db, user, claim_id)
+        existing = await repo.fulfilment_of_claim(db, claim.id)
+        if existing is not None:
+            return Redirect(f"/fulfilments/{existing.id}", status_code=303)
+        return await self._form(
+            request,
+            db,
+            need,
+            f"/claims/{claim_id}/deliveries",
+            org=await db.get(Organization, claim.organization_id),
+        )
+
+    async def _read_delivery(
+        self, request: Request[Any, Any, Any], need: Need
+    ) -> tuple[dict[str, Any], service.DeliveryIn, list[bytes]]:
+        form = await request.form()
+        fields = {k: str(v) for k, v in form.items() if not isinstance(v, UploadFile)}
+        uploads = form.getall("photos") if "photos" in form else []
+        photos = [await f.read() for f in uploads if isinstance(f, UploadFile) and f.filename]
+        if service.is_amount(need):
+            quantity = (
+                yuan_to_fen(fields.get("amount", "")) if fields.get("amount", "").strip() else None
+            )
+        else:
+            quantity = 1 if service.need_total(need) is None else _int(fields.get("quantity"))
+        data = service.DeliveryIn(
+            delivered_on=_date(fields.get("delivered_on")),
+            description=fields.get("description", ""),
+            quantity=quantity,
+            volunteer_minutes=(_int(fields.get("volunteer_hours")) or 0) * 60
+            + (_int(fields.get("volunteer_extra_minutes")) or 0),
+            notes=fields.get("notes", ""),
+        )
+        return fields, data, photos
+
+    @post("/claims/{claim_id:uuid}/deliveries", request_max_body_size=UPLOAD_LIMIT)
+    async def record_for_claim(
+        self, request: Request[Any, Any, Any], db: DB, claim_id: uuid.UUID
+    ) -> Template | Redirect:
+        user = require_user(request)
+        claim, need = await service.claim_for_member(db, user, claim_id)
+        fields, data, photos = await self._read_delivery(request, need)
+        try:
+            fulfilment = await service.open_for_claim(db, user, claim_id)
+            delivery = await service.record_delivery(
+                db, user, fulfilment.id, data, photos=photos, storage=_storage(request)
+            )
+        except DomainError as exc:
+            rollback_only(db)
+            if exc.status_code == 404:
+                raise
+            return await self._form(
+                request,
+                db,
+                need,
+                f"/claims/{claim_id}/deliveries",
+                status_code=exc.status_code,
+                form=fields,
+                org=await db.get(Organization, claim.organization_id),
+                **_error(exc),
+            )
+        return Redirect(f"/deliveries/{delivery.id}?saved=recorded", status_code=303)
+
+    @get("/fulfilments/{fulfilment_id:uuid}")
+    async def fulfilment(
+        self, request: Request[Any, Any, Any], db: DB, fulfilment_id: uuid.UUID
+    ) -> Template:
+        fulfilment, need, org = await service.fulfilment_view(
+            db, require_user(request), fulfilment_id
+        )
+        return await self._form(
+            request,
+            db,
+            need,
+            f"/fulfilments/{fulfilment_id}/deliveries",
+            fulfilment=fulfilment,
+            org=org,
+        )
+
+    @post("/fulfilments/{fulfilment_id:uuid}/deliveries", request_max_body_size=UPLOAD_LIMIT)
+    async def record(
+        self, request: Request[Any, Any, Any], db: DB, fulfilment_id: uuid.UUID
+    ) -> Template | Redirect:
+        user = require_user(request)
+        fulfilment, need, org = await service.fulfilment_view(db, user, fulfilment_id)
+        fields, data, photos = await self._read_delivery(request, need)
+        try:
+            delivery = await service.record_delivery(
+                db, user, fulfilment_id, data, photos=photos, storage=_storage(request)
+            )
+        except DomainError as exc:
+            rollback_only(db)
+            if exc.status_code == 404:
+                raise
+            return await self._form(
+                request,
+                db,
+                need,
+                f"/fulfilments/{fulfilment_id}/deliveries",
+                status_code=exc.status_code,
+                form=fields,
+                fulfilment=fulfilment,
+                org=org,
+                **_error(exc),
+            )
+        return Redirect(f"/deliveries/{delivery.id}?saved=recorded", status_code=303)
+
+    async def _detail(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        delivery_id: uuid.UUID,
+        *,
+        status_code: int = 200,
+        saved: str | None = None,
+        **extra: Any,
+    ) -> Template:
+        access = await service.delivery_access(db, require_user(request), delivery_id)
+        feedback = (await repo.feedback_of(db, [delivery_id])).get(delivery_id)
+        return page(
+            request,
+            "fulfilment/delivery.html",
+            status_code=status_code,
+            d=access.delivery,
+            need=need_summary(access.need),
+            org=access.organization,
+            as_member=access.as_member,
+            as_caseworker=access.as_caseworker,
+            feedback=feedback,
+            saved=saved,
+            household_id=access.need.household_id if access.as_caseworker else None,
+            form=extra.pop("form", {}),
+            **extra,
+        )
+
+    @get("/deliveries/{delivery_id:uuid}")
+    async def delivery(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        delivery_id: uuid.UUID,
+        saved: str | None = None,
+    ) -> Template:
+        return await self._detail(request, db, delivery_id, saved=saved)
+
+    @get("/deliveries/{delivery_id:uuid}/photos/{name:str}")
+    async def photo(
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: uuid.UUID, name: str
+    ) -> Response[bytes]:
+        key = f"deliveries/{name}"
+        data = await service.photo(db, require_user(request), delivery_id, key, _storage(request))
+        return Response(
+            data,
+            media_type=media_type(key),
+            headers={
+                "Cache-Control": "private, max-age=300",
+                "X-Content-Type-Options": "nosniff",
+                "Content-Disposition": "inline",
+            },
+        )
+
+    async def _confirm_page(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        delivery_id: uuid.UUID,
+        *,
+        status_code: int = 200,
+        form: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> Template:
+        access = await service.delivery_access(db, require_user(request), delivery_id)
+        if not access.as_member:
+            raise NotFound(N_("Delivery not found."))
+        return page(
+            request,
+            "fulfilment/confirm.html",
+            status_code=status_code,
+            d=access.delivery,
+            need=need_summary(access.need),
+            org=access.organization,
+            form=form or {},
+            **extra,
+        )
+
+    @get("/deliveries/{delivery_id:uuid}/confirm")
+    async def confirm_form(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        delivery_id: uuid.UUID,
+        code: str | None = None,
+    ) -> Template:
+        return await self._confirm_page(request, db, delivery_id, form={"code": code or ""})
+
+    @post("/deliveries/{delivery_id:uuid}/confirm")
+    async def confirm(
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: uuid.UUID, data: Form
+    ) -> Template | Redirect | Response[Any]:
+        try:
+            await service.confirm_with_code(
+                db, require_user(request), delivery_id, data.get("code", ""), data.get("pin", "")
+            )
+        except DomainError as exc:
+            rollback_only(db)
+            if (
+                exc.status_code == 404
+                and "code" not in getattr(exc, "fields", {})
+                and exc.message == N_("Delivery not found.")
+            ):
+                raise
+            headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else {}
+            tpl = await self._confirm_page(
+                request,
+                db,
+                delivery_id,
+                status_code=exc.status_code,
+                form={"code": data.get("code", "")},
+                **_error(exc),
+            )
+            tpl.headers.update(headers)
+            return tpl
+        return Redirect(f"/deliveries/{delivery_id}?saved=confirmed", status_code=303)
+
+    @post("/deliveries/{delivery_id:uuid}/caseworker-confirm")
+    async def caseworker_confirm(
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: uuid.UUID
+    ) -> Redirect:
+        await service.confirm_by_caseworker(db, require_user(request), delivery_id)
+        return Redirect(f"/deliveries/{delivery_id}?saved=confirmed", status_code=303)
+
+    @post("/deliveries/{delivery_id:uuid}/not-received")
+    async def not_received(
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: uuid.UUID
+    ) -> Redirect:
+        await service.report_not_received(db, delivery_id, user=require_user(request))
+        return Redirect(f"/deliveries/{delivery_id}?saved=disputed", status_code=303)
+
+    @post("/deliveries/{delivery_id:uuid}/feedback")
+    async def feedback_for(
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: uuid.UUID, data: Form
+    ) -> Template | Redirect:
+        try:
+            await service.give_feedback(
+                db,
+                delivery_id,
+                _int(data.get("rating")),
+                data.get("comment", ""),
+                user=require_user(request),
+            )
+        except DomainError as exc:
+            rollback_only(db)
+            if exc.status_code in (403, 404):
+                raise
+            return await self._detail(
+                request, db, delivery_id, status_code=exc.status_code, form=data, **_error(exc)
+            )
+        return Redirect(f"/deliveries/{delivery_id}?saved=rated", status_code=303)
+
+
+class CodeViews(Controller):
+    """``/code/{token}``: the URL printed in the household's QR code."""
+
+    include_in_schema = False
+
+    @get("/code/{token:str}")
+    async def landing(
+        self, request: Request[Any, Any, Any], db: DB, token: str
+    ) -> Template | Redirect:
+        user = user_of(request)
+        if user is None or not user.approved_org_ids():
+            return Redirect("/my", status_code=303)  # the household scanned its own code
+        household = await households_repo.by_code_hash(db, households.token_hash(token))
+        waiting: list[Any] = []
+        if household is not None:
+            waiting = [
+                (d, need_summary(n), o)
+                for d, n, o in await repo.household_deliveries(db, household.id)
+                if d.state == DeliveryState.RECORDED and user.org_role(o.id) is not None
+            ]
+        if len(waiting) == 1:
+            return Redirect(f"/deliveries/{waiting[0][0].id}/confirm?code={token}", status_code=303)
+        return page(request, "fulfilment/code.html", waiting=waiting, token=token)
+
+
+# ---------------------------------------------------------------- caseworker side
+
+
+class CaseworkerViews(Controller):
+    include_in_schema = False
+    path = "/fulfilment"
+    guards = [caseworker_only]  # noqa: RUF012 - Litestar API
+
+    @get("/disputes")
+    async def disputes(self, request: Request[Any, Any, Any], db: DB) -> Template:
+        user = require_user(request)
+        rows = await repo.disputed(db, households.caseworker_paths(user))
+        return page(
+            request, "fulfilment/disputes.html", rows=[(d, need_summary(n), o) for d, n, o in rows]
+        )
+
+    async def _household(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        household_id: uuid.UUID,
+        *,
+        status_code: int = 200,
+        saved: str | None = None,
+        **extra: Any,
+    ) -> Template:
+        household, _ = await households.household_for(db, require_user(request), household_id)
+        record = await service.household_record(db, household.id)
+        schedule = await repo.schedule_of(db, household.id)
+        return page(
+            request,
+            "fulfilment/household.html",
+            status_code=status_code,
+            household=household,
+            record=record,
+            schedule=schedule,
+            visits=await repo.visits_of(db, household.id),
+            default_interval=service.default_interval(household.category),
+            saved=saved,
+            today=service.today_local(),
+            form=extra.pop("form", {}),
+            **extra,
+        )
+
+    @get("/households/{household_id:uuid}")
+    async def household(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        household_id: uuid.UUID,
+        saved: str | None = None,
+    ) -> Template:
+        return await self._household(request, db, household_id, saved=saved)
+
+    @post("/households/{household_id:uuid}/schedule")
+    async def schedule(
+        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form
+    ) -> Template | Redirect:
+        try:
+            await service.set_schedule(
+                db,
+                require_user(request),
+                household_id,
+                interval_days=_int(data.get("interval_days")),
+                assignee_email=data.get("assignee_email", ""),
+                next_due=_date(data.get("next_due")),
+            )
+        except DomainError as exc:
+            rollback_only(db)
+            if exc.status_code == 404:
+                raise
+            return await self._household(
+                request, db, household_id, status_code=exc.status_code, form=data, **_error(exc)
+            )
+        return Redirect(f"/fulfilment/households/{household_id}?saved=schedule", status_code=303)
+
+    @get("/visits/overdue")
+    async def overdue(
+        self, request: Request[Any, Any, Any], db: DB, page_no: PageNo = 1
+    ) -> Template:
+        user = require_user(request)
+        pager = Page(number=page_no, size=30)
+        rows, total = await repo.overdue(
+            db,
+            households.caseworker_paths(user),
+            service.today_local(),
+            utcnow(),
+            offset=pager.offset,
+            limit=pager.size,
+        )
+        return page(
+            request,
+            "fulfilment/overdue.html",
+            fragment="fulfilment/_overdue.html",
+            rows=rows,
+            pager=pager.with_total(total),
+            today=service.today_local(),
+        )
+
+    async def _quarterly(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        region: str | None,
+        quarter: str | None,
+        page_no: int = 1,
+        **extra: Any,
+    ) -> Template:
+        user = require_user(request)
+        regions = await households_repo.regions_under(
+            db, households.caseworker_paths(user), [RegionLevel.COUNTY, RegionLevel.TOWNSHIP]
+        )
+        quarter = quarter or service.quarter_of(service.today_local())
+        service.quarter_bounds(quarter)
+        chosen = await service.region_for_caseworker(
+            db, user, region or (regions[0].code if regions else "")
+        )
+        pager = Page(number=page_no, size=30)
+        rows, total = await repo.lists_under(
+            db, chosen.path, quarter, offset=pager.offset, limit=pager.size
+        )
+        return page(
+            request,
+            "fulfilment/quarterly.html",
+            fragment="fulfilment/_lists.html",
+            regions=regions,
+            region=chosen,
+            quarter=quarter,
+            coverage=await repo.coverage(db, chosen.path, quarter, utcnow()),
+            rows=rows,
+            pager=pager.with_total(total),
+            **extra,
+        )
+
+    @get("/quarterly")
+    async def quarterly(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        region: str | None = None,
+        quarter: str | None = None,
+        page_no: PageNo = 1,
+    ) -> Template:
+        return await self._quarterly(request, db, region, quarter, page_no)
+
+    @post("/quarterly/batches")
+    async def start(self, request: Request[Any, Any, Any], db: DB, data: Form) -> Redirect:
+        batch_id = await lists.start_batch(
+            db,
+            require_user(request),
+            request.app.state.runtime.queue,
+            region_code=data.get("region", ""),
+            quarter=data.get("quarter", ""),
+        )
+        return Redirect(f"/fulfilment/quarterly/batches/{batch_id}", status_code=303)
+
+    @get("/quarterly/batches/{batch_id:uuid}")
+    async def batch(self, request: Request[Any, Any, Any], batch_id: uuid.UUID) -> Template:
+        status = await lists.batch_status(
+            request.app.state.runtime.queue.pool, require_user(request), batch_id
+        )
+        return page(
+            request, "fulfilment/batch.html", fragment="fulfilment/_batch.html", status=status
+        )
+
+    @get("/lists/{list_id:uuid}/pdf")
+    async def list_pdf(
+        self, request: Request[Any, Any, Any], db: DB, list_id: uuid.UUID
+    ) -> Response[bytes]:
+        row = await service.list_for_caseworker(db, require_user(request), list_id)
+        data = _storage(request).get(row.file_path) if row.file_path else None
+        if data is None:
+            raise NotFound(N_("This list has not been generated yet."))
+        return Response(
+            data,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'inline; filename="xingfu-{row.quarter}.pdf"',
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    @post("/lists/{list_id:uuid}/handover")
+    async def handover(
+        self, request: Request[Any, Any, Any], db: DB, list_id: uuid.UUID
+    ) -> Template | Redirect:
+        row = await service.hand_over(db, require_user(request), list_id)
+        if request.headers.get("hx-request") == "true":
+            return page(request, "fulfilment/_handed.html", row=row)
+        household = await db.get(Household, row.household_id)
+        region = household.region_code if household else ""
+        return Redirect(
+            f"/fulfilment/quarterly?quarter={row.quarter}&region={region[:6]}", status_code=303
+        )
+
+
+class VisitViews(Controller):
+    """Visits for the caseworker of the region, or the volunteer / staff member assigned."""
+
+    include_in_schema = False
+    guards = [login_required]  # noqa: RUF012 - Litestar API
+
+    @get("/visits")
+    async def mine(self, request: Request[Any, Any, Any], db: DB) -> Template:
+        rows = await repo.assigned_to(db, require_user(request).id)
+        return page(
+            request, "fulfilment/visits.html", rows=rows, today=service.today_local(), form={}
+        )
+
+    @post("/visits/{household_id:uuid}")
+    async def record(
+        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form
+    ) -> Redirect:
+        user = require_user(request)
+        await service.record_visit(
+            db,
+            user,
+            household_id,
+            visited_on=_date(data.get("visited_on")),
+            notes=data.get("notes", ""),
+        )
+        if user.has_role(Role.CASEWORKER) and data.get("back") == "household":
+            return Redirect(f"/fulfilment/households/{household_id}?saved=visit", status_code=303)
+        return Redirect("/visits?saved=visit", status_code=303)
+
+
+# ---------------------------------------------------------------- the household's own page
+
+
+class SelfServiceViews(Controller):
+    include_in_schema = False
+    path = "/my"
+
+    async def _household_id(self, request: Request[Any, Any, Any]) -> uuid.UUID | None:
+        return await _store(request).household(request.cookies.get(COOKIE))
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        household_id: uuid.UUID | None,
+        *,
+        status_code: int = 200,
+        saved: str | None = None,
+        **extra: Any,
+    ) -> Template:
+        if household_id is None:
+            return page(
+                request,
+                "household_self/signin.html",
+                status_code=status_code,
+                form=extra.pop("form", {}),
+                **extra,
+            )
+        record = await service.household_record(db, household_id)
+        return page(
+            request,
+            "household_self/record.html",
+            status_code=status_code,
+            record=record,
+            saved=saved,
+            quarter=service.quarter_of(service.today_local()),
+            ttl_minutes=TTL_SECONDS // 60,
+            **extra,
+        )
+
+    @get("")
+    async def home(
+        self, request: Request[Any, Any, Any], db: DB, saved: str | None = None
+    ) -> Template:
+        return await self._page(request, db, await self._household_id(request), saved=saved)
+
+    @post("")
+    async def signin(
+        self, request: Request[Any, Any, Any], db: DB, data: Form
+    ) -> Template | Redirect:
+        token = service._token_from(data.get("code", ""))
+        try:
+            if not token:
+                raise Invalid(N_("Scan or type the household's code."), fields={"code": "required"})
+            check = await households.verify_code_and_pin(db, token, data.get("pin", "").strip())
+        except DomainError as exc:
+            rollback_only(db)
+            return await self._page(
+                request,
+                db,
+                None,
+                status_code=exc.status_code,
+                form={"code": data.get("code", "")},
+                **_error(exc),
+            )
+        session_token = await _store(request).open(check.household_id)
+        response = Redirect("/my", status_code=303)
+        response.cookies.append(
+            Cookie(
+                key=COOKIE,
+                value=session_token,
+                path="/my",
+                httponly=True,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+                max_age=TTL_SECONDS,
+            )
+        )
+        return response
+
+    @post("/signout")
+    async def signout(self, request: Request[Any, Any, Any]) -> Redirect:
+        await _store(request).close(request.cookies.get(COOKIE))
+        response = Redirect("/my", status_code=303)
+        response.cookies.append(
+            Cookie(key=COOKIE, value="", path="/my", max_age=0, httponly=True, samesite="strict")
+        )
+        return response
+
+    async def _require(self, request: Request[Any, Any, Any]) -> uuid.UUID:
+        household_id = await self._household_id(request)
+        if household_id is None:
+            raise NotFound(N_("Your session has ended. Enter your code and PIN again."))
+        return household_id
+
+    @post("/deliveries/{delivery_id:uuid}/feedback")
+    async def rate(
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: uuid.UUID, data: Form
+    ) -> Template | Redirect:
+        household_id = await self._require(request)
+        try:
+            await service.give_feedback(
+                db,
+                delivery_id,
+                _int(data.get("rating")),
+                data.get("comment", ""),
+                household_id=household_id,
+            )
+        except DomainError as exc:
+            rollback_only(db)
+            if exc.status_code == 404:
+                raise
+            return await self._page(
+                request, db, household_id, status_code=exc.status_code, **_error(exc)
+            )
+        return Redirect("/my?saved=rated", status_code=303)
+
+    @post("/deliveries/{delivery_id:uuid}/not-received")
+    async def not_received(
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: uuid.UUID
+    ) -> Redirect:
+        household_id = await self._require(request)
+        await service.report_not_received(db, delivery_id, household_id=household_id)
+        return Redirect("/my?saved=disputed", status_code=303)
+
+    @get("/lists/{quarter:str}")
+    async def list_pdf(
+        self, request: Request[Any, Any, Any], db: DB, quarter: str
+    ) -> Response[bytes]:
+        household_id = await self._require(request)
+        start, end = service.quarter_bounds(quarter)
+        record = await service.household_record(db, household_id, start=start, end=end)
+        household = await db.get(Household, household_id)
+        assert household is not None
+        pdf = render_pdf(
+            record, quarter, start, end, masked_name=households.masked(household)["head_name"]
+        )
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'inline; filename="xingfu-{quarter}.pdf"',
+                "Cache-Control": "private, no-store",
+            },
+        )
