@@ -90,6 +90,8 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     with servers(settings, need_redis=False) as (db_url, _):
         migrate.upgrade(db_url)
         loaded = asyncio.run(_seed_if_empty(db_url, force=False))
+        if loaded:  # the seeders write rows directly: index them once
+            asyncio.run(_reindex(settings, db_url))
     print("demo data loaded" if loaded else "the database is not empty; demo data not loaded")
     if loaded:
         _print_logins(settings)
@@ -110,6 +112,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         migrate.upgrade(db_url)
         if settings.load_demo_data and asyncio.run(_seed_if_empty(db_url)):
             print("Loaded the demo data into the empty database.")
+            asyncio.run(_reindex(settings, db_url))  # the seeders write rows directly
         app = create_app(settings, database_url=db_url, redis_url=redis_url)
         _print_logins(settings)
         config = uvicorn.Config(

@@ -85,6 +85,10 @@ def test_run_stops_everything_and_restarts_on_the_same_data(tmp_path: Path) -> N
     assert _children_using(var_dir), "embedded PostgreSQL and Redis should be running"
     with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
         assert http.get("/").status_code == 200
+        # the demo listings were indexed at start: search finds them at once
+        found = http.get("/api/v1/search", params={"kind": "need"})
+        assert found.status_code == 200, found.text
+        assert found.json()["total"] > 0
     _stop(proc, signal.SIGINT)
     time.sleep(0.5)
     assert _children_using(var_dir) == [], "Ctrl-C must stop the embedded servers"
