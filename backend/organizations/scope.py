@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from backend.accounts.identity import CurrentUser
-from backend.accounts.models import OrgRole
+from backend.accounts.models import Organization, OrgRole, OrgStatus
 from backend.core.errors import Forbidden, NotFound
 from backend.core.i18n import N_
 
@@ -28,3 +30,24 @@ def require_org_admin(user: CurrentUser, organization_id: uuid.UUID) -> None:
 
 def is_member(user: CurrentUser | None, organization_id: uuid.UUID) -> bool:
     return user is not None and user.org_role(organization_id) is not None
+
+
+async def approved_organization(
+    session: AsyncSession,
+    user: CurrentUser,
+    organization_id: uuid.UUID,
+    *,
+    refusal: str,
+    admin_only: bool = False,
+) -> Organization:
+    """The organization a member acts for: 404 outside it, 403 (``refusal``) until approved."""
+    if admin_only:
+        require_org_admin(user, organization_id)
+    else:
+        require_member(user, organization_id)
+    org = await session.get(Organization, organization_id)
+    if org is None:
+        raise NotFound(N_("Organization not found."))
+    if org.status != OrgStatus.APPROVED:
+        raise Forbidden(refusal)
+    return org

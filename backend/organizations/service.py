@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.identity import CurrentUser
-from backend.accounts.models import Invitation, Membership, Organization, OrgRole, OrgStatus
+from backend.accounts.models import Invitation, Membership, Organization, OrgRole
 from backend.accounts.service import EMAIL_RE
 from backend.audit.service import Actor, record
 from backend.core.db import utcnow
@@ -24,7 +24,7 @@ from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.organizations import repository as repo
 from backend.organizations.repository import Figures
-from backend.organizations.scope import require_org_admin
+from backend.organizations.scope import approved_organization, require_org_admin
 from backend.outbox.service import emit
 from backend.resources.repository import known_regions
 
@@ -112,12 +112,13 @@ async def invite(
     email: str = "",
     role: str = "member",
 ) -> NewInvitation:
-    require_org_admin(actor, org_id)
-    org = await session.get(Organization, org_id)
-    if org is None:
-        raise NotFound(N_("Organization not found."))
-    if org.status != OrgStatus.APPROVED:
-        raise Forbidden(N_("Your organization must be approved before it can invite members."))
+    await approved_organization(
+        session,
+        actor,
+        org_id,
+        refusal=N_("Your organization must be approved before it can invite members."),
+        admin_only=True,
+    )
     errors: dict[str, str] = {}
     if kind not in {"link", "code"}:
         errors["kind"] = "invalid"

@@ -16,13 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.identity import CurrentUser
-from backend.accounts.models import Organization, OrgStatus
 from backend.audit.service import Actor, record
 from backend.core.db import utcnow
-from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.needs.models import Need, NeedCategory, NeedState
-from backend.organizations.scope import require_member
+from backend.organizations.scope import approved_organization, require_member
 from backend.outbox.service import emit
 from backend.projects import repository as repo
 from backend.projects.models import (
@@ -86,12 +85,12 @@ async def create_project(
     starts_on: date | None = None,
     ends_on: date | None = None,
 ) -> Project:
-    require_member(actor, org_id)
-    org = await session.get(Organization, org_id)
-    if org is None:
-        raise NotFound(N_("Organization not found."))
-    if org.status != OrgStatus.APPROVED:
-        raise Forbidden(N_("Your organization must be approved before it can start projects."))
+    await approved_organization(
+        session,
+        actor,
+        org_id,
+        refusal=N_("Your organization must be approved before it can start projects."),
+    )
     errors: dict[str, str] = {}
     if not title.strip():
         errors["title"] = "required"

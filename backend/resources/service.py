@@ -17,7 +17,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.identity import CurrentUser
-from backend.accounts.models import Organization, OrgStatus
+from backend.accounts.models import Organization
 from backend.audit.service import Actor, record
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -26,7 +26,7 @@ from backend.core.keys import get_keys
 from backend.households.models import AssistanceCategory, MemberFlag
 from backend.needs.models import Need, NeedCategory, NeedState
 from backend.needs.states import lock_need, transition
-from backend.organizations.scope import require_member
+from backend.organizations.scope import approved_organization, require_member
 from backend.outbox.service import emit
 from backend.privacy.crypto import FieldCipher
 from backend.resources import repository as repo
@@ -90,12 +90,12 @@ async def create_resource(
     available_from: date | None = None,
     available_until: date | None = None,
 ) -> Resource:
-    require_member(actor, organization_id)
-    org = await session.get(Organization, organization_id)
-    if org is None:
-        raise NotFound(N_("Organization not found."))
-    if org.status != OrgStatus.APPROVED:
-        raise Forbidden(N_("Your organization must be approved before it can offer resources."))
+    org = await approved_organization(
+        session,
+        actor,
+        organization_id,
+        refusal=N_("Your organization must be approved before it can offer resources."),
+    )
     errors: dict[str, str] = {}
     if kind not in {k.value for k in ResourceKind}:
         errors["kind"] = "invalid"

@@ -21,7 +21,7 @@ from backend.audit.service import Actor, record
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
-from backend.organizations.scope import require_member
+from backend.organizations.scope import approved_organization, require_member
 from backend.outbox.service import emit
 from backend.resources import repository as resources_repo
 from backend.volunteering import repository as repo
@@ -90,12 +90,12 @@ async def create_task(
     slot: SlotIn,
     description: str = "",
 ) -> VolunteerTask:
-    require_member(actor, org_id)
-    org = await session.get(Organization, org_id)
-    if org is None:
-        raise NotFound(N_("Organization not found."))
-    if org.status != OrgStatus.APPROVED:
-        raise Forbidden(N_("Your organization must be approved before it can post tasks."))
+    await approved_organization(
+        session,
+        actor,
+        org_id,
+        refusal=N_("Your organization must be approved before it can post tasks."),
+    )
     errors: dict[str, str] = {}
     if not title.strip():
         errors["title"] = "required"
