@@ -57,9 +57,9 @@ from backend.households.models import (
 )
 from backend.households.schemas import DIMENSIONS, PERSONAL_FIELDS, CodeCheck, HouseholdIn
 from backend.needs import repository as needs_repo
-from backend.needs.models import NeedState
+from backend.needs.models import Need, NeedState
 from backend.needs.states import transition
-from backend.outbox.service import emit
+from backend.outbox.service import emit, record_change
 from backend.privacy.crypto import FieldCipher, keyed_hash
 from backend.privacy.idcard import is_valid_id, normalize_id
 from backend.privacy.masking import mask_address, mask_id, mask_name, mask_phone
@@ -514,53 +514,39 @@ async def verify(
 
 async def _hide(session: AsyncSession, household: Household, reason: str, actor: Actor) -> int:
     live = (NeedState.PUBLISHED, NeedState.RESERVED, NeedState.IN_PROGRESS, NeedState.DELIVERED)
-    count = 0
-    for need in await needs_repo.live_needs_of_household(session, household.id, live):
-        if need.hidden_reason is not None:
-            continue
-        need.hidden_reason = reason
-        await record(
-            session,
-            actor=actor,
-            action="need.hidden",
-            object_type="need",
-            object_id=need.id,
-            region_code=need.region_code,
-            detail={"reason": reason},
-        )
-        await emit(
-            session,
-            topic="need.hidden",
-            aggregate_type="need",
-            aggregate_id=need.id,
-            payload={"reason": reason, "state": need.state.value},
-        )
-        count += 1
-    return count
+    needs = await needs_repo.live_needs_of_household(session, household.id, live)
+    return await _set_hidden(session, [n for n in needs if n.hidden_reason is None], reason, actor)
 
 
 async def _unhide(session: AsyncSession, household: Household, reason: str, actor: Actor) -> int:
-    count = 0
-    for need in await needs_repo.hidden_needs(session, household.id, reason):
-        need.hidden_reason = None
-        await record(
+    needs = await needs_repo.hidden_needs(session, household.id, reason)
+    return await _set_hidden(session, list(needs), None, actor, reason=reason)
+
+
+async def _set_hidden(
+    session: AsyncSession,
+    needs: list[Need],
+    hidden_reason: str | None,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+) -> int:
+    """Hide needs (``hidden_reason`` set) or show them again (None), audited, with events."""
+    why = hidden_reason or reason or ""
+    action = "need.hidden" if hidden_reason else "need.unhidden"
+    for need in needs:
+        need.hidden_reason = hidden_reason
+        await record_change(
             session,
             actor=actor,
-            action="need.unhidden",
+            action=action,
             object_type="need",
             object_id=need.id,
             region_code=need.region_code,
-            detail={"reason": reason},
+            detail={"reason": why},
+            payload={"reason": why, "state": need.state.value},
         )
-        await emit(
-            session,
-            topic="need.unhidden",
-            aggregate_type="need",
-            aggregate_id=need.id,
-            payload={"reason": reason, "state": need.state.value},
-        )
-        count += 1
-    return count
+    return len(needs)
 
 
 async def lapse_verifications(session: AsyncSession, today: date | None = None) -> list[uuid.UUID]:

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit.service import Actor, record
+from backend.audit.service import Actor
 from backend.core.errors import Conflict, NotFound
 from backend.core.i18n import N_
 from backend.needs.models import NEED_TRANSITIONS, Need, NeedState
-from backend.outbox.service import emit
+from backend.outbox.service import record_change
 
 
 async def lock_need(session: AsyncSession, need_id: Any) -> Need:
@@ -51,7 +51,7 @@ async def transition(
         )
     need.state = target
     payload = {"from": current.value, "to": target.value}
-    await record(
+    await record_change(
         session,
         actor=actor,
         action=f"need.{target.value}",
@@ -59,12 +59,6 @@ async def transition(
         object_id=need.id,
         region_code=need.region_code,
         detail={**payload, **({"reason_given": True} if reason else {}), **(detail or {})},
-    )
-    await emit(
-        session,
-        topic=f"need.{target.value}",
-        aggregate_type="need",
-        aggregate_id=need.id,
         payload=payload,
     )
     await session.flush()

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.audit.service import Actor, record
 from backend.core.db import add_after_commit, utcnow
 from backend.core.queue import JobQueue
 from backend.outbox.models import OutboxEvent, OutboxState
@@ -88,3 +89,30 @@ async def stale_pending(
         .with_for_update(skip_locked=True)
     )
     return list(rows)
+
+
+async def record_change(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: uuid.UUID,
+    region_code: str | None = None,
+    detail: dict[str, Any] | None = None,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """A state change's two records in the caller's transaction: the audit row and the outbox
+    event (topic = ``action``). ``detail`` is audited; ``payload`` travels to the jobs."""
+    await record(
+        session,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        region_code=region_code,
+        detail=detail,
+    )
+    await emit(
+        session, topic=action, aggregate_type=object_type, aggregate_id=object_id, payload=payload
+    )
