@@ -31,6 +31,7 @@ class CurrentUser:
     locale: str
     roles: tuple[RoleScope, ...] = ()
     memberships: tuple[OrgMembership, ...] = ()
+    has_password: bool = True  # False for accounts that sign in only through OIDC
 
     def has_role(self, *roles: Role) -> bool:
         return any(scope.role in roles for scope in self.roles)

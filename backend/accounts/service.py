@@ -54,6 +54,7 @@ async def load_current_user(session: AsyncSession, user_id: uuid.UUID) -> Curren
         email=user.email,
         display_name=user.display_name,
         locale=user.locale,
+        has_password=user.password_hash is not None,
         roles=tuple(RoleScope(g.role, g.region_code, path) for g, path in grants),
         memberships=tuple(
             OrgMembership(org.id, m.role, org.status, org.name) for m, org in members

@@ -57,6 +57,8 @@ def test_oidc_sign_in_in_a_browser(oidc_env: OIDCEnv) -> None:
             # Back at the app, signed in, on the page asked for.
             page.wait_for_url(oidc_env.app + "/profile")
             expect(page.locator("header form[action='/signout']")).to_be_visible()
+            # No local password, so no "change password" form.
+            expect(page.locator("#password-title")).to_have_count(0)
             page.screenshot(path=str(ARTIFACTS / "oidc-signed-in.png"), full_page=True)
             assert any(c["name"] == "tx_session" for c in context.cookies(oidc_env.app))
             # Sign-out ends the local session and goes through the provider's end-session page.
