@@ -110,9 +110,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     with servers(settings) as (db_url, redis_url):
         assert redis_url is not None
         migrate.upgrade(db_url)
+        from backend.search.provider import index_needs_rebuild
+
+        stale_index = index_needs_rebuild(settings)
         if settings.load_demo_data and asyncio.run(_seed_if_empty(db_url)):
             print("Loaded the demo data into the empty database.")
             asyncio.run(_reindex(settings, db_url))  # the seeders write rows directly
+        elif stale_index:
+            print("The search index is missing or from an older version: rebuilding it.")
+            asyncio.run(_reindex(settings, db_url))
         app = create_app(settings, database_url=db_url, redis_url=redis_url)
         _print_logins(settings)
         config = uvicorn.Config(

@@ -216,6 +216,7 @@ def bare_index(docs: list[SearchDocument], path: Path) -> float:
         WS_ANALYZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
     )
     writer = index.writer(256 * 1024 * 1024, 0)
+    analysis.segment("预热 warm-up")  # jieba loads its dictionary on first use: not timed
     t = time.perf_counter()
     for d in docs:
         doc = tantivy.Document()

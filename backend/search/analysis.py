@@ -75,33 +75,61 @@ def query_tokens(text: str) -> list[str]:
     return list(seen)
 
 
-def _term_spans(text: str) -> Iterable[tuple[str, int, int]]:
-    for raw, start, _end in rjieba.tokenize(text, mode="search"):
-        if _CJK.search(raw):
-            pieces = list(_WORD.finditer(raw))
-            if len(pieces) == 1:
-                m = pieces[0]
-                yield m.group().lower(), start + m.start(), start + m.end()
-                continue
-        else:
-            pieces = list(_WORD.finditer(raw))
-        for m in pieces:
-            yield stem(m.group()), start + m.start(), start + m.end()
+#: A run of word characters without CJK: the Latin (or digit) words jieba keeps whole.
+_NON_CJK_RUN = re.compile(r"[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
-def match_ranges(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
-    """Merged [start, end) character ranges of `text` whose terms are in `terms`."""
-    wanted = set(terms)
-    if not wanted or not text:
-        return []
-    ranges = sorted((s, e) for tok, s, e in _term_spans(text) if tok in wanted)
-    merged: list[tuple[int, int]] = []
-    for s, e in ranges:
-        if merged and s <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
-        else:
-            merged.append((s, e))
-    return merged
+class Highlighter:
+    """Finds where the query's terms occur in result texts; built once per query.
+
+    Chinese terms are marked wherever they occur in the text (a substring scan: the index's
+    search-mode segmentation emits every dictionary word inside longer words, so an
+    occurrence is, but for rare segmentation boundaries, exactly a matching token). Latin
+    and digit words are marked when their stem is a term. No segmenter runs per result.
+    """
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        wanted = set(terms)
+        cjk = sorted((t for t in wanted if _CJK.search(t)), key=len, reverse=True)
+        # A lookahead finds overlapping occurrences too ("志愿" and "愿者" in "志愿者").
+        alternatives = "|".join(map(re.escape, cjk))
+        self._cjk = re.compile(f"(?=({alternatives}))", re.IGNORECASE) if cjk else None
+        self._other = wanted.difference(cjk)
+
+    def ranges(self, text: str) -> list[tuple[int, int]]:
+        """Merged [start, end) character ranges of `text` that match a term."""
+        if not text:
+            return []
+        found: list[tuple[int, int]] = []
+        if self._cjk is not None:
+            found.extend(m.span(1) for m in self._cjk.finditer(text))
+        if self._other:
+            found.extend(
+                m.span() for m in _NON_CJK_RUN.finditer(text) if stem(m.group()) in self._other
+            )
+        found.sort()
+        merged: list[tuple[int, int]] = []
+        for s, e in found:
+            if merged and s <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+            else:
+                merged.append((s, e))
+        return merged
+
+    def __call__(self, text: str, max_chars: int | None = None) -> str:
+        """Escaped HTML of `text` (or of a window of about `max_chars` around the first
+        match) with the matches in <mark>."""
+        ranges = self.ranges(text)
+        if max_chars is None or len(text) <= max_chars:
+            return render_marked(text, ranges)
+        start = max(0, ranges[0][0] - max_chars // 4) if ranges else 0
+        end = min(len(text), start + max_chars)
+        start = max(0, min(start, end - max_chars))
+        window = [
+            (max(s, start) - start, min(e, end) - start) for s, e in ranges if s < end and e > start
+        ]
+        body = render_marked(text[start:end], window)
+        return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
 
 
 def render_marked(text: str, ranges: list[tuple[int, int]]) -> str:
@@ -114,18 +142,3 @@ def render_marked(text: str, ranges: list[tuple[int, int]]) -> str:
         pos = e
     parts.append(html.escape(text[pos:]))
     return "".join(parts)
-
-
-def highlight(text: str, terms: Iterable[str], max_chars: int | None = None) -> str:
-    """Escaped HTML of `text` (or of a window of about `max_chars` around the first match)."""
-    ranges = match_ranges(text, terms)
-    if max_chars is None or len(text) <= max_chars:
-        return render_marked(text, ranges)
-    start = max(0, ranges[0][0] - max_chars // 4) if ranges else 0
-    end = min(len(text), start + max_chars)
-    start = max(0, min(start, end - max_chars))
-    window = [
-        (max(s, start) - start, min(e, end) - start) for s, e in ranges if s < end and e > start
-    ]
-    body = render_marked(text[start:end], window)
-    return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")

@@ -79,6 +79,8 @@ class SearchDocument:
             raise ValueError("created_at must be an aware UTC datetime")
         if not self.category or not self.state:
             raise ValueError("category and state are required")
+        if "\x00" in self.title or "\x00" in self.body:
+            raise ValueError("title and body cannot hold a NUL character")
 
     @property
     def region_code(self) -> str:

@@ -4,7 +4,7 @@ Documents carry, beside the public fields, the same analysed terms as the tantiv
 (`title_terms`, `body_terms`: jieba-segmented Chinese, stemmed English) and the query is
 analysed the same way, so both engines agree on what matches. Filter and sort expressions
 are built by pure functions (`build_filter`, `build_sort`) that the tests check exactly.
-Highlighting is done locally with `analysis.highlight` (escaped, <mark>), like tantivy.
+Highlighting is done locally with `analysis.Highlighter` (escaped, <mark>), like tantivy.
 """
 
 from __future__ import annotations
@@ -231,13 +231,14 @@ class MeiliEngine:
             show_ranking_score=True,
             attributes_to_retrieve=DISPLAYED_ATTRIBUTES,
         )
+        mark = analysis.Highlighter(terms)
         hits = tuple(
             SearchHit(
                 id=str(h["id"]),
                 kind=str(h["kind"]),
                 title=str(h["title"]),
-                title_html=analysis.highlight(str(h["title"]), terms),
-                snippet_html=analysis.highlight(str(h["body"]), terms, SNIPPET_CHARS),
+                title_html=mark(str(h["title"])),
+                snippet_html=mark(str(h["body"]), SNIPPET_CHARS),
                 score=float(h.get("_rankingScore", 0.0)) if not sort else 0.0,
             )
             for h in res.hits

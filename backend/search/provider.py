@@ -35,6 +35,15 @@ def engine_from_settings(settings: Settings) -> SearchEngine:
     )
 
 
+def index_needs_rebuild(settings: Settings) -> bool:
+    """True when the embedded index is missing or was built by an older schema version."""
+    if settings.search_engine != "tantivy":
+        return False
+    from backend.search.tantivy_engine import index_is_current
+
+    return not index_is_current(settings.var_dir / "search")
+
+
 async def stop_search(engine: Any) -> None:
     await engine.close()
 

@@ -4,16 +4,25 @@ Text is analysed in Python (`analysis.py`) and indexed through a whitespace toke
 queries are built from term queries over exactly the same tokens. Facets are exact terms
 aggregations over raw-tokenized fast fields. All tantivy calls are synchronous and run in a
 worker thread; writes are serialised by a lock and the searcher is reloaded after commits.
+
+Speed (see `benchmarks/search.py`): filters are term queries (posting lists intersect by
+skipping; a term-set query would scan every posting of the value into a bitset); a region is
+filtered on, and its facet aggregated over, one hierarchy-level field found with `doc_freq`;
+and the facet aggregation runs on a second thread while the page is fetched and highlighted
+(tantivy releases the GIL). With facets the total comes from the facet pass (every document
+has exactly one kind), so the page query skips counting.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import os
 import shutil
 import threading
 import time
 from collections.abc import AsyncIterable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +38,6 @@ from backend.search.documents import (
     created_ts,
     day_number,
     deadline_sort_key,
-    pick_region_facet,
     urgency_sort_key,
 )
 
@@ -48,16 +56,23 @@ _FACET_SIZE = 65535
 _WRITER_HEAP = 256 * 1024 * 1024
 #: Seconds to wait for another process's writer to release the index directory.
 _LOCK_WAIT = 30.0
+#: Facet aggregations run here, beside the thread that fetches and highlights the page.
+_FACET_POOL = ThreadPoolExecutor(
+    max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="tantivy-facets"
+)
 #: Bumped whenever the schema or the analysis changes; a mismatching index is rebuilt empty.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+#: Indexed where a small facet field has no value (no urgency, no organization type): a column
+#: with a value in every document aggregates about twice as fast as one with gaps. Never a real value (those are codes and lower-case words), never
+#: reported as a facet bucket, never matched by a filter.
+_MISSING = "_"
 
 
 def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("id", stored=False, tokenizer_name="raw", index_option="basic")
-    for name in ("kind", "category", "urgency", "state", "org_type", "lang"):
+    for name in ("kind", "category", "urgency", "state", "org_type"):
         sb.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
-    sb.add_text_field("region_codes", tokenizer_name="raw", index_option="basic")
     for name in _REGION_LEVEL_FIELDS:
         sb.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("title_t", tokenizer_name=WS_ANALYZER, index_option="freq")
@@ -65,7 +80,7 @@ def build_schema() -> tantivy.Schema:
     sb.add_integer_field("deadline_day", indexed=True, fast=True)
     sb.add_integer_field("deadline_sort", fast=True)
     sb.add_integer_field("urgency_key", fast=True)
-    sb.add_integer_field("created_ts", indexed=True, fast=True)
+    sb.add_integer_field("created_ts", fast=True)
     sb.add_bytes_field("payload", stored=True)
     return sb.build()
 
@@ -74,32 +89,52 @@ def _ws_analyzer() -> tantivy.TextAnalyzer:
     return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
 
 
+#: Separates the stored id, kind, title and body: cheaper than JSON on a reindex, and a NUL
+#: never occurs in their text (PostgreSQL text cannot hold one; `SearchDocument` refuses it).
+_PAYLOAD_SEP = "\x00"
+
+
+@lru_cache(maxsize=8192)
+def _segment_name(name: str) -> str:
+    """Organization and region names repeat across many documents: segment each once."""
+    return analysis.segment(name)
+
+
 def to_tantivy_document(doc: SearchDocument) -> tantivy.Document:
-    """Map one public document to a tantivy document (segmentation happens here)."""
-    d = tantivy.Document()
-    d.add_text("id", doc.id)
-    d.add_text("kind", doc.kind)
-    d.add_text("category", doc.category)
-    d.add_text("state", doc.state)
-    d.add_text("lang", doc.lang)
-    if doc.urgency is not None:
-        d.add_text("urgency", doc.urgency)
-    if doc.org_type is not None:
-        d.add_text("org_type", doc.org_type)
-    for depth, code in enumerate(doc.region_codes):
-        d.add_text("region_codes", code)
-        d.add_text(_REGION_LEVEL_FIELDS[depth], code)
-    d.add_text("title_t", analysis.segment(doc.title))
-    extra = " ".join(x for x in (doc.body, doc.org_name or "", doc.region_name) if x)
-    d.add_text("body_t", analysis.segment(extra))
+    """Map one public document to a tantivy document (segmentation happens here).
+
+    Built in one constructor call: a reindex spends most of its time here, and each
+    `add_*` call is a crossing into Rust."""
+    names = " ".join(_segment_name(x) for x in (doc.org_name, doc.region_name) if x)
+    fields: dict[str, Any] = dict(zip(_REGION_LEVEL_FIELDS, doc.region_codes, strict=False))
     if doc.deadline is not None:
-        d.add_integer("deadline_day", day_number(doc.deadline))
-    d.add_integer("deadline_sort", deadline_sort_key(doc))
-    d.add_integer("urgency_key", urgency_sort_key(doc))
-    d.add_integer("created_ts", created_ts(doc))
-    payload = {"id": doc.id, "kind": doc.kind, "title": doc.title, "body": doc.body}
-    d.add_bytes("payload", json.dumps(payload, ensure_ascii=False).encode())
-    return d
+        fields["deadline_day"] = day_number(doc.deadline)
+    return tantivy.Document(
+        id=doc.id,
+        kind=doc.kind,
+        category=doc.category,
+        state=doc.state,
+        urgency=doc.urgency or _MISSING,
+        org_type=doc.org_type or _MISSING,
+        title_t=analysis.segment(doc.title),
+        body_t=f"{analysis.segment(doc.body)} {names}",
+        deadline_sort=deadline_sort_key(doc),
+        urgency_key=urgency_sort_key(doc),
+        created_ts=created_ts(doc),
+        payload=_PAYLOAD_SEP.join((doc.id, doc.kind, doc.title, doc.body)).encode(),
+        **fields,
+    )
+
+
+def index_is_current(index_dir: Path) -> bool:
+    """Whether `index_dir` holds an index of this `SCHEMA_VERSION` (else opening it starts
+    an empty one, which `tongxin run` then fills from the database)."""
+    marker = Path(index_dir) / "tongxin-schema-version"
+    return (
+        (Path(index_dir) / "meta.json").exists()
+        and marker.exists()
+        and marker.read_text() == SCHEMA_VERSION
+    )
 
 
 class TantivyEngine:
@@ -246,21 +281,25 @@ class TantivyEngine:
     async def get_ids(self) -> set[str]:
         return await asyncio.to_thread(self.get_ids_sync)
 
-    def build_query(self, q: SearchQuery) -> tuple[tantivy.Query, list[str]]:
+    def build_query(
+        self, q: SearchQuery, searcher: tantivy.Searcher | None = None
+    ) -> tuple[tantivy.Query, list[str]]:
         """The tantivy query for `q`, and the analysed text terms (for highlighting)."""
         schema = self._schema
         q_ = tantivy.Query
         must, should = tantivy.Occur.Must, tantivy.Occur.Should
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
         terms = analysis.query_tokens(q.text) if q.text.strip() else []
-        for term in terms:
-            either = q_.boolean_query(
+        text_queries = [
+            q_.boolean_query(
                 [
                     (should, q_.boost_query(q_.term_query(schema, "title_t", term), TITLE_BOOST)),
                     (should, q_.term_query(schema, "body_t", term)),
                 ]
             )
-            clauses.append((must, either))
+            for term in terms
+        ]
+        clauses.extend((must, tq) for tq in text_queries)
         filters: list[tantivy.Query] = []
         for fname, values in (
             ("kind", q.kinds),
@@ -270,9 +309,14 @@ class TantivyEngine:
             ("org_type", q.org_types),
         ):
             if values:
-                filters.append(q_.term_set_query(schema, fname, list(values)))
+                filters.append(_any_of(schema, fname, values))
         if q.region_code is not None:
-            filters.append(q_.term_query(schema, "region_codes", q.region_code))
+            level = _region_level(searcher or self._current_searcher(), q.region_code)
+            filters.append(
+                q_.empty_query()
+                if level is None
+                else q_.term_query(schema, _REGION_LEVEL_FIELDS[level], q.region_code)
+            )
         if q.deadline_from is not None or q.deadline_to is not None:
             filters.append(
                 q_.range_query(
@@ -288,12 +332,19 @@ class TantivyEngine:
             return q_.empty_query(), terms
         if not clauses:
             return q_.all_query(), terms
+        if len(clauses) == 1 and text_queries:
+            return text_queries[0], terms  # a bare disjunction scores the same, and faster
         return q_.boolean_query(clauses), terms
 
     def search_sync(self, q: SearchQuery) -> SearchResults:
         searcher = self._current_searcher()
-        query, terms = self.build_query(q)
-        kwargs: dict[str, Any] = {"limit": q.per_page, "offset": q.offset, "count": True}
+        query, terms = self.build_query(q, searcher)
+        facets_job = _FACET_POOL.submit(self._facets, searcher, query, q) if q.with_facets else None
+        kwargs: dict[str, Any] = {
+            "limit": q.per_page,
+            "offset": q.offset,
+            "count": facets_job is None,
+        }
         sort = q.sort
         if sort == "relevance" and not terms:
             sort = "newest"
@@ -304,6 +355,7 @@ class TantivyEngine:
         elif sort == "deadline":
             kwargs.update(order_by_field="deadline_sort", order=tantivy.Order.Asc)
         result = searcher.search(query, **kwargs)
+        mark = analysis.Highlighter(terms)
         hits: list[SearchHit] = []
         for key, addr in result.hits:
             p = _payload(searcher, addr)
@@ -312,14 +364,17 @@ class TantivyEngine:
                     id=p["id"],
                     kind=p["kind"],
                     title=p["title"],
-                    title_html=analysis.highlight(p["title"], terms),
-                    snippet_html=analysis.highlight(p["body"], terms, SNIPPET_CHARS),
+                    title_html=mark(p["title"]),
+                    snippet_html=mark(p["body"], SNIPPET_CHARS),
                     score=float(key) if sort == "relevance" else 0.0,
                 )
             )
-        # `count` exists at runtime but is missing from the bundled stub.
-        total = int(getattr(result, "count", 0) or 0)
-        facets = self._facets(searcher, query, q) if q.with_facets else {}
+        facets = facets_job.result() if facets_job is not None else {}
+        if facets_job is None:
+            # `count` exists at runtime but is missing from the bundled stub.
+            total = int(getattr(result, "count", 0) or 0)
+        else:
+            total = sum(facets["kind"].values())  # every document has exactly one kind
         return SearchResults(
             hits=tuple(hits), total=total, page=q.page, per_page=q.per_page, facets=facets
         )
@@ -330,23 +385,57 @@ class TantivyEngine:
         aggs: dict[str, Any] = {
             name: {"terms": {"field": field, "size": _FACET_SIZE}} for name, field in _FACET_FIELDS
         }
-        if q.region_code is None:
-            region_fields: tuple[str, ...] = _REGION_LEVEL_FIELDS[:1]
-        else:
-            region_fields = _REGION_LEVEL_FIELDS
-        for field in region_fields:
-            aggs[field] = {"terms": {"field": field, "size": _FACET_SIZE}}
+        region_field = _region_child_field(searcher, q.region_code)
+        if region_field is not None:
+            aggs["region"] = {"terms": {"field": region_field, "size": _FACET_SIZE}}
         raw = searcher.aggregate(query, aggs)
 
         def buckets(name: str) -> dict[str, int]:
-            return {str(b["key"]): int(b["doc_count"]) for b in raw[name]["buckets"]}
+            return {
+                str(b["key"]): int(b["doc_count"])
+                for b in raw[name]["buckets"]
+                if b["key"] != _MISSING
+            }
 
         facets = {name: buckets(name) for name, _ in _FACET_FIELDS}
-        facets["region"] = pick_region_facet([buckets(f) for f in region_fields], q.region_code)
+        facets["region"] = buckets("region") if region_field is not None else {}
         return facets
 
     async def search(self, q: SearchQuery) -> SearchResults:
         return await asyncio.to_thread(self.search_sync, q)
+
+
+def _any_of(schema: tantivy.Schema, field: str, values: Sequence[str]) -> tantivy.Query:
+    """`field` is one of `values`: a term query, or a disjunction of them."""
+    values = [v for v in values if v != _MISSING]
+    if not values:
+        return tantivy.Query.empty_query()
+    if len(values) == 1:
+        return tantivy.Query.term_query(schema, field, values[0])
+    should = tantivy.Occur.Should
+    return tantivy.Query.boolean_query(
+        [(should, tantivy.Query.term_query(schema, field, v)) for v in values]
+    )
+
+
+def _region_level(searcher: tantivy.Searcher, region_code: str) -> int | None:
+    """The hierarchy level of a region code (0 = province), None when no document has it.
+    A code sits at one level in every document; `doc_freq` finds it without a search."""
+    for level, field in enumerate(_REGION_LEVEL_FIELDS):
+        if searcher.doc_freq(field, region_code):
+            return level
+    return None
+
+
+def _region_child_field(searcher: tantivy.Searcher, region_code: str | None) -> str | None:
+    """The region-level field whose values are the facet: the top level without a filter,
+    else the level below the filtered code's own level (None for a leaf or an unknown code)."""
+    if region_code is None:
+        return _REGION_LEVEL_FIELDS[0]
+    level = _region_level(searcher, region_code)
+    if level is None or level + 1 >= len(_REGION_LEVEL_FIELDS):
+        return None
+    return _REGION_LEVEL_FIELDS[level + 1]
 
 
 def _prepare_all(docs: Sequence[SearchDocument]) -> list[tantivy.Document]:
@@ -359,7 +448,8 @@ def _add_all(writer: tantivy.IndexWriter, docs: list[tantivy.Document]) -> None:
 
 
 def _payload(searcher: tantivy.Searcher, addr: tantivy.DocAddress) -> dict[str, str]:
+    """The stored id, kind, title and body of a hit."""
     raw = searcher.doc(addr).get_first("payload")
     assert isinstance(raw, bytes | bytearray | list), "payload is stored for every document"
-    data: dict[str, str] = json.loads(bytes(raw))
-    return data
+    doc_id, kind, title, body = bytes(raw).decode().split(_PAYLOAD_SEP, 3)
+    return {"id": doc_id, "kind": kind, "title": title, "body": body}
