@@ -36,7 +36,7 @@ from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.i18n import N_
 from backend.integrations.oidc import Identity
-from backend.outbox.service import emit
+from backend.outbox.service import emit, record_change
 
 
 def placeholder_email(provider: OIDCProviderSettings, subject: str) -> str:
@@ -214,7 +214,7 @@ async def review(
     else:
         user.status = UserStatus.DISABLED
     action = "user.approved" if approve else "user.rejected"
-    await record(
+    await record_change(
         session,
         actor=Actor("user", actor.id),
         action=action,
@@ -222,6 +222,5 @@ async def review(
         object_id=user.id,
         detail={"issuer_provider": provider.name if provider else None},
     )
-    await emit(session, topic=action, aggregate_type="user", aggregate_id=user.id)
     await session.flush()
     return user

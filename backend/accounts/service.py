@@ -31,7 +31,7 @@ from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from backend.core.i18n import LOCALES, N_
 from backend.core.ratelimit import Lockout
-from backend.outbox.service import emit
+from backend.outbox.service import record_change
 from backend.privacy.uscc import is_valid_uscc, normalize_uscc
 from backend.regions.models import Region
 
@@ -98,7 +98,7 @@ async def sign_up(
     session.add(user)
     await session.flush()
     session.add(RoleGrant(user_id=user.id, role=role))
-    await record(
+    await record_change(
         session,
         actor=Actor("user", user.id),
         action="user.signed_up",
@@ -106,7 +106,6 @@ async def sign_up(
         object_id=user.id,
         detail={"role": role.value},
     )
-    await emit(session, topic="user.signed_up", aggregate_type="user", aggregate_id=user.id)
     await session.flush()
     return user
 
@@ -240,16 +239,13 @@ async def register_organization(
     session.add(org)
     await session.flush()
     session.add(Membership(user_id=actor.id, organization_id=org.id, role=OrgRole.ADMIN))
-    await record(
+    await record_change(
         session,
         actor=actor_of(actor),
         action="organization.registered",
         object_type="organization",
         object_id=org.id,
         region_code=region_code,
-    )
-    await emit(
-        session, topic="organization.registered", aggregate_type="organization", aggregate_id=org.id
     )
     try:
         await session.flush()
@@ -277,7 +273,7 @@ async def review_organization(
     org.reviewed_at = utcnow()
     org.review_note = note.strip()
     action = "organization.approved" if approve else "organization.rejected"
-    await record(
+    await record_change(
         session,
         actor=actor_of(actor),
         action=action,
@@ -285,7 +281,6 @@ async def review_organization(
         object_id=org.id,
         region_code=org.region_code,
     )
-    await emit(session, topic=action, aggregate_type="organization", aggregate_id=org.id)
     await session.flush()
     return org
 
@@ -312,7 +307,7 @@ async def grant_role(
         await session.flush()
     except IntegrityError as exc:
         raise Conflict(N_("This user holds this role already.")) from exc
-    await record(
+    await record_change(
         session,
         actor=actor_of(actor),
         action="role.granted",
@@ -321,5 +316,4 @@ async def grant_role(
         region_code=region_code,
         detail={"role": role.value},
     )
-    await emit(session, topic="role.granted", aggregate_type="user", aggregate_id=user_id)
     return grant

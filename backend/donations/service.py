@@ -35,7 +35,7 @@ from backend.donations.models import (
 )
 from backend.donations.storage import ReceiptStorage
 from backend.integrations.stripe import CheckoutRequest, PaymentProvider, PaymentsUnavailableError
-from backend.outbox.service import emit
+from backend.outbox.service import emit, record_change
 from backend.projects.models import Project, ProjectState
 
 log = logging.getLogger(__name__)
@@ -311,7 +311,7 @@ async def book_credit(
         donation.offline_reference = reference[:100]
         donation.confirmed_by = actor.id
     await repo.add_raised(session, project.id, amount_fen)
-    await record(
+    await record_change(
         session,
         actor=actor,
         action="donation.booked",
@@ -323,12 +323,6 @@ async def book_credit(
             "entry_id": str(entry.id),
             "channel": donation.channel.value,
         },
-    )
-    await emit(
-        session,
-        topic="donation.booked",
-        aggregate_type="donation",
-        aggregate_id=donation.id,
         payload={
             "project_id": str(project.id),
             "entry_id": str(entry.id),
@@ -411,7 +405,7 @@ async def _apply_open_effects(
         donation.state = DEBIT_STATES.get(effect.entry_type, donation.state)
         await repo.add_raised(session, project.id, -amount)
         action = f"donation.{effect.entry_type.value}_booked"
-        await record(
+        await record_change(
             session,
             actor=Actor.system(),
             action=action,
@@ -419,12 +413,6 @@ async def _apply_open_effects(
             object_id=donation.id,
             region_code=project.region_code,
             detail={"amount_fen": -amount, "entry_id": str(entry.id)},
-        )
-        await emit(
-            session,
-            topic=action,
-            aggregate_type="donation",
-            aggregate_id=donation.id,
             payload={
                 "project_id": str(project.id),
                 "entry_id": str(entry.id),
@@ -441,15 +429,12 @@ async def mark_failed(session: AsyncSession, donation_id: uuid.UUID) -> bool:
     if donation is None or donation.state != DonationState.PENDING:
         return False
     donation.state = DonationState.FAILED
-    await record(
+    await record_change(
         session,
         actor=Actor.system(),
         action="donation.failed",
         object_type="donation",
         object_id=donation.id,
-    )
-    await emit(
-        session, topic="donation.failed", aggregate_type="donation", aggregate_id=donation.id
     )
     await session.flush()
     return True
@@ -493,18 +478,12 @@ async def expire_pledges(session: AsyncSession) -> int:
     count = 0
     for donation in await repo.expired_pledges(session, utcnow()):
         donation.state = DonationState.EXPIRED
-        await record(
+        await record_change(
             session,
             actor=Actor.system(),
             action="donation.expired",
             object_type="donation",
             object_id=donation.id,
-        )
-        await emit(
-            session,
-            topic="donation.expired",
-            aggregate_type="donation",
-            aggregate_id=donation.id,
             payload={"project_id": str(donation.project_id)},
         )
         count += 1
@@ -541,7 +520,7 @@ async def request_disbursement(
     )
     session.add(disbursement)
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=actor_of(actor),
         action="disbursement.requested",
@@ -549,12 +528,6 @@ async def request_disbursement(
         object_id=disbursement.id,
         region_code=project.region_code,
         detail={"amount_fen": amount_fen, "project_id": str(project.id)},
-    )
-    await emit(
-        session,
-        topic="disbursement.requested",
-        aggregate_type="disbursement",
-        aggregate_id=disbursement.id,
         payload={"project_id": str(project.id), "amount_fen": amount_fen},
     )
     return disbursement
@@ -596,7 +569,7 @@ async def decide_disbursement(
     else:
         disbursement.state = DisbursementState.REJECTED
     action = f"disbursement.{disbursement.state.value}"
-    await record(
+    await record_change(
         session,
         actor=actor_of(actor),
         action=action,
@@ -604,12 +577,6 @@ async def decide_disbursement(
         object_id=disbursement.id,
         region_code=project.region_code,
         detail={"amount_fen": disbursement.amount_fen},
-    )
-    await emit(
-        session,
-        topic=action,
-        aggregate_type="disbursement",
-        aggregate_id=disbursement.id,
         payload={"project_id": str(project.id), "amount_fen": disbursement.amount_fen},
     )
     await session.flush()
@@ -647,7 +614,7 @@ async def book_adjustment(
         reason=reason.strip()[:1000],
         booked_by=actor.id,
     )
-    await record(
+    await record_change(
         session,
         actor=actor_of(actor),
         action="ledger.adjusted",
@@ -655,12 +622,6 @@ async def book_adjustment(
         object_id=entry.id,
         region_code=project.region_code,
         detail={"amount_fen": amount_fen},
-    )
-    await emit(
-        session,
-        topic="ledger.adjusted",
-        aggregate_type="ledger_entry",
-        aggregate_id=entry.id,
         payload={"project_id": str(project.id), "amount_fen": amount_fen},
     )
     return entry

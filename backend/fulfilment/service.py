@@ -49,7 +49,7 @@ from backend.households.models import AssistanceCategory, AssistanceRecord, Hous
 from backend.households.schemas import CodeCheck
 from backend.needs.models import Need, NeedState
 from backend.needs.states import lock_need, transition
-from backend.outbox.service import emit
+from backend.outbox.service import emit, record_change
 from backend.privacy.scanner import scan_public_text
 from backend.regions.models import Region
 from backend.resources import repository as resources_repo
@@ -160,7 +160,7 @@ async def open_for_claim(
     )
     session.add(fulfilment)
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=_actor(user),
         action="fulfilment.opened",
@@ -168,12 +168,6 @@ async def open_for_claim(
         object_id=fulfilment.id,
         region_code=need.region_code,
         detail={"claim_id": str(claim.id), "need_id": str(need.id)},
-    )
-    await emit(
-        session,
-        topic="fulfilment.opened",
-        aggregate_type="fulfilment",
-        aggregate_id=fulfilment.id,
         payload={
             "claim_id": str(claim.id),
             "need_id": str(need.id),
@@ -261,7 +255,7 @@ async def record_delivery(
     )
     session.add(delivery)
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=_actor(user),
         action="delivery.recorded",
@@ -274,12 +268,6 @@ async def record_delivery(
             "photos": len(keys),
             "volunteer_minutes": minutes,
         },
-    )
-    await emit(
-        session,
-        topic="delivery.recorded",
-        aggregate_type="delivery",
-        aggregate_id=delivery.id,
         payload={
             "fulfilment_id": str(fulfilment.id),
             "need_id": str(need.id),
@@ -386,7 +374,7 @@ async def _confirm(
     delivery.confirmation_method = method
     delivery.confirmed_by = confirmed_by
     need.delivered += delivery.quantity
-    await record(
+    await record_change(
         session,
         actor=actor,
         action="delivery.confirmed",
@@ -394,12 +382,6 @@ async def _confirm(
         object_id=delivery.id,
         region_code=need.region_code,
         detail={"method": method.value, "quantity": delivery.quantity},
-    )
-    await emit(
-        session,
-        topic="delivery.confirmed",
-        aggregate_type="delivery",
-        aggregate_id=delivery.id,
         payload={
             "fulfilment_id": str(fulfilment.id),
             "need_id": str(need.id),
@@ -437,38 +419,26 @@ async def _confirm(
     )
     if confirmed >= fulfilment.promised and fulfilment.state == FulfilmentState.OPEN:
         fulfilment.state = FulfilmentState.COMPLETED
-        await record(
+        await record_change(
             session,
             actor=actor,
             action="fulfilment.completed",
             object_type="fulfilment",
             object_id=fulfilment.id,
             region_code=need.region_code,
-        )
-        await emit(
-            session,
-            topic="fulfilment.completed",
-            aggregate_type="fulfilment",
-            aggregate_id=fulfilment.id,
             payload={"need_id": str(need.id), "organization_id": str(fulfilment.organization_id)},
         )
         if fulfilment.claim_id is not None:
             claim = await resources_repo.claim_for_update(session, fulfilment.claim_id)
             if claim is not None and claim.state == ClaimState.ACTIVE:
                 claim.state = ClaimState.FULFILLED
-                await record(
+                await record_change(
                     session,
                     actor=actor,
                     action="claim.fulfilled",
                     object_type="claim",
                     object_id=claim.id,
                     region_code=need.region_code,
-                )
-                await emit(
-                    session,
-                    topic="claim.fulfilled",
-                    aggregate_type="claim",
-                    aggregate_id=claim.id,
                     payload={
                         "need_id": str(need.id),
                         "organization_id": str(claim.organization_id),
@@ -490,7 +460,7 @@ async def _confirm(
                 )
     if project is not None:
         linked, closed = await repo.project_need_counts(session, project.id)
-        await record(
+        await record_change(
             session,
             actor=actor,
             action="project.progress",
@@ -498,12 +468,6 @@ async def _confirm(
             object_id=project.id,
             region_code=project.region_code,
             detail={"needs": linked, "closed": closed},
-        )
-        await emit(
-            session,
-            topic="project.progress",
-            aggregate_type="project",
-            aggregate_id=project.id,
             payload={"needs": linked, "closed": closed, "delivery_id": str(delivery.id)},
         )
     await session.flush()
@@ -538,19 +502,13 @@ async def report_not_received(
             code="delivery_state",
         )
     delivery.state = DeliveryState.DISPUTED
-    await record(
+    await record_change(
         session,
         actor=actor,
         action="delivery.disputed",
         object_type="delivery",
         object_id=delivery.id,
         region_code=need.region_code,
-    )
-    await emit(
-        session,
-        topic="delivery.disputed",
-        aggregate_type="delivery",
-        aggregate_id=delivery.id,
         payload={"need_id": str(need.id), "region_code": need.region_code},
     )
     await session.flush()
@@ -784,7 +742,7 @@ async def set_schedule(
         schedule.next_due = due
         schedule.ends_on = ends_on
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=_actor(user, "caseworker"),
         action="visit.scheduled",
@@ -792,12 +750,6 @@ async def set_schedule(
         object_id=household.id,
         region_code=household.region_code,
         detail={"interval_days": interval, "assigned": assignee is not None},
-    )
-    await emit(
-        session,
-        topic="visit.scheduled",
-        aggregate_type="household",
-        aggregate_id=household.id,
         payload={"interval_days": interval, "next_due": due.isoformat()},
     )
     return schedule
@@ -862,7 +814,7 @@ async def record_visit(
     ):
         schedule.next_due = visited_on + timedelta(days=schedule.interval_days)
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=_actor(user, "caseworker" if caseworker else "visitor"),
         action="visit.recorded",
@@ -870,12 +822,6 @@ async def record_visit(
         object_id=household.id,
         region_code=household.region_code,
         detail={"visit_id": str(visit.id)},
-    )
-    await emit(
-        session,
-        topic="visit.recorded",
-        aggregate_type="household",
-        aggregate_id=household.id,
         payload={"visit_id": str(visit.id), "visited_on": visited_on.isoformat()},
     )
     return visit
@@ -950,7 +896,7 @@ async def hand_over(session: AsyncSession, user: CurrentUser, list_id: uuid.UUID
     row.handed_over_by = user.id
     household = await session.get(Household, row.household_id)
     assert household is not None
-    await record(
+    await record_change(
         session,
         actor=_actor(user, "caseworker"),
         action="quarterly_list.handed_over",
@@ -958,12 +904,6 @@ async def hand_over(session: AsyncSession, user: CurrentUser, list_id: uuid.UUID
         object_id=row.household_id,
         region_code=household.region_code,
         detail={"quarter": row.quarter, "list_id": str(row.id)},
-    )
-    await emit(
-        session,
-        topic="quarterly_list.handed_over",
-        aggregate_type="household",
-        aggregate_id=row.household_id,
         payload={"quarter": row.quarter, "list_id": str(row.id)},
     )
     await session.flush()

@@ -268,19 +268,13 @@ async def register(session: AsyncSession, user: CurrentUser, data: HouseholdIn) 
         await session.flush()
     except IntegrityError as exc:  # a concurrent registration of the same ID number
         raise Conflict(N_("This ID number is registered already."), code="duplicate_id") from exc
-    await record(
+    await record_change(
         session,
         actor=actor_of(user),
         action="household.registered",
         object_type="household",
         object_id=household.id,
         region_code=region.code,
-    )
-    await emit(
-        session,
-        topic="household.registered",
-        aggregate_type="household",
-        aggregate_id=household.id,
         payload={"region_code": region.code},
     )
     if data.referral_id is not None:
@@ -326,7 +320,7 @@ async def update(
     household.flags = clean.flags
     household.category = clean.category
     household.unstable_income = data.unstable_income
-    await record(
+    await record_change(
         session,
         actor=actor_of(user),
         action="household.updated",
@@ -334,9 +328,6 @@ async def update(
         object_id=household.id,
         region_code=region.code,
         detail={"personal_fields_changed": changed},
-    )
-    await emit(
-        session, topic="household.updated", aggregate_type="household", aggregate_id=household.id
     )
     try:
         await session.flush()
@@ -489,7 +480,7 @@ async def verify(
     )
     session.add(row)
     household.verified_until = until
-    await record(
+    await record_change(
         session,
         actor=actor_of(user),
         action="household.verified",
@@ -497,12 +488,6 @@ async def verify(
         object_id=household.id,
         region_code=household.region_code,
         detail={"valid_until": until.isoformat()},
-    )
-    await emit(
-        session,
-        topic="household.verified",
-        aggregate_type="household",
-        aggregate_id=household.id,
         payload={"valid_until": until.isoformat()},
     )
     await _unhide(
@@ -609,7 +594,7 @@ async def assess(
     )
     session.add(row)
     household.vulnerability = index
-    await record(
+    await record_change(
         session,
         actor=actor_of(user),
         action="household.assessed",
@@ -617,12 +602,6 @@ async def assess(
         object_id=household.id,
         region_code=household.region_code,
         detail={"vulnerability": index},
-    )
-    await emit(
-        session,
-        topic="household.assessed",
-        aggregate_type="household",
-        aggregate_id=household.id,
         payload={"vulnerability": index},
     )
     await session.flush()
@@ -665,7 +644,7 @@ async def record_consent(
         guardian_consent=guardian_consent,
     )
     session.add(consent)
-    await record(
+    await record_change(
         session,
         actor=actor_of(user),
         action="household.consent_recorded",
@@ -673,12 +652,6 @@ async def record_consent(
         object_id=household.id,
         region_code=household.region_code,
         detail={"purpose": purpose},
-    )
-    await emit(
-        session,
-        topic="household.consent_recorded",
-        aggregate_type="household",
-        aggregate_id=household.id,
         payload={"purpose": purpose},
     )
     if purpose == ConsentPurpose.PUBLISH_NEEDS.value:
@@ -701,7 +674,7 @@ async def withdraw_consent(
     consent.withdrawn_at = utcnow()
     consent.withdrawn_by = user.id
     actor = actor_of(user)
-    await record(
+    await record_change(
         session,
         actor=actor,
         action="household.consent_withdrawn",
@@ -709,12 +682,6 @@ async def withdraw_consent(
         object_id=household.id,
         region_code=household.region_code,
         detail={"purpose": consent.purpose.value},
-    )
-    await emit(
-        session,
-        topic="household.consent_withdrawn",
-        aggregate_type="household",
-        aggregate_id=household.id,
         payload={"purpose": consent.purpose.value},
     )
     if consent.purpose == ConsentPurpose.PUBLISH_NEEDS and (
@@ -769,7 +736,7 @@ async def issue_code(
     household.pin_failures = 0
     household.pin_locked_until = None
     household.code_issued_at = utcnow()
-    await record(
+    await record_change(
         session,
         actor=actor_of(user),
         action="household.code_issued",
@@ -777,12 +744,6 @@ async def issue_code(
         object_id=household.id,
         region_code=household.region_code,
         detail={"reissued": reissue},
-    )
-    await emit(
-        session,
-        topic="household.code_issued",
-        aggregate_type="household",
-        aggregate_id=household.id,
     )
     await session.flush()
     return IssuedCode(token, pin)
@@ -875,19 +836,13 @@ async def refer(
     )
     session.add(referral)
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=Actor(kind="user", id=user.id),
         action="referral.created",
         object_type="referral",
         object_id=referral.id,
         region_code=region.code,
-    )
-    await emit(
-        session,
-        topic="referral.created",
-        aggregate_type="referral",
-        aggregate_id=referral.id,
         payload={"region_code": region.code},
     )
     return referral
@@ -937,16 +892,13 @@ async def dismiss_referral(
     referral.dismiss_reason = reason.strip()[:1000]
     referral.handled_by = user.id
     referral.handled_at = utcnow()
-    await record(
+    await record_change(
         session,
         actor=actor_of(user),
         action="referral.dismissed",
         object_type="referral",
         object_id=referral.id,
         region_code=referral.region_code,
-    )
-    await emit(
-        session, topic="referral.dismissed", aggregate_type="referral", aggregate_id=referral.id
     )
     await session.flush()
     return referral
@@ -962,18 +914,12 @@ async def _convert_referral(
     referral.household_id = household.id
     referral.handled_by = user.id
     referral.handled_at = utcnow()
-    await record(
+    await record_change(
         session,
         actor=actor_of(user),
         action="referral.converted",
         object_type="referral",
         object_id=referral.id,
         region_code=referral.region_code,
-    )
-    await emit(
-        session,
-        topic="referral.converted",
-        aggregate_type="referral",
-        aggregate_id=referral.id,
         payload={"household_id": str(household.id)},
     )

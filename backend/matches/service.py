@@ -37,7 +37,7 @@ from backend.matches.models import (
 )
 from backend.needs.models import Need, NeedState
 from backend.needs.states import lock_need, transition
-from backend.outbox.service import emit
+from backend.outbox.service import emit, record_change
 from backend.resources.models import ResourceKind
 from matching import MatchResult, i18n, run_matching
 from matching.candidates import check
@@ -260,7 +260,7 @@ async def _move(
         "need_id": str(match.need_id),
         "organization_id": str(match.organization_id) if match.organization_id else None,
     }
-    await record(
+    await record_change(
         session,
         actor=actor,
         action=f"match.{target.value}",
@@ -268,12 +268,6 @@ async def _move(
         object_id=match.id,
         region_code=region_code,
         detail={**payload, **({"reason": reason} if reason else {}), **(detail or {})},
-    )
-    await emit(
-        session,
-        topic=f"match.{target.value}",
-        aggregate_type="match",
-        aggregate_id=match.id,
         payload=payload,
     )
     await session.flush()
@@ -547,7 +541,7 @@ async def accept(session: AsyncSession, user: CurrentUser, match_id: uuid.UUID) 
     )
     session.add(fulfilment)
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=actor,
         action="fulfilment.opened",
@@ -555,12 +549,6 @@ async def accept(session: AsyncSession, user: CurrentUser, match_id: uuid.UUID) 
         object_id=fulfilment.id,
         region_code=need.region_code,
         detail={"match_id": str(match.id)},
-    )
-    await emit(
-        session,
-        topic="fulfilment.opened",
-        aggregate_type="fulfilment",
-        aggregate_id=fulfilment.id,
         payload={
             "need_id": str(need.id),
             "match_id": str(match.id),

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.identity import CurrentUser
-from backend.audit.service import Actor, record
+from backend.audit.service import Actor
 from backend.config import get_settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
@@ -35,7 +35,7 @@ from backend.needs import repository as repo
 from backend.needs.models import Need, NeedCategory, NeedState, Urgency
 from backend.needs.schemas import NeedIn, PublishBlock
 from backend.needs.states import lock_need, transition
-from backend.outbox.service import emit
+from backend.outbox.service import record_change
 from backend.privacy.kanon import GeneralizedProfile, KAnonIndex, ProfileInput
 from backend.privacy.scanner import Finding, scan_public_text
 
@@ -117,7 +117,7 @@ async def create_draft(
     )
     session.add(need)
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=_actor(user),
         action="need.draft",
@@ -125,12 +125,6 @@ async def create_draft(
         object_id=need.id,
         region_code=need.region_code,
         detail={"to": "draft"},
-    )
-    await emit(
-        session,
-        topic="need.draft",
-        aggregate_type="need",
-        aggregate_id=need.id,
         payload={"to": "draft"},
     )
     return need
@@ -157,7 +151,7 @@ async def update_draft(
         )
     for key, value in (await _clean(session, data)).items():
         setattr(need, key, value)
-    await record(
+    await record_change(
         session,
         actor=_actor(user),
         action="need.edited",
@@ -165,7 +159,6 @@ async def update_draft(
         object_id=need.id,
         region_code=need.region_code,
     )
-    await emit(session, topic="need.edited", aggregate_type="need", aggregate_id=need.id)
     await session.flush()
     return need
 

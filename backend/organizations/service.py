@@ -25,7 +25,7 @@ from backend.core.i18n import N_
 from backend.organizations import repository as repo
 from backend.organizations.repository import Figures
 from backend.organizations.scope import approved_organization, require_org_admin
-from backend.outbox.service import emit
+from backend.outbox.service import emit, record_change
 from backend.resources.repository import known_regions
 
 LINK_DAYS = 7
@@ -146,19 +146,13 @@ async def invite(
     )
     session.add(invitation)
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=_actor(actor),
         action="invitation.created",
         object_type="organization",
         object_id=org_id,
         detail={"invitation_id": str(invitation.id), "kind": kind, "role": role},
-    )
-    await emit(
-        session,
-        topic="invitation.created",
-        aggregate_type="organization",
-        aggregate_id=org_id,
         payload={"invitation_id": str(invitation.id)},
     )
     return NewInvitation(invitation, secret, kind)
@@ -192,19 +186,13 @@ async def accept_invitation(session: AsyncSession, actor: CurrentUser, secret: s
         await session.flush()
     except IntegrityError as exc:
         raise Conflict(N_("You are a member of this organization already.")) from exc
-    await record(
+    await record_change(
         session,
         actor=_actor(actor),
         action="membership.joined",
         object_type="organization",
         object_id=org.id,
         detail={"invitation_id": str(invitation.id), "role": invitation.role.value},
-    )
-    await emit(
-        session,
-        topic="membership.joined",
-        aggregate_type="organization",
-        aggregate_id=org.id,
         payload={"user_id": str(actor.id)},
     )
     return org

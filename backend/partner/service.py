@@ -22,7 +22,7 @@ from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.fulfilment.models import Delivery, FulfilmentState
 from backend.needs.models import NeedCategory
-from backend.outbox.service import emit
+from backend.outbox.service import emit, record_change
 from backend.partner import repository as repo
 from backend.partner.tokens import SCOPES
 from backend.regions.models import Region
@@ -79,16 +79,13 @@ async def create_client(
     )
     session.add(client)
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=Actor("user", actor.id),
         action="api_client.created",
         object_type="api_client",
         object_id=client.id,
         detail={"scopes": wanted},
-    )
-    await emit(
-        session, topic="api_client.created", aggregate_type="api_client", aggregate_id=client.id
     )
     await session.flush()
     return client, secret
@@ -105,15 +102,12 @@ async def revoke_client(
         raise Conflict(N_("This API client was revoked already."))
     client.revoked_at = utcnow()
     client.active = False
-    await record(
+    await record_change(
         session,
         actor=Actor("user", actor.id),
         action="api_client.revoked",
         object_type="api_client",
         object_id=client.id,
-    )
-    await emit(
-        session, topic="api_client.revoked", aggregate_type="api_client", aggregate_id=client.id
     )
     await session.flush()
     return client
@@ -242,7 +236,7 @@ async def save_resource(
             setattr(resource, key, value)
         action = "resource.updated"
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=client_actor(client),
         action=action,
@@ -250,7 +244,6 @@ async def save_resource(
         object_id=resource.id,
         detail={"via": "partner_api"},
     )
-    await emit(session, topic=action, aggregate_type="resource", aggregate_id=resource.id)
     await session.flush()
     return resource
 

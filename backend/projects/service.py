@@ -22,7 +22,7 @@ from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.needs.models import Need, NeedCategory, NeedState
 from backend.organizations.scope import approved_organization, require_member
-from backend.outbox.service import emit
+from backend.outbox.service import emit, record_change
 from backend.projects import repository as repo
 from backend.projects.models import (
     PROJECT_TRANSITIONS,
@@ -122,19 +122,13 @@ async def create_project(
     )
     session.add(project)
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=_actor(actor),
         action="project.created",
         object_type="project",
         object_id=project.id,
         region_code=region_code,
-    )
-    await emit(
-        session,
-        topic="project.created",
-        aggregate_type="project",
-        aggregate_id=project.id,
         payload={"organization_id": str(org_id), "state": project.state.value},
     )
     return project
@@ -155,7 +149,7 @@ async def move(
     if target == ProjectState.EXECUTING and project.last_update_at is None:
         # The first 90 days are counted from the start of execution.
         project.last_update_at = utcnow()
-    await record(
+    await record_change(
         session,
         actor=_actor(actor),
         action=f"project.{target.value}",
@@ -163,12 +157,6 @@ async def move(
         object_id=project.id,
         region_code=project.region_code,
         detail={"from": current.value, "to": target.value},
-    )
-    await emit(
-        session,
-        topic=f"project.{target.value}",
-        aggregate_type="project",
-        aggregate_id=project.id,
         payload={"from": current.value, "to": target.value},
     )
     await session.flush()
@@ -203,7 +191,7 @@ async def link_need(
         await session.flush()
     except IntegrityError as exc:
         raise Conflict(N_("This need belongs to a project already.")) from exc
-    await record(
+    await record_change(
         session,
         actor=_actor(actor),
         action="project.need_linked",
@@ -211,12 +199,6 @@ async def link_need(
         object_id=project.id,
         region_code=project.region_code,
         detail={"need_id": str(need.id)},
-    )
-    await emit(
-        session,
-        topic="project.need_linked",
-        aggregate_type="project",
-        aggregate_id=project.id,
         payload={"need_id": str(need.id)},
     )
     return link
@@ -295,7 +277,7 @@ async def add_evidence(
     else:
         link.after_photos = [*link.after_photos, *names]
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=_actor(actor),
         action="project.evidence_added",
@@ -303,12 +285,6 @@ async def add_evidence(
         object_id=project.id,
         region_code=project.region_code,
         detail={"link_id": str(link.id), "kind": kind, "photos": len(names)},
-    )
-    await emit(
-        session,
-        topic="project.evidence_added",
-        aggregate_type="project",
-        aggregate_id=project.id,
         payload={"link_id": str(link.id), "kind": kind},
     )
     return link

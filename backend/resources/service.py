@@ -27,7 +27,7 @@ from backend.households.models import AssistanceCategory, MemberFlag
 from backend.needs.models import Need, NeedCategory, NeedState
 from backend.needs.states import lock_need, transition
 from backend.organizations.scope import approved_organization, require_member
-from backend.outbox.service import emit
+from backend.outbox.service import emit, record_change
 from backend.privacy.crypto import FieldCipher
 from backend.resources import repository as repo
 from backend.resources.models import Claim, ClaimState, Resource, ResourceKind, ResourceState
@@ -134,7 +134,7 @@ async def create_resource(
     )
     session.add(resource)
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=actor_of(actor),
         action="resource.created",
@@ -142,12 +142,6 @@ async def create_resource(
         object_id=resource.id,
         region_code=org.region_code,
         detail={"organization_id": str(organization_id)},
-    )
-    await emit(
-        session,
-        topic="resource.created",
-        aggregate_type="resource",
-        aggregate_id=resource.id,
         payload={
             "organization_id": str(organization_id),
             "category": category,
@@ -334,7 +328,7 @@ async def claim_need(
     need.pledged += amount
     await session.flush()
     full = owed is None or need.pledged >= (need_total(need) or 0)
-    await record(
+    await record_change(
         session,
         actor=actor_of(actor),
         action="claim.created",
@@ -347,12 +341,6 @@ async def claim_need(
             "resource_id": str(resource.id) if resource else None,
             "quantity": amount,
         },
-    )
-    await emit(
-        session,
-        topic="claim.created",
-        aggregate_type="claim",
-        aggregate_id=claim.id,
         payload={
             "need_id": str(need.id),
             "organization_id": str(organization_id),
@@ -416,7 +404,7 @@ async def release_claim(
     need.pledged = max(0, need.pledged - claim.quantity)
     if resource is not None and resource.state != ResourceState.CLOSED:
         resource.remaining = min(resource.capacity, resource.remaining + claim.quantity)
-    await record(
+    await record_change(
         session,
         actor=actor_of(actor),
         action="claim.released",
@@ -424,12 +412,6 @@ async def release_claim(
         object_id=claim.id,
         region_code=need.region_code,
         detail={"need_id": str(need.id), "reason_given": True},
-    )
-    await emit(
-        session,
-        topic="claim.released",
-        aggregate_type="claim",
-        aggregate_id=claim.id,
         payload={"need_id": str(need.id), "organization_id": str(claim.organization_id)},
     )
     if resource is not None:

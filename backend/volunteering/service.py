@@ -22,7 +22,7 @@ from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.organizations.scope import approved_organization, require_member
-from backend.outbox.service import emit
+from backend.outbox.service import emit, record_change
 from backend.resources import repository as resources_repo
 from backend.volunteering import repository as repo
 from backend.volunteering.models import (
@@ -129,19 +129,13 @@ async def create_task(
         )
     )
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=_actor(actor),
         action="task.created",
         object_type="task",
         object_id=task.id,
         region_code=region_code,
-    )
-    await emit(
-        session,
-        topic="task.created",
-        aggregate_type="task",
-        aggregate_id=task.id,
         payload={"organization_id": str(org_id), "category": category},
     )
     return task
@@ -194,14 +188,12 @@ async def close_task(
     if task.state != TaskState.OPEN:
         raise Conflict(N_("This task is closed."))
     task.state = TaskState.CLOSED
-    await record(
-        session, actor=_actor(actor), action="task.closed", object_type="task", object_id=task.id
-    )
-    await emit(
+    await record_change(
         session,
-        topic="task.closed",
-        aggregate_type="task",
-        aggregate_id=task.id,
+        actor=_actor(actor),
+        action="task.closed",
+        object_type="task",
+        object_id=task.id,
         payload={"state": TaskState.CLOSED.value},
     )
     await session.flush()
@@ -264,19 +256,13 @@ async def cancel_signup(session: AsyncSession, actor: CurrentUser, slot_id: uuid
         raise Conflict(N_("This time slot has started already; tell the organization instead."))
     signup.state = SignupState.CANCELLED
     await repo.free_place(session, slot_id)
-    await record(
+    await record_change(
         session,
         actor=_actor(actor),
         action="task.signup_cancelled",
         object_type="task",
         object_id=task.id,
         detail={"slot_id": str(slot_id), "signup_id": str(signup.id)},
-    )
-    await emit(
-        session,
-        topic="task.signup_cancelled",
-        aggregate_type="task",
-        aggregate_id=task.id,
         payload={"slot_id": str(slot_id)},
     )
     await session.flush()
@@ -382,19 +368,13 @@ async def log_hours(
     )
     session.add(log)
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=_actor(actor),
         action="hours.logged",
         object_type="hours",
         object_id=log.id,
         detail={"organization_id": str(org.id), "minutes": minutes},
-    )
-    await emit(
-        session,
-        topic="hours.logged",
-        aggregate_type="hours",
-        aggregate_id=log.id,
         payload={"organization_id": str(org.id)},
     )
     return log
@@ -414,19 +394,13 @@ async def review_hours(
     log.state = HoursState.APPROVED if approve else HoursState.REJECTED
     log.reviewed_by = actor.id
     log.reviewed_at = utcnow()
-    await record(
+    await record_change(
         session,
         actor=_actor(actor),
         action=f"hours.{log.state.value}",
         object_type="hours",
         object_id=log.id,
         detail={"organization_id": str(log.organization_id), "minutes": log.minutes},
-    )
-    await emit(
-        session,
-        topic=f"hours.{log.state.value}",
-        aggregate_type="hours",
-        aggregate_id=log.id,
         payload={"organization_id": str(log.organization_id)},
     )
     await session.flush()
@@ -447,16 +421,13 @@ async def issue_certificate(session: AsyncSession, actor: CurrentUser) -> Certif
     )
     session.add(cert)
     await session.flush()
-    await record(
+    await record_change(
         session,
         actor=_actor(actor),
         action="certificate.issued",
         object_type="certificate",
         object_id=cert.id,
         detail={"total_minutes": total},
-    )
-    await emit(
-        session, topic="certificate.issued", aggregate_type="certificate", aggregate_id=cert.id
     )
     return cert
 
