@@ -21,11 +21,11 @@ from backend.core.db import add_after_commit, utcnow
 from backend.core.errors import NotFound
 from backend.core.i18n import N_
 from backend.core.queue import JobQueue
+from backend.core.storage import Storage
 from backend.fulfilment import repository as repo
 from backend.fulfilment import service
 from backend.fulfilment.models import QuarterlyList
 from backend.fulfilment.pdf import render_pdf
-from backend.fulfilment.storage import Storage
 from backend.households import service as households
 from backend.households.models import Household
 from backend.outbox.service import emit

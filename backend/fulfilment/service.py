@@ -30,6 +30,7 @@ from backend.audit.service import Actor, record
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
+from backend.core.storage import MAX_PHOTOS, Storage, clean_photo
 from backend.fulfilment import repository as repo
 from backend.fulfilment.models import (
     ConfirmationMethod,
@@ -42,7 +43,6 @@ from backend.fulfilment.models import (
     Visit,
     VisitSchedule,
 )
-from backend.fulfilment.storage import MAX_PHOTOS, Storage, clean_photo
 from backend.households import repository as households_repo
 from backend.households import service as households
 from backend.households.models import AssistanceCategory, AssistanceRecord, Household

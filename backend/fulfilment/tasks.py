@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from backend.core.storage import get_storage
 from backend.fulfilment.lists import run_batch
-from backend.fulfilment.storage import get_storage
 from jobs.context import JobCtx, runtime
 
 

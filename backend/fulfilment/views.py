@@ -23,13 +23,13 @@ from backend.core.http import DB, Form, rollback_only
 from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.security import login_required, org_member_required, require_user, user_of
+from backend.core.storage import MAX_PHOTO_BYTES, MAX_PHOTOS, get_storage, media_type
 from backend.core.templating import page, translate
 from backend.fulfilment import lists, service
 from backend.fulfilment import repository as repo
 from backend.fulfilment.models import DeliveryState, Fulfilment
 from backend.fulfilment.pdf import render_pdf
 from backend.fulfilment.selfservice import COOKIE, TTL_SECONDS, SelfServiceStore
-from backend.fulfilment.storage import MAX_PHOTO_BYTES, MAX_PHOTOS, get_storage, media_type
 from backend.households import repository as households_repo
 from backend.households import service as households
 from backend.households.models import Household

@@ -193,7 +193,9 @@ class PortalViews(Controller):
             logo = form.get("logo")
             logo_path = None
             if isinstance(logo, UploadFile) and logo.filename:
-                logo_path = photo_storage().save(await logo.read())
+                logo_path = photo_storage(request.app.state.runtime.services).save(
+                    await logo.read()
+                )
             await service.update_profile(
                 db,
                 user,

@@ -20,6 +20,7 @@ from backend.audit.service import Actor, record
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.i18n import N_
+from backend.core.storage import MAX_PHOTOS
 from backend.needs.models import Need, NeedCategory, NeedState
 from backend.organizations.scope import approved_organization, require_member
 from backend.outbox.service import emit, record_change
@@ -35,7 +36,6 @@ from backend.projects.storage import PhotoStorage
 from backend.resources import repository as resources_repo
 
 UPDATE_INTERVAL = timedelta(days=90)
-MAX_PHOTOS = 6
 DONATABLE = frozenset({ProjectState.FUNDRAISING, ProjectState.FUNDED, ProjectState.EXECUTING})
 LINKABLE_NEED_STATES = frozenset({NeedState.PUBLISHED, NeedState.RESERVED, NeedState.IN_PROGRESS})
 _YUAN = re.compile(r"^\s*(\d{1,12})(?:\.(\d{1,2}))?\s*$")

@@ -117,8 +117,8 @@ class ProjectViews(Controller):
         )
 
     @get("/photos/{name:str}", name="photo")
-    async def photo(self, db: DB, name: str) -> Response[bytes]:
-        stored = photo_storage().open(name)
+    async def photo(self, request: Request[Any, Any, Any], db: DB, name: str) -> Response[bytes]:
+        stored = photo_storage(request.app.state.runtime.services).open(name)
         if stored is None or not await repo.photo_is_public(db, name):
             raise NotFound(N_("Photo not found."))
         data, media_type = stored
@@ -220,7 +220,7 @@ class ProjectViews(Controller):
             await service.post_update(
                 db,
                 require_user(request),
-                photo_storage(),
+                photo_storage(request.app.state.runtime.services),
                 project_id,
                 body=fields.get("body", ""),
                 photos=photos,
@@ -254,7 +254,7 @@ class ProjectViews(Controller):
             link = await service.add_evidence(
                 db,
                 require_user(request),
-                photo_storage(),
+                photo_storage(request.app.state.runtime.services),
                 link_id,
                 kind=fields.get("kind", ""),
                 photos=photos,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from backend.accounts.passwords import hash_password
 from backend.config import get_settings
 from backend.core.db import utcnow
+from backend.core.storage import LocalStorage
 from backend.fulfilment.models import (
     Delivery,
     DeliveryState,
@@ -20,7 +21,6 @@ from backend.fulfilment.models import (
     QuarterlyList,
 )
 from backend.fulfilment.service import quarter_of, today_local
-from backend.fulfilment.storage import LocalStorage
 from backend.households.models import Household
 from backend.households.service import token_hash
 from backend.needs.models import Need, NeedState

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from backend.accounts.models import Organization
 from backend.audit.models import AuditEntry
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
+from backend.core.storage import LocalStorage
 from backend.fulfilment import service
 from backend.fulfilment.models import ConfirmationMethod, DeliveryState, FulfilmentState
-from backend.fulfilment.storage import LocalStorage
 from backend.households.models import AssistanceRecord
 from backend.needs.models import NeedState
 from backend.organizations.repository import figures

@@ -13,10 +13,10 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from backend.core.storage import LocalStorage, S3Storage, get_storage
 from backend.fulfilment import lists, service
 from backend.fulfilment.models import QuarterlyList
 from backend.fulfilment.selfservice import COOKIE
-from backend.fulfilment.storage import LocalStorage, S3Storage, get_storage
 from backend.households.models import Household
 from backend.outbox.models import OutboxEvent
 from tests.fulfilment.factories import claimed_story, png_bytes

@@ -14,11 +14,12 @@ from sqlalchemy import select
 from backend.accounts.service import load_current_user
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
+from backend.core.storage import LocalStorage
 from backend.demo.organizations import make_household, make_published_need
 from backend.outbox.models import OutboxEvent
 from backend.projects import service
 from backend.projects.models import Project, ProjectState
-from backend.projects.storage import LocalPhotoStorage
+from backend.projects.storage import AreaPhotoStorage
 from tests.helpers import sign_in_as
 
 
@@ -79,7 +80,7 @@ async def test_update_strips_metadata_and_clears_overdue(
     db: Any, demo: dict[str, Any], tmp_path: Path
 ) -> None:
     member = await load_current_user(db, demo["org_member"])
-    storage = LocalPhotoStorage(tmp_path)
+    storage = AreaPhotoStorage(LocalStorage(tmp_path))
     project = await _project(db, demo, member)
     for target in (ProjectState.FUNDRAISING, ProjectState.FUNDED, ProjectState.EXECUTING):
         await service.move(db, member, project.id, target)
@@ -120,7 +121,7 @@ async def test_link_needs_one_plan_per_household_and_evidence(
     db: Any, demo: dict[str, Any], tmp_path: Path
 ) -> None:
     member = await load_current_user(db, demo["org_member"])
-    storage = LocalPhotoStorage(tmp_path)
+    storage = AreaPhotoStorage(LocalStorage(tmp_path))
     project = await _project(db, demo, member)
     household = await make_household(db, registered_by=demo["caseworker"])
     need = await make_published_need(
@@ -175,3 +176,19 @@ async def test_public_project_page(client: Any, runtime: Any, demo: dict[str, An
     assert (await client.get(f"/projects/{draft.id}")).status_code == 404
     await sign_in_as(client, runtime, demo["org_member"])
     assert (await client.get(f"/projects/{draft.id}")).status_code == 200
+
+
+def test_project_photos_share_the_upload_storage_and_its_checks(tmp_path: Path) -> None:
+    storage = AreaPhotoStorage(LocalStorage(tmp_path), "photos")
+    name = storage.save(_jpeg_with_exif())
+    assert (tmp_path / "photos" / name).is_file()  # where earlier releases kept them too
+    stored = storage.open(name)
+    assert stored is not None and stored[1] == "image/jpeg"
+    with Image.open(io.BytesIO(stored[0])) as cleaned:
+        assert not cleaned.getexif()
+    assert storage.open("../photos/" + name) is None
+    assert storage.open("0" * 32 + ".jpg") is None
+    gif = io.BytesIO()
+    Image.new("P", (4, 4)).save(gif, format="GIF")
+    with pytest.raises(Invalid):
+        storage.save(gif.getvalue())  # the same formats as delivery photos: JPEG, PNG, WebP

@@ -1,4 +1,5 @@
-"""Uploaded files (delivery photos, quarterly-list PDFs) behind one small Protocol.
+"""Uploaded files (delivery, project and organization photos; quarterly-list PDFs) behind one
+small Protocol.
 
 Two implementations (CONVENTIONS.md, rule 5), chosen by ``TONGXIN_UPLOADS_S3_BUCKET``:
 
