@@ -222,97 +222,70 @@ async def _resource_docs(
     return out
 
 
-async def _project_docs(
-    session: AsyncSession, condition: ColumnElement[bool]
-) -> list[SearchDocument]:
-    rows = (
-        await session.execute(
-            select(
-                Project.id,
-                Project.title,
-                Project.goal,
-                Project.category,
-                Project.state,
-                Project.region_code,
-                Project.ends_on,
-                Project.created_at,
-                Organization.name.label("org_name"),
-                Organization.org_type,
-            )
-            .join(Organization, Organization.id == Project.organization_id)
-            .where(condition)
-        )
-    ).all()
-    regions = await _Regions.load(session, (r.region_code for r in rows))
-    return [
-        SearchDocument(
-            id=str(r.id),
-            kind="project",
-            title=r.title,
-            body=r.goal,
-            category=r.category,
-            region_codes=regions.path[r.region_code],
-            region_name=regions.name[r.region_code],
-            urgency=None,
-            state=r.state.value,
-            org_type=r.org_type.value,
-            org_name=r.org_name,
-            deadline=r.ends_on,
-            created_at=_utc(r.created_at),
-            lang=detect_lang(r.title, r.goal),
-        )
-        for r in rows
-        if r.region_code in regions.path
-    ]
+def _listing_docs(kind: KindName, model: Any, body: Any, deadline: Any | None) -> Any:
+    """The document builder of an organization's listing without urgency (project, task):
+    `body` and `deadline` are the model's columns for them (no deadline: None)."""
 
-
-async def _task_docs(session: AsyncSession, condition: ColumnElement[bool]) -> list[SearchDocument]:
-    rows = (
-        await session.execute(
-            select(
-                VolunteerTask.id,
-                VolunteerTask.title,
-                VolunteerTask.description,
-                VolunteerTask.category,
-                VolunteerTask.state,
-                VolunteerTask.region_code,
-                VolunteerTask.created_at,
-                Organization.name.label("org_name"),
-                Organization.org_type,
+    async def build(session: AsyncSession, condition: ColumnElement[bool]) -> list[SearchDocument]:
+        columns = [
+            model.id,
+            model.title,
+            body.label("body"),
+            model.category,
+            model.state,
+            model.region_code,
+            model.created_at,
+            Organization.name.label("org_name"),
+            Organization.org_type,
+        ]
+        if deadline is not None:
+            columns.append(deadline.label("deadline"))
+        rows = (
+            await session.execute(
+                select(*columns)
+                .join(Organization, Organization.id == model.organization_id)
+                .where(condition)
             )
-            .join(Organization, Organization.id == VolunteerTask.organization_id)
-            .where(condition)
-        )
-    ).all()
-    regions = await _Regions.load(session, (r.region_code for r in rows))
-    return [
-        SearchDocument(
-            id=str(r.id),
-            kind="task",
-            title=r.title,
-            body=r.description,
-            category=r.category,
-            region_codes=regions.path[r.region_code],
-            region_name=regions.name[r.region_code],
-            urgency=None,
-            state=r.state.value,
-            org_type=r.org_type.value,
-            org_name=r.org_name,
-            deadline=None,
-            created_at=_utc(r.created_at),
-            lang=detect_lang(r.title, r.description),
-        )
-        for r in rows
-        if r.region_code in regions.path
-    ]
+        ).all()
+        regions = await _Regions.load(session, (r.region_code for r in rows))
+        return [
+            SearchDocument(
+                id=str(r.id),
+                kind=kind,
+                title=r.title,
+                body=r.body,
+                category=r.category,
+                region_codes=regions.path[r.region_code],
+                region_name=regions.name[r.region_code],
+                urgency=None,
+                state=r.state.value,
+                org_type=r.org_type.value,
+                org_name=r.org_name,
+                deadline=r.deadline if deadline is not None else None,
+                created_at=_utc(r.created_at),
+                lang=detect_lang(r.title, r.body),
+            )
+            for r in rows
+            if r.region_code in regions.path
+        ]
+
+    return build
 
 
 _SPEC: dict[str, tuple[Any, Any, Any]] = {
     # kind: (id column, public condition factory, document builder)
     "need": (Need.id, public_need_condition, _need_docs),
     "resource": (Resource.id, public_resource_condition, _resource_docs),
-    "project": (Project.id, public_project_condition, _project_docs),
-    "task": (VolunteerTask.id, public_task_condition, _task_docs),
+    "project": (
+        Project.id,
+        public_project_condition,
+        _listing_docs("project", Project, Project.goal, Project.ends_on),
+    ),
+    "task": (
+        VolunteerTask.id,
+        public_task_condition,
+        _listing_docs("task", VolunteerTask, VolunteerTask.description, None),
+    ),
 }
 
 

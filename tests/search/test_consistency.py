@@ -163,3 +163,38 @@ async def test_hidden_and_unconsented_needs_are_not_public(
     )  # the generalized region, not the community
     assert doc.org_name is None
     assert doc.org_type is None
+
+
+async def test_project_and_task_documents_carry_their_own_columns(runtime: Any) -> None:
+    """Projects: body = goal, deadline = end date; tasks: body = description, no deadline."""
+    from sqlalchemy import select
+
+    from backend.accounts.models import Organization
+    from backend.projects.models import Project
+    from backend.volunteering.models import VolunteerTask
+
+    async with runtime.transaction() as session:
+        for kind, model, body, deadline in (
+            ("project", Project, "goal", "ends_on"),
+            ("task", VolunteerTask, "description", None),
+        ):
+            rows = {
+                str(row.id): (row, org)
+                for row, org in (
+                    await session.execute(
+                        select(model, Organization).join(
+                            Organization, Organization.id == model.organization_id
+                        )
+                    )
+                ).all()
+            }
+            docs = [d async for batch in projections.iter_documents(session, kind) for d in batch]
+            assert docs, f"the demo data has public {kind}s"
+            for doc in docs:
+                row, org = rows[doc.id]
+                assert doc.kind == kind and doc.title == row.title
+                assert doc.body == getattr(row, body)
+                assert doc.deadline == (getattr(row, deadline) if deadline else None)
+                assert doc.region_codes[-1] == row.region_code
+                assert (doc.org_name, doc.org_type) == (org.name, org.org_type.value)
+                assert doc.state == row.state.value and doc.urgency is None
