@@ -63,8 +63,8 @@ _FACET_POOL = ThreadPoolExecutor(
 #: Bumped whenever the schema or the analysis changes; a mismatching index is rebuilt empty.
 SCHEMA_VERSION = "2"
 #: Indexed where a small facet field has no value (no urgency, no organization type): a column
-#: with a value in every document aggregates about twice as fast as one with gaps. Never a real value (those are codes and lower-case words), never
-#: reported as a facet bucket, never matched by a filter.
+#: with a value in every document aggregates about twice as fast as one with gaps. Never a real
+#: value (those are lower-case words), never a facet bucket, never matched by a filter.
 _MISSING = "_"
 
 
