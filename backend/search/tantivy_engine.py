@@ -62,6 +62,8 @@ _FACET_POOL = ThreadPoolExecutor(
 )
 #: Bumped whenever the schema or the analysis changes; a mismatching index is rebuilt empty.
 SCHEMA_VERSION = "2"
+#: The file in the index directory that names the schema version the index was built with.
+_MARKER = "tongxin-schema-version"
 #: Indexed where a small facet field has no value (no urgency, no organization type): a column
 #: with a value in every document aggregates about twice as fast as one with gaps. Never a real
 #: value (those are lower-case words), never a facet bucket, never matched by a filter.
@@ -129,7 +131,7 @@ def to_tantivy_document(doc: SearchDocument) -> tantivy.Document:
 def index_is_current(index_dir: Path) -> bool:
     """Whether `index_dir` holds an index of this `SCHEMA_VERSION` (else opening it starts
     an empty one, which `tongxin run` then fills from the database)."""
-    marker = Path(index_dir) / "tongxin-schema-version"
+    marker = Path(index_dir) / _MARKER
     return (
         (Path(index_dir) / "meta.json").exists()
         and marker.exists()
@@ -153,14 +155,13 @@ class TantivyEngine:
         self._closed = False
 
     def _open_index(self) -> tantivy.Index:
-        self._dir.mkdir(parents=True, exist_ok=True)
-        marker = self._dir / "tongxin-schema-version"
-        if marker.exists() and marker.read_text() != SCHEMA_VERSION:
-            shutil.rmtree(self._dir)
-            self._dir.mkdir(parents=True)
         reuse = (self._dir / "meta.json").exists()
+        if reuse and not index_is_current(self._dir):
+            shutil.rmtree(self._dir)
+            reuse = False
+        self._dir.mkdir(parents=True, exist_ok=True)
         index = tantivy.Index(self._schema, path=str(self._dir), reuse=reuse)
-        marker.write_text(SCHEMA_VERSION)
+        (self._dir / _MARKER).write_text(SCHEMA_VERSION)
         return index
 
     def _stamp(self) -> tuple[int, int]:
@@ -281,11 +282,18 @@ class TantivyEngine:
     async def get_ids(self) -> set[str]:
         return await asyncio.to_thread(self.get_ids_sync)
 
-    def build_query(
-        self, q: SearchQuery, searcher: tantivy.Searcher | None = None
-    ) -> tuple[tantivy.Query, list[str]]:
+    def build_query(self, q: SearchQuery) -> tuple[tantivy.Query, list[str]]:
         """The tantivy query for `q`, and the analysed text terms (for highlighting)."""
+        query, terms, _level = self._plan(q, self._current_searcher())
+        return query, terms
+
+    def _plan(
+        self, q: SearchQuery, searcher: tantivy.Searcher
+    ) -> tuple[tantivy.Query, list[str], int | None]:
+        """`build_query`, plus the filtered region's hierarchy level (None: no region filter,
+        or no document has that region)."""
         schema = self._schema
+        level = None if q.region_code is None else _region_level(searcher, q.region_code)
         q_ = tantivy.Query
         must, should = tantivy.Occur.Must, tantivy.Occur.Should
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
@@ -311,7 +319,6 @@ class TantivyEngine:
             if values:
                 filters.append(_any_of(schema, fname, values))
         if q.region_code is not None:
-            level = _region_level(searcher or self._current_searcher(), q.region_code)
             filters.append(
                 q_.empty_query()
                 if level is None
@@ -329,17 +336,21 @@ class TantivyEngine:
             )
         clauses.extend((must, q_.const_score_query(f, 0.0)) for f in filters)
         if q.text.strip() and not terms:  # only punctuation: nothing can match
-            return q_.empty_query(), terms
+            return q_.empty_query(), terms, level
         if not clauses:
-            return q_.all_query(), terms
+            return q_.all_query(), terms, level
         if len(clauses) == 1 and text_queries:
-            return text_queries[0], terms  # a bare disjunction scores the same, and faster
-        return q_.boolean_query(clauses), terms
+            return text_queries[0], terms, level  # a bare disjunction scores the same, faster
+        return q_.boolean_query(clauses), terms, level
 
     def search_sync(self, q: SearchQuery) -> SearchResults:
         searcher = self._current_searcher()
-        query, terms = self.build_query(q, searcher)
-        facets_job = _FACET_POOL.submit(self._facets, searcher, query, q) if q.with_facets else None
+        query, terms, level = self._plan(q, searcher)
+        facets_job = (
+            _FACET_POOL.submit(_facets, searcher, query, _region_facet_field(q.region_code, level))
+            if q.with_facets
+            else None
+        )
         kwargs: dict[str, Any] = {
             "limit": q.per_page,
             "offset": q.offset,
@@ -379,28 +390,6 @@ class TantivyEngine:
             hits=tuple(hits), total=total, page=q.page, per_page=q.per_page, facets=facets
         )
 
-    def _facets(
-        self, searcher: tantivy.Searcher, query: tantivy.Query, q: SearchQuery
-    ) -> dict[str, dict[str, int]]:
-        aggs: dict[str, Any] = {
-            name: {"terms": {"field": field, "size": _FACET_SIZE}} for name, field in _FACET_FIELDS
-        }
-        region_field = _region_child_field(searcher, q.region_code)
-        if region_field is not None:
-            aggs["region"] = {"terms": {"field": region_field, "size": _FACET_SIZE}}
-        raw = searcher.aggregate(query, aggs)
-
-        def buckets(name: str) -> dict[str, int]:
-            return {
-                str(b["key"]): int(b["doc_count"])
-                for b in raw[name]["buckets"]
-                if b["key"] != _MISSING
-            }
-
-        facets = {name: buckets(name) for name, _ in _FACET_FIELDS}
-        facets["region"] = buckets("region") if region_field is not None else {}
-        return facets
-
     async def search(self, q: SearchQuery) -> SearchResults:
         return await asyncio.to_thread(self.search_sync, q)
 
@@ -427,15 +416,35 @@ def _region_level(searcher: tantivy.Searcher, region_code: str) -> int | None:
     return None
 
 
-def _region_child_field(searcher: tantivy.Searcher, region_code: str | None) -> str | None:
+def _region_facet_field(region_code: str | None, level: int | None) -> str | None:
     """The region-level field whose values are the facet: the top level without a filter,
-    else the level below the filtered code's own level (None for a leaf or an unknown code)."""
+    else the level below the filtered region's (None for a leaf or an unknown code)."""
     if region_code is None:
         return _REGION_LEVEL_FIELDS[0]
-    level = _region_level(searcher, region_code)
     if level is None or level + 1 >= len(_REGION_LEVEL_FIELDS):
         return None
     return _REGION_LEVEL_FIELDS[level + 1]
+
+
+def _facets(
+    searcher: tantivy.Searcher, query: tantivy.Query, region_field: str | None
+) -> dict[str, dict[str, int]]:
+    """Counts per facet value over every match of `query` (one aggregation pass)."""
+    aggs: dict[str, Any] = {
+        name: {"terms": {"field": field, "size": _FACET_SIZE}} for name, field in _FACET_FIELDS
+    }
+    if region_field is not None:
+        aggs["region"] = {"terms": {"field": region_field, "size": _FACET_SIZE}}
+    raw = searcher.aggregate(query, aggs)
+
+    def buckets(name: str) -> dict[str, int]:
+        return {
+            str(b["key"]): int(b["doc_count"]) for b in raw[name]["buckets"] if b["key"] != _MISSING
+        }
+
+    facets = {name: buckets(name) for name, _ in _FACET_FIELDS}
+    facets["region"] = buckets("region") if region_field is not None else {}
+    return facets
 
 
 def _prepare_all(docs: Sequence[SearchDocument]) -> list[tantivy.Document]:

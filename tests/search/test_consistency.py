@@ -12,17 +12,20 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 import backend.search.provider  # noqa: F401 - registers the search service before the runtime starts
+from backend.accounts.models import Organization
 from backend.audit.service import Actor
 from backend.core.db import utcnow
 from backend.households.models import Consent
 from backend.needs.models import Need, NeedState
 from backend.needs.states import can_move, lock_need, transition
 from backend.outbox.service import emit
+from backend.projects.models import Project
 from backend.search import projections, service
 from backend.search.provider import engine_of
+from backend.volunteering.models import VolunteerTask
 from tests.helpers import drain_outbox
 from tests.search.listings import ensure_categories, make_household, make_need
 
@@ -167,12 +170,6 @@ async def test_hidden_and_unconsented_needs_are_not_public(
 
 async def test_project_and_task_documents_carry_their_own_columns(runtime: Any) -> None:
     """Projects: body = goal, deadline = end date; tasks: body = description, no deadline."""
-    from sqlalchemy import select
-
-    from backend.accounts.models import Organization
-    from backend.projects.models import Project
-    from backend.volunteering.models import VolunteerTask
-
     async with runtime.transaction() as session:
         for kind, model, body, deadline in (
             ("project", Project, "goal", "ends_on"),

@@ -26,13 +26,18 @@ async def test_an_index_of_another_schema_version_is_reported_and_started_afresh
 
     (path / "tongxin-schema-version").write_text("0")
     assert not index_is_current(path)
-    reopened = TantivyEngine(path)
+    reopened = TantivyEngine(path)  # the old files are removed, not opened with the new schema
     assert index_is_current(path)
     assert await reopened.get_ids() == set()  # emptied: `tongxin run` rebuilds it
+    await reopened.upsert(SMALL)
     await reopened.close()
 
+    (path / "tongxin-schema-version").unlink()  # an index from before versions were stamped
+    assert not index_is_current(path)
+    assert await TantivyEngine(path).get_ids() == set()
 
-def test_run_rebuilds_only_a_stale_embedded_index(tmp_path: Path) -> None:
+
+def test_only_a_missing_or_stale_embedded_index_needs_a_rebuild(tmp_path: Path) -> None:
     settings = Settings.from_env(var_dir=tmp_path)
     assert index_needs_rebuild(settings)
     TantivyEngine(tmp_path / "search")
