@@ -44,6 +44,6 @@ class AreaPhotoStorage:
         return None if data is None else (data, media_type(key))
 
 
-def photo_storage(services: dict[str, Any] | None = None, area: str = "photos") -> PhotoStorage:
+def photo_storage(services: dict[str, Any] | None = None) -> PhotoStorage:
     """The process's photo storage (a registered ``uploads`` service, else the local one)."""
-    return AreaPhotoStorage(get_storage(services), area)
+    return AreaPhotoStorage(get_storage(services))

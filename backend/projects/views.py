@@ -21,7 +21,7 @@ from backend.organizations.scope import is_member, require_member
 from backend.projects import repository as repo
 from backend.projects import service
 from backend.projects.models import PROJECT_TRANSITIONS, ProjectState
-from backend.projects.storage import photo_storage
+from backend.projects.storage import PhotoStorage, photo_storage
 from backend.regions.models import RegionLevel
 from backend.regions.repository import by_level
 from backend.resources import repository as resources_repo
@@ -37,6 +37,10 @@ async def uploaded_photos(request: Request[Any, Any, Any]) -> tuple[dict[str, st
     files = form.getall("photos") if "photos" in form else []
     photos = [await f.read() for f in files if isinstance(f, UploadFile) and f.filename]
     return fields, photos
+
+
+def _photos(request: Request[Any, Any, Any]) -> PhotoStorage:
+    return photo_storage(request.app.state.runtime.services)
 
 
 class ProjectViews(Controller):
@@ -118,7 +122,7 @@ class ProjectViews(Controller):
 
     @get("/photos/{name:str}", name="photo")
     async def photo(self, request: Request[Any, Any, Any], db: DB, name: str) -> Response[bytes]:
-        stored = photo_storage(request.app.state.runtime.services).open(name)
+        stored = _photos(request).open(name)
         if stored is None or not await repo.photo_is_public(db, name):
             raise NotFound(N_("Photo not found."))
         data, media_type = stored
@@ -220,7 +224,7 @@ class ProjectViews(Controller):
             await service.post_update(
                 db,
                 require_user(request),
-                photo_storage(request.app.state.runtime.services),
+                _photos(request),
                 project_id,
                 body=fields.get("body", ""),
                 photos=photos,
@@ -254,7 +258,7 @@ class ProjectViews(Controller):
             link = await service.add_evidence(
                 db,
                 require_user(request),
-                photo_storage(request.app.state.runtime.services),
+                _photos(request),
                 link_id,
                 kind=fields.get("kind", ""),
                 photos=photos,
