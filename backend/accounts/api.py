@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.accounts import repository as repo
 from backend.accounts import service
@@ -94,7 +95,7 @@ class AccountsAPI(Controller):
         summary="Register an organization (waits for approval)",
     )
     async def register_organization(
-        self, request: Request[Any, Any, Any], db: DB, data: OrganizationIn
+        self, request: Request[Any, Any, Any], db: DB, data: JSONBody[OrganizationIn]
     ) -> OrganizationOut:
         org = await service.register_organization(
             db, require_user(request), **msgspec.structs.asdict(data)
@@ -107,7 +108,7 @@ class AccountsAPI(Controller):
         summary="Organizations by review status",
     )
     async def list_organizations(
-        self, db: DB, status: str = "pending", page: int = 1
+        self, db: DB, status: FromQuery[str] = "pending", page: FromQuery[int] = 1
     ) -> OrganizationPage:
         wanted = OrgStatus(status) if status in {s.value for s in OrgStatus} else OrgStatus.PENDING
         pager = Page(number=page)
@@ -123,7 +124,11 @@ class AccountsAPI(Controller):
         summary="Approve or reject",
     )
     async def review(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, data: ReviewIn
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        org_id: FromPath[uuid.UUID],
+        data: JSONBody[ReviewIn],
     ) -> OrganizationOut:
         org = await service.review_organization(
             db, require_user(request), org_id, approve=data.approve, note=data.note

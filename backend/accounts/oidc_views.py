@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, State
-from litestar.params import QueryParameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.accounts import oidc_service as service
@@ -126,7 +126,7 @@ class OIDCViews(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        name: str,
+        name: FromPath[str],
         next_: Annotated[str | None, QueryParameter(name="next")] = None,
     ) -> Redirect:
         await check_signin_ip(request)
@@ -169,7 +169,7 @@ class OIDCViews(Controller):
         request: Request[Any, Any, Any],
         state: State,
         db: DB,
-        name: str,
+        name: FromPath[str],
     ) -> Template | Redirect:
         await check_signin_ip(request)
         provider = _provider(state, name)
@@ -277,7 +277,7 @@ class PendingUserViews(Controller):
         request: Request[Any, Any, Any],
         state: State,
         db: DB,
-        user_id: uuid.UUID,
+        user_id: FromPath[uuid.UUID],
         data: Form,
     ) -> Redirect:
         await service.review(
@@ -299,7 +299,7 @@ class PendingUserViews(Controller):
         request: Request[Any, Any, Any],
         state: State,
         db: DB,
-        org_id: uuid.UUID,
+        org_id: FromPath[uuid.UUID],
         page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> Template:
         service.check_org_reviewer(require_user(request), org_id)
@@ -334,8 +334,8 @@ class PendingUserViews(Controller):
         request: Request[Any, Any, Any],
         state: State,
         db: DB,
-        org_id: uuid.UUID,
-        user_id: uuid.UUID,
+        org_id: FromPath[uuid.UUID],
+        user_id: FromPath[uuid.UUID],
         data: Form,
     ) -> Redirect:
         await service.review(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, State
-from litestar.params import QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.accounts import repository as repo
@@ -137,7 +137,9 @@ class AccountViews(Controller):
         return Redirect("/profile", status_code=303, cookies=[session_cookie(state, token)])
 
     @get("/profile", name="profile", guards=[login_required])
-    async def profile(self, request: Request[Any, Any, Any], saved: str | None = None) -> Template:
+    async def profile(
+        self, request: Request[Any, Any, Any], saved: FromQuery[str | None] = None
+    ) -> Template:
         return page(
             request, "accounts/profile.html", user=require_user(request), saved=saved, form={}
         )
@@ -258,7 +260,7 @@ class AdminViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        status: str = "pending",
+        status: FromQuery[str] = "pending",
         page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> Template:
         wanted = OrgStatus(status) if status in {s.value for s in OrgStatus} else OrgStatus.PENDING
@@ -278,7 +280,7 @@ class AdminViews(Controller):
 
     @post("/organizations/{org_id:uuid}/review")
     async def review(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, org_id: FromPath[uuid.UUID], data: Form
     ) -> Redirect:
         await service.review_organization(
             db,

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import msgspec
 from litestar import Controller, get
+from litestar.params import FromPath, FromQuery
 
 from backend.core.http import DB
 from backend.core.pagination import Page
@@ -45,7 +46,9 @@ class DonationsAPI(Controller):
     @get(
         "/projects/{project_id:uuid}/ledger", summary="A project's public ledger (no personal data)"
     )
-    async def ledger(self, db: DB, project_id: uuid.UUID, page: int = 1) -> LedgerOut:
+    async def ledger(
+        self, db: DB, project_id: FromPath[uuid.UUID], page: FromQuery[int] = 1
+    ) -> LedgerOut:
         project = await service.visible_project(db, project_id)
         pager = Page(number=page, size=50)
         rows, total = await repo.entries(db, project.id, offset=pager.offset, limit=pager.size)

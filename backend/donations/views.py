@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, QueryParameter
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.accounts.identity import CurrentUser
@@ -63,7 +63,7 @@ class DonationViews(Controller):
 
     @get("/projects/{project_id:uuid}/donate", name="donate")
     async def donate_form(
-        self, request: Request[Any, Any, Any], state: State, db: DB, project_id: uuid.UUID
+        self, request: Request[Any, Any, Any], state: State, db: DB, project_id: FromPath[uuid.UUID]
     ) -> Template:
         project = await service.visible_project(db, project_id)
         blocked = service.blocked_reason(project)
@@ -81,7 +81,7 @@ class DonationViews(Controller):
         request: Request[Any, Any, Any],
         state: State,
         db: DB,
-        project_id: uuid.UUID,
+        project_id: FromPath[uuid.UUID],
         data: Form,
     ) -> Template | Redirect:
         user = require_user(request)
@@ -125,8 +125,8 @@ class DonationViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        donation_id: uuid.UUID,
-        new: str | None = None,
+        donation_id: FromPath[uuid.UUID],
+        new: FromQuery[str | None] = None,
     ) -> Template:
         donation, project = await service.donation_for(db, require_user(request), donation_id)
         return page(
@@ -141,7 +141,7 @@ class DonationViews(Controller):
 
     @get("/donations/{donation_id:uuid}/success", guards=[login_required])
     async def success(
-        self, request: Request[Any, Any, Any], db: DB, donation_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, donation_id: FromPath[uuid.UUID]
     ) -> Template:
         donation, project = await service.donation_for(db, require_user(request), donation_id)
         return page(
@@ -155,14 +155,14 @@ class DonationViews(Controller):
 
     @get("/donations/{donation_id:uuid}/cancel", guards=[login_required])
     async def cancel(
-        self, request: Request[Any, Any, Any], db: DB, donation_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, donation_id: FromPath[uuid.UUID]
     ) -> Template:
         donation, project = await service.donation_for(db, require_user(request), donation_id)
         return page(request, "donations/cancel.html", donation=donation, project=project)
 
     @get("/donations/{donation_id:uuid}/receipt.pdf", guards=[login_required])
     async def receipt(
-        self, request: Request[Any, Any, Any], db: DB, donation_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, donation_id: FromPath[uuid.UUID]
     ) -> Response[bytes]:
         user = require_user(request)
         donation, project = await service.donation_for(db, user, donation_id)
@@ -223,7 +223,7 @@ class DonationViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        project_id: uuid.UUID,
+        project_id: FromPath[uuid.UUID],
         page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> Template:
         project = await service.visible_project(db, project_id)
@@ -246,7 +246,7 @@ class DonationViews(Controller):
         )
 
     @get("/projects/{project_id:uuid}/ledger.csv")
-    async def ledger_csv(self, db: DB, project_id: uuid.UUID) -> Response[str]:
+    async def ledger_csv(self, db: DB, project_id: FromPath[uuid.UUID]) -> Response[str]:
         project = await service.visible_project(db, project_id)
         rows, _ = await repo.entries(db, project.id, limit=None)
         out = io.StringIO()
@@ -289,7 +289,11 @@ class DonationViews(Controller):
 
     @get("/donations/disbursements/{disbursement_id:uuid}/receipt")
     async def disbursement_receipt(
-        self, request: Request[Any, Any, Any], state: State, db: DB, disbursement_id: uuid.UUID
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db: DB,
+        disbursement_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
         from backend.donations.models import Disbursement
 
@@ -326,8 +330,8 @@ class DonationViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        project_id: uuid.UUID,
-        done: str | None = None,
+        project_id: FromPath[uuid.UUID],
+        done: FromQuery[str | None] = None,
     ) -> Template:
         user = require_user(request)
         project = await service.managed_project(db, user, project_id)
@@ -337,7 +341,7 @@ class DonationViews(Controller):
 
     @post("/donations/{donation_id:uuid}/confirm", guards=[login_required])
     async def confirm(
-        self, request: Request[Any, Any, Any], db: DB, donation_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, donation_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         user = require_user(request)
         donation, project = await service.donation_for(db, user, donation_id)
@@ -364,7 +368,7 @@ class DonationViews(Controller):
         request: Request[Any, Any, Any],
         state: State,
         db: DB,
-        project_id: uuid.UUID,
+        project_id: FromPath[uuid.UUID],
         data: Multipart,
     ) -> Template | Redirect:
         user = require_user(request)
@@ -400,7 +404,11 @@ class DonationViews(Controller):
 
     @post("/donations/disbursements/{disbursement_id:uuid}/decide", guards=[login_required])
     async def decide(
-        self, request: Request[Any, Any, Any], db: DB, disbursement_id: uuid.UUID, data: Form
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        disbursement_id: FromPath[uuid.UUID],
+        data: Form,
     ) -> Template | Redirect:
         user = require_user(request)
         try:
@@ -431,7 +439,7 @@ class DonationViews(Controller):
 
     @post("/donations/manage/{project_id:uuid}/adjustments", guards=[login_required])
     async def adjust(
-        self, request: Request[Any, Any, Any], db: DB, project_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, project_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         user = require_user(request)
         project = await service.managed_project(db, user, project_id)

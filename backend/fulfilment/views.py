@@ -13,7 +13,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, UploadFile
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.accounts.models import Organization, Role
@@ -86,7 +86,11 @@ class DeliveryViews(Controller):
 
     @get("/org/{org_id:uuid}/deliveries", guards=[org_member_required])
     async def work(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, page_no: PageNo = 1
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        org_id: FromPath[uuid.UUID],
+        page_no: PageNo = 1,
     ) -> Template:
         require_member(require_user(request), org_id)
         org = await db.get(Organization, org_id)
@@ -108,7 +112,11 @@ class DeliveryViews(Controller):
 
     @get("/org/{org_id:uuid}/feedback", guards=[org_member_required])
     async def feedback(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, page_no: PageNo = 1
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        org_id: FromPath[uuid.UUID],
+        page_no: PageNo = 1,
     ) -> Template:
         require_member(require_user(request), org_id)
         org = await db.get(Organization, org_id)
@@ -156,7 +164,7 @@ class DeliveryViews(Controller):
 
     @get("/claims/{claim_id:uuid}/deliveries/new")
     async def claim_form(
-        self, request: Request[Any, Any, Any], db: DB, claim_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, claim_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         user = require_user(request)
         claim, need = await service.claim_for_member(db, user, claim_id)
@@ -196,7 +204,7 @@ class DeliveryViews(Controller):
 
     @post("/claims/{claim_id:uuid}/deliveries", request_max_body_size=UPLOAD_LIMIT)
     async def record_for_claim(
-        self, request: Request[Any, Any, Any], db: DB, claim_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, claim_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         user = require_user(request)
         claim, need = await service.claim_for_member(db, user, claim_id)
@@ -224,7 +232,7 @@ class DeliveryViews(Controller):
 
     @get("/fulfilments/{fulfilment_id:uuid}")
     async def fulfilment(
-        self, request: Request[Any, Any, Any], db: DB, fulfilment_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, fulfilment_id: FromPath[uuid.UUID]
     ) -> Template:
         fulfilment, need, org = await service.fulfilment_view(
             db, require_user(request), fulfilment_id
@@ -240,7 +248,7 @@ class DeliveryViews(Controller):
 
     @post("/fulfilments/{fulfilment_id:uuid}/deliveries", request_max_body_size=UPLOAD_LIMIT)
     async def record(
-        self, request: Request[Any, Any, Any], db: DB, fulfilment_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, fulfilment_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         user = require_user(request)
         fulfilment, need, org = await service.fulfilment_view(db, user, fulfilment_id)
@@ -299,14 +307,18 @@ class DeliveryViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        delivery_id: uuid.UUID,
-        saved: str | None = None,
+        delivery_id: FromPath[uuid.UUID],
+        saved: FromQuery[str | None] = None,
     ) -> Template:
         return await self._detail(request, db, delivery_id, saved=saved)
 
     @get("/deliveries/{delivery_id:uuid}/photos/{name:str}")
     async def photo(
-        self, request: Request[Any, Any, Any], db: DB, delivery_id: uuid.UUID, name: str
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        delivery_id: FromPath[uuid.UUID],
+        name: FromPath[str],
     ) -> Response[bytes]:
         key = f"deliveries/{name}"
         data = await service.photo(db, require_user(request), delivery_id, key, _storage(request))
@@ -349,14 +361,14 @@ class DeliveryViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        delivery_id: uuid.UUID,
-        code: str | None = None,
+        delivery_id: FromPath[uuid.UUID],
+        code: FromQuery[str | None] = None,
     ) -> Template:
         return await self._confirm_page(request, db, delivery_id, form={"code": code or ""})
 
     @post("/deliveries/{delivery_id:uuid}/confirm")
     async def confirm(
-        self, request: Request[Any, Any, Any], db: DB, delivery_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect | Response[Any]:
         try:
             await service.confirm_with_code(
@@ -385,21 +397,21 @@ class DeliveryViews(Controller):
 
     @post("/deliveries/{delivery_id:uuid}/caseworker-confirm")
     async def caseworker_confirm(
-        self, request: Request[Any, Any, Any], db: DB, delivery_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID]
     ) -> Redirect:
         await service.confirm_by_caseworker(db, require_user(request), delivery_id)
         return Redirect(f"/deliveries/{delivery_id}?saved=confirmed", status_code=303)
 
     @post("/deliveries/{delivery_id:uuid}/not-received")
     async def not_received(
-        self, request: Request[Any, Any, Any], db: DB, delivery_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID]
     ) -> Redirect:
         await service.report_not_received(db, delivery_id, user=require_user(request))
         return Redirect(f"/deliveries/{delivery_id}?saved=disputed", status_code=303)
 
     @post("/deliveries/{delivery_id:uuid}/feedback")
     async def feedback_for(
-        self, request: Request[Any, Any, Any], db: DB, delivery_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         try:
             await service.give_feedback(
@@ -426,7 +438,7 @@ class CodeViews(Controller):
 
     @get("/code/{token:str}")
     async def landing(
-        self, request: Request[Any, Any, Any], db: DB, token: str
+        self, request: Request[Any, Any, Any], db: DB, token: FromPath[str]
     ) -> Template | Redirect:
         user = user_of(request)
         if user is None or not user.approved_org_ids():
@@ -493,14 +505,14 @@ class CaseworkerViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        household_id: uuid.UUID,
-        saved: str | None = None,
+        household_id: FromPath[uuid.UUID],
+        saved: FromQuery[str | None] = None,
     ) -> Template:
         return await self._household(request, db, household_id, saved=saved)
 
     @post("/households/{household_id:uuid}/schedule")
     async def schedule(
-        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, household_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         try:
             await service.set_schedule(
@@ -583,8 +595,8 @@ class CaseworkerViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        region: str | None = None,
-        quarter: str | None = None,
+        region: FromQuery[str | None] = None,
+        quarter: FromQuery[str | None] = None,
         page_no: PageNo = 1,
     ) -> Template:
         return await self._quarterly(request, db, region, quarter, page_no)
@@ -601,7 +613,9 @@ class CaseworkerViews(Controller):
         return Redirect(f"/fulfilment/quarterly/batches/{batch_id}", status_code=303)
 
     @get("/quarterly/batches/{batch_id:uuid}")
-    async def batch(self, request: Request[Any, Any, Any], batch_id: uuid.UUID) -> Template:
+    async def batch(
+        self, request: Request[Any, Any, Any], batch_id: FromPath[uuid.UUID]
+    ) -> Template:
         status = await lists.batch_status(
             request.app.state.runtime.queue.pool, require_user(request), batch_id
         )
@@ -611,7 +625,7 @@ class CaseworkerViews(Controller):
 
     @get("/lists/{list_id:uuid}/pdf")
     async def list_pdf(
-        self, request: Request[Any, Any, Any], db: DB, list_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, list_id: FromPath[uuid.UUID]
     ) -> Response[bytes]:
         row = await service.list_for_caseworker(db, require_user(request), list_id)
         data = _storage(request).get(row.file_path) if row.file_path else None
@@ -628,7 +642,7 @@ class CaseworkerViews(Controller):
 
     @post("/lists/{list_id:uuid}/handover")
     async def handover(
-        self, request: Request[Any, Any, Any], db: DB, list_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, list_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         row = await service.hand_over(db, require_user(request), list_id)
         if request.headers.get("hx-request") == "true":
@@ -655,7 +669,7 @@ class VisitViews(Controller):
 
     @post("/visits/{household_id:uuid}")
     async def record(
-        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, household_id: FromPath[uuid.UUID], data: Form
     ) -> Redirect:
         user = require_user(request)
         await service.record_visit(
@@ -712,7 +726,7 @@ class SelfServiceViews(Controller):
 
     @get("")
     async def home(
-        self, request: Request[Any, Any, Any], db: DB, saved: str | None = None
+        self, request: Request[Any, Any, Any], db: DB, saved: FromQuery[str | None] = None
     ) -> Template:
         return await self._page(request, db, await self._household_id(request), saved=saved)
 
@@ -767,7 +781,7 @@ class SelfServiceViews(Controller):
 
     @post("/deliveries/{delivery_id:uuid}/feedback")
     async def rate(
-        self, request: Request[Any, Any, Any], db: DB, delivery_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         household_id = await self._require(request)
         try:
@@ -789,7 +803,7 @@ class SelfServiceViews(Controller):
 
     @post("/deliveries/{delivery_id:uuid}/not-received")
     async def not_received(
-        self, request: Request[Any, Any, Any], db: DB, delivery_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID]
     ) -> Redirect:
         household_id = await self._require(request)
         await service.report_not_received(db, delivery_id, household_id=household_id)
@@ -797,7 +811,7 @@ class SelfServiceViews(Controller):
 
     @get("/lists/{quarter:str}")
     async def list_pdf(
-        self, request: Request[Any, Any, Any], db: DB, quarter: str
+        self, request: Request[Any, Any, Any], db: DB, quarter: FromPath[str]
     ) -> Response[bytes]:
         household_id = await self._require(request)
         start, end = service.quarter_bounds(quarter)

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.core.http import DB
 from backend.core.pagination import Page
@@ -74,10 +75,10 @@ class HouseholdsAPI(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         *,
-        category: str = "",
-        verification: str = "",
-        community: str = "",
-        page: int = 1,
+        category: FromQuery[str] = "",
+        verification: FromQuery[str] = "",
+        community: FromQuery[str] = "",
+        page: FromQuery[int] = 1,
     ) -> HouseholdPage:
         user = require_user(request)
         pager = Page(number=page)
@@ -101,28 +102,36 @@ class HouseholdsAPI(Controller):
 
     @post("/", summary="Register a household")
     async def register(
-        self, request: Request[Any, Any, Any], db: DB, data: HouseholdIn
+        self, request: Request[Any, Any, Any], db: DB, data: JSONBody[HouseholdIn]
     ) -> HouseholdSummary:
         household = await service.register(db, require_user(request), data)
         return _summary(household, "")
 
     @get("/{household_id:uuid}", summary="One household (masked)")
     async def get_household(
-        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, household_id: FromPath[uuid.UUID]
     ) -> HouseholdSummary:
         household, _ = await service.household_for(db, require_user(request), household_id)
         return _summary(household, "")
 
     @post("/{household_id:uuid}/reveal", summary="Show personal fields (audited)", status_code=200)
     async def reveal(
-        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: RevealIn
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        household_id: FromPath[uuid.UUID],
+        data: JSONBody[RevealIn],
     ) -> Revealed:
         values = await service.reveal(db, require_user(request), household_id, data.fields)
         return Revealed(household_id, values)
 
     @post("/{household_id:uuid}/needs", summary="Draft a need")
     async def draft(
-        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: NeedIn
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        household_id: FromPath[uuid.UUID],
+        data: JSONBody[NeedIn],
     ) -> NeedOut:
         return _need_out(
             await needs_service.create_draft(db, require_user(request), household_id, data)
@@ -133,7 +142,9 @@ class HouseholdsAPI(Controller):
         summary="Publish a draft (scan, k-anonymity, consent)",
         status_code=200,
     )
-    async def publish(self, request: Request[Any, Any, Any], db: DB, need_id: uuid.UUID) -> NeedOut:
+    async def publish(
+        self, request: Request[Any, Any, Any], db: DB, need_id: FromPath[uuid.UUID]
+    ) -> NeedOut:
         return _need_out(await needs_service.publish(db, require_user(request), need_id))
 
 
@@ -143,7 +154,9 @@ class ReferralsAPI(Controller):
     guards = [login_required]  # noqa: RUF012 - Litestar API
 
     @post("/", summary="Refer a household in difficulty (主动发现)")
-    async def refer(self, request: Request[Any, Any, Any], db: DB, data: ReferralIn) -> ReferralOut:
+    async def refer(
+        self, request: Request[Any, Any, Any], db: DB, data: JSONBody[ReferralIn]
+    ) -> ReferralOut:
         r = await service.refer(
             db,
             require_user(request),

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -154,9 +154,9 @@ class HouseholdViews(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         *,
-        category: str = "",
-        verification: str = "",
-        community: str = "",
+        category: FromQuery[str] = "",
+        verification: FromQuery[str] = "",
+        community: FromQuery[str] = "",
         page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> Template:
         user = require_user(request)
@@ -208,7 +208,7 @@ class HouseholdViews(Controller):
 
     @get("/new", name="household_new")
     async def new(
-        self, request: Request[Any, Any, Any], db: DB, referral: uuid.UUID | None = None
+        self, request: Request[Any, Any, Any], db: DB, referral: FromQuery[uuid.UUID | None] = None
     ) -> Template:
         user = require_user(request)
         form: dict[str, Any] = {}
@@ -271,7 +271,11 @@ class HouseholdViews(Controller):
 
     @get("/{household_id:uuid}", name="household")
     async def detail(
-        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, saved: str = ""
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        household_id: FromPath[uuid.UUID],
+        saved: FromQuery[str] = "",
     ) -> Template:
         user = require_user(request)
         return page(
@@ -284,7 +288,7 @@ class HouseholdViews(Controller):
 
     @post("/{household_id:uuid}/reveal")
     async def reveal(
-        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, household_id: FromPath[uuid.UUID], data: Form
     ) -> Template:
         user = require_user(request)
         fields = [f for f in PERSONAL_FIELDS if data.get(f)] or list(PERSONAL_FIELDS)
@@ -302,7 +306,7 @@ class HouseholdViews(Controller):
 
     @get("/{household_id:uuid}/edit")
     async def edit_form(
-        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, household_id: FromPath[uuid.UUID]
     ) -> Template:
         user = require_user(request)
         household, _ = await service.household_for(db, user, household_id)
@@ -328,7 +332,7 @@ class HouseholdViews(Controller):
 
     @post("/{household_id:uuid}/edit")
     async def edit(
-        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, household_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         user = require_user(request)
         try:
@@ -377,7 +381,7 @@ class HouseholdViews(Controller):
 
     @post("/{household_id:uuid}/verify")
     async def verify(
-        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, household_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         try:
             until = date.fromisoformat(data["valid_until"]) if data.get("valid_until") else None
@@ -399,7 +403,7 @@ class HouseholdViews(Controller):
 
     @post("/{household_id:uuid}/assess")
     async def assess(
-        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, household_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         try:
             await service.assess(
@@ -413,7 +417,7 @@ class HouseholdViews(Controller):
 
     @post("/{household_id:uuid}/consents")
     async def consent(
-        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, household_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         try:
             await service.record_consent(
@@ -435,15 +439,15 @@ class HouseholdViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        household_id: uuid.UUID,
-        consent_id: uuid.UUID,
+        household_id: FromPath[uuid.UUID],
+        consent_id: FromPath[uuid.UUID],
     ) -> Redirect:
         await service.withdraw_consent(db, require_user(request), household_id, consent_id)
         return Redirect(f"/households/{household_id}?saved=consent_withdrawn", status_code=303)
 
     @post("/{household_id:uuid}/code")
     async def issue_code(
-        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, household_id: FromPath[uuid.UUID]
     ) -> Template:
         user = require_user(request)
         issued = await service.issue_code(db, user, household_id)
@@ -461,7 +465,7 @@ class HouseholdViews(Controller):
 
     @get("/{household_id:uuid}/needs/new")
     async def need_new(
-        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, household_id: FromPath[uuid.UUID]
     ) -> Template:
         household, _ = await service.household_for(db, require_user(request), household_id)
         return page(
@@ -475,7 +479,7 @@ class HouseholdViews(Controller):
 
     @post("/{household_id:uuid}/needs")
     async def need_create(
-        self, request: Request[Any, Any, Any], db: DB, household_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, household_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         user = require_user(request)
         try:
@@ -536,13 +540,17 @@ class HouseholdViews(Controller):
 
     @get("/needs/{need_id:uuid}", name="household_need")
     async def need(
-        self, request: Request[Any, Any, Any], db: DB, need_id: uuid.UUID, saved: str = ""
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        need_id: FromPath[uuid.UUID],
+        saved: FromQuery[str] = "",
     ) -> Template:
         return await self._need_page(request, db, need_id, saved=saved)
 
     @post("/needs/{need_id:uuid}")
     async def need_update(
-        self, request: Request[Any, Any, Any], db: DB, need_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, need_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         try:
             await needs_service.update_draft(db, require_user(request), need_id, need_in(data))
@@ -557,7 +565,7 @@ class HouseholdViews(Controller):
 
     @post("/needs/{need_id:uuid}/publish")
     async def need_publish(
-        self, request: Request[Any, Any, Any], db: DB, need_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, need_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         try:
             await needs_service.publish(db, require_user(request), need_id)
@@ -595,14 +603,14 @@ class HouseholdViews(Controller):
 
     @post("/needs/{need_id:uuid}/withdraw")
     async def need_withdraw(
-        self, request: Request[Any, Any, Any], db: DB, need_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, need_id: FromPath[uuid.UUID], data: Form
     ) -> Redirect:
         await needs_service.withdraw(db, require_user(request), need_id, data.get("reason", ""))
         return Redirect(f"/households/needs/{need_id}?saved=withdrawn", status_code=303)
 
     @post("/needs/{need_id:uuid}/reopen")
     async def need_reopen(
-        self, request: Request[Any, Any, Any], db: DB, need_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, need_id: FromPath[uuid.UUID]
     ) -> Redirect:
         await needs_service.reopen(db, require_user(request), need_id)
         return Redirect(f"/households/needs/{need_id}?saved=reopened", status_code=303)
@@ -637,7 +645,7 @@ class HouseholdViews(Controller):
 
     @get("/referrals/{referral_id:uuid}")
     async def referral(
-        self, request: Request[Any, Any, Any], db: DB, referral_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, referral_id: FromPath[uuid.UUID]
     ) -> Template:
         user = require_user(request)
         values = await service.open_referral(db, user, referral_id)
@@ -651,7 +659,7 @@ class HouseholdViews(Controller):
 
     @post("/referrals/{referral_id:uuid}/dismiss")
     async def dismiss(
-        self, request: Request[Any, Any, Any], db: DB, referral_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, referral_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         user = require_user(request)
         try:
@@ -680,7 +688,9 @@ class ReferralViews(Controller):
     guards = [login_required]  # noqa: RUF012 - Litestar API
 
     @get("/", name="my_referrals")
-    async def mine(self, request: Request[Any, Any, Any], db: DB, saved: str = "") -> Template:
+    async def mine(
+        self, request: Request[Any, Any, Any], db: DB, saved: FromQuery[str] = ""
+    ) -> Template:
         rows = await repo.referrals_by(db, require_user(request).id)
         return page(request, "households/my_referrals.html", rows=rows, saved=saved)
 

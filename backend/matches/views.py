@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.accounts.models import Role
@@ -65,10 +65,10 @@ class CoordinationViews(Controller):
         *,
         request: Request[Any, Any, Any],
         db: DB,
-        category: str | None = None,
-        urgency: str | None = None,
-        org: str | None = None,
-        done: str | None = None,
+        category: FromQuery[str | None] = None,
+        urgency: FromQuery[str | None] = None,
+        org: FromQuery[str | None] = None,
+        done: FromQuery[str | None] = None,
         page_no: PageNo = 1,
     ) -> Template:
         user = require_user(request)
@@ -106,21 +106,21 @@ class CoordinationViews(Controller):
 
     @post("/matches/{match_id:uuid}/approve")
     async def approve(
-        self, request: Request[Any, Any, Any], db: DB, match_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, match_id: FromPath[uuid.UUID]
     ) -> Redirect:
         await service.approve(db, require_user(request), match_id)
         return Redirect("/coordination/matches?done=approved", status_code=303)
 
     @post("/matches/{match_id:uuid}/reject")
     async def reject(
-        self, request: Request[Any, Any, Any], db: DB, match_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, match_id: FromPath[uuid.UUID], data: Form
     ) -> Redirect:
         await service.reject(db, require_user(request), match_id, data.get("reason", ""))
         return Redirect("/coordination/matches?done=rejected", status_code=303)
 
     @get("/matches/{match_id:uuid}/reassign", name="coordination_reassign")
     async def reassign_form(
-        self, request: Request[Any, Any, Any], db: DB, match_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, match_id: FromPath[uuid.UUID]
     ) -> Template:
         return await self._reassign_page(request, db, match_id)
 
@@ -156,7 +156,7 @@ class CoordinationViews(Controller):
 
     @post("/matches/{match_id:uuid}/reassign")
     async def reassign(
-        self, request: Request[Any, Any, Any], db: DB, match_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, match_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         resource_id = _uuid(data.get("resource_id"))
         try:
@@ -246,7 +246,9 @@ class CoordinationViews(Controller):
         return Redirect(f"/coordination/runs/{run.id}", status_code=303)
 
     @get("/runs/{run_id:uuid}", name="coordination_run")
-    async def run(self, request: Request[Any, Any, Any], db: DB, run_id: uuid.UUID) -> Template:
+    async def run(
+        self, request: Request[Any, Any, Any], db: DB, run_id: FromPath[uuid.UUID]
+    ) -> Template:
         user = require_user(request)
         run = await db.get(MatchingRun, run_id)
         if run is None or not service.covers_need(
@@ -290,7 +292,7 @@ class OrganizationMatchViews(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         tab: Annotated[str, QueryParameter(name="state")] = "approved",
-        done: str | None = None,
+        done: FromQuery[str | None] = None,
         page_no: PageNo = 1,
     ) -> Template:
         user = require_user(request)
@@ -314,14 +316,14 @@ class OrganizationMatchViews(Controller):
 
     @post("/{match_id:uuid}/accept")
     async def accept(
-        self, request: Request[Any, Any, Any], db: DB, match_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, match_id: FromPath[uuid.UUID]
     ) -> Redirect:
         await service.accept(db, require_user(request), match_id)
         return Redirect("/organizations/matches?state=accepted&done=accepted", status_code=303)
 
     @post("/{match_id:uuid}/decline")
     async def decline(
-        self, request: Request[Any, Any, Any], db: DB, match_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, match_id: FromPath[uuid.UUID], data: Form
     ) -> Redirect:
         await service.decline(db, require_user(request), match_id, data.get("reason", ""))
         return Redirect("/organizations/matches?done=declined", status_code=303)

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from backend.core.errors import NotFound
 from backend.core.http import DB
@@ -26,11 +26,11 @@ class PublicNeedsAPI(Controller):
         self,
         db: DB,
         *,
-        category: str = "",
-        urgency: str = "",
-        region: str = "",
+        category: FromQuery[str] = "",
+        urgency: FromQuery[str] = "",
+        region: FromQuery[str] = "",
         state_: Annotated[str, QueryParameter(name="state")] = "",
-        page: int = 1,
+        page: FromQuery[int] = 1,
     ) -> PublicNeedPage:
         pager = Page(number=page)
         region_row = await db.get(Region, region) if region else None
@@ -47,7 +47,7 @@ class PublicNeedsAPI(Controller):
         return PublicNeedPage(items, pager.number, pager.pages, total)
 
     @get("/{need_id:uuid}", summary="One published need (anonymized)")
-    async def get_need(self, db: DB, need_id: uuid.UUID) -> PublicNeed:
+    async def get_need(self, db: DB, need_id: FromPath[uuid.UUID]) -> PublicNeed:
         need = await repo.public_need(db, need_id)
         if need is None:
             raise NotFound(N_("Need not found."))

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
-from litestar.params import QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Template
 
 from backend.core.errors import NotFound
@@ -31,9 +31,9 @@ class PublicNeedViews(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         *,
-        category: str = "",
-        urgency: str = "",
-        region: str = "",
+        category: FromQuery[str] = "",
+        urgency: FromQuery[str] = "",
+        region: FromQuery[str] = "",
         page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> Template:
         pager = Page(number=page_no, size=20)
@@ -66,7 +66,9 @@ class PublicNeedViews(Controller):
         )
 
     @get("/{need_id:uuid}", name="need")
-    async def detail(self, request: Request[Any, Any, Any], db: DB, need_id: uuid.UUID) -> Template:
+    async def detail(
+        self, request: Request[Any, Any, Any], db: DB, need_id: FromPath[uuid.UUID]
+    ) -> Template:
         need = await repo.public_need(db, need_id)
         if need is None:
             raise NotFound(N_("Need not found."))

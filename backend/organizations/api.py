@@ -6,6 +6,7 @@ import uuid
 
 import msgspec
 from litestar import Controller, get
+from litestar.params import FromPath, FromQuery
 
 from backend.accounts.models import Organization, OrgStatus
 from backend.core.errors import NotFound
@@ -71,7 +72,9 @@ class DirectoryAPI(Controller):
     tags = ["organizations"]  # noqa: RUF012 - Litestar API
 
     @get("/directory/organizations", summary="Approved organizations with verified figures")
-    async def directory(self, db: DB, org_type: str | None = None, page: int = 1) -> DirectoryPage:
+    async def directory(
+        self, db: DB, org_type: FromQuery[str | None] = None, page: FromQuery[int] = 1
+    ) -> DirectoryPage:
         pager = Page(number=page)
         rows, total = await repo.directory(
             db, org_type=org_type, offset=pager.offset, limit=pager.size
@@ -83,13 +86,13 @@ class DirectoryAPI(Controller):
         )
 
     @get("/directory/organizations/{org_id:uuid}", summary="One organization's public profile")
-    async def organization(self, db: DB, org_id: uuid.UUID) -> PublicOrganization:
+    async def organization(self, db: DB, org_id: FromPath[uuid.UUID]) -> PublicOrganization:
         org = await db.get(Organization, org_id)
         if org is None or org.status != OrgStatus.APPROVED:
             raise NotFound(N_("Organization not found."))
         return _public(org, (await repo.figures(db, [org.id]))[org.id])
 
     @get("/csr-ranking", summary="企业社会责任榜单: ranked by verified records")
-    async def ranking(self, db: DB, org_type: str | None = "company") -> list[RankOut]:
+    async def ranking(self, db: DB, org_type: FromQuery[str | None] = "company") -> list[RankOut]:
         rows = await service.csr_ranking(db, org_type=org_type or None)
         return [RankOut(r.rank, _public(r.organization, r.figures)) for r in rows]

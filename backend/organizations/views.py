@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State, UploadFile
-from litestar.params import QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.accounts.models import Organization, OrgStatus, OrgType
@@ -50,8 +50,8 @@ class DirectoryViews(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         type_: Annotated[str | None, QueryParameter(name="type")] = None,
-        region: str | None = None,
-        q: str | None = None,
+        region: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
         page_no: PageNo = 1,
     ) -> Template:
         pager = Page(number=page_no, size=20)
@@ -101,7 +101,9 @@ class DirectoryViews(Controller):
         )
 
     @get("/organizations/{org_id:uuid}", name="org_profile")
-    async def profile(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID) -> Template:
+    async def profile(
+        self, request: Request[Any, Any, Any], db: DB, org_id: FromPath[uuid.UUID]
+    ) -> Template:
         org = await _approved(db, org_id)
         figs = (await repo.figures(db, [org.id]))[org.id]
         resources, _ = await resources_repo.public_resources(db, organization_id=org.id, limit=6)
@@ -139,7 +141,7 @@ class PortalViews(Controller):
 
     @get("/org/{org_id:uuid}")
     async def dashboard(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, org_id: FromPath[uuid.UUID]
     ) -> Template:
         user = require_user(request)
         role = require_member(user, org_id)
@@ -160,7 +162,11 @@ class PortalViews(Controller):
 
     @get("/org/{org_id:uuid}/profile")
     async def profile_form(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, saved: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        org_id: FromPath[uuid.UUID],
+        saved: FromQuery[str | None] = None,
     ) -> Template:
         require_org_admin(require_user(request), org_id)
         org = await _approved(db, org_id)
@@ -182,7 +188,7 @@ class PortalViews(Controller):
 
     @post("/org/{org_id:uuid}/profile")
     async def save_profile(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, org_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         user = require_user(request)
         require_org_admin(user, org_id)
@@ -229,7 +235,9 @@ class PortalViews(Controller):
         }
 
     @get("/org/{org_id:uuid}/members")
-    async def members(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID) -> Template:
+    async def members(
+        self, request: Request[Any, Any, Any], db: DB, org_id: FromPath[uuid.UUID]
+    ) -> Template:
         require_org_admin(require_user(request), org_id)
         return page(
             request,
@@ -241,7 +249,7 @@ class PortalViews(Controller):
 
     @post("/org/{org_id:uuid}/invitations")
     async def invite(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, org_id: FromPath[uuid.UUID], data: Form
     ) -> Template:
         user = require_user(request)
         try:
@@ -280,7 +288,7 @@ class PortalViews(Controller):
 
     @get("/join")
     async def join_form(
-        self, request: Request[Any, Any, Any], token: str | None = None
+        self, request: Request[Any, Any, Any], token: FromQuery[str | None] = None
     ) -> Template:
         return page(request, "organizations/join.html", form={"token": token or ""})
 

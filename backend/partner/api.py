@@ -17,8 +17,8 @@ from urllib.parse import unquote
 
 from litestar import Controller, MediaType, Request, Response, get, patch, post
 from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.params import Body, QueryParameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 
 from backend.accounts.models import APIClient
 from backend.audit.service import record
@@ -218,8 +218,8 @@ class PartnerAPI(Controller):
         *,
         request: Request[Any, Any, Any],
         db: DB,
-        client: APIClient,
-        category: str | None = None,
+        client: NamedDependency[APIClient],
+        category: FromQuery[str | None] = None,
         page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
         size: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
     ) -> dict[str, Any]:
@@ -249,7 +249,7 @@ class PartnerAPI(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        client: APIClient,
+        client: NamedDependency[APIClient],
         page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> dict[str, Any]:
         pager = Page(number=page_no, size=50)
@@ -274,7 +274,7 @@ class PartnerAPI(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        client: APIClient,
+        client: NamedDependency[APIClient],
         data: Annotated[dict[str, Any], Body(description="Resource fields, see docs/api.md")],
     ) -> dict[str, Any]:
         async def call() -> dict[str, Any]:
@@ -298,8 +298,8 @@ class PartnerAPI(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        client: APIClient,
-        resource_id: uuid.UUID,
+        client: NamedDependency[APIClient],
+        resource_id: FromPath[uuid.UUID],
         data: Annotated[dict[str, Any], Body(description="Fields to change")],
     ) -> dict[str, Any]:
         async def call() -> dict[str, Any]:
@@ -326,7 +326,7 @@ class PartnerAPI(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        client: APIClient,
+        client: NamedDependency[APIClient],
         data: Annotated[
             dict[str, Any], Body(description="fulfilment_id, delivered_on, quantity, description")
         ],

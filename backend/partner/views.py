@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from backend.core.errors import DomainError
@@ -34,7 +35,11 @@ class PartnerClientViews(Controller):
 
     @get("/", name="partner_clients")
     async def list_clients(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, revoked: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        org_id: FromPath[uuid.UUID],
+        revoked: FromQuery[str | None] = None,
     ) -> Template:
         return page(
             request,
@@ -45,7 +50,9 @@ class PartnerClientViews(Controller):
         )
 
     @post("/")
-    async def create(self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID) -> Template:
+    async def create(
+        self, request: Request[Any, Any, Any], db: DB, org_id: FromPath[uuid.UUID]
+    ) -> Template:
         form = await request.form()
         name = str(form.get("name", ""))
         scopes = [str(s) for s in form.getall("scopes")] if "scopes" in form else []
@@ -78,7 +85,11 @@ class PartnerClientViews(Controller):
 
     @post("/{client_uuid:uuid}/revoke")
     async def revoke(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, client_uuid: uuid.UUID
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        org_id: FromPath[uuid.UUID],
+        client_uuid: FromPath[uuid.UUID],
     ) -> Redirect:
         await service.revoke_client(db, require_user(request), org_id, client_uuid)
         return Redirect(f"/organizations/{org_id}/api-clients?revoked=1", status_code=303)

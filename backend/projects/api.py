@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.params import QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from backend.accounts.models import Organization
 from backend.core.errors import NotFound
@@ -84,8 +84,8 @@ class ProjectsAPI(Controller):
         self,
         db: DB,
         state_: Annotated[str | None, QueryParameter(name="state")] = None,
-        category: str | None = None,
-        page: int = 1,
+        category: FromQuery[str | None] = None,
+        page: FromQuery[int] = 1,
     ) -> ProjectPage:
         pager = Page(number=page)
         rows, total = await repo.public_projects(
@@ -96,7 +96,7 @@ class ProjectsAPI(Controller):
 
     @get("/projects/{project_id:uuid}", summary="One project with its anonymized linked needs")
     async def get_project(
-        self, request: Request[Any, Any, Any], db: DB, project_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, project_id: FromPath[uuid.UUID]
     ) -> ProjectOut:
         found = await repo.project_with_org(db, project_id)
         if found is None or (

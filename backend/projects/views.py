@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.core.errors import DomainError, Invalid, NotFound
@@ -52,7 +52,7 @@ class ProjectViews(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         state_: Annotated[str | None, QueryParameter(name="state")] = None,
-        category: str | None = None,
+        category: FromQuery[str | None] = None,
         page_no: PageNo = 1,
     ) -> Template:
         pager = Page(number=page_no, size=12)
@@ -110,8 +110,8 @@ class ProjectViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        project_id: uuid.UUID,
-        saved: str | None = None,
+        project_id: FromPath[uuid.UUID],
+        saved: FromQuery[str | None] = None,
     ) -> Template:
         return page(
             request,
@@ -121,7 +121,9 @@ class ProjectViews(Controller):
         )
 
     @get("/photos/{name:str}", name="photo")
-    async def photo(self, request: Request[Any, Any, Any], db: DB, name: str) -> Response[bytes]:
+    async def photo(
+        self, request: Request[Any, Any, Any], db: DB, name: FromPath[str]
+    ) -> Response[bytes]:
         stored = _photos(request).open(name)
         if stored is None or not await repo.photo_is_public(db, name):
             raise NotFound(N_("Photo not found."))
@@ -134,7 +136,7 @@ class ProjectViews(Controller):
 
     @get("/org/{org_id:uuid}/projects/new", guards=[login_required])
     async def new_form(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, org_id: FromPath[uuid.UUID]
     ) -> Template:
         require_member(require_user(request), org_id)
         return page(
@@ -148,7 +150,7 @@ class ProjectViews(Controller):
 
     @post("/org/{org_id:uuid}/projects", guards=[login_required])
     async def create(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, org_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         user = require_user(request)
         require_member(user, org_id)
@@ -181,7 +183,7 @@ class ProjectViews(Controller):
 
     @post("/projects/{project_id:uuid}/state", guards=[login_required])
     async def change_state(
-        self, request: Request[Any, Any, Any], db: DB, project_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, project_id: FromPath[uuid.UUID], data: Form
     ) -> Redirect:
         target = data.get("target", "")
         user = require_user(request)
@@ -217,7 +219,7 @@ class ProjectViews(Controller):
 
     @post("/projects/{project_id:uuid}/updates", guards=[login_required])
     async def post_update(
-        self, request: Request[Any, Any, Any], db: DB, project_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, project_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         fields, photos = await uploaded_photos(request)
         try:
@@ -235,7 +237,7 @@ class ProjectViews(Controller):
 
     @post("/projects/{project_id:uuid}/needs", guards=[login_required])
     async def link_need(
-        self, request: Request[Any, Any, Any], db: DB, project_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, project_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         try:
             need_id = uuid.UUID(data.get("need_id", "").strip())
@@ -251,7 +253,11 @@ class ProjectViews(Controller):
 
     @post("/projects/{project_id:uuid}/needs/{link_id:uuid}/evidence", guards=[login_required])
     async def evidence(
-        self, request: Request[Any, Any, Any], db: DB, project_id: uuid.UUID, link_id: uuid.UUID
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        project_id: FromPath[uuid.UUID],
+        link_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
         fields, photos = await uploaded_photos(request)
         try:

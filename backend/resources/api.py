@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.core.errors import NotFound
 from backend.core.http import DB
@@ -48,10 +49,10 @@ class ResourcesAPI(Controller):
     async def list_resources(
         self,
         db: DB,
-        kind: str | None = None,
-        category: str | None = None,
-        region: str | None = None,
-        page: int = 1,
+        kind: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
+        region: FromQuery[str | None] = None,
+        page: FromQuery[int] = 1,
     ) -> ResourcePage:
         pager = Page(number=page)
         path = await repo.region_path(db, region) if region else None
@@ -70,7 +71,7 @@ class ResourcesAPI(Controller):
 
     @get("/resources/{resource_id:uuid}", summary="One resource (public projection)")
     async def get_resource(
-        self, request: Request[Any, Any, Any], db: DB, resource_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, resource_id: FromPath[uuid.UUID]
     ) -> PublicResource:
         found = await repo.resource_with_org(db, resource_id)
         if found is None or (
@@ -81,7 +82,7 @@ class ResourcesAPI(Controller):
 
     @post("/resources", guards=[login_required], summary="Offer a resource for your organization")
     async def create_resource(
-        self, request: Request[Any, Any, Any], db: DB, data: ResourceIn
+        self, request: Request[Any, Any, Any], db: DB, data: JSONBody[ResourceIn]
     ) -> PublicResource:
         resource = await service.create_resource(
             db,
@@ -108,7 +109,7 @@ class ResourcesAPI(Controller):
 
     @post("/claims", guards=[login_required], summary="Claim a published need (需求认领)")
     async def create_claim(
-        self, request: Request[Any, Any, Any], db: DB, data: ClaimIn
+        self, request: Request[Any, Any, Any], db: DB, data: JSONBody[ClaimIn]
     ) -> ClaimOut:
         claim = await service.claim_need(
             db,
@@ -128,7 +129,11 @@ class ResourcesAPI(Controller):
         summary="Release a claim with a reason",
     )
     async def release(
-        self, request: Request[Any, Any, Any], db: DB, claim_id: uuid.UUID, data: ReleaseIn
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        claim_id: FromPath[uuid.UUID],
+        data: JSONBody[ReleaseIn],
     ) -> ClaimOut:
         claim = await service.release_claim(db, require_user(request), claim_id, data.reason)
         need = await db.get(Need, claim.need_id)

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.accounts.models import Organization
@@ -72,8 +72,8 @@ class ResourceViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        kind: str | None = None,
-        category: str | None = None,
+        kind: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
         page_no: PageNo = 1,
     ) -> Template:
         pager = Page(number=page_no, size=12)
@@ -97,7 +97,7 @@ class ResourceViews(Controller):
 
     @get("/resources/{resource_id:uuid}", name="resource")
     async def detail(
-        self, request: Request[Any, Any, Any], db: DB, resource_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, resource_id: FromPath[uuid.UUID]
     ) -> Template:
         found = await repo.resource_with_org(db, resource_id)
         member = found is not None and is_member(request.user, found[1].id)
@@ -114,7 +114,7 @@ class ResourceViews(Controller):
 
     @get("/org/{org_id:uuid}/resources/new", guards=[login_required])
     async def new_form(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, org_id: FromPath[uuid.UUID]
     ) -> Template:
         require_member(require_user(request), org_id)
         org = await _org(db, org_id)
@@ -128,7 +128,7 @@ class ResourceViews(Controller):
 
     @post("/org/{org_id:uuid}/resources", guards=[login_required])
     async def create(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, org_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         user = require_user(request)
         require_member(user, org_id)
@@ -171,7 +171,7 @@ class ResourceViews(Controller):
 
     @post("/resources/{resource_id:uuid}/state", guards=[login_required])
     async def change_state(
-        self, request: Request[Any, Any, Any], db: DB, resource_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, resource_id: FromPath[uuid.UUID], data: Form
     ) -> Redirect:
         target = {
             "pause": ResourceState.PAUSED,
@@ -199,8 +199,8 @@ class ClaimViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        org_id: uuid.UUID,
-        category: str | None = None,
+        org_id: FromPath[uuid.UUID],
+        category: FromQuery[str | None] = None,
         page_no: PageNo = 1,
     ) -> Template:
         require_member(require_user(request), org_id)
@@ -238,7 +238,11 @@ class ClaimViews(Controller):
 
     @get("/org/{org_id:uuid}/needs/{need_id:uuid}/claim")
     async def claim_form(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, need_id: uuid.UUID
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        org_id: FromPath[uuid.UUID],
+        need_id: FromPath[uuid.UUID],
     ) -> Template:
         require_member(require_user(request), org_id)
         org = await _org(db, org_id)
@@ -254,8 +258,8 @@ class ClaimViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        org_id: uuid.UUID,
-        need_id: uuid.UUID,
+        org_id: FromPath[uuid.UUID],
+        need_id: FromPath[uuid.UUID],
         data: Form,
     ) -> Template | Redirect:
         user = require_user(request)
@@ -293,7 +297,11 @@ class ClaimViews(Controller):
 
     @get("/claims/{claim_id:uuid}")
     async def detail(
-        self, request: Request[Any, Any, Any], db: DB, claim_id: uuid.UUID, saved: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        claim_id: FromPath[uuid.UUID],
+        saved: FromQuery[str | None] = None,
     ) -> Template:
         user = require_user(request)
         found = await repo.claim_detail(db, claim_id)
@@ -318,7 +326,7 @@ class ClaimViews(Controller):
 
     @get("/claims/{claim_id:uuid}/contact")
     async def contact(
-        self, request: Request[Any, Any, Any], db: DB, claim_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, claim_id: FromPath[uuid.UUID]
     ) -> Template:
         details = await service.contact_details(db, require_user(request), claim_id)
         return page(
@@ -331,7 +339,7 @@ class ClaimViews(Controller):
 
     @post("/claims/{claim_id:uuid}/release")
     async def release(
-        self, request: Request[Any, Any, Any], db: DB, claim_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, claim_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         user = require_user(request)
         try:

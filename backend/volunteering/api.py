@@ -7,6 +7,7 @@ from datetime import datetime
 
 import msgspec
 from litestar import Controller, get
+from litestar.params import FromPath, FromQuery
 
 from backend.core.errors import NotFound
 from backend.core.http import DB
@@ -48,7 +49,9 @@ class TasksAPI(Controller):
     tags = ["volunteering"]  # noqa: RUF012 - Litestar API
 
     @get("/tasks", summary="Open volunteer tasks")
-    async def list_tasks(self, db: DB, category: str | None = None, page: int = 1) -> TaskPage:
+    async def list_tasks(
+        self, db: DB, category: FromQuery[str | None] = None, page: FromQuery[int] = 1
+    ) -> TaskPage:
         pager = Page(number=page)
         rows, total = await repo.open_tasks(
             db, category=category, offset=pager.offset, limit=pager.size
@@ -71,7 +74,7 @@ class TasksAPI(Controller):
         return TaskPage(items, pager.number, pager.pages, total)
 
     @get("/tasks/{task_id:uuid}", summary="One task with its time slots")
-    async def get_task(self, db: DB, task_id: uuid.UUID) -> TaskOut:
+    async def get_task(self, db: DB, task_id: FromPath[uuid.UUID]) -> TaskOut:
         found = await repo.task_with_org(db, task_id)
         if found is None or found[0].state == TaskState.CANCELLED:
             raise NotFound(N_("Task not found."))

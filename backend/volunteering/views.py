@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.accounts.models import Role, User
@@ -60,7 +60,7 @@ class TaskViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        category: str | None = None,
+        category: FromQuery[str | None] = None,
         page_no: PageNo = 1,
     ) -> Template:
         pager = Page(number=page_no, size=12)
@@ -106,7 +106,11 @@ class TaskViews(Controller):
 
     @get("/tasks/{task_id:uuid}", name="task")
     async def detail(
-        self, request: Request[Any, Any, Any], db: DB, task_id: uuid.UUID, saved: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        task_id: FromPath[uuid.UUID],
+        saved: FromQuery[str | None] = None,
     ) -> Template:
         return page(
             request,
@@ -117,7 +121,7 @@ class TaskViews(Controller):
 
     @get("/org/{org_id:uuid}/tasks/new", guards=[login_required])
     async def new_form(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, org_id: FromPath[uuid.UUID]
     ) -> Template:
         require_member(require_user(request), org_id)
         return page(
@@ -131,7 +135,7 @@ class TaskViews(Controller):
 
     @post("/org/{org_id:uuid}/tasks", guards=[login_required])
     async def create(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, org_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         user = require_user(request)
         require_member(user, org_id)
@@ -185,7 +189,7 @@ class TaskViews(Controller):
 
     @post("/tasks/{task_id:uuid}/slots", guards=[login_required])
     async def add_slot(
-        self, request: Request[Any, Any, Any], db: DB, task_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, task_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
         try:
             await service.add_slot(db, require_user(request), task_id, slot_in(data))
@@ -194,13 +198,15 @@ class TaskViews(Controller):
         return Redirect(f"/tasks/{task_id}?saved=slot", status_code=303)
 
     @post("/tasks/{task_id:uuid}/close", guards=[login_required])
-    async def close(self, request: Request[Any, Any, Any], db: DB, task_id: uuid.UUID) -> Redirect:
+    async def close(
+        self, request: Request[Any, Any, Any], db: DB, task_id: FromPath[uuid.UUID]
+    ) -> Redirect:
         await service.close_task(db, require_user(request), task_id)
         return Redirect(f"/tasks/{task_id}?saved=closed", status_code=303)
 
     @post("/slots/{slot_id:uuid}/signup", guards=[login_required])
     async def sign_up(
-        self, request: Request[Any, Any, Any], db: DB, slot_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, slot_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         found = await repo.slot_with_task(db, slot_id)
         if found is None:
@@ -213,7 +219,7 @@ class TaskViews(Controller):
 
     @post("/slots/{slot_id:uuid}/cancel", guards=[login_required])
     async def cancel(
-        self, request: Request[Any, Any, Any], db: DB, slot_id: uuid.UUID
+        self, request: Request[Any, Any, Any], db: DB, slot_id: FromPath[uuid.UUID]
     ) -> Template | Redirect:
         found = await repo.slot_with_task(db, slot_id)
         if found is None:
@@ -226,7 +232,11 @@ class TaskViews(Controller):
 
     @get("/tasks/{task_id:uuid}/roster", guards=[login_required])
     async def roster(
-        self, request: Request[Any, Any, Any], db: DB, task_id: uuid.UUID, saved: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        task_id: FromPath[uuid.UUID],
+        saved: FromQuery[str | None] = None,
     ) -> Template:
         found = await repo.task_with_org(db, task_id)
         if found is None:
@@ -243,7 +253,7 @@ class TaskViews(Controller):
 
     @post("/signups/{signup_id:uuid}/attendance", guards=[login_required])
     async def attendance(
-        self, request: Request[Any, Any, Any], db: DB, signup_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, signup_id: FromPath[uuid.UUID], data: Form
     ) -> Redirect:
         signup = await service.record_attendance(
             db,
@@ -258,7 +268,11 @@ class TaskViews(Controller):
 
     @get("/org/{org_id:uuid}/hours", guards=[login_required])
     async def pending(
-        self, request: Request[Any, Any, Any], db: DB, org_id: uuid.UUID, saved: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        org_id: FromPath[uuid.UUID],
+        saved: FromQuery[str | None] = None,
     ) -> Template:
         require_member(require_user(request), org_id)
         return page(
@@ -271,7 +285,7 @@ class TaskViews(Controller):
 
     @post("/hours/{hours_id:uuid}/review", guards=[login_required])
     async def review(
-        self, request: Request[Any, Any, Any], db: DB, hours_id: uuid.UUID, data: Form
+        self, request: Request[Any, Any, Any], db: DB, hours_id: FromPath[uuid.UUID], data: Form
     ) -> Redirect:
         decision = data.get("decision", "")
         user = require_user(request)
@@ -298,7 +312,7 @@ class VolunteerViews(Controller):
 
     @get("/volunteer/hours", name="volunteer_hours")
     async def hours(
-        self, request: Request[Any, Any, Any], db: DB, saved: str | None = None
+        self, request: Request[Any, Any, Any], db: DB, saved: FromQuery[str | None] = None
     ) -> Template:
         user = require_user(request)
         return page(
@@ -359,7 +373,7 @@ class VolunteerViews(Controller):
 
     @get("/volunteer/certificates/{cert_id:uuid}/pdf")
     async def pdf(
-        self, request: Request[Any, Any, Any], state: State, db: DB, cert_id: uuid.UUID
+        self, request: Request[Any, Any, Any], state: State, db: DB, cert_id: FromPath[uuid.UUID]
     ) -> Response[bytes]:
         user = require_user(request)
         cert = await db.get(Certificate, cert_id)
@@ -388,7 +402,9 @@ class CertificateCheckViews(Controller):
     include_in_schema = False
 
     @get("/certificates/{check_code:str}", name="certificate_check")
-    async def check(self, request: Request[Any, Any, Any], db: DB, check_code: str) -> Template:
+    async def check(
+        self, request: Request[Any, Any, Any], db: DB, check_code: FromPath[str]
+    ) -> Template:
         found = await repo.certificate_by_code(db, check_code.strip().upper()[:32])
         if found is None:
             return page(
