@@ -25,7 +25,9 @@ from backend.core.http import (
     handle_http_exception,
     handle_stale,
     handle_unexpected,
+    outcome_middleware,
     provide_db,
+    record_outcome,
 )
 from backend.core.keys import get_keys
 from backend.core.queue import QUEUE_NAME
@@ -109,7 +111,9 @@ def create_app(
             *extra_handlers,
         ],
         dependencies={"db": Provide(provide_db)},
+        after_request=record_outcome,
         middleware=[
+            outcome_middleware,
             DefineMiddleware(SessionAuthMiddleware, exclude=["^/static", "^/healthz$", "^/schema"]),
         ],
         csrf_config=csrf,

@@ -14,7 +14,7 @@ from backend.accounts import repository as repo
 from backend.accounts import service
 from backend.accounts.models import OrgStatus, OrgType, Role
 from backend.core.errors import DomainError
-from backend.core.http import DB, Form, rollback_only
+from backend.core.http import DB, Form, error_context, form_error
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user, roles_required
 from backend.core.sessions import SESSION_COOKIE
@@ -35,10 +35,6 @@ def session_cookie(state: State, token: str) -> Cookie:
         path="/",
         max_age=settings.session_absolute_hours * 3600,
     )
-
-
-def _error(exc: DomainError) -> dict[str, Any]:
-    return {"error": translate(exc.message, **exc.params), "fields": getattr(exc, "fields", {})}
 
 
 class AccountViews(Controller):
@@ -69,7 +65,6 @@ class AccountViews(Controller):
                 password=data.get("password", ""),
             )
         except DomainError as exc:
-            rollback_only(db)
             status = 429 if exc.status_code == 429 else 422
             return page(
                 request,
@@ -77,7 +72,7 @@ class AccountViews(Controller):
                 status_code=status,
                 form={"email": data.get("email", "")},
                 next=target,
-                **_error(exc),
+                **error_context(exc),
             )
         # A fresh session id at every sign-in; the old one (if any) is destroyed.
         await sessions.destroy(request.cookies.get(SESSION_COOKIE))
@@ -123,15 +118,9 @@ class AccountViews(Controller):
                 locale=current_locale.get(),
             )
         except DomainError as exc:
-            rollback_only(db)
             form = {k: v for k, v in data.items() if "password" not in k}
-            return page(
-                request,
-                "accounts/signup.html",
-                status_code=exc.status_code,
-                form=form,
-                roles=service.SELF_SERVICE_ROLES,
-                **_error(exc),
+            return form_error(
+                request, "accounts/signup.html", exc, form=form, roles=service.SELF_SERVICE_ROLES
             )
         token = await state.runtime.services["sessions"].create(user.id)
         return Redirect("/profile", status_code=303, cookies=[session_cookie(state, token)])
@@ -157,15 +146,7 @@ class AccountViews(Controller):
                 locale=data.get("locale", user.locale),
             )
         except DomainError as exc:
-            rollback_only(db)
-            return page(
-                request,
-                "accounts/profile.html",
-                status_code=exc.status_code,
-                user=user,
-                form=data,
-                **_error(exc),
-            )
+            return form_error(request, "accounts/profile.html", exc, user=user, form=data)
         return Redirect(
             "/profile?saved=profile",
             status_code=303,
@@ -191,7 +172,6 @@ class AccountViews(Controller):
                 db, user, current=data.get("current_password", ""), new=data.get("new_password", "")
             )
         except DomainError as exc:
-            rollback_only(db)
             return page(
                 request,
                 "accounts/profile.html",
@@ -238,14 +218,8 @@ class OrganizationViews(Controller):
                 contact_email=data.get("contact_email", ""),
             )
         except DomainError as exc:
-            rollback_only(db)
-            return page(
-                request,
-                "accounts/org_register.html",
-                status_code=exc.status_code,
-                form=data,
-                **_error(exc),
-                **await _org_form_context(db),
+            return form_error(
+                request, "accounts/org_register.html", exc, form=data, **await _org_form_context(db)
             )
         return Redirect("/profile?saved=organization", status_code=303)
 

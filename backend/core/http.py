@@ -1,16 +1,19 @@
-"""Request plumbing: the one-commit-per-request database session, and error responses."""
+"""Request plumbing: the request's transaction (committed only for a success response), the
+form-error helper, and error responses."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
+from litestar.enums import RequestEncodingType, ScopeType
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -19,7 +22,8 @@ from litestar.exceptions import (
 )
 from litestar.params import Body
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -27,7 +31,7 @@ from backend.core.db import run_after_commit
 from backend.core.errors import DomainError, RateLimited
 from backend.core.i18n import N_, negotiate, normalize_locale
 from backend.core.security import LANG_COOKIE, current_locale, user_of
-from backend.core.templating import translate
+from backend.core.templating import page, translate
 
 log = logging.getLogger("tongxin.http")
 
@@ -38,18 +42,72 @@ DB = NamedDependency[AsyncSession]
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
+@dataclass
+class _Outcome:
+    """The status of the response a request's handler produced (see record_outcome)."""
+
+    status: int | None = None
+
+
+_outcome: ContextVar[_Outcome | None] = ContextVar("tongxin_response_outcome", default=None)
+
+
+def outcome_middleware(app: ASGIApp) -> ASGIApp:
+    """Give every HTTP request a fresh place to record its response's status."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        token = _outcome.set(_Outcome())
+        try:
+            await app(scope, receive, send)
+        finally:
+            _outcome.reset(token)
+
+    return middleware
+
+
+async def record_outcome(response: Any) -> Any:
+    """The app's ``after_request`` hook: note the status the handler's response will have.
+
+    It runs after the handler returned and before the request's dependencies are cleaned up,
+    so provide_db sees the status before it decides to commit.
+    """
+    outcome = _outcome.get()
+    if outcome is not None:
+        outcome.status = getattr(response, "status_code", None) or HTTP_200_OK
+    return response
+
+
 async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
-    """One transaction per request: committed after the handler, before the response is sent."""
+    """One transaction per request, decided by the response: status < 400 commits, anything
+    else (an error page, a form re-rendered with its errors, an exception) rolls back.
+
+    The commit happens after the handler, before the response is sent; work registered with
+    ``add_after_commit`` runs only after a commit. Work that must persist although the response
+    is an error (the audit row of a refused partner call) uses its own
+    ``runtime.transaction()``.
+    """
     runtime = state.runtime
+    outcome = _outcome.get()
+    if outcome is None:
+        raise RuntimeError("provide_db needs outcome_middleware (backend.app.create_app adds it)")
     async with runtime.sessionmaker() as session:
-        session.info["services"] = runtime.services
         try:
             yield session
         except BaseException:
             await session.rollback()
             session.info.pop("after_commit", None)
             raise
-        if session.info.pop("rollback_only", False):
+        if outcome.status is None:
+            await session.rollback()
+            session.info.pop("after_commit", None)
+            raise RuntimeError(
+                "the response status was not recorded: a handler-level after_request hook "
+                "replaced backend.core.http.record_outcome; call it from that hook"
+            )
+        if outcome.status >= HTTP_400_BAD_REQUEST:
             await session.rollback()
             session.info.pop("after_commit", None)
             return
@@ -57,9 +115,27 @@ async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
         await run_after_commit(session)
 
 
-def rollback_only(session: AsyncSession) -> None:
-    """A view that catches a domain error and re-renders its form discards the transaction."""
-    session.info["rollback_only"] = True
+def form_error(
+    request: Request[Any, Any, Any],
+    template: str,
+    exc: DomainError,
+    *,
+    form: Mapping[str, Any] | None = None,
+    **context: Any,
+) -> Template:
+    """Re-render a form page with the domain error's message and field errors.
+
+    The response carries the error's status (422, 409, 403...), so the request's transaction
+    rolls back on its own. ``context`` is whatever else the page needs.
+    """
+    if form is not None:
+        context["form"] = dict(form)
+    return page(request, template, status_code=exc.status_code, **error_context(exc), **context)
+
+
+def error_context(exc: DomainError) -> dict[str, Any]:
+    """The template variables of a form error: ``error`` (translated) and ``fields``."""
+    return {"error": translate(exc.message, **exc.params), "fields": getattr(exc, "fields", {})}
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:

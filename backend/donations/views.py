@@ -17,11 +17,11 @@ from litestar.response import Redirect, Template
 
 from backend.accounts.identity import CurrentUser
 from backend.core.errors import DomainError, NotFound
-from backend.core.http import DB, Form, rollback_only
+from backend.core.http import DB, Form, form_error
 from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.security import current_locale, login_required, require_user, user_of
-from backend.core.templating import local_datetime, page, translate
+from backend.core.templating import local_datetime, page
 from backend.donations import repository as repo
 from backend.donations import service
 from backend.donations.models import DisbursementState, DonationChannel, DonationState, EntryType
@@ -39,10 +39,6 @@ ENTRY_LABELS = {
     EntryType.ADJUSTMENT: N_("Adjustment"),
     EntryType.DISPUTE: N_("Payment dispute"),
 }
-
-
-def _error(exc: DomainError) -> dict[str, Any]:
-    return {"error": translate(exc.message, **exc.params), "fields": getattr(exc, "fields", {})}
 
 
 def _form_context(state: State, project: Project, **extra: Any) -> dict[str, Any]:
@@ -105,16 +101,10 @@ class DonationViews(Controller):
                 locale=current_locale.get(),
             )
         except DomainError as exc:
-            rollback_only(db)
             if exc.status_code == 404:
                 raise
-            return page(
-                request,
-                "donations/donate.html",
-                status_code=exc.status_code,
-                form=data,
-                **_error(exc),
-                **_form_context(state, project),
+            return form_error(
+                request, "donations/donate.html", exc, form=data, **_form_context(state, project)
             )
         if url:
             return Redirect(url, status_code=303)
@@ -348,14 +338,12 @@ class DonationViews(Controller):
         try:
             await service.confirm_pledge(db, user, donation_id, reference=data.get("reference", ""))
         except DomainError as exc:
-            rollback_only(db)
             if exc.status_code == 404:
                 raise
-            return page(
+            return form_error(
                 request,
                 "donations/manage.html",
-                status_code=exc.status_code,
-                **_error(exc),
+                exc,
                 **await _manage_context(db, user, project),
                 form=data,
                 failed_id=donation.id,
@@ -390,13 +378,11 @@ class DonationViews(Controller):
                 storage=receipt_storage(state.runtime.services, state.runtime.settings),
             )
         except DomainError as exc:
-            rollback_only(db)
             form = {k: v for k, v in data.items() if isinstance(v, str)}
-            return page(
+            return form_error(
                 request,
                 "donations/manage.html",
-                status_code=exc.status_code,
-                **_error(exc),
+                exc,
                 **await _manage_context(db, user, project),
                 form=form,
             )
@@ -416,7 +402,6 @@ class DonationViews(Controller):
                 db, user, disbursement_id, approve=data.get("decision") == "approve"
             )
         except DomainError as exc:
-            rollback_only(db)
             if exc.status_code == 404:
                 raise
             from backend.donations.models import Disbursement
@@ -424,11 +409,10 @@ class DonationViews(Controller):
             found = await db.get(Disbursement, disbursement_id)
             assert found is not None
             project = await service.managed_project(db, user, found.project_id)
-            return page(
+            return form_error(
                 request,
                 "donations/manage.html",
-                status_code=exc.status_code,
-                **_error(exc),
+                exc,
                 **await _manage_context(db, user, project),
                 form={},
             )
@@ -455,12 +439,10 @@ class DonationViews(Controller):
                 reason=data.get("reason", ""),
             )
         except DomainError as exc:
-            rollback_only(db)
-            return page(
+            return form_error(
                 request,
                 "donations/manage.html",
-                status_code=exc.status_code,
-                **_error(exc),
+                exc,
                 **await _manage_context(db, user, project),
                 form=data,
             )

@@ -19,12 +19,12 @@ from litestar.response import Redirect, Template
 from backend.accounts.models import Organization, Role
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, Invalid, NotFound, RateLimited
-from backend.core.http import DB, Form, rollback_only
+from backend.core.http import DB, Form, error_context
 from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.security import login_required, org_member_required, require_user, user_of
 from backend.core.storage import MAX_PHOTO_BYTES, MAX_PHOTOS, get_storage, media_type
-from backend.core.templating import page, translate
+from backend.core.templating import page
 from backend.fulfilment import lists, service
 from backend.fulfilment import repository as repo
 from backend.fulfilment.models import DeliveryState, Fulfilment
@@ -49,10 +49,6 @@ def caseworker_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
         raise NotAuthorizedException()
     if not user.has_role(Role.CASEWORKER):
         raise PermissionDeniedException()
-
-
-def _error(exc: DomainError) -> dict[str, Any]:
-    return {"error": translate(exc.message, **exc.params), "fields": getattr(exc, "fields", {})}
 
 
 def _int(value: Any) -> int | None:
@@ -215,7 +211,6 @@ class DeliveryViews(Controller):
                 db, user, fulfilment.id, data, photos=photos, storage=_storage(request)
             )
         except DomainError as exc:
-            rollback_only(db)
             if exc.status_code == 404:
                 raise
             return await self._form(
@@ -226,7 +221,7 @@ class DeliveryViews(Controller):
                 status_code=exc.status_code,
                 form=fields,
                 org=await db.get(Organization, claim.organization_id),
-                **_error(exc),
+                **error_context(exc),
             )
         return Redirect(f"/deliveries/{delivery.id}?saved=recorded", status_code=303)
 
@@ -258,7 +253,6 @@ class DeliveryViews(Controller):
                 db, user, fulfilment_id, data, photos=photos, storage=_storage(request)
             )
         except DomainError as exc:
-            rollback_only(db)
             if exc.status_code == 404:
                 raise
             return await self._form(
@@ -270,7 +264,7 @@ class DeliveryViews(Controller):
                 form=fields,
                 fulfilment=fulfilment,
                 org=org,
-                **_error(exc),
+                **error_context(exc),
             )
         return Redirect(f"/deliveries/{delivery.id}?saved=recorded", status_code=303)
 
@@ -375,7 +369,6 @@ class DeliveryViews(Controller):
                 db, require_user(request), delivery_id, data.get("code", ""), data.get("pin", "")
             )
         except DomainError as exc:
-            rollback_only(db)
             if (
                 exc.status_code == 404
                 and "code" not in getattr(exc, "fields", {})
@@ -389,7 +382,7 @@ class DeliveryViews(Controller):
                 delivery_id,
                 status_code=exc.status_code,
                 form={"code": data.get("code", "")},
-                **_error(exc),
+                **error_context(exc),
             )
             tpl.headers.update(headers)
             return tpl
@@ -422,11 +415,15 @@ class DeliveryViews(Controller):
                 user=require_user(request),
             )
         except DomainError as exc:
-            rollback_only(db)
             if exc.status_code in (403, 404):
                 raise
             return await self._detail(
-                request, db, delivery_id, status_code=exc.status_code, form=data, **_error(exc)
+                request,
+                db,
+                delivery_id,
+                status_code=exc.status_code,
+                form=data,
+                **error_context(exc),
             )
         return Redirect(f"/deliveries/{delivery_id}?saved=rated", status_code=303)
 
@@ -524,11 +521,15 @@ class CaseworkerViews(Controller):
                 next_due=_date(data.get("next_due")),
             )
         except DomainError as exc:
-            rollback_only(db)
             if exc.status_code == 404:
                 raise
             return await self._household(
-                request, db, household_id, status_code=exc.status_code, form=data, **_error(exc)
+                request,
+                db,
+                household_id,
+                status_code=exc.status_code,
+                form=data,
+                **error_context(exc),
             )
         return Redirect(f"/fulfilment/households/{household_id}?saved=schedule", status_code=303)
 
@@ -740,14 +741,13 @@ class SelfServiceViews(Controller):
                 raise Invalid(N_("Scan or type the household's code."), fields={"code": "required"})
             check = await households.verify_code_and_pin(db, token, data.get("pin", "").strip())
         except DomainError as exc:
-            rollback_only(db)
             return await self._page(
                 request,
                 db,
                 None,
                 status_code=exc.status_code,
                 form={"code": data.get("code", "")},
-                **_error(exc),
+                **error_context(exc),
             )
         session_token = await _store(request).open(check.household_id)
         response = Redirect("/my", status_code=303)
@@ -793,11 +793,10 @@ class SelfServiceViews(Controller):
                 household_id=household_id,
             )
         except DomainError as exc:
-            rollback_only(db)
             if exc.status_code == 404:
                 raise
             return await self._page(
-                request, db, household_id, status_code=exc.status_code, **_error(exc)
+                request, db, household_id, status_code=exc.status_code, **error_context(exc)
             )
         return Redirect("/my?saved=rated", status_code=303)
 

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts.identity import CurrentUser
 from backend.accounts.models import Role
 from backend.core.errors import DomainError
-from backend.core.http import DB, Form, rollback_only
+from backend.core.http import DB, Form, error_context, form_error
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user, user_of
-from backend.core.templating import page, translate
+from backend.core.templating import page
 from backend.households import repository as repo
 from backend.households import service
 from backend.households.models import AssistanceCategory, MemberFlag, ReferralState
@@ -43,10 +43,6 @@ def caseworker_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
         raise NotAuthorizedException()
     if not user.has_role(Role.CASEWORKER):
         raise PermissionDeniedException()
-
-
-def _error(exc: DomainError) -> dict[str, Any]:
-    return {"error": translate(exc.message, **exc.params), "fields": getattr(exc, "fields", {})}
 
 
 def parse_ages(raw: str) -> list[int]:
@@ -235,16 +231,14 @@ class HouseholdViews(Controller):
         try:
             household = await service.register(db, user, household_in(data))
         except DomainError as exc:
-            rollback_only(db)
-            return page(
+            return form_error(
                 request,
                 "households/form.html",
-                status_code=exc.status_code,
+                exc,
                 form=data,
                 action="/households",
                 editing=False,
                 referral_text=None,
-                **_error(exc),
                 **await _form_context(db, user),
             )
         return Redirect(f"/households/{household.id}?saved=registered", status_code=303)
@@ -338,18 +332,16 @@ class HouseholdViews(Controller):
         try:
             await service.update(db, user, household_id, household_in(data))
         except DomainError as exc:
-            rollback_only(db)
             if exc.status_code == 404:
                 raise
-            return page(
+            return form_error(
                 request,
                 "households/form.html",
-                status_code=exc.status_code,
+                exc,
                 form=data,
                 action=f"/households/{household_id}/edit",
                 editing=True,
                 referral_text=None,
-                **_error(exc),
                 **await _form_context(db, user),
             )
         return Redirect(f"/households/{household_id}?saved=updated", status_code=303)
@@ -364,18 +356,16 @@ class HouseholdViews(Controller):
         form: dict[str, str],
         section: str,
     ) -> Template:
-        rollback_only(db)
         if exc.status_code == 404:
             raise exc
         user = require_user(request)
-        return page(
+        return form_error(
             request,
             "households/detail.html",
-            status_code=exc.status_code,
+            exc,
             saved="",
             form=form,
             section=section,
-            **_error(exc),
             **await _detail_context(db, user, household_id),
         )
 
@@ -485,19 +475,17 @@ class HouseholdViews(Controller):
         try:
             need = await needs_service.create_draft(db, user, household_id, need_in(data))
         except DomainError as exc:
-            rollback_only(db)
             if exc.status_code == 404:
                 raise
             household, _ = await service.household_for(db, user, household_id)
-            return page(
+            return form_error(
                 request,
                 "households/need_form.html",
-                status_code=exc.status_code,
+                exc,
                 form=data,
                 household=household,
                 categories=await needs_repo.categories(db),
                 action=f"/households/{household_id}/needs",
-                **_error(exc),
             )
         return Redirect(f"/households/needs/{need.id}?saved=draft", status_code=303)
 
@@ -555,11 +543,10 @@ class HouseholdViews(Controller):
         try:
             await needs_service.update_draft(db, require_user(request), need_id, need_in(data))
         except DomainError as exc:
-            rollback_only(db)
             if exc.status_code == 404:
                 raise
             return await self._need_page(
-                request, db, need_id, status_code=exc.status_code, form=data, **_error(exc)
+                request, db, need_id, status_code=exc.status_code, form=data, **error_context(exc)
             )
         return Redirect(f"/households/needs/{need_id}?saved=edited", status_code=303)
 
@@ -570,7 +557,6 @@ class HouseholdViews(Controller):
         try:
             await needs_service.publish(db, require_user(request), need_id)
         except needs_service.PersonalDataFound as exc:
-            rollback_only(db)
             need, _ = await needs_service.need_for(db, require_user(request), need_id)
             marked = {
                 field: mark_spans_html(
@@ -590,14 +576,13 @@ class HouseholdViews(Controller):
                 status_code=422,
                 marked=marked,
                 blocks=exc.blocks,
-                **_error(exc),
+                **error_context(exc),
             )
         except DomainError as exc:
-            rollback_only(db)
             if exc.status_code == 404:
                 raise
             return await self._need_page(
-                request, db, need_id, status_code=exc.status_code, **_error(exc)
+                request, db, need_id, status_code=exc.status_code, **error_context(exc)
             )
         return Redirect(f"/households/needs/{need_id}?saved=published", status_code=303)
 
@@ -665,17 +650,15 @@ class HouseholdViews(Controller):
         try:
             await service.dismiss_referral(db, user, referral_id, data.get("reason", ""))
         except DomainError as exc:
-            rollback_only(db)
             if exc.status_code == 404:
                 raise
-            return page(
+            return form_error(
                 request,
                 "households/referral.html",
-                status_code=exc.status_code,
+                exc,
                 form=data,
                 referral=await service.referral_for(db, user, referral_id),
                 values=await service.open_referral(db, user, referral_id),
-                **_error(exc),
             )
         return Redirect("/households/referrals", status_code=303)
 
@@ -714,16 +697,8 @@ class ReferralViews(Controller):
                 contact=data.get("contact", ""),
             )
         except DomainError as exc:
-            rollback_only(db)
             regions = await by_level(
                 db, RegionLevel.COUNTY, RegionLevel.TOWNSHIP, RegionLevel.COMMUNITY
             )
-            return page(
-                request,
-                "households/refer.html",
-                status_code=exc.status_code,
-                form=data,
-                regions=regions,
-                **_error(exc),
-            )
+            return form_error(request, "households/refer.html", exc, form=data, regions=regions)
         return Redirect("/referrals?saved=1", status_code=303)

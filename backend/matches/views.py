@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 
 from backend.accounts.models import Role
 from backend.core.errors import Invalid, NotFound
-from backend.core.http import DB, Form, rollback_only
+from backend.core.http import DB, Form
 from backend.core.i18n import N_, get_translations
 from backend.core.pagination import Page
 from backend.core.security import current_locale, org_member_required, require_user, roles_required
@@ -169,7 +169,6 @@ class CoordinationViews(Controller):
                 db, require_user(request), match_id, resource_id, data.get("reason", "")
             )
         except Invalid as exc:
-            rollback_only(db)
             return await self._reassign_page(
                 request,
                 db,

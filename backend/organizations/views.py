@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from backend.accounts.models import Organization, OrgStatus, OrgType
 from backend.core.db import utcnow
 from backend.core.errors import DomainError, NotFound, RateLimited
-from backend.core.http import DB, Form, rollback_only
+from backend.core.http import DB, Form, form_error
 from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.ratelimit import RateLimit
@@ -28,7 +28,6 @@ from backend.regions.models import RegionLevel
 from backend.regions.repository import by_level
 from backend.resources import repository as resources_repo
 from backend.resources.models import ClaimState
-from backend.resources.views import error_context
 from backend.volunteering import repository as tasks_repo
 
 PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
@@ -214,16 +213,14 @@ class PortalViews(Controller):
                 logo_path=logo_path,
             )
         except DomainError as exc:
-            rollback_only(db)
-            return page(
+            return form_error(
                 request,
                 "organizations/profile_form.html",
-                status_code=exc.status_code,
+                exc,
                 org=await _approved(db, org_id),
                 form={**data, "service_area": area},
                 saved=None,
                 regions=await by_level(db, RegionLevel.CITY, RegionLevel.COUNTY),
-                **error_context(exc),
             )
         return Redirect(f"/org/{org_id}/profile?saved=1", status_code=303)
 
@@ -264,14 +261,12 @@ class PortalViews(Controller):
         except DomainError as exc:
             if exc.status_code in (403, 404):
                 raise
-            rollback_only(db)
-            return page(
+            return form_error(
                 request,
                 "organizations/members.html",
-                status_code=exc.status_code,
+                exc,
                 form=data,
                 created=None,
-                **error_context(exc),
                 **await self._members_context(db, org_id),
             )
         base = str(request.base_url).rstrip("/")
@@ -307,12 +302,7 @@ class PortalViews(Controller):
         try:
             org = await service.accept_invitation(db, user, secret)
         except DomainError as exc:
-            rollback_only(db)
-            return page(
-                request,
-                "organizations/join.html",
-                status_code=exc.status_code,
-                form={"token": data.get("token", "")},
-                **error_context(exc),
+            return form_error(
+                request, "organizations/join.html", exc, form={"token": data.get("token", "")}
             )
         return Redirect(f"/org/{org.id}", status_code=303)

@@ -10,9 +10,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from backend.core.errors import DomainError
-from backend.core.http import DB, rollback_only
+from backend.core.http import DB, form_error
 from backend.core.security import login_required, require_user
-from backend.core.templating import page, translate
+from backend.core.templating import page
 from backend.partner import repository as repo
 from backend.partner import service
 from backend.partner.tokens import SCOPES, TOKEN_TTL
@@ -63,14 +63,11 @@ class PartnerClientViews(Controller):
         except DomainError as exc:
             if exc.status_code in (403, 404):
                 raise
-            rollback_only(db)
-            return page(
+            return form_error(
                 request,
                 "partner/clients.html",
-                status_code=exc.status_code,
+                exc,
                 form={"name": name, "scopes": scopes},
-                error=translate(exc.message, **exc.params),
-                fields=getattr(exc, "fields", {}),
                 **await _context(db, request, org_id),
             )
         return page(

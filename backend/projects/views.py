@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.core.errors import DomainError, Invalid, NotFound
-from backend.core.http import DB, Form, rollback_only
+from backend.core.http import DB, Form, form_error
 from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user
@@ -26,7 +26,7 @@ from backend.regions.models import RegionLevel
 from backend.regions.repository import by_level
 from backend.resources import repository as resources_repo
 from backend.resources.service import need_summary
-from backend.resources.views import error_context, parse_date
+from backend.resources.views import parse_date
 
 PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
 
@@ -168,16 +168,14 @@ class ProjectViews(Controller):
                 ends_on=parse_date(data.get("ends_on")),
             )
         except DomainError as exc:
-            rollback_only(db)
-            return page(
+            return form_error(
                 request,
                 "projects/form.html",
-                status_code=exc.status_code,
+                exc,
                 org_id=org_id,
                 form=data,
                 categories=await resources_repo.categories(db),
                 regions=await by_level(db, RegionLevel.CITY, RegionLevel.COUNTY),
-                **error_context(exc),
             )
         return Redirect(f"/projects/{project.id}?saved=created", status_code=303)
 
@@ -203,19 +201,11 @@ class ProjectViews(Controller):
         exc: DomainError,
         form: dict[str, str],
     ) -> Template:
-        rollback_only(db)
         if exc.status_code == 404:
             raise exc
         context = await self._context(request, db, project_id)
         context["form"] = form
-        return page(
-            request,
-            "projects/detail.html",
-            status_code=exc.status_code,
-            saved=None,
-            **error_context(exc),
-            **context,
-        )
+        return form_error(request, "projects/detail.html", exc, saved=None, **context)
 
     @post("/projects/{project_id:uuid}/updates", guards=[login_required])
     async def post_update(

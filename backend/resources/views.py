@@ -12,11 +12,11 @@ from litestar.response import Redirect, Template
 
 from backend.accounts.models import Organization
 from backend.core.errors import DomainError, NotFound
-from backend.core.http import DB, Form, rollback_only
+from backend.core.http import DB, Form, form_error
 from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user
-from backend.core.templating import page, translate
+from backend.core.templating import page
 from backend.households.models import AssistanceCategory, MemberFlag
 from backend.needs.models import Need, NeedState
 from backend.organizations.scope import is_member, require_member
@@ -27,10 +27,6 @@ from backend.resources import service
 from backend.resources.models import ClaimState, ResourceKind, ResourceState
 
 PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
-
-
-def error_context(exc: DomainError) -> dict[str, Any]:
-    return {"error": translate(exc.message, **exc.params), "fields": getattr(exc, "fields", {})}
 
 
 def parse_int(value: str | None) -> int | None:
@@ -157,14 +153,12 @@ class ResourceViews(Controller):
                 available_until=parse_date(str(data.get("available_until", ""))),
             )
         except DomainError as exc:
-            rollback_only(db)
-            return page(
+            return form_error(
                 request,
                 "resources/form.html",
-                status_code=exc.status_code,
+                exc,
                 org=await _org(db, org_id),
                 form={**data, "service_area": area},
-                **error_context(exc),
                 **await _resource_form_context(db),
             )
         return Redirect(f"/resources/{resource.id}?saved=created", status_code=303)
@@ -278,19 +272,17 @@ class ClaimViews(Controller):
                 quantity=parse_int(data.get("quantity")),
             )
         except DomainError as exc:
-            rollback_only(db)
             if exc.status_code == 404:
                 raise
             org = await _org(db, org_id)
             need = await db.get(Need, need_id)
             assert need is not None
             await db.refresh(need)
-            return page(
+            return form_error(
                 request,
                 "resources/claim.html",
-                status_code=exc.status_code,
+                exc,
                 form=data,
-                **error_context(exc),
                 **await self._claim_context(db, org, need),
             )
         return Redirect(f"/claims/{claim.id}?saved=claimed", status_code=303)
@@ -345,17 +337,16 @@ class ClaimViews(Controller):
         try:
             await service.release_claim(db, user, claim_id, data.get("reason", ""))
         except DomainError as exc:
-            rollback_only(db)
             if exc.status_code == 404:
                 raise
             found = await repo.claim_detail(db, claim_id)
             assert found is not None
             claim, need, resource = found
             summary = service.need_summary(need)
-            return page(
+            return form_error(
                 request,
                 "resources/claim_detail.html",
-                status_code=exc.status_code,
+                exc,
                 claim=claim,
                 need=summary,
                 resource=resource,
@@ -363,6 +354,5 @@ class ClaimViews(Controller):
                 can_see_contact=False,
                 form=data,
                 region_names=await repo.region_names(db, [summary.region_code]),
-                **error_context(exc),
             )
         return Redirect(f"/claims/{claim_id}?saved=released", status_code=303)

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from backend.accounts.models import Role, User
 from backend.core.errors import DomainError, Invalid, NotFound
-from backend.core.http import DB, Form, rollback_only
+from backend.core.http import DB, Form, form_error
 from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user, roles_required
@@ -23,7 +23,7 @@ from backend.organizations.scope import is_member, require_member
 from backend.regions.models import RegionLevel
 from backend.regions.repository import by_level
 from backend.resources import repository as resources_repo
-from backend.resources.views import error_context, parse_int
+from backend.resources.views import parse_int
 from backend.volunteering import certificate, service
 from backend.volunteering import repository as repo
 from backend.volunteering.models import Certificate, TaskState
@@ -152,16 +152,14 @@ class TaskViews(Controller):
                 slot=slot_in(data),
             )
         except DomainError as exc:
-            rollback_only(db)
-            return page(
+            return form_error(
                 request,
                 "volunteering/form.html",
-                status_code=exc.status_code,
+                exc,
                 org_id=org_id,
                 form=data,
                 categories=service.TASK_CATEGORIES,
                 regions=await by_level(db, RegionLevel.CITY, RegionLevel.COUNTY),
-                **error_context(exc),
             )
         return Redirect(f"/tasks/{task.id}?saved=created", status_code=303)
 
@@ -173,19 +171,11 @@ class TaskViews(Controller):
         exc: DomainError,
         form: dict[str, str],
     ) -> Template:
-        rollback_only(db)
         if exc.status_code in (403, 404):
             raise exc
         context = await self._detail_context(request, db, task_id)
         context["form"] = form
-        return page(
-            request,
-            "volunteering/detail.html",
-            status_code=exc.status_code,
-            saved=None,
-            **error_context(exc),
-            **context,
-        )
+        return form_error(request, "volunteering/detail.html", exc, saved=None, **context)
 
     @post("/tasks/{task_id:uuid}/slots", guards=[login_required])
     async def add_slot(
@@ -341,14 +331,12 @@ class VolunteerViews(Controller):
                 note=data.get("note", ""),
             )
         except DomainError as exc:
-            rollback_only(db)
-            return page(
+            return form_error(
                 request,
                 "volunteering/hours.html",
-                status_code=exc.status_code,
+                exc,
                 saved=None,
                 form=data,
-                **error_context(exc),
                 **await self._context(db, user.id),
             )
         return Redirect("/volunteer/hours?saved=logged", status_code=303)
@@ -359,14 +347,12 @@ class VolunteerViews(Controller):
         try:
             cert = await service.issue_certificate(db, user)
         except DomainError as exc:
-            rollback_only(db)
-            return page(
+            return form_error(
                 request,
                 "volunteering/hours.html",
-                status_code=exc.status_code,
+                exc,
                 saved=None,
                 form={},
-                **error_context(exc),
                 **await self._context(db, user.id),
             )
         return Redirect(f"/volunteer/certificates/{cert.id}/pdf", status_code=303)
