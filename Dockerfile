@@ -9,12 +9,15 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 tongxin
 WORKDIR /app
+# Exactly the locked runtime packages (hash-checked); no dev tools, no embedded servers.
+COPY requirements/main.txt ./requirements/main.txt
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/main.txt
 COPY pyproject.toml README.md ./
 COPY backend ./backend
 COPY matching ./matching
 COPY jobs ./jobs
 COPY frontend_templates ./frontend_templates
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps . && pip check
 USER tongxin
 ENV TONGXIN_HOST=0.0.0.0 TONGXIN_PORT=8000 TONGXIN_VAR_DIR=/var/lib/tongxin
 EXPOSE 8000

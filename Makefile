@@ -11,14 +11,26 @@ export PYTHONDONTWRITEBYTECODE := 1
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# The lock files (pip-tools, with hashes): requirements/main.txt is what the production image
+# installs; requirements/dev.txt adds the dev tools and the embedded servers ('.[dev,embedded]').
+LOCK := requirements/dev.txt
+COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade,)
+
+# A fresh environment each time the lock changes: exactly the locked packages, nothing left over.
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	@touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the project with its dev tools
+install: $(STAMP) ## create .venv from the lock (requirements/dev.txt): app, dev tools, embedded servers
+
+lock: $(STAMP) ## re-resolve requirements/*.txt from pyproject.toml (UPGRADE=1 to take newer releases)
+	$(COMPILE) -o requirements/main.txt pyproject.toml
+	$(COMPILE) --extra dev --extra embedded -o requirements/dev.txt pyproject.toml
 
 run: $(STAMP) ## migrate, load demo data if empty, serve http://127.0.0.1:8000 (TONGXIN_PORT to change)
 	$(BIN)/tongxin run
@@ -52,4 +64,4 @@ bench: $(STAMP) ## run the benchmarks (figures printed side by side)
 clean: ## remove the virtual environment and caches (keeps var/ data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install run worker lint test format i18n assets bench clean
+.PHONY: help install lock run worker lint test format i18n assets bench clean

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from types import FrameType
 
 from backend.config import Settings, get_settings
-from backend.core.embedded import EmbeddedServers
+from backend.core.embedded import EmbeddedServers, EmbeddedUnavailable
 
 log = logging.getLogger("tongxin")
 
@@ -292,7 +292,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    code: int = args.func(args, settings)
+    try:
+        code: int = args.func(args, settings)
+    except EmbeddedUnavailable as exc:
+        print(f"tongxin: {exc}", file=sys.stderr)
+        return 2
     return code
 
 

