@@ -38,11 +38,11 @@ run: $(STAMP) ## migrate, load demo data if empty, serve http://127.0.0.1:8000 (
 worker: $(STAMP) ## a standalone arq worker (production footprint)
 	$(BIN)/tongxin worker
 
-lint: $(STAMP) ## ruff (lint + format check), mypy strict, import contracts
+lint: $(STAMP) ## ruff (lint + format check), mypy strict, import contracts (.importlinter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports .importlinter
 
 test: lint ## the whole suite: quality gates, then pytest (unit, PostgreSQL, Redis, browser)
 	$(BIN)/pytest

@@ -20,7 +20,7 @@ from backend.core.security import login_required, require_user, roles_required
 from backend.core.sessions import SESSION_COOKIE
 from backend.core.templating import page, translate
 from backend.regions.models import RegionLevel
-from backend.regions.repository import by_level
+from backend.regions.service import by_level
 from backend.web.views import safe_next
 
 

@@ -13,14 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.households import service as hs
-from backend.households.models import (
-    Assessment,
-    AssistanceCategory,
-    Consent,
-    ConsentPurpose,
-    Household,
-    Verification,
-)
+from backend.households.enums import AssistanceCategory, ConsentPurpose
+from backend.households.models import Assessment, Consent, Household, Verification
 from backend.households.schemas import DIMENSIONS
 from backend.needs.models import Need, NeedState, Urgency
 from backend.needs.service import profile_input, public_profile_json

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import utcnow
 from backend.core.keys import get_keys
-from backend.households.models import AssistanceCategory, Household
+from backend.households.enums import AssistanceCategory
+from backend.households.models import Household
 from backend.households.service import CONTEXTS
 from backend.matches.models import MatchingRun, RunState
 from backend.needs.models import Need, NeedCategory, NeedState, Urgency

@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import utcnow
 from backend.core.keys import get_keys
-from backend.households.models import AssistanceCategory, Consent, ConsentPurpose, Household
+from backend.households.enums import AssistanceCategory, ConsentPurpose
+from backend.households.models import Consent, Household
+from backend.households.service import CONTEXTS as CONTACT_CONTEXTS
 from backend.needs.models import Need, NeedCategory, NeedState, Urgency
 from backend.privacy.crypto import FieldCipher, keyed_hash
-from backend.resources.service import CONTACT_CONTEXTS
 
 # The taxonomy itself comes with the migrations (households_0001); these rows only make sure a
 # database built without that data migration still has the categories the demo uses.
@@ -139,7 +140,7 @@ async def make_published_need(
 async def seed_organizations(session: AsyncSession, ids: dict[str, object]) -> None:
     """Appended to ``SEEDERS``: uses the demo organizations and users of ``seed_accounts``."""
     from backend.accounts.service import load_current_user
-    from backend.households.models import MemberFlag
+    from backend.households.enums import MemberFlag
     from backend.projects import service as projects
     from backend.projects.models import ProjectState
     from backend.resources import service as resources

@@ -27,7 +27,6 @@ from backend.fulfilment import service
 from backend.fulfilment.models import QuarterlyList
 from backend.fulfilment.pdf import render_pdf
 from backend.households import service as households
-from backend.households.models import Household
 from backend.outbox.service import emit
 from backend.regions.models import Region
 
@@ -116,9 +115,7 @@ async def generate_for_household(
 ) -> QuarterlyList:
     start, end = service.quarter_bounds(quarter)
     record_ = await service.household_record(session, household_id, start=start, end=end)
-    household = await session.get(Household, household_id)
-    assert household is not None
-    masked_name = households.masked(household)["head_name"]
+    masked_name = await households.masked_head_name(session, household_id)
     pdf = await asyncio.to_thread(render_pdf, record_, quarter, start, end, masked_name=masked_name)
     return await service.save_list(session, household_id, quarter, pdf, storage)
 

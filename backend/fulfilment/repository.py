@@ -20,7 +20,8 @@ from backend.fulfilment.models import (
     Visit,
     VisitSchedule,
 )
-from backend.households.models import AssistanceRecord, Household, HouseholdStatus
+from backend.households.enums import HouseholdStatus
+from backend.households.models import AssistanceRecord, Household
 from backend.needs.models import Need
 from backend.projects.models import Project, ProjectNeed
 from backend.regions.models import Region

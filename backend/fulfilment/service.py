@@ -43,16 +43,16 @@ from backend.fulfilment.models import (
     Visit,
     VisitSchedule,
 )
-from backend.households import repository as households_repo
 from backend.households import service as households
-from backend.households.models import AssistanceCategory, AssistanceRecord, Household
+from backend.households.enums import AssistanceCategory
+from backend.households.models import AssistanceRecord, Household
 from backend.households.schemas import CodeCheck
 from backend.needs.models import Need, NeedState
 from backend.needs.states import lock_need, transition
 from backend.outbox.service import emit, record_change
 from backend.privacy.scanner import scan_public_text
 from backend.regions.models import Region
-from backend.resources import repository as resources_repo
+from backend.resources import service as resources_service
 from backend.resources.models import Claim, ClaimState
 
 MONTHLY_DAYS = 30
@@ -127,7 +127,7 @@ async def fulfilment_view(
 async def claim_for_member(
     session: AsyncSession, user: CurrentUser, claim_id: uuid.UUID
 ) -> tuple[Claim, Need]:
-    found = await resources_repo.claim_detail(session, claim_id)
+    found = await resources_service.claim_detail(session, claim_id)
     if found is None or user.org_role(found[0].organization_id) is None:
         raise NotFound(N_("Claim not found."))
     return found[0], found[1]
@@ -140,7 +140,7 @@ async def open_for_claim(
     session: AsyncSession, user: CurrentUser, claim_id: uuid.UUID
 ) -> Fulfilment:
     """The claim's fulfilment, opened on first use (the organization's first delivery)."""
-    claim = await resources_repo.claim_for_update(session, claim_id)
+    claim = await resources_service.claim_for_update(session, claim_id)
     if claim is None or user.org_role(claim.organization_id) is None:
         raise NotFound(N_("Claim not found."))
     existing = await repo.fulfilment_of_claim(session, claim.id)
@@ -429,7 +429,7 @@ async def _confirm(
             payload={"need_id": str(need.id), "organization_id": str(fulfilment.organization_id)},
         )
         if fulfilment.claim_id is not None:
-            claim = await resources_repo.claim_for_update(session, fulfilment.claim_id)
+            claim = await resources_service.claim_for_update(session, fulfilment.claim_id)
             if claim is not None and claim.state == ClaimState.ACTIVE:
                 claim.state = ClaimState.FULFILLED
                 await record_change(
@@ -765,7 +765,7 @@ async def record_visit(
 ) -> Visit:
     """By a caseworker of the region or the volunteer / staff member the schedule is assigned to."""
     schedule = await repo.schedule_of(session, household_id)
-    found = await households_repo.household_with_path(session, household_id)
+    found = await households.household_with_path(session, household_id)
     if found is None:
         raise NotFound(N_("Household not found."))
     household, path = found

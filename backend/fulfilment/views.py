@@ -30,9 +30,7 @@ from backend.fulfilment import repository as repo
 from backend.fulfilment.models import DeliveryState, Fulfilment
 from backend.fulfilment.pdf import render_pdf
 from backend.fulfilment.selfservice import COOKIE, TTL_SECONDS, SelfServiceStore
-from backend.households import repository as households_repo
 from backend.households import service as households
-from backend.households.models import Household
 from backend.needs.models import Need
 from backend.organizations.scope import require_member
 from backend.projects.service import yuan_to_fen
@@ -440,7 +438,7 @@ class CodeViews(Controller):
         user = user_of(request)
         if user is None or not user.approved_org_ids():
             return Redirect("/my", status_code=303)  # the household scanned its own code
-        household = await households_repo.by_code_hash(db, households.token_hash(token))
+        household = await households.by_code_hash(db, households.token_hash(token))
         waiting: list[Any] = []
         if household is not None:
             waiting = [
@@ -566,7 +564,7 @@ class CaseworkerViews(Controller):
         **extra: Any,
     ) -> Template:
         user = require_user(request)
-        regions = await households_repo.regions_under(
+        regions = await households.regions_under(
             db, households.caseworker_paths(user), [RegionLevel.COUNTY, RegionLevel.TOWNSHIP]
         )
         quarter = quarter or service.quarter_of(service.today_local())
@@ -648,8 +646,7 @@ class CaseworkerViews(Controller):
         row = await service.hand_over(db, require_user(request), list_id)
         if request.headers.get("hx-request") == "true":
             return page(request, "fulfilment/_handed.html", row=row)
-        household = await db.get(Household, row.household_id)
-        region = household.region_code if household else ""
+        region = await households.region_code_of(db, row.household_id)
         return Redirect(
             f"/fulfilment/quarterly?quarter={row.quarter}&region={region[:6]}", status_code=303
         )
@@ -815,11 +812,8 @@ class SelfServiceViews(Controller):
         household_id = await self._require(request)
         start, end = service.quarter_bounds(quarter)
         record = await service.household_record(db, household_id, start=start, end=end)
-        household = await db.get(Household, household_id)
-        assert household is not None
-        pdf = render_pdf(
-            record, quarter, start, end, masked_name=households.masked(household)["head_name"]
-        )
+        masked_name = await households.masked_head_name(db, household_id)
+        pdf = render_pdf(record, quarter, start, end, masked_name=masked_name)
         return Response(
             pdf,
             media_type="application/pdf",

@@ -1,12 +1,12 @@
 """Households and everything personal about them. Personal fields are AES-256-GCM ciphertext.
 
 Nothing outside the households module reads these tables' personal columns; what other
-modules see is a public projection (see DESIGN.md, privacy rules).
+modules see is a public projection (docs/privacy.md). The enums other domains need are in
+``backend.households.enums``; an import-linter contract keeps this module inside households.
 """
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import date, datetime
 
@@ -28,40 +28,27 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, Timestamps, UUIDPrimaryKey
 from backend.core.enums import str_enum
+from backend.households.enums import (
+    AssistanceCategory,
+    ConsentPurpose,
+    HouseholdStatus,
+    MemberFlag,
+    ReferralState,
+)
 
-
-class AssistanceCategory(enum.StrEnum):
-    DIBAO = "dibao"  # 低保
-    DIBAO_EDGE = "dibao_edge"  # 低保边缘
-    TEKUN = "tekun"  # 特困
-    EXPENSE_POVERTY = "expense_poverty"  # 支出型贫困
-    TEMPORARY = "temporary"  # 临时救助
-    LOW_INCOME_FARMER = "low_income_farmer"  # 低收入农户
-
-
-class MemberFlag(enum.StrEnum):
-    DISABLED = "disabled"
-    SERIOUSLY_ILL = "seriously_ill"
-    MINOR = "minor"
-    ELDERLY = "elderly"
-    UNION_HARDSHIP = "union_hardship"
-    VETERAN = "veteran"
-
-
-class HouseholdStatus(enum.StrEnum):
-    ACTIVE = "active"
-    LEFT = "left"  # left assistance; visits continue for one more year
-
-
-class ConsentPurpose(enum.StrEnum):
-    PUBLISH_NEEDS = "publish_needs"
-    SHARE_CONTACT = "share_contact"
-
-
-class ReferralState(enum.StrEnum):
-    NEW = "new"
-    CONVERTED = "converted"
-    DISMISSED = "dismissed"
+__all__ = [
+    "Assessment",
+    "AssistanceCategory",
+    "AssistanceRecord",
+    "Consent",
+    "ConsentPurpose",
+    "Household",
+    "HouseholdStatus",
+    "MemberFlag",
+    "Referral",
+    "ReferralState",
+    "Verification",
+]
 
 
 class Household(UUIDPrimaryKey, Timestamps, Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,10 @@ from backend.households.models import (
 )
 from backend.regions.models import Region
 from backend.regions.repository import in_subtrees
+
+
+async def household(session: AsyncSession, household_id: uuid.UUID) -> Household | None:
+    return await session.get(Household, household_id)
 
 
 async def household_with_path(
@@ -233,3 +238,32 @@ async def regions_under(
             .order_by(Region.path)
         )
     ).all()
+
+
+async def active_share_consent(session: AsyncSession, household_id: uuid.UUID) -> Consent | None:
+    return (
+        await session.scalars(
+            select(Consent)
+            .where(
+                Consent.household_id == household_id,
+                Consent.purpose == ConsentPurpose.SHARE_CONTACT,
+                Consent.withdrawn_at.is_(None),
+            )
+            .order_by(Consent.given_at.desc())
+        )
+    ).first()
+
+
+async def contact_columns(session: AsyncSession, household_id: uuid.UUID) -> Any:
+    """The encrypted contact columns; only ``service.contact_for_claim`` calls this."""
+    return (
+        await session.execute(
+            select(
+                Household.id,
+                Household.region_code,
+                Household.head_name_enc,
+                Household.phone_enc,
+                Household.address_enc,
+            ).where(Household.id == household_id)
+        )
+    ).first()

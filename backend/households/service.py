@@ -39,7 +39,7 @@ from backend.accounts.models import Role
 from backend.accounts.passwords import hash_password, verify_password
 from backend.audit.service import Actor, record
 from backend.core.db import utcnow
-from backend.core.errors import Conflict, Invalid, NotFound, RateLimited
+from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from backend.core.i18n import N_
 from backend.core.keys import get_keys
 from backend.core.ratelimit import Lockout
@@ -54,6 +54,20 @@ from backend.households.models import (
     Referral,
     ReferralState,
     Verification,
+)
+
+# Read queries other domains may call (their only way into this domain's repository).
+from backend.households.repository import (
+    by_code_hash as by_code_hash,
+)
+from backend.households.repository import (
+    household_with_path as household_with_path,
+)
+from backend.households.repository import (
+    population as population,
+)
+from backend.households.repository import (
+    regions_under as regions_under,
 )
 from backend.households.schemas import DIMENSIONS, PERSONAL_FIELDS, CodeCheck, HouseholdIn
 from backend.needs import repository as needs_repo
@@ -923,3 +937,70 @@ async def _convert_referral(
         region_code=referral.region_code,
         payload={"household_id": str(household.id)},
     )
+
+
+# --- contact details for a claiming organization ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    head_name: str
+    phone: str
+    address: str
+
+
+async def has_share_contact_consent(session: AsyncSession, household_id: uuid.UUID) -> bool:
+    return await repo.active_share_consent(session, household_id) is not None
+
+
+async def contact_for_claim(
+    session: AsyncSession,
+    household_id: uuid.UUID,
+    *,
+    actor: Actor,
+    claim_id: uuid.UUID,
+    organization_id: uuid.UUID,
+) -> ContactDetails:
+    """Decrypt the household's contact details for the members of an organization whose claim
+    on one of its needs is active (the caller, ``resources.service.contact_details``, checks
+    the claim). Needs the household's share-contact consent; every read is audited."""
+    if not await has_share_contact_consent(session, household_id):
+        raise Forbidden(
+            N_("The household has not agreed to share its contact details."), code="no_consent"
+        )
+    row = await repo.contact_columns(session, household_id)
+    if row is None:
+        raise NotFound(N_("Claim not found."))
+    values = {
+        "head_name": _dec("head_name", row.head_name_enc),
+        "phone": _dec("phone", row.phone_enc),
+        "address": _dec("address", row.address_enc),
+    }
+    await record(
+        session,
+        actor=actor,
+        action="household.contact_viewed",
+        object_type="household",
+        object_id=row.id,
+        region_code=row.region_code,
+        detail={
+            "fields": [name for name, value in values.items() if value],
+            "claim_id": str(claim_id),
+            "organization_id": str(organization_id),
+        },
+    )
+    return ContactDetails(**values)
+
+
+async def region_code_of(session: AsyncSession, household_id: uuid.UUID) -> str:
+    """The household's region code ("" when it does not exist); no personal field."""
+    found = await repo.household(session, household_id)
+    return found.region_code if found is not None else ""
+
+
+async def masked_head_name(session: AsyncSession, household_id: uuid.UUID) -> str:
+    """The head's name masked as printed on the household's own list (张*三)."""
+    found = await repo.household(session, household_id)
+    if found is None:
+        raise NotFound(N_("Household not found."))
+    return masked(found)["head_name"]

@@ -27,13 +27,12 @@ from backend.households import service
 from backend.households.models import AssistanceCategory, MemberFlag, ReferralState
 from backend.households.qr import qr_svg
 from backend.households.schemas import DIMENSIONS, PERSONAL_FIELDS, HouseholdIn
-from backend.needs import repository as needs_repo
 from backend.needs import service as needs_service
 from backend.needs.models import NeedState
 from backend.needs.schemas import NeedIn
 from backend.privacy.scanner import Finding, mark_spans_html
 from backend.regions.models import Region, RegionLevel
-from backend.regions.repository import by_level
+from backend.regions.service import by_level
 
 
 def caseworker_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -129,7 +128,7 @@ async def _detail_context(
         "verifications": await repo.verifications(db, household.id),
         "assessments": await repo.assessments(db, household.id),
         "consents": await repo.consents(db, household.id),
-        "needs": await needs_repo.needs_of_household(db, household.id),
+        "needs": await needs_service.needs_of_household(db, household.id),
         "can_publish": await service.can_publish(db, household),
         "has_child": service.has_child(household),
         "dimensions": DIMENSIONS,
@@ -463,7 +462,7 @@ class HouseholdViews(Controller):
             "households/need_form.html",
             form={"urgency": "normal"},
             household=household,
-            categories=await needs_repo.categories(db),
+            categories=await needs_service.categories(db),
             action=f"/households/{household_id}/needs",
         )
 
@@ -484,7 +483,7 @@ class HouseholdViews(Controller):
                 exc,
                 form=data,
                 household=household,
-                categories=await needs_repo.categories(db),
+                categories=await needs_service.categories(db),
                 action=f"/households/{household_id}/needs",
             )
         return Redirect(f"/households/needs/{need.id}?saved=draft", status_code=303)
@@ -511,7 +510,7 @@ class HouseholdViews(Controller):
             else "",
             "deadline": need.deadline.isoformat() if need.deadline else "",
         }
-        public = await needs_repo.public_need(db, need.id)
+        public = await needs_service.public_need(db, need.id)
         return page(
             request,
             "households/need.html",
@@ -519,7 +518,7 @@ class HouseholdViews(Controller):
             need=need,
             household=household,
             form=form,
-            categories=await needs_repo.categories(db),
+            categories=await needs_service.categories(db),
             public=public,
             editable=need.state == NeedState.DRAFT,
             states=NeedState,

@@ -13,7 +13,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization, OrgStatus, Role, RoleGrant
-from backend.households.models import Household, HouseholdStatus
+from backend.households.enums import HouseholdStatus
+from backend.households.models import Household
 from backend.matches.models import (
     CountyWeights,
     Match,

@@ -30,9 +30,13 @@ from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.households import service as households
 from backend.households.models import Household
-from backend.households.repository import population
 from backend.needs import repository as repo
 from backend.needs.models import Need, NeedCategory, NeedState, Urgency
+
+# Read queries other domains may call (their only way into this domain's repository).
+from backend.needs.repository import categories as categories
+from backend.needs.repository import needs_of_household as needs_of_household
+from backend.needs.repository import public_need as public_need
 from backend.needs.schemas import NeedIn, PublishBlock
 from backend.needs.states import lock_need, transition
 from backend.outbox.service import record_change
@@ -201,7 +205,7 @@ async def generalize(
     session: AsyncSession, household: Household, region_path: str, k: int
 ) -> GeneralizedProfile:
     city_path = ".".join(region_path.split(".")[:2])
-    rows = await population(session, city_path)
+    rows = await households.population(session, city_path)
     index = KAnonIndex([profile_input(p, a, f) for p, a, f in rows])
     target = profile_input(region_path, household.member_ages, household.flags)
     result = index.generalize(target, k)

@@ -18,7 +18,7 @@ from backend.needs import repository as repo
 from backend.needs.models import Urgency
 from backend.needs.schemas import PUBLIC_STATES
 from backend.regions.models import RegionLevel
-from backend.regions.repository import by_level
+from backend.regions.service import by_level
 
 
 class PublicNeedViews(Controller):

@@ -26,7 +26,7 @@ from backend.organizations import repository as repo
 from backend.organizations.repository import Figures
 from backend.organizations.scope import approved_organization, require_org_admin
 from backend.outbox.service import emit, record_change
-from backend.resources.repository import known_regions
+from backend.resources.service import known_regions
 
 LINK_DAYS = 7
 CODE_HOURS = 48

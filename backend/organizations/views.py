@@ -22,13 +22,13 @@ from backend.core.templating import page
 from backend.organizations import repository as repo
 from backend.organizations import service
 from backend.organizations.scope import require_member, require_org_admin
-from backend.projects import repository as projects_repo
+from backend.projects import service as projects_service
 from backend.projects.storage import photo_storage
 from backend.regions.models import RegionLevel
-from backend.regions.repository import by_level
-from backend.resources import repository as resources_repo
+from backend.regions.service import by_level
+from backend.resources import service as resources_service
 from backend.resources.models import ClaimState
-from backend.volunteering import repository as tasks_repo
+from backend.volunteering import service as tasks_service
 
 PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
 
@@ -56,7 +56,7 @@ class DirectoryViews(Controller):
         pager = Page(number=page_no, size=20)
         paths = []
         if region:
-            path = await resources_repo.region_path(db, region)
+            path = await resources_service.region_path(db, region)
             paths = [path] if path else []
         rows, total = await repo.directory(
             db,
@@ -79,7 +79,7 @@ class DirectoryViews(Controller):
             region=region or "",
             q=q or "",
             regions=await by_level(db, RegionLevel.CITY, RegionLevel.COUNTY),
-            region_names=await resources_repo.region_names(db, [o.region_code for o in rows]),
+            region_names=await resources_service.region_names(db, [o.region_code for o in rows]),
         )
 
     @get("/organizations/ranking", name="csr_ranking")
@@ -105,9 +105,9 @@ class DirectoryViews(Controller):
     ) -> Template:
         org = await _approved(db, org_id)
         figs = (await repo.figures(db, [org.id]))[org.id]
-        resources, _ = await resources_repo.public_resources(db, organization_id=org.id, limit=6)
-        projects = await projects_repo.public_projects_of(db, org.id, limit=6)
-        tasks = await tasks_repo.open_tasks_of(db, org.id, limit=6)
+        resources, _ = await resources_service.public_resources(db, organization_id=org.id, limit=6)
+        projects = await projects_service.public_projects_of(db, org.id, limit=6)
+        tasks = await tasks_service.open_tasks_of(db, org.id, limit=6)
         return page(
             request,
             "organizations/profile.html",
@@ -116,7 +116,7 @@ class DirectoryViews(Controller):
             resources=[r for r, _ in resources],
             projects=projects,
             tasks=tasks,
-            region_names=await resources_repo.region_names(
+            region_names=await resources_service.region_names(
                 db, [org.region_code, *org.service_area]
             ),
         )
@@ -150,11 +150,11 @@ class PortalViews(Controller):
             "organizations/dashboard.html",
             org=org,
             role=role.value,
-            resources=await resources_repo.org_resources(db, org_id),
-            claims=await resources_repo.org_claims(db, org_id, states=[ClaimState.ACTIVE]),
-            projects=await projects_repo.projects_of(db, org_id),
-            tasks=await tasks_repo.tasks_of(db, org_id),
-            pending_hours=await tasks_repo.pending_hours_count(db, org_id),
+            resources=await resources_service.org_resources(db, org_id),
+            claims=await resources_service.org_claims(db, org_id, states=[ClaimState.ACTIVE]),
+            projects=await projects_service.projects_of(db, org_id),
+            tasks=await tasks_service.tasks_of(db, org_id),
+            pending_hours=await tasks_service.pending_hours_count(db, org_id),
             fulfilments=await repo.open_fulfilments(db, org_id),
             figures=(await repo.figures(db, [org_id]))[org_id],
         )

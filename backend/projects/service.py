@@ -32,8 +32,16 @@ from backend.projects.models import (
     ProjectState,
     ProjectUpdate,
 )
+
+# Read queries other domains may call (their only way into this domain's repository).
+from backend.projects.repository import (
+    projects_of as projects_of,
+)
+from backend.projects.repository import (
+    public_projects_of as public_projects_of,
+)
 from backend.projects.storage import PhotoStorage
-from backend.resources import repository as resources_repo
+from backend.resources import service as resources_service
 
 UPDATE_INTERVAL = timedelta(days=90)
 DONATABLE = frozenset({ProjectState.FUNDRAISING, ProjectState.FUNDED, ProjectState.EXECUTING})
@@ -98,7 +106,7 @@ async def create_project(
         errors["title"] = "too_long"
     if await session.get(NeedCategory, category) is None:
         errors["category"] = "invalid"
-    if not region_code or not await resources_repo.known_regions(session, [region_code]):
+    if not region_code or not await resources_service.known_regions(session, [region_code]):
         errors["region_code"] = "invalid"
     if target_fen is None or target_fen <= 0:
         errors["target"] = "invalid"
@@ -175,9 +183,9 @@ async def link_need(
         raise Invalid(
             N_("This need cannot be linked: it is not published."), fields={"need_id": "invalid"}
         )
-    path = await resources_repo.region_path(session, need.region_code)
-    project_path = await resources_repo.region_path(session, project.region_code)
-    if path is None or project_path is None or not resources_repo.in_area(path, [project_path]):
+    path = await resources_service.region_path(session, need.region_code)
+    project_path = await resources_service.region_path(session, project.region_code)
+    if path is None or project_path is None or not resources_service.in_area(path, [project_path]):
         raise Invalid(
             N_("This need lies outside the project's region."), fields={"need_id": "region"}
         )

@@ -23,8 +23,8 @@ from backend.projects import service
 from backend.projects.models import PROJECT_TRANSITIONS, ProjectState
 from backend.projects.storage import PhotoStorage, photo_storage
 from backend.regions.models import RegionLevel
-from backend.regions.repository import by_level
-from backend.resources import repository as resources_repo
+from backend.regions.service import by_level
+from backend.resources import service as resources_service
 from backend.resources.service import need_summary
 from backend.resources.views import parse_date
 
@@ -72,9 +72,9 @@ class ProjectViews(Controller):
             state=state_ or "",
             category=category or "",
             states=repo.PUBLIC_STATES,
-            categories=await resources_repo.categories(db),
+            categories=await resources_service.categories(db),
             percent=service.percent,
-            region_names=await resources_repo.region_names(db, [p.region_code for p, _ in rows]),
+            region_names=await resources_service.region_names(db, [p.region_code for p, _ in rows]),
         )
 
     async def _context(
@@ -99,7 +99,7 @@ class ProjectViews(Controller):
             "can_donate": service.can_donate(project),
             "percent": service.percent(project),
             "next_states": sorted(s.value for s in PROJECT_TRANSITIONS[project.state]),
-            "region_names": await resources_repo.region_names(
+            "region_names": await resources_service.region_names(
                 db, [project.region_code, *[s.region_code for _, s in links]]
             ),
             "form": {},
@@ -144,7 +144,7 @@ class ProjectViews(Controller):
             "projects/form.html",
             org_id=org_id,
             form={},
-            categories=await resources_repo.categories(db),
+            categories=await resources_service.categories(db),
             regions=await by_level(db, RegionLevel.CITY, RegionLevel.COUNTY),
         )
 
@@ -174,7 +174,7 @@ class ProjectViews(Controller):
                 exc,
                 org_id=org_id,
                 form=data,
-                categories=await resources_repo.categories(db),
+                categories=await resources_service.categories(db),
                 regions=await by_level(db, RegionLevel.CITY, RegionLevel.COUNTY),
             )
         return Redirect(f"/projects/{project.id}?saved=created", status_code=303)

@@ -1,13 +1,18 @@
-"""Load GB/T 2260 regions from CSV (code, parent_code, level, name, name_en)."""
+"""Load GB/T 2260 regions from CSV (code, parent_code, level, name, name_en), and what other
+domains ask of the region tree (their views list regions to choose from; search names a
+region's ancestors). Region subtree filters for queries stay in ``repository.py``: other
+domains' repositories compose ``in_subtrees`` into their own queries."""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.regions import repository as repo
 from backend.regions.models import Region, RegionLevel
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -57,3 +62,13 @@ async def import_bundled(session: AsyncSession) -> int:
     for path in sorted(DATA_DIR.glob("*.csv")):
         total += await import_regions(session, read_csv(path))
     return total
+
+
+async def by_level(session: AsyncSession, *levels: RegionLevel) -> Sequence[Region]:
+    """Every region of these levels, in tree order."""
+    return await repo.by_level(session, *levels)
+
+
+async def ancestors(session: AsyncSession, code: str) -> Sequence[Region]:
+    """From the province down to the region itself."""
+    return await repo.ancestors(session, code)

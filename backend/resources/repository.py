@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization, OrgStatus
-from backend.households.models import Consent, ConsentPurpose, Household
+from backend.households.models import Household
 from backend.needs.models import Need, NeedState
 from backend.regions.models import Region
 from backend.resources.models import Claim, ClaimState, Resource, ResourceState
@@ -186,35 +186,6 @@ async def claimable_needs(
 
 async def paths_of(session: AsyncSession, codes: Sequence[str]) -> list[str]:
     return list((await session.scalars(select(Region.path).where(Region.code.in_(codes)))).all())
-
-
-async def active_share_consent(session: AsyncSession, household_id: uuid.UUID) -> Consent | None:
-    return (
-        await session.scalars(
-            select(Consent)
-            .where(
-                Consent.household_id == household_id,
-                Consent.purpose == ConsentPurpose.SHARE_CONTACT,
-                Consent.withdrawn_at.is_(None),
-            )
-            .order_by(Consent.given_at.desc())
-        )
-    ).first()
-
-
-async def household_contact_columns(session: AsyncSession, household_id: uuid.UUID) -> Any:
-    """The encrypted contact columns; only the contact-details service calls this."""
-    return (
-        await session.execute(
-            select(
-                Household.id,
-                Household.region_code,
-                Household.head_name_enc,
-                Household.phone_enc,
-                Household.address_enc,
-            ).where(Household.id == household_id)
-        )
-    ).first()
 
 
 def in_area(path: str, roots: Sequence[str]) -> bool:

@@ -10,7 +10,6 @@ in the order need → resource, so concurrent claims queue instead of deadlockin
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date
 
 import msgspec
@@ -22,23 +21,47 @@ from backend.audit.service import Actor, record
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
-from backend.core.keys import get_keys
-from backend.households.models import AssistanceCategory, MemberFlag
+from backend.households import service as households
+from backend.households.enums import AssistanceCategory, MemberFlag
 from backend.needs.models import Need, NeedCategory, NeedState
 from backend.needs.states import lock_need, transition
 from backend.organizations.scope import approved_organization, require_member
 from backend.outbox.service import emit, record_change
-from backend.privacy.crypto import FieldCipher
 from backend.resources import repository as repo
 from backend.resources.models import Claim, ClaimState, Resource, ResourceKind, ResourceState
-from backend.resources.schemas import Eligibility, NeedSummary, PublicResource
 
-# Encryption contexts of the household's contact columns (see backend/privacy/crypto.py).
-CONTACT_CONTEXTS = {
-    "head_name": "households.head_name",
-    "phone": "households.phone",
-    "address": "households.address",
-}
+# Read queries other domains may call (their only way into this domain's repository).
+from backend.resources.repository import (
+    categories as categories,
+)
+from backend.resources.repository import (
+    claim_detail as claim_detail,
+)
+from backend.resources.repository import (
+    claim_for_update as claim_for_update,
+)
+from backend.resources.repository import (
+    in_area as in_area,
+)
+from backend.resources.repository import (
+    known_regions as known_regions,
+)
+from backend.resources.repository import (
+    org_claims as org_claims,
+)
+from backend.resources.repository import (
+    org_resources as org_resources,
+)
+from backend.resources.repository import (
+    public_resources as public_resources,
+)
+from backend.resources.repository import (
+    region_names as region_names,
+)
+from backend.resources.repository import (
+    region_path as region_path,
+)
+from backend.resources.schemas import Eligibility, NeedSummary, PublicResource
 
 RESOURCE_MOVES: dict[ResourceState, frozenset[ResourceState]] = {
     ResourceState.ACTIVE: frozenset({ResourceState.PAUSED, ResourceState.CLOSED}),
@@ -444,17 +467,11 @@ async def release_claim(
     return claim
 
 
-@dataclass(frozen=True)
-class ContactDetails:
-    head_name: str
-    phone: str
-    address: str
-
-
 async def contact_details(
     session: AsyncSession, actor: CurrentUser, claim_id: uuid.UUID
-) -> ContactDetails:
-    """The household's contact details for an active claim whose household consented; audited."""
+) -> households.ContactDetails:
+    """The household's contact details for an active claim whose household consented; the
+    households service decrypts and audits them."""
     found = await repo.claim_detail(session, claim_id)
     if found is None:
         raise NotFound(N_("Claim not found."))
@@ -467,42 +484,17 @@ async def contact_details(
         raise Forbidden(
             N_("Contact details are shown only while your claim is active."), code="claim_inactive"
         )
-    if await repo.active_share_consent(session, need.household_id) is None:
-        raise Forbidden(
-            N_("The household has not agreed to share its contact details."), code="no_consent"
-        )
-    row = await repo.household_contact_columns(session, need.household_id)
-    if row is None:
-        raise NotFound(N_("Claim not found."))
-    keys = get_keys()
-    cipher = FieldCipher(keys.encryption, keys.current_encryption_id)
-    values = {
-        "head_name": cipher.decrypt(row.head_name_enc, context=CONTACT_CONTEXTS["head_name"]),
-        "phone": cipher.decrypt(row.phone_enc, context=CONTACT_CONTEXTS["phone"])
-        if row.phone_enc
-        else "",
-        "address": cipher.decrypt(row.address_enc, context=CONTACT_CONTEXTS["address"])
-        if row.address_enc
-        else "",
-    }
-    await record(
+    return await households.contact_for_claim(
         session,
+        need.household_id,
         actor=actor_of(actor),
-        action="household.contact_viewed",
-        object_type="household",
-        object_id=row.id,
-        region_code=row.region_code,
-        detail={
-            "fields": [name for name, value in values.items() if value],
-            "claim_id": str(claim.id),
-            "organization_id": str(claim.organization_id),
-        },
+        claim_id=claim.id,
+        organization_id=claim.organization_id,
     )
-    return ContactDetails(**values)
 
 
 async def has_contact_consent(session: AsyncSession, household_id: uuid.UUID) -> bool:
-    return await repo.active_share_consent(session, household_id) is not None
+    return await households.has_share_contact_consent(session, household_id)
 
 
 def need_summary(need: Need) -> NeedSummary:

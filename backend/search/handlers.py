@@ -10,7 +10,8 @@ import uuid
 
 from backend.core.events import HandlerContext, subscribe
 from backend.outbox.models import OutboxEvent
-from backend.search import projections, service
+from backend.search import repository as projections
+from backend.search import service
 from backend.search.engine import SearchEngine
 
 # aggregate_type → search kind (a task may be emitted as "task" or "volunteer_task")

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.errors import DomainError
 from backend.core.i18n import N_
-from backend.search import projections
+from backend.search import repository as projections
 from backend.search.documents import KINDS, SearchDocument, SearchQuery, SearchResults
 from backend.search.engine import SearchEngine
 

@@ -12,7 +12,8 @@ from backend.core.errors import Invalid
 from backend.core.http import DB
 from backend.core.security import current_locale
 from backend.core.templating import is_htmx, page, translate
-from backend.search import projections, schemas
+from backend.search import repository as projections
+from backend.search import schemas
 from backend.search.documents import KINDS, SearchQuery, SearchResults
 from backend.search.provider import engine_of
 from backend.search.service import SearchUnavailable, search
@@ -30,7 +31,7 @@ async def _labels(db: DB, results: SearchResults, q: SearchQuery) -> dict[str, A
     region_codes = set(results.facets.get("region", {}))
     crumbs: list[str] = []
     if q.region_code:
-        from backend.regions.repository import ancestors
+        from backend.regions.service import ancestors
 
         chain = await ancestors(db, q.region_code)
         crumbs = [r.code for r in chain]

@@ -23,7 +23,7 @@ from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.organizations.scope import approved_organization, require_member
 from backend.outbox.service import emit, record_change
-from backend.resources import repository as resources_repo
+from backend.resources import service as resources_service
 from backend.volunteering import repository as repo
 from backend.volunteering.models import (
     Certificate,
@@ -34,6 +34,17 @@ from backend.volunteering.models import (
     TaskSlot,
     TaskState,
     VolunteerTask,
+)
+
+# Read queries other domains may call (their only way into this domain's repository).
+from backend.volunteering.repository import (
+    open_tasks_of as open_tasks_of,
+)
+from backend.volunteering.repository import (
+    pending_hours_count as pending_hours_count,
+)
+from backend.volunteering.repository import (
+    tasks_of as tasks_of,
 )
 
 TASK_CATEGORIES = (
@@ -101,7 +112,7 @@ async def create_task(
         errors["title"] = "required"
     if category not in TASK_CATEGORIES:
         errors["category"] = "invalid"
-    if not region_code or not await resources_repo.known_regions(session, [region_code]):
+    if not region_code or not await resources_service.known_regions(session, [region_code]):
         errors["region_code"] = "invalid"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)

@@ -21,8 +21,8 @@ from backend.core.security import login_required, require_user, roles_required
 from backend.core.templating import SHANGHAI, page
 from backend.organizations.scope import is_member, require_member
 from backend.regions.models import RegionLevel
-from backend.regions.repository import by_level
-from backend.resources import repository as resources_repo
+from backend.regions.service import by_level
+from backend.resources import service as resources_service
 from backend.resources.views import parse_int
 from backend.volunteering import certificate, service
 from backend.volunteering import repository as repo
@@ -75,7 +75,7 @@ class TaskViews(Controller):
             pager=pager.with_total(total),
             category=category or "",
             categories=service.TASK_CATEGORIES,
-            region_names=await resources_repo.region_names(db, [t.region_code for t, _ in rows]),
+            region_names=await resources_service.region_names(db, [t.region_code for t, _ in rows]),
         )
 
     async def _detail_context(
@@ -101,7 +101,7 @@ class TaskViews(Controller):
             "can_sign_up": can_sign_up,
             "now": datetime.now(UTC),
             "form": {},
-            "region_names": await resources_repo.region_names(db, [task.region_code]),
+            "region_names": await resources_service.region_names(db, [task.region_code]),
         }
 
     @get("/tasks/{task_id:uuid}", name="task")

@@ -57,7 +57,8 @@ def _run(database_url: str, fn: Any) -> Any:
 async def _draft_needs(session: Any) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
     from sqlalchemy import select, text
 
-    from backend.households.models import Consent, ConsentPurpose, Household
+    from backend.households.enums import ConsentPurpose
+    from backend.households.models import Consent, Household
     from backend.households.service import today_local
     from backend.needs.models import Need, NeedState
 

@@ -220,7 +220,8 @@ async def test_photos_checked_by_content_and_stripped(
 async def test_visits_schedule_and_overdue(db: Any, demo: dict[str, Any]) -> None:
     from backend.core.db import utcnow
     from backend.fulfilment import repository as repo
-    from backend.households.models import AssistanceCategory, Household, HouseholdStatus
+    from backend.households.enums import AssistanceCategory, HouseholdStatus
+    from backend.households.models import Household
     from backend.households.service import caseworker_paths
 
     caseworker = await user(db, demo["caseworker"])

@@ -9,13 +9,8 @@ from typing import Any
 
 from backend.core.db import utcnow
 from backend.households import service as hs
-from backend.households.models import (
-    AssistanceCategory,
-    Consent,
-    ConsentPurpose,
-    Household,
-    Referral,
-)
+from backend.households.enums import AssistanceCategory, ConsentPurpose
+from backend.households.models import Consent, Household, Referral
 from backend.needs.models import Need, NeedState, Urgency
 from backend.privacy.idcard import make_fake_id
 

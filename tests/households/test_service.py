@@ -12,7 +12,8 @@ from backend.accounts.service import load_current_user
 from backend.audit.models import AuditEntry
 from backend.core.errors import Conflict, Invalid, NotFound, RateLimited
 from backend.households import service as hs
-from backend.households.models import AssistanceCategory, Household
+from backend.households.enums import AssistanceCategory
+from backend.households.models import Household
 from backend.households.schemas import HouseholdIn
 from tests.households.factories import fake_id
 

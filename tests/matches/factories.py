@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts.identity import CurrentUser
 from backend.accounts.service import load_current_user
 from backend.demo.matching import ensure_categories, make_household, make_need, make_resource
-from backend.households.models import AssistanceCategory, Household
+from backend.households.enums import AssistanceCategory
+from backend.households.models import Household
 from backend.needs.models import Need, Urgency
 from backend.resources.models import Resource
 

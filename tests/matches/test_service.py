@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from backend.audit.models import AuditEntry
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.fulfilment.models import Fulfilment
-from backend.households.models import AssistanceCategory, Household
+from backend.households.enums import AssistanceCategory
+from backend.households.models import Household
 from backend.matches import service
 from backend.matches.loader import load_county
 from backend.matches.models import (

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import utcnow
-from backend.households.models import AssistanceCategory, Consent, ConsentPurpose, Household
+from backend.households.enums import AssistanceCategory, ConsentPurpose
+from backend.households.models import Consent, Household
 from backend.needs.models import Need, NeedCategory, NeedState, Urgency
 
 CATEGORIES = [

@@ -23,7 +23,8 @@ from backend.needs.models import Need, NeedState
 from backend.needs.states import can_move, lock_need, transition
 from backend.outbox.service import emit
 from backend.projects.models import Project
-from backend.search import projections, service
+from backend.search import repository as projections
+from backend.search import service
 from backend.search.provider import engine_of
 from backend.volunteering.models import VolunteerTask
 from tests.helpers import drain_outbox

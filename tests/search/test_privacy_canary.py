@@ -17,7 +17,8 @@ from backend.households.models import Consent
 from backend.needs.models import Need, NeedState
 from backend.needs.states import transition
 from backend.outbox.service import emit
-from backend.search import projections, service
+from backend.search import repository as projections
+from backend.search import service
 from backend.search.provider import engine_of
 from backend.search.tantivy_engine import TantivyEngine
 from tests.helpers import drain_outbox

@@ -2,7 +2,7 @@
 
 Only public columns are selected. Needs never join the household's personal columns: the
 household is consulted only through ``EXISTS`` conditions on its verification date and its
-publication consent (DESIGN.md: a need is hidden while verification or consent has lapsed),
+publication consent (docs/privacy.md: a need is hidden while verification or consent has lapsed),
 and the location is the need's generalized ``public_region_code`` with its ancestors.
 
 Which rows are public (everything else is removed from the index):
@@ -15,7 +15,7 @@ Which rows are public (everything else is removed from the index):
 - volunteer tasks: ``open``, approved organization (the task's ``place`` is never indexed: a
   task tied to a need could name a household's address).
 
-This module is the search domain's repository: every ``select()`` of the search layer is here.
+Every ``select()`` of the search layer is here.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization, OrgStatus
 from backend.core.db import utcnow
-from backend.households.models import Consent, ConsentPurpose, Household
+from backend.households.enums import ConsentPurpose
+from backend.households.models import Consent, Household
 from backend.needs.models import Need, NeedCategory, NeedState
 from backend.projects.models import Project, ProjectState
 from backend.regions.models import Region
