@@ -227,7 +227,7 @@ async def _reindex(settings: Settings, db_url: str) -> int:
 
     from backend.core.db import make_engine, make_sessionmaker, unit_of_work
     from backend.search import service
-    from backend.search.provider import engine_from_settings, stop_search
+    from backend.search.provider import engine_from_settings
 
     engine = make_engine(db_url, pool_size=2)
     search = engine_from_settings(settings)
@@ -240,7 +240,7 @@ async def _reindex(settings: Settings, db_url: str) -> int:
         async with unit_of_work(make_sessionmaker(engine)) as session:
             count = await service.rebuild(session, search, progress)
     finally:
-        await stop_search(search)
+        await search.close()
         await engine.dispose()
     elapsed = time.perf_counter() - started
     print(f"reindex: {count} documents in {elapsed:.1f}s ({settings.search_engine})", flush=True)

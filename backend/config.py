@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_type_hints
 
 Environment = Literal["development", "test", "production"]
 
@@ -19,13 +19,6 @@ Environment = Literal["development", "test", "production"]
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(f"TONGXIN_{name}")
     return value if value not in (None, "") else default
-
-
-def _bool(name: str, default: bool) -> bool:
-    raw = _env(name)
-    if raw is None:
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +71,10 @@ class Settings:
     secure_cookies: bool | None = None
     log_level: str = "INFO"
     oidc_providers: tuple[OIDCProviderSettings, ...] = ()
+    # Uploaded photos and receipts go to this S3-compatible bucket when it is set (boto3 must
+    # then be installed); otherwise to var_dir/uploads.
+    uploads_s3_bucket: str | None = None
+    uploads_s3_endpoint: str | None = None
 
     @property
     def cookies_secure(self) -> bool:
@@ -95,51 +92,42 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
-        port = int(_env("PORT", "8000") or 8000)
-        host = _env("HOST", "127.0.0.1") or "127.0.0.1"
-        values: dict[str, Any] = {
-            "environment": _env("ENV", "development"),
-            "host": host,
-            "port": port,
-            "base_url": _env("BASE_URL", f"http://{host}:{port}"),
-            "var_dir": Path(_env("VAR_DIR", "var") or "var").resolve(),
-            "database_url": _env("DATABASE_URL"),
-            "redis_url": _env("REDIS_URL"),
-            "db_pool_size": int(_env("DB_POOL_SIZE", "10") or 10),
-            "secret_key": _env("SECRET_KEY"),
-            "encryption_keys": _env("ENCRYPTION_KEYS"),
-            "audit_key": _env("AUDIT_KEY"),
-            "id_hash_key": _env("ID_HASH_KEY"),
-            "search_engine": _env("SEARCH_ENGINE", "tantivy"),
-            "meili_url": _env("MEILI_URL"),
-            "meili_api_key": _env("MEILI_API_KEY"),
-            "stripe_secret_key": _env("STRIPE_SECRET_KEY"),
-            "stripe_webhook_secret": _env("STRIPE_WEBHOOK_SECRET"),
-            "k_anonymity": int(_env("K_ANONYMITY", "5") or 5),
-            "default_locale": _env("DEFAULT_LOCALE", "zh_CN"),
-            "session_idle_minutes": int(_env("SESSION_IDLE_MINUTES", "30") or 30),
-            "session_absolute_hours": int(_env("SESSION_ABSOLUTE_HOURS", "12") or 12),
-            "login_max_failures": int(_env("LOGIN_MAX_FAILURES", "5") or 5),
-            "login_window_minutes": int(_env("LOGIN_WINDOW_MINUTES", "15") or 15),
-            "login_lockout_minutes": int(_env("LOGIN_LOCKOUT_MINUTES", "15") or 15),
-            "outbox_sweep_after_seconds": int(_env("OUTBOX_SWEEP_AFTER_SECONDS", "300") or 300),
-            "pledge_expiry_days": int(_env("PLEDGE_EXPIRY_DAYS", "14") or 14),
-            "run_worker_in_process": _bool("WORKER_IN_PROCESS", True),
-            "load_demo_data": _bool("LOAD_DEMO_DATA", True),
-            "secure_cookies": None
-            if _env("SECURE_COOKIES") is None
-            else _bool("SECURE_COOKIES", True),
-            "log_level": _env("LOG_LEVEL", "INFO"),
-            "oidc_providers": tuple(
-                OIDCProviderSettings(**p) for p in json.loads(_env("OIDC_PROVIDERS", "[]") or "[]")
-            ),
-        }
+        """Every field from ``TONGXIN_<FIELD NAME>`` (a few shorter names in ``ENV_NAMES``);
+        an unset or empty variable keeps the field's default above, written once."""
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = _env(ENV_NAMES.get(f.name, f.name.upper()))
+            if raw is not None:
+                values[f.name] = _parse(f.name, hints[f.name], raw)
+        if "base_url" not in values:
+            host = values.get("host", cls.host)
+            values["base_url"] = f"http://{host}:{values.get('port', cls.port)}"
+        values["var_dir"] = Path(values.get("var_dir", cls.var_dir)).resolve()
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
         if unknown:
             raise TypeError(f"unknown settings: {sorted(unknown)}")
         values.update(overrides)
         return cls(**values)
+
+
+# Environment names that are not simply TONGXIN_<FIELD NAME>.
+ENV_NAMES = {"environment": "ENV", "run_worker_in_process": "WORKER_IN_PROCESS"}
+
+
+def _parse(name: str, kind: Any, raw: str) -> Any:
+    """One environment value as the field's type."""
+    if name == "oidc_providers":
+        return tuple(OIDCProviderSettings(**p) for p in json.loads(raw))
+    base = {a for a in get_args(kind) if a is not type(None)} or {kind}
+    if bool in base:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if int in base:
+        return int(raw)
+    if Path in base:
+        return Path(raw)
+    return raw
 
 
 @lru_cache(maxsize=1)

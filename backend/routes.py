@@ -1,75 +1,100 @@
 """Every domain's controllers: web pages and the JSON API (mounted under /api/v1).
 
-One ``"module:attribute"`` per line, kept in alphabetical order so that domains adding their
-own lines rarely touch the same place.
+Imported, not named by strings: a renamed or removed controller fails at import time and under
+mypy. Keep each list in alphabetical order so that domains adding their own lines rarely touch
+the same place.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-WEB = [
-    "backend.accounts.oidc_views:OIDCViews",
-    "backend.accounts.oidc_views:PendingUserViews",
-    "backend.accounts.views:AccountViews",
-    "backend.accounts.views:AdminViews",
-    "backend.accounts.views:OrganizationViews",
-    "backend.donations.views:DonationViews",
-    "backend.donations.webhooks:stripe_webhook",
-    "backend.fulfilment.views:CaseworkerViews",
-    "backend.fulfilment.views:CodeViews",
-    "backend.fulfilment.views:DeliveryViews",
-    "backend.fulfilment.views:SelfServiceViews",
-    "backend.fulfilment.views:VisitViews",
-    "backend.households.views:HouseholdViews",
-    "backend.households.views:ReferralViews",
-    "backend.matches.views:CoordinationViews",
-    "backend.matches.views:OrganizationMatchViews",
-    "backend.needs.views:PublicNeedViews",
-    "backend.notifications.views:NotificationViews",
-    "backend.organizations.views:DirectoryViews",
-    "backend.organizations.views:PortalViews",
-    "backend.partner.api:token_endpoint",
-    "backend.partner.views:PartnerClientViews",
-    "backend.projects.views:ProjectViews",
-    "backend.resources.views:ClaimViews",
-    "backend.resources.views:ResourceViews",
-    "backend.search.views:SearchViews",
-    "backend.volunteering.views:CertificateCheckViews",
-    "backend.volunteering.views:TaskViews",
-    "backend.volunteering.views:VolunteerViews",
-    "backend.web.views:SiteController",
-    "backend.web.views:healthz",
+from backend.accounts.api import AccountsAPI
+from backend.accounts.oidc_views import OIDCViews, PendingUserViews
+from backend.accounts.views import AccountViews, AdminViews, OrganizationViews
+from backend.donations.api import DonationsAPI
+from backend.donations.views import DonationViews
+from backend.donations.webhooks import stripe_webhook
+from backend.fulfilment.views import (
+    CaseworkerViews,
+    CodeViews,
+    DeliveryViews,
+    SelfServiceViews,
+    VisitViews,
+)
+from backend.households.api import HouseholdsAPI, ReferralsAPI
+from backend.households.views import HouseholdViews, ReferralViews
+from backend.matches.views import CoordinationViews, OrganizationMatchViews
+from backend.needs.api import PublicNeedsAPI
+from backend.needs.views import PublicNeedViews
+from backend.notifications.views import NotificationsAPI, NotificationViews
+from backend.organizations.api import DirectoryAPI
+from backend.organizations.views import DirectoryViews, PortalViews
+from backend.partner.api import PartnerAPI, token_endpoint
+from backend.partner.views import PartnerClientViews
+from backend.projects.api import ProjectsAPI
+from backend.projects.views import ProjectViews
+from backend.resources.api import ResourcesAPI
+from backend.resources.views import ClaimViews, ResourceViews
+from backend.search.api import SearchAPI
+from backend.search.views import SearchViews
+from backend.volunteering.api import TasksAPI
+from backend.volunteering.views import CertificateCheckViews, TaskViews, VolunteerViews
+from backend.web.views import SiteController, healthz
+
+WEB: list[Any] = [
+    OIDCViews,
+    PendingUserViews,
+    AccountViews,
+    AdminViews,
+    OrganizationViews,
+    DonationViews,
+    stripe_webhook,
+    CaseworkerViews,
+    CodeViews,
+    DeliveryViews,
+    SelfServiceViews,
+    VisitViews,
+    HouseholdViews,
+    ReferralViews,
+    CoordinationViews,
+    OrganizationMatchViews,
+    PublicNeedViews,
+    NotificationViews,
+    DirectoryViews,
+    PortalViews,
+    token_endpoint,
+    PartnerClientViews,
+    ProjectViews,
+    ClaimViews,
+    ResourceViews,
+    SearchViews,
+    CertificateCheckViews,
+    TaskViews,
+    VolunteerViews,
+    SiteController,
+    healthz,
 ]
 
-API = [
-    "backend.accounts.api:AccountsAPI",
-    "backend.donations.api:DonationsAPI",
-    "backend.households.api:HouseholdsAPI",
-    "backend.households.api:ReferralsAPI",
-    "backend.needs.api:PublicNeedsAPI",
-    "backend.organizations.api:DirectoryAPI",
-    "backend.notifications.views:NotificationsAPI",
-    "backend.partner.api:PartnerAPI",
-    "backend.projects.api:ProjectsAPI",
-    "backend.resources.api:ResourcesAPI",
-    "backend.search.api:SearchAPI",
-    "backend.volunteering.api:TasksAPI",
+API: list[Any] = [
+    AccountsAPI,
+    DonationsAPI,
+    HouseholdsAPI,
+    ReferralsAPI,
+    PublicNeedsAPI,
+    DirectoryAPI,
+    NotificationsAPI,
+    PartnerAPI,
+    ProjectsAPI,
+    ResourcesAPI,
+    SearchAPI,
+    TasksAPI,
 ]
-
-
-def _load(specs: list[str]) -> list[Any]:
-    handlers = []
-    for spec in specs:
-        module, _, name = spec.partition(":")
-        handlers.append(getattr(importlib.import_module(module), name))
-    return handlers
 
 
 def web_handlers() -> list[Any]:
-    return _load(WEB)
+    return list(WEB)
 
 
 def api_handlers() -> list[Any]:
-    return _load(API)
+    return list(API)

@@ -149,15 +149,16 @@ def demo_users() -> dict[str, tuple[str, str]]:
 @pytest.fixture
 async def db(runtime: Any) -> AsyncIterator[Any]:
     """A session inside a transaction that is rolled back after the test."""
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from backend.core.db import AppSession
 
     async with runtime.engine.connect() as conn:
         trans = await conn.begin()
-        session = AsyncSession(
-            bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        session = AppSession(
+            bind=conn,
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
+            queue=runtime.queue,
         )
-        session.info["queue"] = runtime.queue
-        session.info["services"] = runtime.services
         try:
             yield session
         finally:

@@ -13,7 +13,7 @@ from backend.core.sessions import SESSION_COOKIE
 
 async def sign_in_as(client: AsyncTestClient[Any], runtime: Any, user_id: uuid.UUID) -> None:
     """Give the client a session for this user (the sign-in form itself is tested elsewhere)."""
-    token = await runtime.services["sessions"].create(user_id)
+    token = await runtime.services.sessions.create(user_id)
     client.cookies.set(SESSION_COOKIE, token)
 
 

@@ -15,10 +15,10 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.accounts import repository as repo
 from backend.accounts.identity import CurrentUser
 from backend.accounts.models import (
     REGION_SCOPED_ROLES,
@@ -35,6 +35,7 @@ from backend.config import OIDCProviderSettings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.i18n import N_
+from backend.core.repository import get_by_id
 from backend.integrations.oidc import Identity
 from backend.outbox.service import emit, record_change
 
@@ -58,32 +59,16 @@ def _role(provider: OIDCProviderSettings) -> Role | None:
 
 
 async def link_for(session: AsyncSession, issuer: str, subject: str) -> OIDCLink | None:
-    return (
-        await session.scalars(
-            select(OIDCLink).where(OIDCLink.issuer == issuer, OIDCLink.subject == subject)
-        )
-    ).first()
+    return await repo.oidc_link(session, issuer, subject)
 
 
 async def _grant_access(session: AsyncSession, provider: OIDCProviderSettings, user: User) -> None:
     org_id = _org_id(provider)
-    if org_id is not None:
-        exists = await session.scalar(
-            select(func.count())
-            .select_from(Membership)
-            .where(Membership.user_id == user.id, Membership.organization_id == org_id)
-        )
-        if not exists:
-            session.add(Membership(user_id=user.id, organization_id=org_id, role=OrgRole.MEMBER))
+    if org_id is not None and not await repo.is_member(session, user.id, org_id):
+        session.add(Membership(user_id=user.id, organization_id=org_id, role=OrgRole.MEMBER))
     role = _role(provider)
-    if role is not None:
-        exists = await session.scalar(
-            select(func.count())
-            .select_from(RoleGrant)
-            .where(RoleGrant.user_id == user.id, RoleGrant.role == role)
-        )
-        if not exists:
-            session.add(RoleGrant(user_id=user.id, role=role))
+    if role is not None and not await repo.has_role_grant(session, user.id, role):
+        session.add(RoleGrant(user_id=user.id, role=role))
     await session.flush()
 
 
@@ -93,7 +78,7 @@ async def sign_in(
     """The account linked to this (issuer, subject); a new one on first sign-in."""
     link = await link_for(session, identity.issuer, identity.subject)
     if link is not None:
-        user = await session.get(User, link.user_id)
+        user = await get_by_id(session, User, link.user_id)
         if user is None:  # pragma: no cover - the link cascades with the user
             raise NotFound(N_("Account not found."))
         if user.status == UserStatus.ACTIVE:
@@ -155,16 +140,7 @@ async def pending_users(
     session: AsyncSession, *, issuers: Sequence[str] | None, offset: int, limit: int
 ) -> tuple[Sequence[tuple[User, OIDCLink]], int]:
     """Pending accounts created by OIDC sign-in, of these issuers (None: every issuer)."""
-    query = (
-        select(User, OIDCLink)
-        .join(OIDCLink, OIDCLink.user_id == User.id)
-        .where(User.status == UserStatus.PENDING)
-    )
-    if issuers is not None:
-        query = query.where(OIDCLink.issuer.in_(list(issuers)))
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.execute(query.order_by(User.created_at).offset(offset).limit(limit))
-    return [(u, link) for u, link in rows.all()], total
+    return await repo.pending_oidc_users(session, issuers=issuers, offset=offset, limit=limit)
 
 
 def can_review_for_org(actor: CurrentUser, org_id: uuid.UUID) -> bool:
@@ -200,8 +176,8 @@ async def review(
     else:
         check_org_reviewer(actor, org_id)
         issuers = _issuers_for_org(providers, org_id)
-    user = await session.get(User, user_id, with_for_update=True)
-    link = (await session.scalars(select(OIDCLink).where(OIDCLink.user_id == user_id))).first()
+    user = await get_by_id(session, User, user_id, for_update=True)
+    link = await repo.oidc_link_of_user(session, user_id)
     if user is None or link is None or (issuers is not None and link.issuer not in issuers):
         raise NotFound(N_("Account not found."))
     if user.status != UserStatus.PENDING:

@@ -27,8 +27,8 @@ from backend.core.errors import DomainError, NotFound
 from backend.core.http import DB, Form
 from backend.core.i18n import N_
 from backend.core.pagination import Page
+from backend.core.runtime import runtime_of
 from backend.core.security import login_required, require_user, roles_required
-from backend.core.services import provide
 from backend.core.sessions import SESSION_COOKIE
 from backend.core.templating import page
 from backend.integrations.oidc import (
@@ -36,7 +36,6 @@ from backend.integrations.oidc import (
     OIDCProvider,
     OIDCRegistry,
     build_registry,
-    close_registry,
     new_pkce_verifier,
     state_digest,
 )
@@ -49,19 +48,11 @@ FLOW_COOKIE = "tx_oidc_flow"
 FLOW_TTL = 600
 
 
-async def _start_registry(runtime: Any) -> OIDCRegistry:
-    return build_registry(runtime.settings.oidc_providers)
-
-
-provide("oidc", _start_registry, close_registry)
-
-
 def registry_of(state: State) -> OIDCRegistry:
-    services = state.runtime.services
-    if "oidc" not in services:  # a runtime started before this module registered its service
-        services["oidc"] = build_registry(state.runtime.settings.oidc_providers)
-    registry: OIDCRegistry = services["oidc"]
-    return registry
+    services = runtime_of(state).services
+    if services.oidc is None:  # started by backend.wiring; built here for a bare runtime
+        services.oidc = build_registry(runtime_of(state).settings.oidc_providers)
+    return services.oidc
 
 
 def _provider(state: State, name: str) -> OIDCProvider:
@@ -72,7 +63,7 @@ def _provider(state: State, name: str) -> OIDCProvider:
 
 
 def _redirect_uri(state: State, name: str) -> str:
-    return str(state.runtime.settings.base_url).rstrip("/") + f"/oidc/{name}/callback"
+    return str(runtime_of(state).settings.base_url).rstrip("/") + f"/oidc/{name}/callback"
 
 
 def _flow_key(flow_id: str) -> str:
@@ -93,7 +84,7 @@ async def provider_logout_url(state: State, session_token: str | None) -> str | 
     """Where to send the browser after ending a session made by OIDC sign-in (None: nowhere)."""
     if not session_token:
         return None
-    redis = state.runtime.queue.pool
+    redis = runtime_of(state).queue.pool
     raw = await redis.getdel(_logout_key(session_token))
     if raw is None:
         return None
@@ -103,7 +94,7 @@ async def provider_logout_url(state: State, session_token: str | None) -> str | 
         return None
     return await provider.end_session_url(
         id_token_hint=data.get("id_token"),
-        post_logout_redirect_uri=state.runtime.settings.base_url.rstrip("/") + "/",
+        post_logout_redirect_uri=runtime_of(state).settings.base_url.rstrip("/") + "/",
     )
 
 
@@ -151,14 +142,14 @@ class OIDCViews(Controller):
             raise refused(
                 N_("The identity provider cannot be reached. Please try again later.")
             ) from exc
-        await state.runtime.queue.pool.set(_flow_key(flow_id), json.dumps(flow), ex=FLOW_TTL)
+        await runtime_of(state).queue.pool.set(_flow_key(flow_id), json.dumps(flow), ex=FLOW_TTL)
         cookie = Cookie(
             key=FLOW_COOKIE,
             value=flow_id,
             path="/oidc",
             httponly=True,
             samesite="lax",
-            secure=state.runtime.settings.cookies_secure,
+            secure=runtime_of(state).settings.cookies_secure,
             max_age=FLOW_TTL,
         )
         return Redirect(url, status_code=303, cookies=[cookie])
@@ -174,7 +165,7 @@ class OIDCViews(Controller):
         await check_signin_ip(request)
         provider = _provider(state, name)
         flow_id = request.cookies.get(FLOW_COOKIE)
-        raw = await state.runtime.queue.pool.getdel(_flow_key(flow_id)) if flow_id else None
+        raw = await runtime_of(state).queue.pool.getdel(_flow_key(flow_id)) if flow_id else None
         if raw is None:
             raise refused(N_("This sign-in has expired or was used already. Please start again."))
         flow = json.loads(raw)
@@ -218,13 +209,13 @@ class OIDCViews(Controller):
                 display_name=user.display_name,
                 disabled=True,
             )
-        sessions = state.runtime.services["sessions"]
+        sessions = runtime_of(state).services.sessions
         await sessions.destroy(request.cookies.get(SESSION_COOKIE))
         token = await sessions.create(user.id, via=f"oidc:{name}")
-        await state.runtime.queue.pool.set(
+        await runtime_of(state).queue.pool.set(
             _logout_key(token),
             json.dumps({"provider": name, "id_token": id_token}),
-            ex=state.runtime.settings.session_absolute_hours * 3600,
+            ex=runtime_of(state).settings.session_absolute_hours * 3600,
         )
         return Redirect(
             flow["next"], status_code=303, cookies=[session_cookie(state, token), clear]
@@ -234,7 +225,7 @@ class OIDCViews(Controller):
     async def signout(self, request: Request[Any, Any, Any], state: State) -> Redirect:
         token = request.cookies.get(SESSION_COOKIE)
         target = await provider_logout_url(state, token)
-        await state.runtime.services["sessions"].destroy(token)
+        await runtime_of(state).services.sessions.destroy(token)
         return Redirect(
             target or "/",
             status_code=303,
@@ -283,7 +274,7 @@ class PendingUserViews(Controller):
         await service.review(
             db,
             require_user(request),
-            state.runtime.settings.oidc_providers,
+            runtime_of(state).settings.oidc_providers,
             user_id,
             approve=data.get("decision") == "approve",
         )
@@ -305,7 +296,7 @@ class PendingUserViews(Controller):
         service.check_org_reviewer(require_user(request), org_id)
         issuers = [
             p.issuer
-            for p in state.runtime.settings.oidc_providers
+            for p in runtime_of(state).settings.oidc_providers
             if p.organization_id and uuid.UUID(p.organization_id) == org_id
         ]
         pager = Page(number=page_no, size=20)
@@ -341,7 +332,7 @@ class PendingUserViews(Controller):
         await service.review(
             db,
             require_user(request),
-            state.runtime.settings.oidc_providers,
+            runtime_of(state).settings.oidc_providers,
             user_id,
             approve=data.get("decision") == "approve",
             org_id=org_id,
@@ -350,4 +341,4 @@ class PendingUserViews(Controller):
 
 
 def _by_issuer(state: State) -> dict[str, Any]:
-    return {p.issuer: p for p in state.runtime.settings.oidc_providers}
+    return {p.issuer: p for p in runtime_of(state).settings.oidc_providers}

@@ -10,11 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import (
     Membership,
+    OIDCLink,
     Organization,
     OrgStatus,
     OrgType,
+    Role,
     RoleGrant,
     User,
+    UserStatus,
 )
 from backend.regions.models import Region
 
@@ -71,3 +74,52 @@ async def organizations(
 
 async def organization_by_uscc(session: AsyncSession, uscc: str) -> Organization | None:
     return (await session.scalars(select(Organization).where(Organization.uscc == uscc))).first()
+
+
+# --- OpenID Connect links ---------------------------------------------------------------
+
+
+async def oidc_link(session: AsyncSession, issuer: str, subject: str) -> OIDCLink | None:
+    return (
+        await session.scalars(
+            select(OIDCLink).where(OIDCLink.issuer == issuer, OIDCLink.subject == subject)
+        )
+    ).first()
+
+
+async def oidc_link_of_user(session: AsyncSession, user_id: uuid.UUID) -> OIDCLink | None:
+    return (await session.scalars(select(OIDCLink).where(OIDCLink.user_id == user_id))).first()
+
+
+async def is_member(session: AsyncSession, user_id: uuid.UUID, org_id: uuid.UUID) -> bool:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.user_id == user_id, Membership.organization_id == org_id)
+    )
+    return bool(count)
+
+
+async def has_role_grant(session: AsyncSession, user_id: uuid.UUID, role: Role) -> bool:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(RoleGrant)
+        .where(RoleGrant.user_id == user_id, RoleGrant.role == role)
+    )
+    return bool(count)
+
+
+async def pending_oidc_users(
+    session: AsyncSession, *, issuers: Sequence[str] | None, offset: int, limit: int
+) -> tuple[Sequence[tuple[User, OIDCLink]], int]:
+    """Pending accounts created by OIDC sign-in, of these issuers (None: every issuer)."""
+    query = (
+        select(User, OIDCLink)
+        .join(OIDCLink, OIDCLink.user_id == User.id)
+        .where(User.status == UserStatus.PENDING)
+    )
+    if issuers is not None:
+        query = query.where(OIDCLink.issuer.in_(list(issuers)))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.execute(query.order_by(User.created_at).offset(offset).limit(limit))
+    return [(u, link) for u, link in rows.all()], total

@@ -31,6 +31,7 @@ from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from backend.core.i18n import LOCALES, N_
 from backend.core.ratelimit import Lockout
+from backend.core.repository import get_by_id
 from backend.outbox.service import record_change
 from backend.privacy.uscc import is_valid_uscc, normalize_uscc
 from backend.regions.models import Region
@@ -44,7 +45,7 @@ def actor_of(user: CurrentUser) -> Actor:
 
 
 async def load_current_user(session: AsyncSession, user_id: uuid.UUID) -> CurrentUser | None:
-    user = await session.get(User, user_id)
+    user = await get_by_id(session, User, user_id)
     if user is None or user.status != UserStatus.ACTIVE:
         return None
     grants = await repo.role_grants(session, user_id)
@@ -151,7 +152,7 @@ async def sign_in(session: AsyncSession, lockout: Lockout, *, email: str, passwo
 async def update_profile(
     session: AsyncSession, actor: CurrentUser, *, display_name: str, locale: str
 ) -> User:
-    user = await session.get(User, actor.id)
+    user = await get_by_id(session, User, actor.id)
     if user is None:
         raise NotFound(N_("Account not found."))
     if not display_name.strip():
@@ -175,7 +176,7 @@ async def update_profile(
 async def change_password(
     session: AsyncSession, actor: CurrentUser, *, current: str, new: str
 ) -> None:
-    user = await session.get(User, actor.id)
+    user = await get_by_id(session, User, actor.id)
     if user is None:
         raise NotFound(N_("Account not found."))
     if not verify_password(user.password_hash, current):
@@ -212,7 +213,7 @@ async def register_organization(
         errors["org_type"] = "invalid"
     if not is_valid_uscc(code):
         errors["uscc"] = "checksum"
-    if await session.get(Region, region_code) is None:
+    if await get_by_id(session, Region, region_code) is None:
         errors["region_code"] = "invalid"
     if errors:
         if "uscc" in errors and len(errors) == 1:
@@ -261,7 +262,7 @@ async def review_organization(
 ) -> Organization:
     if not actor.is_admin:
         raise Forbidden(N_("Only a platform administrator can review organizations."))
-    org = await session.get(Organization, org_id, with_for_update=True)
+    org = await get_by_id(session, Organization, org_id, for_update=True)
     if org is None:
         raise NotFound(N_("Organization not found."))
     if org.status != OrgStatus.PENDING:
@@ -297,9 +298,9 @@ async def grant_role(
         raise Forbidden(N_("Only a platform administrator can grant roles."))
     if (role in REGION_SCOPED_ROLES) != (region_code is not None):
         raise Invalid(N_("Caseworkers and coordinators need a region; other roles take none."))
-    if region_code is not None and await session.get(Region, region_code) is None:
+    if region_code is not None and await get_by_id(session, Region, region_code) is None:
         raise Invalid(N_("Unknown region."), fields={"region_code": "invalid"})
-    if await session.get(User, user_id) is None:
+    if await get_by_id(session, User, user_id) is None:
         raise NotFound(N_("Account not found."))
     grant = RoleGrant(user_id=user_id, role=role, region_code=region_code)
     session.add(grant)

@@ -16,6 +16,7 @@ from backend.accounts.models import OrgStatus, OrgType, Role
 from backend.core.errors import DomainError
 from backend.core.http import DB, Form, error_context, form_error
 from backend.core.pagination import Page
+from backend.core.runtime import runtime_of
 from backend.core.security import login_required, require_user, roles_required
 from backend.core.sessions import SESSION_COOKIE
 from backend.core.templating import page, translate
@@ -25,7 +26,7 @@ from backend.web.views import safe_next
 
 
 def session_cookie(state: State, token: str) -> Cookie:
-    settings = state.runtime.settings
+    settings = runtime_of(state).settings
     return Cookie(
         key=SESSION_COOKIE,
         value=token,
@@ -55,12 +56,12 @@ class AccountViews(Controller):
         from backend.partner.limits import check_signin_ip  # per-IP limit (429), see issue 9
 
         await check_signin_ip(request)
-        sessions = state.runtime.services["sessions"]
+        sessions = runtime_of(state).services.sessions
         target = safe_next(data.get("next"))
         try:
             user = await service.sign_in(
                 db,
-                state.runtime.services["login_lockout"],
+                runtime_of(state).services.login_lockout,
                 email=data.get("email", ""),
                 password=data.get("password", ""),
             )
@@ -84,7 +85,7 @@ class AccountViews(Controller):
         from backend.accounts.oidc_views import provider_logout_url  # OIDC end-session, issue 9
 
         target = await provider_logout_url(state, request.cookies.get(SESSION_COOKIE))
-        await state.runtime.services["sessions"].destroy(request.cookies.get(SESSION_COOKIE))
+        await runtime_of(state).services.sessions.destroy(request.cookies.get(SESSION_COOKIE))
         return Redirect(
             target or "/",
             status_code=303,
@@ -122,7 +123,7 @@ class AccountViews(Controller):
             return form_error(
                 request, "accounts/signup.html", exc, form=form, roles=service.SELF_SERVICE_ROLES
             )
-        token = await state.runtime.services["sessions"].create(user.id)
+        token = await runtime_of(state).services.sessions.create(user.id)
         return Redirect("/profile", status_code=303, cookies=[session_cookie(state, token)])
 
     @get("/profile", name="profile", guards=[login_required])
@@ -180,7 +181,7 @@ class AccountViews(Controller):
                 form={},
                 password_error=translate(exc.message, **exc.params),
             )
-        sessions = state.runtime.services["sessions"]
+        sessions = runtime_of(state).services.sessions
         await sessions.destroy_all(user.id)
         token = await sessions.create(user.id)
         return Redirect(

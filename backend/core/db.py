@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.dialects.postgresql import UUID
@@ -20,6 +21,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+if TYPE_CHECKING:
+    from backend.core.queue import JobQueue
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -66,8 +70,22 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+class AppSession(AsyncSession):
+    """The session every process opens: an AsyncSession that carries the process's job queue,
+    for work enqueued after commit (the outbox relay, matching runs) and Redis-backed limits."""
+
+    def __init__(self, *args: Any, queue: JobQueue | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = queue
+
+
+def queue_of(session: AsyncSession) -> JobQueue | None:
+    """The job queue of an app session (None for a bare session: nothing is enqueued)."""
+    return session.queue if isinstance(session, AppSession) else None
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AppSession]:
+    return async_sessionmaker(engine, class_=AppSession, expire_on_commit=False, autoflush=False)
 
 
 AfterCommit = Callable[[AsyncSession], Awaitable[None]]
@@ -84,10 +102,11 @@ async def run_after_commit(session: AsyncSession) -> None:
         await callback(session)
 
 
+S = TypeVar("S", bound=AsyncSession)
+
+
 @asynccontextmanager
-async def unit_of_work(
-    sessionmaker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
+async def unit_of_work(sessionmaker: async_sessionmaker[S]) -> AsyncIterator[S]:
     """One transaction: commit on success, roll back on error, then run after-commit work."""
     async with sessionmaker() as session:
         try:

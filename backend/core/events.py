@@ -8,19 +8,20 @@ idempotent: reload by id and write the current state.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
+    from backend.core.runtime import Services
     from backend.outbox.models import OutboxEvent
 
 
 @dataclass
 class HandlerContext:
     session: AsyncSession
-    services: dict[str, Any] = field(default_factory=dict)
+    services: Services | None = None  # None in unit tests of handlers that need none
 
 
 Handler = Callable[[HandlerContext, "OutboxEvent"], Awaitable[None]]

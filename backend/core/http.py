@@ -29,7 +29,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from backend.core.db import run_after_commit
 from backend.core.errors import DomainError, RateLimited
-from backend.core.i18n import N_, negotiate, normalize_locale
+from backend.core.i18n import DEFAULT_LOCALE, N_, default_locale, negotiate, normalize_locale
+from backend.core.runtime import runtime_of
 from backend.core.security import LANG_COOKIE, current_locale, user_of
 from backend.core.templating import page, translate
 
@@ -89,7 +90,7 @@ async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
     is an error (the audit row of a refused partner call) uses its own
     ``runtime.transaction()``.
     """
-    runtime = state.runtime
+    runtime = runtime_of(state)
     outcome = _outcome.get()
     if outcome is None:
         raise RuntimeError("provide_db needs outcome_middleware (backend.app.create_app adds it)")
@@ -206,8 +207,10 @@ def _ensure_locale(request: Request[Any, Any, Any]) -> None:
     """Unmatched routes never reach the auth middleware: pick the locale from the request here."""
     if "locale" in request.scope.get("state", {}):
         return
+    runtime = getattr(request.app.state, "runtime", None)
+    default = default_locale(runtime.settings) if runtime is not None else DEFAULT_LOCALE
     locale = normalize_locale(request.cookies.get(LANG_COOKIE)) or negotiate(
-        request.headers.get("accept-language")
+        request.headers.get("accept-language"), default=default
     )
     request.scope.setdefault("state", {})["locale"] = locale
     current_locale.set(locale)

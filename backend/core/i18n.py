@@ -10,10 +10,14 @@ from __future__ import annotations
 import io
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+
+if TYPE_CHECKING:
+    from backend.config import Settings
 
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
@@ -61,6 +65,12 @@ def get_translations(locale: str) -> NullTranslations:
 def gettext(message: str, locale: str, **params: object) -> str:
     text = get_translations(locale).gettext(message)
     return text.format(**params) if params else text
+
+
+def default_locale(settings: Settings) -> str:
+    """``TONGXIN_DEFAULT_LOCALE`` (zh_CN or en): the language of a visitor whose browser asks
+    for neither; anything else falls back to zh_CN."""
+    return normalize_locale(settings.default_locale) or DEFAULT_LOCALE
 
 
 def negotiate(accept_language: str | None, *, default: str = DEFAULT_LOCALE) -> str:

@@ -1,19 +1,46 @@
-"""What the app, the CLI and the worker share at run time: engine, sessions, job queue."""
+"""What the app, the CLI and the worker share at run time: engine, sessions, job queue, and the
+outside providers, each under its own typed attribute of ``Runtime.services``.
+
+Handlers reach the runtime as ``state.runtime`` (the app's state) and jobs as
+``jobs.context.runtime(ctx)``; services receive what they need as arguments. The job queue
+travels with the database session (``backend.core.db.queue_of``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from backend.config import Settings
-from backend.core.db import make_engine, unit_of_work
+from backend.core.db import AppSession, make_engine, unit_of_work
 from backend.core.queue import QUEUE_NAME, JobQueue
 from backend.core.ratelimit import Lockout
 from backend.core.sessions import SessionStore
+
+if TYPE_CHECKING:
+    from litestar.datastructures import State
+
+    from backend.core.storage import Storage
+    from backend.integrations.oidc import OIDCRegistry
+    from backend.integrations.stripe import PaymentProvider
+    from backend.search.engine import SearchEngine
+
+
+@dataclass
+class Services:
+    """Built once per process. ``backend.wiring.start_services`` fills the optional ones;
+    tests replace any of them with a fake by assigning the attribute."""
+
+    sessions: SessionStore
+    login_lockout: Lockout
+    search: SearchEngine | None = None
+    uploads: Storage | None = None  # photos and receipts; None until started
+    payments: PaymentProvider | None = None  # built on first use (backend.donations.tasks)
+    oidc: OIDCRegistry | None = None
 
 
 @dataclass
@@ -22,9 +49,9 @@ class Runtime:
     database_url: str
     redis_url: str
     engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
+    sessionmaker: async_sessionmaker[AppSession]
     queue: JobQueue
-    services: dict[str, Any] = field(default_factory=dict)
+    services: Services
 
     @classmethod
     async def start(
@@ -33,36 +60,43 @@ class Runtime:
         engine = make_engine(database_url, pool_size=settings.db_pool_size)
         queue = await JobQueue.connect(redis_url, queue_name=queue_name)
         sessionmaker = async_sessionmaker(
-            engine, expire_on_commit=False, autoflush=False, info={"queue": queue}
+            engine, class_=AppSession, expire_on_commit=False, autoflush=False, queue=queue
         )
-        runtime = cls(settings, database_url, redis_url, engine, sessionmaker, queue)
-        runtime.services["sessions"] = SessionStore(
-            queue.pool,
-            idle_seconds=settings.session_idle_minutes * 60,
-            absolute_seconds=settings.session_absolute_hours * 3600,
+        services = Services(
+            sessions=SessionStore(
+                queue.pool,
+                idle_seconds=settings.session_idle_minutes * 60,
+                absolute_seconds=settings.session_absolute_hours * 3600,
+            ),
+            login_lockout=Lockout(
+                queue.pool,
+                "signin",
+                max_failures=settings.login_max_failures,
+                window=settings.login_window_minutes * 60,
+                lock=settings.login_lockout_minutes * 60,
+            ),
         )
-        runtime.services["login_lockout"] = Lockout(
-            queue.pool,
-            "signin",
-            max_failures=settings.login_max_failures,
-            window=settings.login_window_minutes * 60,
-            lock=settings.login_lockout_minutes * 60,
-        )
-        import backend.wiring  # noqa: F401 - providers and outbox subscribers of every domain
-        from backend.core.services import start_services
+        runtime = cls(settings, database_url, redis_url, engine, sessionmaker, queue, services)
+        from backend.wiring import start_services
 
         await start_services(runtime)
         return runtime
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self) -> AsyncIterator[AppSession]:
         async with unit_of_work(self.sessionmaker) as session:
-            session.info["services"] = self.services
             yield session
 
     async def close(self) -> None:
-        from backend.core.services import stop_services
+        from backend.wiring import stop_services
 
         await stop_services(self)
         await self.queue.close()
         await self.engine.dispose()
+
+
+def runtime_of(state: State) -> Runtime:
+    """The app's Runtime (``app.state.runtime``, set in the lifespan), typed."""
+    runtime = state.runtime
+    assert isinstance(runtime, Runtime), "the app's lifespan has not started the Runtime"
+    return runtime

@@ -1,7 +1,7 @@
 """Session authentication middleware, locale selection, and guards.
 
 Guards check role on every route; region and organization checks happen in the services,
-which answer 404 for what the user may not see (CONVENTIONS.md, rule 7).
+which answer 404 for what the user may not see (docs/development.md, "Errors").
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from backend.accounts.identity import CurrentUser
 from backend.accounts.models import Role
-from backend.core.i18n import DEFAULT_LOCALE, negotiate, normalize_locale
+from backend.core.i18n import DEFAULT_LOCALE, default_locale, negotiate, normalize_locale
+from backend.core.runtime import runtime_of
 from backend.core.sessions import SESSION_COOKIE
 
 LANG_COOKIE = "tx_lang"
@@ -29,18 +30,21 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
     ) -> AuthenticationResult:
         from backend.accounts.service import load_current_user
 
-        runtime = connection.app.state.runtime
+        runtime = runtime_of(connection.app.state)
         token = connection.cookies.get(SESSION_COOKIE)
         user: CurrentUser | None = None
         if token:
-            data = await runtime.services["sessions"].get(token)
+            data = await runtime.services.sessions.get(token)
             if data is not None:
                 async with runtime.sessionmaker() as session:
                     user = await load_current_user(session, data.user_id)
         locale = (
             normalize_locale(connection.cookies.get(LANG_COOKIE))
             or (user.locale if user else None)
-            or negotiate(connection.headers.get("accept-language"))
+            or negotiate(
+                connection.headers.get("accept-language"),
+                default=default_locale(runtime.settings),
+            )
         )
         connection.scope.setdefault("state", {})["locale"] = locale
         current_locale.set(locale)

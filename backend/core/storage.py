@@ -1,7 +1,8 @@
 """Uploaded files (delivery, project and organization photos; quarterly-list PDFs) behind one
 small Protocol.
 
-Two implementations (CONVENTIONS.md, rule 5), chosen by ``TONGXIN_UPLOADS_S3_BUCKET``:
+Two implementations, each behind the same Protocol, chosen by ``TONGXIN_UPLOADS_S3_BUCKET``
+(:func:`storage_from_settings`, called when the Runtime starts):
 
 * :class:`LocalStorage` — files under ``settings.var_dir / "uploads"`` (the embedded default);
 * :class:`S3Storage` — any S3-compatible object store (MinIO, Aliyun OSS, AWS S3). It is
@@ -23,12 +24,16 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from backend.core.errors import Invalid
 from backend.core.i18n import N_
+
+if TYPE_CHECKING:
+    from backend.config import Settings
+    from backend.core.runtime import Services
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 MAX_PHOTOS = 6
@@ -204,25 +209,25 @@ def _is_missing(exc: Exception) -> bool:
     return type(exc).__name__ == "NoSuchKey" or error.get("Code") in {"NoSuchKey", "404"}
 
 
-def get_storage(services: dict[str, Any] | None = None) -> Storage:
-    """The process's storage: a registered ``uploads`` service if any, else the local directory."""
-    if services and "uploads" in services:
-        storage: Storage = services["uploads"]
-        return storage
+def get_storage(services: Services | None = None) -> Storage:
+    """The process's storage (``runtime.services.uploads``), else the local directory."""
+    if services is not None and services.uploads is not None:
+        return services.uploads
     from backend.config import get_settings
 
     return LocalStorage(Path(get_settings().var_dir) / "uploads")
 
 
-def s3_from_env() -> S3Storage | None:
-    """``TONGXIN_UPLOADS_S3_BUCKET`` (+ ``_ENDPOINT``) select S3; boto3 must then be installed."""
-    import os
-
-    bucket = os.environ.get("TONGXIN_UPLOADS_S3_BUCKET")
+def storage_from_settings(settings: Settings, *, s3_client: S3Client | None = None) -> Storage:
+    """The process's upload storage: S3-compatible when ``TONGXIN_UPLOADS_S3_BUCKET`` is set
+    (``TONGXIN_UPLOADS_S3_ENDPOINT`` for a non-AWS store; boto3 must then be installed, or a
+    client passed), else the directory ``var_dir/uploads``."""
+    bucket = settings.uploads_s3_bucket
     if not bucket:
-        return None
-    import importlib
+        return LocalStorage(Path(settings.var_dir) / "uploads")
+    if s3_client is None:
+        import importlib
 
-    boto3 = importlib.import_module("boto3")  # optional dependency of the production image
-    client = boto3.client("s3", endpoint_url=os.environ.get("TONGXIN_UPLOADS_S3_ENDPOINT") or None)
-    return S3Storage(client=client, bucket=bucket)
+        boto3 = importlib.import_module("boto3")  # optional dependency of the production image
+        s3_client = boto3.client("s3", endpoint_url=settings.uploads_s3_endpoint or None)
+    return S3Storage(client=s3_client, bucket=bucket)

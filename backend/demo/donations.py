@@ -14,9 +14,10 @@ from backend.accounts.service import load_current_user
 from backend.audit.service import Actor
 from backend.config import get_settings
 from backend.core.db import utcnow
+from backend.core.storage import LocalStorage
 from backend.donations import service
 from backend.donations.models import Donation, DonationChannel, DonationState
-from backend.donations.storage import LocalReceiptStorage
+from backend.donations.storage import ReceiptStorage
 from backend.projects.models import Project, ProjectState
 
 DEMO_PROJECTS = [
@@ -112,7 +113,7 @@ async def seed_donations(session: AsyncSession, ids: dict[str, Any]) -> None:
     chair = await load_current_user(session, ids["org_admin"])
     assert staff is not None
     assert chair is not None
-    storage = LocalReceiptStorage(get_settings().var_dir / "uploads")
+    storage = ReceiptStorage(LocalStorage(get_settings().var_dir / "uploads"))
     request = await service.request_disbursement(
         session,
         staff,

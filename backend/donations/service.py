@@ -23,6 +23,7 @@ from backend.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
+from backend.core.repository import get_by_id
 from backend.donations import repository as repo
 from backend.donations.models import (
     Disbursement,
@@ -147,7 +148,7 @@ async def start_donation(
             N_("Your form expired. Go back, reload the page and submit it again.")
         ) from exc
     donation_id = uuid.uuid5(DONATION_NAMESPACE, f"{actor.id}:{token}")
-    donation = await session.get(Donation, donation_id)
+    donation = await get_by_id(session, Donation, donation_id)
     if donation is None:
         if (reason := blocked_reason(project)) is not None:
             raise Conflict(reason)
@@ -225,7 +226,7 @@ async def donation_for(
     session: AsyncSession, actor: CurrentUser, donation_id: uuid.UUID
 ) -> tuple[Donation, Project]:
     """The donor's own donation, or one of a project of the actor's organization."""
-    donation = await session.get(Donation, donation_id)
+    donation = await get_by_id(session, Donation, donation_id)
     project = await repo.project(session, donation.project_id) if donation else None
     if (
         donation is None
@@ -447,7 +448,7 @@ async def confirm_pledge(
     session: AsyncSession, actor: CurrentUser, donation_id: uuid.UUID, *, reference: str
 ) -> LedgerEntry:
     """The receiving organization confirms the transfer arrived; this books the credit."""
-    donation = await session.get(Donation, donation_id)
+    donation = await get_by_id(session, Donation, donation_id)
     project = await repo.project(session, donation.project_id) if donation else None
     if donation is None or project is None or not is_member(actor, project):
         raise NotFound(N_("Donation not found."))
@@ -537,7 +538,7 @@ async def decide_disbursement(
     session: AsyncSession, actor: CurrentUser, disbursement_id: uuid.UUID, *, approve: bool
 ) -> Disbursement:
     """Four eyes: a second member of the organization approves; approval books the entry."""
-    found = await session.get(Disbursement, disbursement_id)
+    found = await get_by_id(session, Disbursement, disbursement_id)
     project = await repo.project(session, found.project_id) if found else None
     if found is None or project is None or not is_member(actor, project):
         raise NotFound(N_("Disbursement not found."))
@@ -640,3 +641,29 @@ def summary(donation: Donation) -> dict[str, Any]:
         "state": donation.state.value,
         "amount_fen": donation.amount_fen,
     }
+
+
+async def disbursement_receipt(
+    session: AsyncSession, user: CurrentUser | None, disbursement_id: uuid.UUID
+) -> Disbursement:
+    """A disbursement whose receipt this user may see: anyone once approved (the public
+    ledger), the project's members before; 404 otherwise."""
+    disbursement = await get_by_id(session, Disbursement, disbursement_id)
+    project = await repo.project(session, disbursement.project_id) if disbursement else None
+    if (
+        disbursement is None
+        or project is None
+        or not (disbursement.state == DisbursementState.APPROVED or is_member(user, project))
+    ):
+        raise NotFound(N_("Receipt not found."))
+    return disbursement
+
+
+async def project_of_disbursement(
+    session: AsyncSession, user: CurrentUser, disbursement_id: uuid.UUID
+) -> Project:
+    """The project a disbursement draws on, for the member who manages it."""
+    found = await get_by_id(session, Disbursement, disbursement_id)
+    if found is None:
+        raise NotFound(N_("Receipt not found."))
+    return await managed_project(session, user, found.project_id)

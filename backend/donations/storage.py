@@ -1,19 +1,20 @@
-"""Receipt attachments of disbursements: checked, then stored under ``var/uploads``.
+"""Receipt attachments of disbursements: checked, then stored in the shared upload storage.
 
-``ReceiptStorage`` is the interface; ``LocalReceiptStorage`` keeps files on disk (both
-footprints share a volume in production; an object store would implement the same Protocol).
+Receipts use the same ``backend.core.storage.Storage`` as photos: files under ``var/uploads``
+on the embedded footprint, an S3-compatible bucket when ``TONGXIN_UPLOADS_S3_BUCKET`` is set.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
-from backend.config import Settings
 from backend.core.errors import Invalid, NotFound
 from backend.core.i18n import N_
+from backend.core.storage import Storage, get_storage
+
+if TYPE_CHECKING:
+    from backend.core.runtime import Services
 
 MAX_RECEIPT_BYTES = 5 * 1024 * 1024
 
@@ -40,37 +41,25 @@ def check_receipt(content: bytes, content_type: str) -> str:
     return kind[0]
 
 
-class ReceiptStorage(Protocol):
-    def save(self, content: bytes, content_type: str) -> str: ...
-
-    def load(self, key: str) -> tuple[bytes, str]: ...
-
-
 @dataclass
-class LocalReceiptStorage:
-    root: Path
+class ReceiptStorage:
+    """Receipts in the process's upload storage (``backend.core.storage``: the local directory
+    or S3-compatible), under the ``receipts`` area: keys ``receipts/<32 hex>.<ext>``."""
+
+    storage: Storage
 
     def save(self, content: bytes, content_type: str) -> str:
         ext = check_receipt(content, content_type)
-        key = f"receipts/{uuid.uuid4().hex}.{ext}"
-        path = self.root / key
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
-        path.write_bytes(content)
-        return key
+        return self.storage.put("receipts", content, ext)
 
     def load(self, key: str) -> tuple[bytes, str]:
-        name = Path(key).name
-        ext = name.rsplit(".", 1)[-1]
-        path = self.root / "receipts" / name
-        if not key.startswith("receipts/") or ext not in MEDIA_TYPES or not path.is_file():
+        ext = key.rsplit(".", 1)[-1]
+        data = self.storage.get(key) if key.startswith("receipts/") else None
+        if data is None or ext not in MEDIA_TYPES:
             raise NotFound(N_("Receipt not found."))
-        return path.read_bytes(), MEDIA_TYPES[ext]
+        return data, MEDIA_TYPES[ext]
 
 
-def receipt_storage(services: dict[str, Any], settings: Settings) -> ReceiptStorage:
-    """The process's storage (built on first use; tests may place their own in ``services``)."""
-    storage = services.get("receipts")
-    if storage is None:
-        storage = LocalReceiptStorage(settings.var_dir / "uploads")
-        services["receipts"] = storage
-    return storage
+def receipt_storage(services: Services | None = None) -> ReceiptStorage:
+    """The process's receipt storage: the shared upload storage (tests may pass their own)."""
+    return ReceiptStorage(get_storage(services))

@@ -25,11 +25,9 @@ RECONCILE_WINDOW = timedelta(days=3)
 
 def provider_of(runtime: Runtime) -> PaymentProvider:
     """The process's payment provider, built on first use (tests may place their own)."""
-    provider = runtime.services.get("payments")
-    if provider is None:
-        provider = payment_provider(runtime.settings)
-        runtime.services["payments"] = provider
-    return provider
+    if runtime.services.payments is None:
+        runtime.services.payments = payment_provider(runtime.settings)
+    return runtime.services.payments
 
 
 async def expire_pledges(ctx: dict[str, Any]) -> int:

@@ -20,6 +20,7 @@ from backend.core.errors import DomainError, NotFound
 from backend.core.http import DB, Form, form_error
 from backend.core.i18n import N_
 from backend.core.pagination import Page
+from backend.core.runtime import runtime_of
 from backend.core.security import current_locale, login_required, require_user, user_of
 from backend.core.templating import local_datetime, page
 from backend.donations import repository as repo
@@ -45,7 +46,7 @@ def _form_context(state: State, project: Project, **extra: Any) -> dict[str, Any
     return {
         "project": project,
         "presets": service.PRESETS_FEN,
-        "online": provider_of(state.runtime).online,
+        "online": provider_of(runtime_of(state)).online,
         "blocked": service.blocked_reason(project),
         "submission": str(uuid.uuid4()),
         **extra,
@@ -96,8 +97,8 @@ class DonationViews(Controller):
                 message=data.get("message", ""),
                 channel=channel,
                 submission=data.get("submission", ""),
-                provider=provider_of(state.runtime),
-                settings=state.runtime.settings,
+                provider=provider_of(runtime_of(state)),
+                settings=runtime_of(state).settings,
                 locale=current_locale.get(),
             )
         except DomainError as exc:
@@ -285,20 +286,8 @@ class DonationViews(Controller):
         db: DB,
         disbursement_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
-        from backend.donations.models import Disbursement
-
-        disbursement = await db.get(Disbursement, disbursement_id)
-        project = await repo.project(db, disbursement.project_id) if disbursement else None
-        if (
-            disbursement is None
-            or project is None
-            or not (
-                disbursement.state == DisbursementState.APPROVED
-                or service.is_member(user_of(request), project)
-            )
-        ):
-            raise NotFound(N_("Receipt not found."))
-        content, media_type = receipt_storage(state.runtime.services, state.runtime.settings).load(
+        disbursement = await service.disbursement_receipt(db, user_of(request), disbursement_id)
+        content, media_type = receipt_storage(runtime_of(state).services).load(
             disbursement.receipt_path
         )
         return Response(
@@ -375,7 +364,7 @@ class DonationViews(Controller):
                 purpose=str(data.get("purpose", "")),
                 receipt=content,
                 content_type=content_type,
-                storage=receipt_storage(state.runtime.services, state.runtime.settings),
+                storage=receipt_storage(runtime_of(state).services),
             )
         except DomainError as exc:
             form = {k: v for k, v in data.items() if isinstance(v, str)}
@@ -404,11 +393,7 @@ class DonationViews(Controller):
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
-            from backend.donations.models import Disbursement
-
-            found = await db.get(Disbursement, disbursement_id)
-            assert found is not None
-            project = await service.managed_project(db, user, found.project_id)
+            project = await service.project_of_disbursement(db, user, disbursement_id)
             return form_error(
                 request,
                 "donations/manage.html",

@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.http import DB
+from backend.core.runtime import runtime_of
 from backend.donations import repository as repo
 from backend.donations.handlers import HANDLED_TYPES, STRIPE_SOURCE
 from backend.integrations.stripe import ProviderEvent, SignatureInvalidError, verify_webhook
@@ -41,7 +42,7 @@ async def store_event(session: AsyncSession, event: ProviderEvent) -> bool:
 
 @post("/webhooks/stripe", include_in_schema=False, status_code=200)
 async def stripe_webhook(request: Request[Any, Any, Any], state: State, db: DB) -> Response[Any]:
-    secret = state.runtime.settings.stripe_webhook_secret
+    secret = runtime_of(state).settings.stripe_webhook_secret
     if not secret:
         return Response({"error": "not_found"}, status_code=404, media_type=MediaType.JSON)
     body = await request.body()

@@ -21,6 +21,7 @@ from backend.core.db import add_after_commit, utcnow
 from backend.core.errors import NotFound
 from backend.core.i18n import N_
 from backend.core.queue import JobQueue
+from backend.core.repository import get_by_id
 from backend.core.storage import Storage
 from backend.fulfilment import repository as repo
 from backend.fulfilment import service
@@ -133,7 +134,7 @@ async def run_batch(runtime: Any, batch_id: str, storage: Storage) -> int:
         return 0
     await redis.hset(key, mapping={"state": "running", "done": 0, "failed": 0})  # type: ignore[misc]
     async with runtime.transaction() as session:
-        region = await session.get(Region, data["region_code"])
+        region = await get_by_id(session, Region, data["region_code"])
         if region is None:
             return 0
         ids = await repo.household_ids_under(session, region.path, utcnow())

@@ -30,6 +30,7 @@ from backend.audit.service import Actor, record
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
+from backend.core.repository import get_by_id
 from backend.core.storage import MAX_PHOTOS, Storage, clean_photo
 from backend.fulfilment import repository as repo
 from backend.fulfilment.models import (
@@ -91,18 +92,22 @@ class DeliveryAccess:
     as_caseworker: bool
 
 
+class DeliveryNotFound(NotFound):
+    """The delivery does not exist or is not this user's to see (not a wrong code or PIN)."""
+
+
 async def delivery_access(
     session: AsyncSession, user: CurrentUser, delivery_id: uuid.UUID, *, for_update: bool = False
 ) -> DeliveryAccess:
     """The delivery for a member of its organization or a caseworker of the household's region."""
     found = await repo.delivery_full(session, delivery_id)
     if found is None:
-        raise NotFound(N_("Delivery not found."))
+        raise DeliveryNotFound(N_("Delivery not found."))
     delivery, fulfilment, need, org, path = found
     member = user.org_role(org.id) is not None
     caseworker = user.covers(Role.CASEWORKER, path)
     if not (member or caseworker):
-        raise NotFound(N_("Delivery not found."))
+        raise DeliveryNotFound(N_("Delivery not found."))
     if for_update:
         locked = await repo.delivery_for_update(session, delivery_id)
         assert locked is not None
@@ -148,7 +153,7 @@ async def open_for_claim(
         return existing
     if claim.state != ClaimState.ACTIVE:
         raise Conflict(N_("This claim is not active any more."), code="claim_state")
-    need = await session.get(Need, claim.need_id)
+    need = await get_by_id(session, Need, claim.need_id)
     assert need is not None
     fulfilment = Fulfilment(
         id=uuid.uuid4(),
@@ -207,7 +212,7 @@ async def record_delivery(
             code="fulfilment_state",
         )
     if fulfilment.claim_id is not None:
-        claim = await session.get(Claim, fulfilment.claim_id)
+        claim = await get_by_id(session, Claim, fulfilment.claim_id)
         if claim is None or claim.state != ClaimState.ACTIVE:
             raise Conflict(N_("This claim is not active any more."), code="claim_state")
     errors: dict[str, str] = {}
@@ -307,7 +312,7 @@ async def confirm_with_code(
     """At the door: the volunteer's phone, the household's 幸福码 and its PIN."""
     access = await delivery_access(session, user, delivery_id)
     if not access.as_member:
-        raise NotFound(N_("Delivery not found."))
+        raise DeliveryNotFound(N_("Delivery not found."))
     token = _token_from(token)
     if not token:
         raise Invalid(N_("Scan or type the household's code."), fields={"code": "required"})
@@ -489,7 +494,7 @@ async def report_not_received(
             raise Forbidden(N_("Only the household or its caseworker can report this."))
         actor = _actor(user, "caseworker")
     elif found is None or found[2].household_id != household_id:
-        raise NotFound(N_("Delivery not found."))
+        raise DeliveryNotFound(N_("Delivery not found."))
     else:
         actor = Actor(kind="household", id=household_id)
     assert found is not None
@@ -543,7 +548,7 @@ async def give_feedback(
             raise Forbidden(N_("Only the household or its caseworker can rate a delivery."))
         actor = _actor(user, "caseworker")
     elif found is None or found[2].household_id != household_id:
-        raise NotFound(N_("Delivery not found."))
+        raise DeliveryNotFound(N_("Delivery not found."))
     else:
         actor = Actor(kind="household", id=household_id)
     assert found is not None
@@ -554,7 +559,7 @@ async def give_feedback(
         raise Invalid(N_("Choose a rating from 1 to 5."), fields={"rating": "invalid"})
     if (await repo.feedback_of(session, [delivery.id])).get(delivery.id) is not None:
         raise Conflict(N_("This delivery has been rated already."), code="rated")
-    org = await session.get(Organization, org_row.id, with_for_update=True)
+    org = await get_by_id(session, Organization, org_row.id, for_update=True)
     assert org is not None
     feedback = Feedback(
         id=uuid.uuid4(),
@@ -637,10 +642,10 @@ async def household_record(
     end: date | None = None,
 ) -> HouseholdRecord:
     """The 幸福清单 in time order: assistance category, deliveries, projects, visits."""
-    household = await session.get(Household, household_id)
+    household = await get_by_id(session, Household, household_id)
     if household is None:
         raise NotFound(N_("Household not found."))
-    region = await session.get(Region, household.region_code)
+    region = await get_by_id(session, Region, household.region_code)
     rows = await repo.records(session, household_id, start=start, end=end)
     ratings = await repo.feedback_of(
         session, [r.source_id for r in rows if r.source_type == "delivery" and r.source_id]
@@ -847,7 +852,7 @@ def quarter_bounds(quarter: str) -> tuple[date, date]:
 
 
 async def region_for_caseworker(session: AsyncSession, user: CurrentUser, code: str) -> Region:
-    region = await session.get(Region, code) if code else None
+    region = await get_by_id(session, Region, code) if code else None
     if region is None or not user.covers(Role.CASEWORKER, region.path):
         raise NotFound(N_("Region not found."))
     return region
@@ -894,7 +899,7 @@ async def hand_over(session: AsyncSession, user: CurrentUser, list_id: uuid.UUID
         raise Conflict(N_("Generate the list before handing it over."), code="not_generated")
     row.handed_over_at = utcnow()
     row.handed_over_by = user.id
-    household = await session.get(Household, row.household_id)
+    household = await get_by_id(session, Household, row.household_id)
     assert household is not None
     await record_change(
         session,

@@ -22,6 +22,7 @@ from backend.core.errors import DomainError, Invalid, NotFound, RateLimited
 from backend.core.http import DB, Form, error_context
 from backend.core.i18n import N_
 from backend.core.pagination import Page
+from backend.core.runtime import runtime_of
 from backend.core.security import login_required, org_member_required, require_user, user_of
 from backend.core.storage import MAX_PHOTO_BYTES, MAX_PHOTOS, get_storage, media_type
 from backend.core.templating import page
@@ -32,6 +33,7 @@ from backend.fulfilment.pdf import render_pdf
 from backend.fulfilment.selfservice import COOKIE, TTL_SECONDS, SelfServiceStore
 from backend.households import service as households
 from backend.needs.models import Need
+from backend.organizations import service as organizations
 from backend.organizations.scope import require_member
 from backend.projects.service import yuan_to_fen
 from backend.regions.models import RegionLevel
@@ -64,11 +66,11 @@ def _date(value: Any) -> date | None:
 
 
 def _storage(request: Request[Any, Any, Any]) -> Any:
-    return get_storage(request.app.state.runtime.services)
+    return get_storage(runtime_of(request.app.state).services)
 
 
 def _store(request: Request[Any, Any, Any]) -> SelfServiceStore:
-    return SelfServiceStore(request.app.state.runtime.queue.pool)
+    return SelfServiceStore(runtime_of(request.app.state).queue.pool)
 
 
 # ---------------------------------------------------------------- organization side
@@ -87,9 +89,7 @@ class DeliveryViews(Controller):
         page_no: PageNo = 1,
     ) -> Template:
         require_member(require_user(request), org_id)
-        org = await db.get(Organization, org_id)
-        if org is None:
-            raise NotFound(N_("Organization not found."))
+        org = await organizations.organization_or_404(db, org_id)
         pager = Page(number=page_no, size=20)
         rows, total = await repo.org_work(db, org_id, offset=pager.offset, limit=pager.size)
         items = [(c, need_summary(n), f) for c, n, f in rows]
@@ -113,9 +113,7 @@ class DeliveryViews(Controller):
         page_no: PageNo = 1,
     ) -> Template:
         require_member(require_user(request), org_id)
-        org = await db.get(Organization, org_id)
-        if org is None:
-            raise NotFound(N_("Organization not found."))
+        org = await organizations.organization_or_404(db, org_id)
         pager = Page(number=page_no, size=20)
         rows, total = await repo.org_feedback(db, org_id, offset=pager.offset, limit=pager.size)
         return page(
@@ -170,7 +168,7 @@ class DeliveryViews(Controller):
             db,
             need,
             f"/claims/{claim_id}/deliveries",
-            org=await db.get(Organization, claim.organization_id),
+            org=await organizations.organization_or_404(db, claim.organization_id),
         )
 
     async def _read_delivery(
@@ -218,7 +216,7 @@ class DeliveryViews(Controller):
                 f"/claims/{claim_id}/deliveries",
                 status_code=exc.status_code,
                 form=fields,
-                org=await db.get(Organization, claim.organization_id),
+                org=await organizations.organization_or_404(db, claim.organization_id),
                 **error_context(exc),
             )
         return Redirect(f"/deliveries/{delivery.id}?saved=recorded", status_code=303)
@@ -366,13 +364,9 @@ class DeliveryViews(Controller):
             await service.confirm_with_code(
                 db, require_user(request), delivery_id, data.get("code", ""), data.get("pin", "")
             )
+        except service.DeliveryNotFound:
+            raise
         except DomainError as exc:
-            if (
-                exc.status_code == 404
-                and "code" not in getattr(exc, "fields", {})
-                and exc.message == N_("Delivery not found.")
-            ):
-                raise
             headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else {}
             tpl = await self._confirm_page(
                 request,
@@ -605,7 +599,7 @@ class CaseworkerViews(Controller):
         batch_id = await lists.start_batch(
             db,
             require_user(request),
-            request.app.state.runtime.queue,
+            runtime_of(request.app.state).queue,
             region_code=data.get("region", ""),
             quarter=data.get("quarter", ""),
         )
@@ -616,7 +610,7 @@ class CaseworkerViews(Controller):
         self, request: Request[Any, Any, Any], batch_id: FromPath[uuid.UUID]
     ) -> Template:
         status = await lists.batch_status(
-            request.app.state.runtime.queue.pool, require_user(request), batch_id
+            runtime_of(request.app.state).queue.pool, require_user(request), batch_id
         )
         return page(
             request, "fulfilment/batch.html", fragment="fulfilment/_batch.html", status=status

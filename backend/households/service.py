@@ -38,11 +38,12 @@ from backend.accounts.identity import CurrentUser
 from backend.accounts.models import Role
 from backend.accounts.passwords import hash_password, verify_password
 from backend.audit.service import Actor, record
-from backend.core.db import utcnow
+from backend.core.db import queue_of, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from backend.core.i18n import N_
 from backend.core.keys import get_keys
 from backend.core.ratelimit import Lockout
+from backend.core.repository import get_by_id
 from backend.households import repository as repo
 from backend.households.models import (
     Assessment,
@@ -179,7 +180,7 @@ async def household_for(
 
 
 async def _region_in_scope(session: AsyncSession, user: CurrentUser, code: str) -> Region | None:
-    region = await session.get(Region, code)
+    region = await get_by_id(session, Region, code)
     if region is None or not user.covers(Role.CASEWORKER, region.path):
         return None
     return region
@@ -556,7 +557,7 @@ async def lapse_verifications(session: AsyncSession, today: date | None = None) 
     day = today or today_local()
     hit: list[uuid.UUID] = []
     for household_id in await repo.lapsed_household_ids(session, day):
-        household = await session.get(Household, household_id)
+        household = await get_by_id(session, Household, household_id)
         if household is None:
             continue
         if await _hide(session, household, "verification_lapsed", Actor.system()):
@@ -680,7 +681,7 @@ async def withdraw_consent(
     """Withdrawal takes effect at once: published needs go back to draft (out of public view and
     the search index); claimed ones in progress are hidden until consent is given again."""
     household, _ = await household_for(session, user, household_id, for_update=True)
-    consent = await session.get(Consent, consent_id, with_for_update=True)
+    consent = await get_by_id(session, Consent, consent_id, for_update=True)
     if consent is None or consent.household_id != household.id:
         raise NotFound(N_("Consent not found."))
     if consent.withdrawn_at is not None:
@@ -764,7 +765,7 @@ async def issue_code(
 
 
 def _pin_lockout(session: AsyncSession) -> Lockout:
-    queue = session.info.get("queue")
+    queue = queue_of(session)
     if queue is None:
         raise RuntimeError("verify_code_and_pin needs a session with the job queue (Redis)")
     return Lockout(
@@ -826,7 +827,7 @@ async def refer(
     session: AsyncSession, user: CurrentUser, *, region_code: str, text: str, contact: str = ""
 ) -> Referral:
     errors: dict[str, str] = {}
-    region = await session.get(Region, region_code)
+    region = await get_by_id(session, Region, region_code)
     if region is None or region.level in (RegionLevel.PROVINCE, RegionLevel.CITY):
         errors["region_code"] = "invalid"
     if not text.strip():

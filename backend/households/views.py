@@ -20,6 +20,7 @@ from backend.accounts.models import Role
 from backend.core.errors import DomainError
 from backend.core.http import DB, Form, error_context, form_error
 from backend.core.pagination import Page
+from backend.core.runtime import runtime_of
 from backend.core.security import login_required, require_user, user_of
 from backend.core.templating import page
 from backend.households import repository as repo
@@ -31,8 +32,8 @@ from backend.needs import service as needs_service
 from backend.needs.models import NeedState
 from backend.needs.schemas import NeedIn
 from backend.privacy.scanner import Finding, mark_spans_html
-from backend.regions.models import Region, RegionLevel
-from backend.regions.service import by_level
+from backend.regions.models import RegionLevel
+from backend.regions.service import by_level, get_region
 
 
 def caseworker_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -119,7 +120,7 @@ async def _detail_context(
     db: AsyncSession, user: CurrentUser, household_id: uuid.UUID
 ) -> dict[str, Any]:
     household, _ = await service.household_for(db, user, household_id)
-    region = await db.get(Region, household.region_code)
+    region = await get_region(db, household.region_code)
     return {
         "household": household,
         "region": region,
@@ -441,7 +442,7 @@ class HouseholdViews(Controller):
         user = require_user(request)
         issued = await service.issue_code(db, user, household_id)
         household, _ = await service.household_for(db, user, household_id)
-        base = request.app.state.runtime.settings.base_url.rstrip("/")
+        base = runtime_of(request.app.state).settings.base_url.rstrip("/")
         url = f"{base}/code/{issued.token}"
         return page(
             request,

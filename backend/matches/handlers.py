@@ -11,6 +11,7 @@ import uuid
 
 from backend.accounts.models import Organization
 from backend.core.events import HandlerContext, subscribe
+from backend.core.repository import get_by_id
 from backend.matches.models import Match, MatchingRun, MatchState
 from backend.needs.models import Need
 from backend.notifications.service import notify
@@ -25,11 +26,11 @@ COORD_LINK = "/coordination/matches"
 async def notify_match(ctx: HandlerContext, event: OutboxEvent) -> None:
     session = ctx.session
     if event.topic == "match.run_done":
-        run = await session.get(MatchingRun, event.aggregate_id)
+        run = await get_by_id(session, MatchingRun, event.aggregate_id)
         if run is None or run.requested_by is None:
             return
         proposals = run.stats.get("proposals", 0)
-        county = await session.get(Region, run.county_code)
+        county = await get_by_id(session, Region, run.county_code)
         await notify(
             session,
             event_id=event.id,
@@ -42,11 +43,15 @@ async def notify_match(ctx: HandlerContext, event: OutboxEvent) -> None:
             link=f"{COORD_LINK}?county={run.county_code}",
         )
         return
-    match = await session.get(Match, event.aggregate_id)
+    match = await get_by_id(session, Match, event.aggregate_id)
     if match is None:
         return
-    need = await session.get(Need, match.need_id)
-    org = await session.get(Organization, match.organization_id) if match.organization_id else None
+    need = await get_by_id(session, Need, match.need_id)
+    org = (
+        await get_by_id(session, Organization, match.organization_id)
+        if match.organization_id
+        else None
+    )
     params: dict[str, object] = {
         "title": need.title if need else "",
         "organization": org.name if org else "",

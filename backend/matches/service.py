@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts.identity import CurrentUser
 from backend.accounts.models import Role
 from backend.audit.service import Actor, record
-from backend.core.db import add_after_commit, utcnow
+from backend.core.db import add_after_commit, queue_of, utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.i18n import N_
+from backend.core.repository import get_by_id
 from backend.fulfilment.models import Fulfilment
 from backend.matches import repository as repo
 from backend.matches.loader import CountyInput, load_county
@@ -119,7 +120,7 @@ async def request_run(
     run_id = str(run.id)
 
     async def _enqueue(s: AsyncSession) -> None:
-        queue = s.info.get("queue")
+        queue = queue_of(s)
         if queue is not None:
             await queue.enqueue("run_matching", run_id, job_id=f"matching:{run_id}")
 
@@ -278,7 +279,7 @@ async def _coordinated(
 ) -> tuple[Match, Need]:
     """The match, locked, if it lies in the coordinator's subtree (404 otherwise)."""
     match = await repo.match_for_update(session, match_id)
-    need = await session.get(Need, match.need_id) if match is not None else None
+    need = await get_by_id(session, Need, match.need_id) if match is not None else None
     if (
         match is None
         or need is None
@@ -563,7 +564,7 @@ async def decline(
 ) -> Match:
     reason = _reason(reason, required=True)
     match = await _organized(session, user, match_id)
-    need = await session.get(Need, match.need_id)
+    need = await get_by_id(session, Need, match.need_id)
     await _move(
         session,
         match,
@@ -582,7 +583,7 @@ async def expire_stale(session: AsyncSession) -> int:
     """Proposed and approved matches past their ``expires_at`` → expired (one event each)."""
     count = 0
     for match in await repo.stale_matches(session, utcnow()):
-        need = await session.get(Need, match.need_id)
+        need = await get_by_id(session, Need, match.need_id)
         await _move(
             session,
             match,
@@ -593,3 +594,24 @@ async def expire_stale(session: AsyncSession) -> int:
         )
         count += 1
     return count
+
+
+async def visible_run(session: AsyncSession, user: CurrentUser, run_id: uuid.UUID) -> MatchingRun:
+    """A matching run for a coordinator whose region covers its county; 404 otherwise."""
+    run = await get_by_id(session, MatchingRun, run_id)
+    if run is None or not covers_need(user, await repo.region_path(session, run.county_code)):
+        raise NotFound(N_("Matching run not found."))
+    return run
+
+
+async def rows_to_approve(
+    session: AsyncSession, user: CurrentUser, ids: Sequence[uuid.UUID]
+) -> list[repo.MatchRow]:
+    """The proposals a coordinator asked to approve in bulk; 404 if any is not theirs to see."""
+    rows = [r for r in [await repo.match_row(session, i) for i in ids] if r is not None]
+    visible = [
+        r for r in rows if covers_need(user, await repo.region_path(session, r.need.region_code))
+    ]
+    if len(visible) != len(set(ids)):
+        raise NotFound(N_("Match not found."))
+    return visible

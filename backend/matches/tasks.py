@@ -9,6 +9,7 @@ import logging
 import uuid
 
 from backend.core.db import utcnow
+from backend.core.repository import get_by_id
 from backend.core.runtime import Runtime
 from backend.matches import (
     handlers,  # noqa: F401 - registers the outbox subscribers
@@ -39,7 +40,7 @@ async def execute_run(rt: Runtime, run_id: uuid.UUID) -> str:
         run.progress = 10
     try:
         async with rt.transaction() as session:
-            run = await session.get(type(run), run_id)
+            run = await get_by_id(session, type(run), run_id)
             assert run is not None
 
             async def progress(value: int) -> None:

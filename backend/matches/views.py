@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.accounts.models import Role
-from backend.core.errors import Invalid, NotFound
+from backend.core.errors import Invalid
 from backend.core.http import DB, Form
 from backend.core.i18n import N_, get_translations
 from backend.core.pagination import Page
@@ -18,7 +18,7 @@ from backend.core.security import current_locale, org_member_required, require_u
 from backend.core.templating import page, translate
 from backend.matches import fairness, service
 from backend.matches import repository as repo
-from backend.matches.models import MatchingRun, MatchState, RunState
+from backend.matches.models import MatchState, RunState
 from backend.needs.models import Urgency
 from matching.explain import render_item
 
@@ -199,14 +199,7 @@ class CoordinationViews(Controller):
                 regions={},
             )
         if form.get("confirm") != "yes":
-            rows = [r for r in [await repo.match_row(db, i) for i in ids] if r is not None]
-            visible = [
-                r
-                for r in rows
-                if service.covers_need(user, await repo.region_path(db, r.need.region_code))
-            ]
-            if len(visible) != len(set(ids)):
-                raise NotFound(N_("Match not found."))
+            visible = await service.rows_to_approve(db, user, ids)
             return page(
                 request,
                 "matches/bulk_confirm.html",
@@ -249,11 +242,7 @@ class CoordinationViews(Controller):
         self, request: Request[Any, Any, Any], db: DB, run_id: FromPath[uuid.UUID]
     ) -> Template:
         user = require_user(request)
-        run = await db.get(MatchingRun, run_id)
-        if run is None or not service.covers_need(
-            user, await repo.region_path(db, run.county_code)
-        ):
-            raise NotFound(N_("Matching run not found."))
+        run = await service.visible_run(db, user, run_id)
         county = (await repo.region_names(db, [run.county_code])).get(run.county_code)
         return page(
             request,

@@ -14,7 +14,7 @@ from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.needs import repository as repo
 from backend.needs.schemas import PublicNeed, PublicNeedPage
-from backend.regions.models import Region
+from backend.regions.service import get_region
 
 
 class PublicNeedsAPI(Controller):
@@ -33,7 +33,7 @@ class PublicNeedsAPI(Controller):
         page: FromQuery[int] = 1,
     ) -> PublicNeedPage:
         pager = Page(number=page)
-        region_row = await db.get(Region, region) if region else None
+        region_row = await get_region(db, region) if region else None
         items, total = await repo.public_needs(
             db,
             category=category or None,

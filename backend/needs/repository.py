@@ -190,3 +190,8 @@ async def overdue_published(session: AsyncSession, today: date, limit: int = 500
             .with_for_update(skip_locked=True)
         )
     ).all()
+
+
+async def need_for_update(session: AsyncSession, need_id: Any) -> Need | None:
+    """The need, its row locked until the transaction ends (SELECT ... FOR UPDATE)."""
+    return (await session.scalars(select(Need).where(Need.id == need_id).with_for_update())).first()

@@ -39,7 +39,7 @@ class PublicProfile(msgspec.Struct, frozen=True):
 
 
 class PublicNeed(msgspec.Struct, frozen=True, kw_only=True):
-    """A need as anyone may see it. No personal field at all (DESIGN.md, privacy rule 2).
+    """A need as anyone may see it. No personal field at all (docs/privacy.md, rule 2).
 
     ``region_code``/``region_names`` are the *generalised* location (community, township, county
     or city), root first. ``helper_organization`` is the name of the organization that claimed

@@ -1,6 +1,6 @@
 """Needs: drafting, the publication pipeline, withdrawal and expiry.
 
-Publishing runs, in order (DESIGN.md, privacy rules 3–5):
+Publishing runs, in order (docs/privacy.md, rules 3–5):
 
 1. the household's verification must be valid;
 2. the **personal-data scan** of the public title and text (ID numbers, phone numbers, person
@@ -28,6 +28,7 @@ from backend.config import get_settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.i18n import N_
+from backend.core.repository import get_by_id
 from backend.households import service as households
 from backend.households.models import Household
 from backend.needs import repository as repo
@@ -67,7 +68,7 @@ def _actor(user: CurrentUser) -> Actor:
 
 async def _clean(session: AsyncSession, data: NeedIn) -> dict[str, Any]:
     errors: dict[str, str] = {}
-    category = await session.get(NeedCategory, data.category)
+    category = await get_by_id(session, NeedCategory, data.category)
     if category is None:
         errors["category"] = "invalid"
     title = " ".join(data.title.split())
@@ -138,7 +139,7 @@ async def need_for(
     session: AsyncSession, user: CurrentUser, need_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[Need, Household]:
     """The need if its household lies in the caseworker's subtree; 404 otherwise."""
-    need = await lock_need(session, need_id) if lock else await session.get(Need, need_id)
+    need = await lock_need(session, need_id) if lock else await get_by_id(session, Need, need_id)
     if need is None:
         raise NotFound(N_("Need not found."))
     household, _ = await households.household_for(session, user, need.household_id)

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import Actor
 from backend.core.errors import Conflict, NotFound
 from backend.core.i18n import N_
+from backend.needs import repository as repo
 from backend.needs.models import NEED_TRANSITIONS, Need, NeedState
 from backend.outbox.service import record_change
 
 
 async def lock_need(session: AsyncSession, need_id: Any) -> Need:
-    need = (await session.scalars(select(Need).where(Need.id == need_id).with_for_update())).first()
+    need = await repo.need_for_update(session, need_id)
     if need is None:
         raise NotFound(N_("Need not found."))
     return need

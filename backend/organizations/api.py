@@ -8,10 +8,8 @@ import msgspec
 from litestar import Controller, get
 from litestar.params import FromPath, FromQuery
 
-from backend.accounts.models import Organization, OrgStatus
-from backend.core.errors import NotFound
+from backend.accounts.models import Organization
 from backend.core.http import DB
-from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.organizations import repository as repo
 from backend.organizations import service
@@ -87,9 +85,7 @@ class DirectoryAPI(Controller):
 
     @get("/directory/organizations/{org_id:uuid}", summary="One organization's public profile")
     async def organization(self, db: DB, org_id: FromPath[uuid.UUID]) -> PublicOrganization:
-        org = await db.get(Organization, org_id)
-        if org is None or org.status != OrgStatus.APPROVED:
-            raise NotFound(N_("Organization not found."))
+        org = await service.public_organization(db, org_id)
         return _public(org, (await repo.figures(db, [org.id]))[org.id])
 
     @get("/csr-ranking", summary="企业社会责任榜单: ranked by verified records")

@@ -10,6 +10,7 @@ from backend.accounts.identity import CurrentUser
 from backend.accounts.models import Organization, OrgRole, OrgStatus
 from backend.core.errors import Forbidden, NotFound
 from backend.core.i18n import N_
+from backend.core.repository import get_by_id
 
 
 def require_member(user: CurrentUser, organization_id: uuid.UUID) -> OrgRole:
@@ -45,7 +46,7 @@ async def approved_organization(
         require_org_admin(user, organization_id)
     else:
         require_member(user, organization_id)
-    org = await session.get(Organization, organization_id)
+    org = await get_by_id(session, Organization, organization_id)
     if org is None:
         raise NotFound(N_("Organization not found."))
     if org.status != OrgStatus.APPROVED:

@@ -16,12 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.identity import CurrentUser
-from backend.accounts.models import Invitation, Membership, Organization, OrgRole
+from backend.accounts.models import Invitation, Membership, Organization, OrgRole, OrgStatus
 from backend.accounts.service import EMAIL_RE
 from backend.audit.service import Actor, record
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
+from backend.core.repository import get_by_id
 from backend.organizations import repository as repo
 from backend.organizations.repository import Figures
 from backend.organizations.scope import approved_organization, require_org_admin
@@ -55,7 +56,7 @@ async def update_profile(
     logo_path: str | None = None,
 ) -> Organization:
     require_org_admin(actor, org_id)
-    org = await session.get(Organization, org_id, with_for_update=True)
+    org = await get_by_id(session, Organization, org_id, for_update=True)
     if org is None:
         raise NotFound(N_("Organization not found."))
     errors: dict[str, str] = {}
@@ -176,7 +177,7 @@ async def accept_invitation(session: AsyncSession, actor: CurrentUser, secret: s
         )
     if await repo.membership(session, actor.id, invitation.organization_id) is not None:
         raise Conflict(N_("You are a member of this organization already."))
-    org = await session.get(Organization, invitation.organization_id)
+    org = await get_by_id(session, Organization, invitation.organization_id)
     if org is None:
         raise NotFound(N_("Organization not found."))
     invitation.used_at = utcnow()
@@ -213,3 +214,19 @@ async def csr_ranking(
     figs = await repo.figures(session, [o.id for o in orgs])
     ordered = sorted(orgs, key=lambda o: (-figs[o.id].score, o.name))
     return [RankRow(n, org, figs[org.id]) for n, org in enumerate(ordered[:limit], start=1)]
+
+
+async def organization_or_404(session: AsyncSession, org_id: uuid.UUID) -> Organization:
+    """The organization (any status) for pages its members open; 404 when it does not exist."""
+    org = await get_by_id(session, Organization, org_id)
+    if org is None:
+        raise NotFound(N_("Organization not found."))
+    return org
+
+
+async def public_organization(session: AsyncSession, org_id: uuid.UUID) -> Organization:
+    """An approved organization's public profile; 404 for any other status."""
+    org = await get_by_id(session, Organization, org_id)
+    if org is None or org.status != OrgStatus.APPROVED:
+        raise NotFound(N_("Organization not found."))
+    return org

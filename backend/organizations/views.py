@@ -12,11 +12,12 @@ from litestar.response import Redirect, Template
 
 from backend.accounts.models import Organization, OrgStatus, OrgType
 from backend.core.db import utcnow
-from backend.core.errors import DomainError, NotFound, RateLimited
+from backend.core.errors import DomainError, RateLimited
 from backend.core.http import DB, Form, form_error
 from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.ratelimit import RateLimit
+from backend.core.runtime import runtime_of
 from backend.core.security import login_required, org_member_required, require_user
 from backend.core.templating import page
 from backend.organizations import repository as repo
@@ -34,10 +35,7 @@ PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
 
 
 async def _approved(db: DB, org_id: uuid.UUID) -> Organization:
-    org = await db.get(Organization, org_id)
-    if org is None or org.status != OrgStatus.APPROVED:
-        raise NotFound(N_("Organization not found."))
-    return org
+    return await service.public_organization(db, org_id)
 
 
 class DirectoryViews(Controller):
@@ -198,7 +196,7 @@ class PortalViews(Controller):
             logo = form.get("logo")
             logo_path = None
             if isinstance(logo, UploadFile) and logo.filename:
-                logo_path = photo_storage(request.app.state.runtime.services).save(
+                logo_path = photo_storage(runtime_of(request.app.state).services).save(
                     await logo.read()
                 )
             await service.update_profile(
@@ -293,7 +291,7 @@ class PortalViews(Controller):
     ) -> Template | Redirect:
         user = require_user(request)
         # One-time codes are short: at most 10 tries per account per 10 minutes.
-        wait = await RateLimit(state.runtime.queue.pool, "join", limit=10, window=600).hit(
+        wait = await RateLimit(runtime_of(state).queue.pool, "join", limit=10, window=600).hit(
             str(user.id)
         )
         if wait:

@@ -12,8 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit.service import Actor, record
-from backend.core.db import add_after_commit, utcnow
-from backend.core.queue import JobQueue
+from backend.core.db import add_after_commit, queue_of, utcnow
 from backend.outbox.models import OutboxEvent, OutboxState
 
 log = logging.getLogger(__name__)
@@ -63,7 +62,7 @@ async def emit(
 
 async def _relay(session: AsyncSession) -> None:
     ids: list[uuid.UUID] = session.info.pop("outbox_pending", [])
-    queue: JobQueue | None = session.info.get("queue")
+    queue = queue_of(session)
     if queue is None or not ids:
         return  # the sweeper picks them up
     try:

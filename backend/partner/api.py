@@ -26,6 +26,7 @@ from backend.core.errors import DomainError, Forbidden, NotFound, Unauthenticate
 from backend.core.http import DB, Form
 from backend.core.i18n import N_
 from backend.core.pagination import Page
+from backend.core.runtime import runtime_of
 from backend.partner import limits, service
 from backend.partner import repository as repo
 from backend.partner.tokens import SCOPES, issue, verify
@@ -35,7 +36,7 @@ T = TypeVar("T")
 
 
 def _issuer(state: State) -> str:
-    return str(state.runtime.settings.base_url).rstrip("/")
+    return str(runtime_of(state).settings.base_url).rstrip("/")
 
 
 def _oauth_error(error: str, status: int, description: str) -> Response[Any]:
@@ -156,7 +157,7 @@ async def _audited(
         _require(request, scope)
         result = await call()
     except DomainError as exc:
-        async with request.app.state.runtime.transaction() as session:
+        async with runtime_of(request.app.state).transaction() as session:
             await record(
                 session,
                 actor=service.client_actor(client),

@@ -14,6 +14,7 @@ from litestar import Request
 from backend.core.errors import RateLimited
 from backend.core.i18n import N_
 from backend.core.ratelimit import RateLimit
+from backend.core.runtime import runtime_of
 
 WINDOW = 60
 LIMITS = {
@@ -30,7 +31,7 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
 
 async def check(request: Request[Any, Any, Any], name: str, subject: str) -> None:
     """Count one hit of ``subject`` against the limit ``name``; raise 429 when over it."""
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request.app.state)
     limit = RateLimit(runtime.queue.pool, name, LIMITS[name], WINDOW)
     if wait := await limit.hit(subject):
         raise RateLimited(

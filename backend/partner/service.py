@@ -20,6 +20,7 @@ from backend.audit.service import Actor, record
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
+from backend.core.repository import get_by_id
 from backend.fulfilment.models import Delivery, FulfilmentState
 from backend.needs.models import NeedCategory
 from backend.outbox.service import emit, record_change
@@ -37,7 +38,7 @@ async def _org_for_admin(
     session: AsyncSession, actor: CurrentUser, org_id: uuid.UUID
 ) -> Organization:
     """Organization admins (and platform admins) manage clients; members 403; others 404."""
-    org = await session.get(Organization, org_id)
+    org = await get_by_id(session, Organization, org_id)
     if org is None or not (actor.is_admin or actor.org_role(org_id) is not None):
         raise NotFound(N_("Organization not found."))
     if not actor.is_admin and actor.org_role(org_id) != OrgRole.ADMIN:
@@ -95,7 +96,7 @@ async def revoke_client(
     session: AsyncSession, actor: CurrentUser, org_id: uuid.UUID, client_uuid: uuid.UUID
 ) -> APIClient:
     await _org_for_admin(session, actor, org_id)
-    client = await session.get(APIClient, client_uuid, with_for_update=True)
+    client = await get_by_id(session, APIClient, client_uuid, for_update=True)
     if client is None or client.organization_id != org_id:
         raise NotFound(N_("API client not found."))
     if client.revoked_at is not None:
@@ -176,7 +177,7 @@ async def save_resource(
     if not title or len(title) > 120:
         errors["title"] = "required" if not title else "too_long"
     category = merged.get("category")
-    if not isinstance(category, str) or await session.get(NeedCategory, category) is None:
+    if not isinstance(category, str) or await get_by_id(session, NeedCategory, category) is None:
         errors["category"] = "invalid"
     capacity = merged.get("capacity")
     if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity <= 0:
@@ -196,7 +197,7 @@ async def save_resource(
         errors["service_area"] = "invalid"
     else:
         for code in area:
-            if await session.get(Region, code) is None:
+            if await get_by_id(session, Region, code) is None:
                 errors["service_area"] = "invalid"
                 break
     start = _date(merged.get("available_from"), "available_from", errors)

@@ -20,6 +20,7 @@ from backend.audit.service import Actor, record
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.i18n import N_
+from backend.core.repository import get_by_id
 from backend.core.storage import MAX_PHOTOS
 from backend.needs.models import Need, NeedCategory, NeedState
 from backend.organizations.scope import approved_organization, require_member
@@ -104,7 +105,7 @@ async def create_project(
         errors["title"] = "required"
     elif len(title.strip()) > 120:
         errors["title"] = "too_long"
-    if await session.get(NeedCategory, category) is None:
+    if await get_by_id(session, NeedCategory, category) is None:
         errors["category"] = "invalid"
     if not region_code or not await resources_service.known_regions(session, [region_code]):
         errors["region_code"] = "invalid"
@@ -178,7 +179,7 @@ async def link_need(
     project = await _project_for_member(session, actor, project_id)
     if project.state in {ProjectState.COMPLETED, ProjectState.CLOSED}:
         raise Conflict(N_("A completed or closed project takes no more needs."))
-    need = await session.get(Need, need_id)
+    need = await get_by_id(session, Need, need_id)
     if need is None or need.state not in LINKABLE_NEED_STATES or need.hidden_reason:
         raise Invalid(
             N_("This need cannot be linked: it is not published."), fields={"need_id": "invalid"}

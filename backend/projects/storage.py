@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from backend.core.storage import Storage, clean_photo, get_storage, media_type
+
+if TYPE_CHECKING:
+    from backend.core.runtime import Services
 
 _NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp)$")
 
@@ -44,6 +47,6 @@ class AreaPhotoStorage:
         return None if data is None else (data, media_type(key))
 
 
-def photo_storage(services: dict[str, Any] | None = None) -> PhotoStorage:
-    """The process's photo storage (a registered ``uploads`` service, else the local one)."""
+def photo_storage(services: Services | None = None) -> PhotoStorage:
+    """The process's photo storage (``runtime.services.uploads``, else the local directory)."""
     return AreaPhotoStorage(get_storage(services))

@@ -15,6 +15,7 @@ from backend.core.errors import DomainError, Invalid, NotFound
 from backend.core.http import DB, Form, form_error
 from backend.core.i18n import N_
 from backend.core.pagination import Page
+from backend.core.runtime import runtime_of
 from backend.core.security import login_required, require_user
 from backend.core.templating import page
 from backend.organizations.scope import is_member, require_member
@@ -40,7 +41,7 @@ async def uploaded_photos(request: Request[Any, Any, Any]) -> tuple[dict[str, st
 
 
 def _photos(request: Request[Any, Any, Any]) -> PhotoStorage:
-    return photo_storage(request.app.state.runtime.services)
+    return photo_storage(runtime_of(request.app.state).services)
 
 
 class ProjectViews(Controller):

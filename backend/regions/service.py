@@ -72,3 +72,7 @@ async def by_level(session: AsyncSession, *levels: RegionLevel) -> Sequence[Regi
 async def ancestors(session: AsyncSession, code: str) -> Sequence[Region]:
     """From the province down to the region itself."""
     return await repo.ancestors(session, code)
+
+
+async def get_region(session: AsyncSession, code: str) -> Region | None:
+    return await repo.get(session, code)

@@ -119,9 +119,7 @@ class ResourcesAPI(Controller):
             resource_id=data.resource_id,
             quantity=data.quantity,
         )
-        need = await db.get(Need, claim.need_id)
-        assert need is not None
-        return _claim_out(claim, need)
+        return _claim_out(claim, await service.need_of_claim(db, claim))
 
     @post(
         "/claims/{claim_id:uuid}/release",
@@ -136,6 +134,4 @@ class ResourcesAPI(Controller):
         data: JSONBody[ReleaseIn],
     ) -> ClaimOut:
         claim = await service.release_claim(db, require_user(request), claim_id, data.reason)
-        need = await db.get(Need, claim.need_id)
-        assert need is not None
-        return _claim_out(claim, need)
+        return _claim_out(claim, await service.need_of_claim(db, claim))

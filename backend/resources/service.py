@@ -21,6 +21,7 @@ from backend.audit.service import Actor, record
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
+from backend.core.repository import get_by_id
 from backend.households import service as households
 from backend.households.enums import AssistanceCategory, MemberFlag
 from backend.needs.models import Need, NeedCategory, NeedState
@@ -126,7 +127,7 @@ async def create_resource(
         errors["title"] = "required"
     elif len(title.strip()) > 120:
         errors["title"] = "too_long"
-    if await session.get(NeedCategory, category) is None:
+    if await get_by_id(session, NeedCategory, category) is None:
         errors["category"] = "invalid"
     if capacity is None or capacity < 1:
         errors["capacity"] = "invalid"
@@ -533,3 +534,17 @@ def public_resource(resource: Resource, org: Organization) -> PublicResource:
         available_until=resource.available_until,
         state=resource.state.value,
     )
+
+
+async def claimable_need(session: AsyncSession, need_id: uuid.UUID) -> Need:
+    """A need an organization may claim or look at to claim: published or later, not hidden."""
+    need = await get_by_id(session, Need, need_id)
+    if need is None or need.state == NeedState.DRAFT or need.hidden_reason:
+        raise NotFound(N_("Need not found."))
+    return need
+
+
+async def need_of_claim(session: AsyncSession, claim: Claim) -> Need:
+    need = await get_by_id(session, Need, claim.need_id)
+    assert need is not None  # a claim's need is never deleted
+    return need

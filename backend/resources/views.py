@@ -18,7 +18,8 @@ from backend.core.pagination import Page
 from backend.core.security import login_required, require_user
 from backend.core.templating import page
 from backend.households.enums import AssistanceCategory, MemberFlag
-from backend.needs.models import Need, NeedState
+from backend.needs.models import Need
+from backend.organizations import service as organizations
 from backend.organizations.scope import is_member, require_member
 from backend.regions.models import RegionLevel
 from backend.regions.service import by_level
@@ -44,10 +45,7 @@ def parse_date(value: str | None) -> date | None:
 
 
 async def _org(db: DB, org_id: uuid.UUID) -> Organization:
-    org = await db.get(Organization, org_id)
-    if org is None:
-        raise NotFound(N_("Organization not found."))
-    return org
+    return await organizations.organization_or_404(db, org_id)
 
 
 async def _resource_form_context(db: DB) -> dict[str, Any]:
@@ -240,9 +238,7 @@ class ClaimViews(Controller):
     ) -> Template:
         require_member(require_user(request), org_id)
         org = await _org(db, org_id)
-        need = await db.get(Need, need_id)
-        if need is None or need.state == NeedState.DRAFT or need.hidden_reason:
-            raise NotFound(N_("Need not found."))
+        need = await service.claimable_need(db, need_id)
         return page(
             request, "resources/claim.html", form={}, **await self._claim_context(db, org, need)
         )
@@ -275,8 +271,7 @@ class ClaimViews(Controller):
             if exc.status_code == 404:
                 raise
             org = await _org(db, org_id)
-            need = await db.get(Need, need_id)
-            assert need is not None
+            need = await service.claimable_need(db, need_id)
             await db.refresh(need)
             return form_error(
                 request,

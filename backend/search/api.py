@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Controller, Request, get
 from litestar.datastructures import State
 
+from backend.core.runtime import runtime_of
 from backend.search import schemas
 from backend.search.provider import engine_of
 from backend.search.service import search
@@ -24,5 +25,5 @@ class SearchAPI(Controller):
         ``state``, ``org_type`` (repeatable), ``deadline_from``, ``deadline_to``, ``sort``,
         ``page``, ``per_page``. 422 for bad parameters, 503 when the engine is unavailable."""
         q = schemas.parse(request.query_params)
-        results = await search(engine_of(state.runtime.services), q)
+        results = await search(engine_of(runtime_of(state).services), q)
         return {"query": schemas.query_json(q), **schemas.results_json(results)}

@@ -2,7 +2,7 @@
 
 `SearchDocument` is the ONLY thing that reaches a search index. It is built from public
 listing data (need, resource, project, task) and by construction has no field that could
-carry personal data (DESIGN.md, privacy rule 2): no household, no names of people, no
+carry personal data (docs/privacy.md, rule 2): no household, no names of people, no
 address, no phone, no ID number. Free text (`title`, `body`) must already have passed the
 privacy scanner before a document is built; this module does not repeat that scan.
 """

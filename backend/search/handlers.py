@@ -27,6 +27,10 @@ _KIND_OF = {
 def _engine(ctx: HandlerContext) -> SearchEngine:
     from backend.search.provider import engine_of
 
+    if ctx.services is None:
+        raise RuntimeError(
+            "search handlers need the runtime's services (process_outbox passes them)"
+        )
     return engine_of(ctx.services)
 
 

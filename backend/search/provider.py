@@ -1,28 +1,19 @@
-"""The search engine as a runtime service (``runtime.services["search"]``).
+"""The search engine as a runtime service (``runtime.services.search``).
 
 ``settings.search_engine`` picks the implementation: ``tantivy`` (embedded, index under
-``<var_dir>/search``) or ``meili``/``meilisearch`` (``settings.meili_url``). Importing this module
-registers the service and the outbox handlers that keep the index in step with the database;
-``backend/routes.py`` (the app) and ``jobs/tasks/registry.py`` (the worker) import it.
+``<var_dir>/search``) or ``meili``/``meilisearch`` (``settings.meili_url``). ``backend.wiring``
+builds it when a Runtime starts and closes it when it stops.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
-from backend.core.services import provide
-from backend.search import handlers as _handlers  # noqa: F401 - registers the outbox handlers
 from backend.search.engine import SearchEngine, build_engine
 
 if TYPE_CHECKING:
     from backend.config import Settings
-    from backend.core.runtime import Runtime
-
-SERVICE = "search"
-
-
-async def start_search(runtime: Runtime) -> SearchEngine:
-    return engine_from_settings(runtime.settings)
+    from backend.core.runtime import Services
 
 
 def engine_from_settings(settings: Settings) -> SearchEngine:
@@ -44,15 +35,7 @@ def index_needs_rebuild(settings: Settings) -> bool:
     return not index_is_current(settings.var_dir / "search")
 
 
-async def stop_search(engine: Any) -> None:
-    await engine.close()
-
-
-def engine_of(services: dict[str, Any]) -> SearchEngine:
-    engine = services.get(SERVICE)
-    if engine is None:
-        raise RuntimeError("the search service is not started (import backend.search.provider)")
-    return cast(SearchEngine, engine)
-
-
-provide(SERVICE, start_search, stop_search)
+def engine_of(services: Services) -> SearchEngine:
+    if services.search is None:
+        raise RuntimeError("the search service is not started (backend.wiring.start_services)")
+    return services.search

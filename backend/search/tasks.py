@@ -3,7 +3,6 @@ a household's verification running out, that no event announces)."""
 
 from __future__ import annotations
 
-import backend.search.provider  # noqa: F401 - the worker needs the service and the handlers
 from backend.search import service
 from backend.search.provider import engine_of
 from jobs.context import JobCtx, runtime

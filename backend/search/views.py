@@ -10,6 +10,7 @@ from litestar.response import Template
 
 from backend.core.errors import Invalid
 from backend.core.http import DB
+from backend.core.runtime import runtime_of
 from backend.core.security import current_locale
 from backend.core.templating import is_htmx, page, translate
 from backend.search import repository as projections
@@ -65,7 +66,7 @@ class SearchViews(Controller):
                 **_empty_labels(),
             )
         try:
-            results = await search(engine_of(state.runtime.services), q)
+            results = await search(engine_of(runtime_of(state).services), q)
         except SearchUnavailable as exc:
             # htmx swaps this fragment in too (the form opts in to swapping a 503).
             return page(

@@ -16,11 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.identity import CurrentUser
-from backend.accounts.models import Organization, OrgStatus, Role
+from backend.accounts.models import Organization, OrgStatus, Role, User
 from backend.audit.service import Actor, record
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
+from backend.core.repository import get_by_id
 from backend.organizations.scope import approved_organization, require_member
 from backend.outbox.service import emit, record_change
 from backend.resources import service as resources_service
@@ -155,7 +156,7 @@ async def create_task(
 async def _task_for_member(
     session: AsyncSession, actor: CurrentUser, task_id: uuid.UUID
 ) -> VolunteerTask:
-    task = await session.get(VolunteerTask, task_id, with_for_update=True)
+    task = await get_by_id(session, VolunteerTask, task_id, for_update=True)
     if task is None:
         raise NotFound(N_("Task not found."))
     require_member(actor, task.organization_id)
@@ -354,7 +355,7 @@ async def log_hours(
     if not (actor.has_role(Role.VOLUNTEER) or actor.is_admin):
         raise Forbidden(N_("Sign up as a volunteer to log service hours."))
     errors: dict[str, str] = {}
-    org = await session.get(Organization, organization_id) if organization_id else None
+    org = await get_by_id(session, Organization, organization_id) if organization_id else None
     if org is None or org.status != OrgStatus.APPROVED:
         errors["organization_id"] = "invalid"
     if served_on is None or served_on > utcnow() or served_on < utcnow() - timedelta(days=366):
@@ -447,3 +448,15 @@ def masked_name(name: str) -> str:
     """The public check page shows the surname only: 刘志愿 → 刘**."""
     name = name.strip()
     return (name[0] + "*" * min(3, max(1, len(name) - 1))) if name else ""
+
+
+async def own_certificate(
+    session: AsyncSession, user: CurrentUser, cert_id: uuid.UUID
+) -> tuple[Certificate, str]:
+    """The volunteer's own certificate and the name printed on it; 404 for anyone else's."""
+    cert = await get_by_id(session, Certificate, cert_id)
+    if cert is None or cert.volunteer_id != user.id:
+        raise NotFound(N_("Certificate not found."))
+    account = await get_by_id(session, User, user.id)
+    assert account is not None
+    return cert, account.display_name

@@ -12,11 +12,12 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from backend.accounts.models import Role, User
+from backend.accounts.models import Role
 from backend.core.errors import DomainError, Invalid, NotFound
 from backend.core.http import DB, Form, form_error
 from backend.core.i18n import N_
 from backend.core.pagination import Page
+from backend.core.runtime import runtime_of
 from backend.core.security import login_required, require_user, roles_required
 from backend.core.templating import SHANGHAI, page
 from backend.organizations.scope import is_member, require_member
@@ -26,7 +27,7 @@ from backend.resources import service as resources_service
 from backend.resources.views import parse_int
 from backend.volunteering import certificate, service
 from backend.volunteering import repository as repo
-from backend.volunteering.models import Certificate, TaskState
+from backend.volunteering.models import TaskState
 
 PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
 
@@ -362,18 +363,14 @@ class VolunteerViews(Controller):
         self, request: Request[Any, Any, Any], state: State, db: DB, cert_id: FromPath[uuid.UUID]
     ) -> Response[bytes]:
         user = require_user(request)
-        cert = await db.get(Certificate, cert_id)
-        if cert is None or cert.volunteer_id != user.id:
-            raise NotFound(N_("Certificate not found."))
-        account = await db.get(User, user.id)
-        assert account is not None
+        cert, volunteer_name = await service.own_certificate(db, user, cert_id)
         data = certificate.render_pdf(
-            volunteer_name=account.display_name,
+            volunteer_name=volunteer_name,
             total_minutes=cert.total_minutes,
             by_org=await repo.verified_by_org(db, user.id),
             issued_at=cert.issued_at,
             check_code=cert.check_code,
-            base_url=state.runtime.settings.base_url,
+            base_url=runtime_of(state).settings.base_url,
         )
         return Response(
             data,

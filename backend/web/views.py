@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from backend.core.http import Form
 from backend.core.i18n import LOCALES
+from backend.core.runtime import runtime_of
 from backend.core.security import LANG_COOKIE
 from backend.core.templating import page
 
@@ -53,7 +54,7 @@ class SiteController(Controller):
 
 @get("/healthz", include_in_schema=True, tags=["ops"], summary="Database and Redis state")
 async def healthz(state: State) -> Response[dict[str, Any]]:
-    runtime = state.runtime
+    runtime = runtime_of(state)
 
     async def database() -> str:
         async with runtime.engine.connect() as conn:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from backend.core.db import utcnow
 from backend.core.events import HandlerContext, handlers_for
+from backend.core.repository import get_by_id
 from backend.outbox.models import OutboxEvent, OutboxState
 from backend.outbox.service import stale_pending
 from jobs.context import JobCtx, runtime
@@ -43,7 +44,7 @@ async def process_outbox(ctx: JobCtx, event_id: str) -> str:
             return "done"
     except Exception as exc:
         async with rt.transaction() as session:
-            failed = await session.get(OutboxEvent, uuid.UUID(event_id))
+            failed = await get_by_id(session, OutboxEvent, uuid.UUID(event_id))
             if failed is not None:
                 failed.attempts += 1
                 failed.last_error = f"{type(exc).__name__}: {exc}"[:2000]

@@ -291,7 +291,7 @@ async def stripe_client(stripe_app: Any, fake_stripe: FakeStripeAPI) -> AsyncIte
     from backend.integrations.stripe import StripePaymentProvider
 
     async with AsyncTestClient(app=stripe_app, base_url="http://127.0.0.1:8000") as client:
-        stripe_app.state.runtime.services["payments"] = StripePaymentProvider(
+        stripe_app.state.runtime.services.payments = StripePaymentProvider(
             SECRET_KEY, WEBHOOK_SECRET, http_client=fake_stripe.http_client()
         )
         yield client

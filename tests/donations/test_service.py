@@ -15,6 +15,7 @@ from backend.accounts.service import load_current_user
 from backend.audit.service import Actor
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.core.storage import LocalStorage
 from backend.donations import service
 from backend.donations.models import (
     Donation,
@@ -23,7 +24,7 @@ from backend.donations.models import (
     EntryType,
     LedgerEntry,
 )
-from backend.donations.storage import LocalReceiptStorage
+from backend.donations.storage import ReceiptStorage
 from backend.projects.models import ProjectState
 from tests.donations.conftest import ledger_of, make_donation, make_project
 
@@ -123,7 +124,7 @@ async def test_disbursement_needs_a_second_member_and_a_covering_balance(
     db: Any, runtime: Any, demo: Any, tmp_path: Any
 ) -> None:
     project = await make_project(runtime, demo)
-    storage = LocalReceiptStorage(tmp_path)
+    storage = ReceiptStorage(LocalStorage(tmp_path))
     member = await load_current_user(db, demo["org_member"])
     chair = await load_current_user(db, demo["org_admin"])
     assert member

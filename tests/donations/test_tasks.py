@@ -56,8 +56,8 @@ async def test_reconciliation_books_missed_payments_once(
             "source": "po_1",
         },
     ]
-    services = dict(runtime.services)
-    runtime.services["payments"] = StripePaymentProvider(
+    before = runtime.services.payments
+    runtime.services.payments = StripePaymentProvider(
         SECRET_KEY, WEBHOOK_SECRET, http_client=fake_stripe.http_client()
     )
     try:
@@ -66,8 +66,7 @@ async def test_reconciliation_books_missed_payments_once(
         second = await reconcile_stripe({"runtime": runtime})
         await drain_outbox(runtime)
     finally:
-        runtime.services.clear()
-        runtime.services.update(services)
+        runtime.services.payments = before
     assert first == {"events": 2, "movements": 1}
     assert second == {"events": 0, "movements": 0}
     entries = await ledger_of(runtime, project.id)

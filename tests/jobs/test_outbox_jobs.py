@@ -157,7 +157,7 @@ async def test_worker_killed_mid_job_effect_happens_exactly_once(
     producer = await JobQueue.connect(redis_url, queue_name=queue)
     try:
         async with runtime.sessionmaker() as session:
-            session.info["queue"] = producer
+            session.queue = producer
             event = await emit(
                 session, topic="test.slow", aggregate_type="thing", aggregate_id=uuid.uuid4()
             )

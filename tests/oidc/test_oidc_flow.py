@@ -127,7 +127,7 @@ async def test_untrusted_provider_creates_a_pending_account_an_org_admin_approve
     assert user.status == UserStatus.PENDING
     # The union's admin sees carol on the union's page and approves her.
     with httpx.Client(base_url=oidc_env.app, trust_env=False, follow_redirects=False) as admin:
-        token = await runtime.services["sessions"].create(demo["union_admin"])
+        token = await runtime.services.sessions.create(demo["union_admin"])
         admin.cookies.set("tx_session", token)
         page = admin.get(f"/organizations/{demo['org:union']}/pending-users")
         assert page.status_code == 200
@@ -139,7 +139,7 @@ async def test_untrusted_provider_creates_a_pending_account_an_org_admin_approve
         )
         assert done.status_code == 303
         # org A's admin may not see org B's pending accounts.
-        other = await runtime.services["sessions"].create(demo["org_admin"])
+        other = await runtime.services.sessions.create(demo["org_admin"])
         admin.cookies.set("tx_session", other)
         assert admin.get(f"/organizations/{demo['org:union']}/pending-users").status_code == 404
     user = await _user_of(runtime, oidc_env.beta.issuer, "carol")

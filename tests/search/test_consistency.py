@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
-import backend.search.provider  # noqa: F401 - registers the search service before the runtime starts
 from backend.accounts.models import Organization
 from backend.audit.service import Actor
 from backend.core.db import utcnow

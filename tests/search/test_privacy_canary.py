@@ -10,7 +10,6 @@ from typing import Any
 import tantivy
 from sqlalchemy import update
 
-import backend.search.provider  # noqa: F401 - registers the search service before the runtime starts
 from backend.audit.service import Actor
 from backend.core.db import utcnow
 from backend.households.models import Consent

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import backend.search.provider  # noqa: F401 - registers the search service before the runtime starts
 from backend.audit.service import Actor
 from backend.needs.models import NeedState
 from backend.needs.states import transition
@@ -63,13 +62,13 @@ async def test_engine_down_is_a_friendly_503(client: Any, app: Any) -> None:
             raise ConnectionError("meilisearch unreachable")
 
     services = app.state.runtime.services
-    real = services["search"]
-    services["search"] = Down()
+    real = services.search
+    services.search = Down()  # type: ignore[assignment]
     try:
         page = await client.get("/search", params={"q": "老人"})
         api = await client.get("/api/v1/search", params={"q": "老人"})
     finally:
-        services["search"] = real
+        services.search = real
     assert page.status_code == 503
     assert "<html" in page.text
     assert api.status_code == 503
