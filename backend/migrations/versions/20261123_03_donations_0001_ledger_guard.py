@@ -1,7 +1,7 @@
 """Donations: pending ledger effects, one credit per donation, signed amounts, append-only ledger.
 
 Revision ID: donations_0001
-Revises: 0001
+Revises: households_0001
 Create Date: 2026-11-23 09:01:07.529608
 """
 
