@@ -73,6 +73,11 @@ class Settings:
     login_lockout_minutes: int = 15
     outbox_sweep_after_seconds: int = 300
     pledge_expiry_days: int = 14
+    report_ack_working_days: int = 1
+    report_answer_working_days: int = 5
+    report_limit_per_hour: int = 5
+    holidays: str = ""
+    makeup_workdays: str = ""
     run_worker_in_process: bool = True
     load_demo_data: bool = True
     secure_cookies: bool | None = None
@@ -124,6 +129,11 @@ class Settings:
             "login_lockout_minutes": int(_env("LOGIN_LOCKOUT_MINUTES", "15") or 15),
             "outbox_sweep_after_seconds": int(_env("OUTBOX_SWEEP_AFTER_SECONDS", "300") or 300),
             "pledge_expiry_days": int(_env("PLEDGE_EXPIRY_DAYS", "14") or 14),
+            "report_ack_working_days": int(_env("REPORT_ACK_WORKING_DAYS", "1") or 1),
+            "report_answer_working_days": int(_env("REPORT_ANSWER_WORKING_DAYS", "5") or 5),
+            "report_limit_per_hour": int(_env("REPORT_LIMIT_PER_HOUR", "5") or 5),
+            "holidays": _env("HOLIDAYS", "") or "",
+            "makeup_workdays": _env("MAKEUP_WORKDAYS", "") or "",
             "run_worker_in_process": _bool("WORKER_IN_PROCESS", True),
             "load_demo_data": _bool("LOAD_DEMO_DATA", True),
             "secure_cookies": None

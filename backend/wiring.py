@@ -8,5 +8,6 @@ standalone worker and the web app react to the same events.
 from __future__ import annotations
 
 import backend.donations.handlers
+import backend.grievance.handlers
 import backend.matches.handlers
 import backend.search.provider  # noqa: F401 - the search service and its handlers

@@ -22,6 +22,7 @@ from backend.audit.service import Actor, record
 from backend.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.grievance import service as grievance
 from backend.core.i18n import N_
 from backend.donations import repository as repo
 from backend.donations.models import (
@@ -74,8 +75,13 @@ def parse_yuan(text: str) -> int:
     return fen
 
 
-def blocked_reason(project: Project) -> str | None:
-    """Why the project takes no donations now (a message id), or None when it does."""
+def blocked_reason(project: Project, *, paused: bool = False) -> str | None:
+    """Why the project takes no donations now (a message id), or None when it does.
+
+    ``paused``: a coordinator paused donations while a fraud report about it is reviewed.
+    """
+    if paused:
+        return N_("Donations to this project are paused while a report about it is reviewed.")
     if project.state != ProjectState.FUNDRAISING:
         return N_("This project is not raising funds at the moment.")
     if project.raised_fen >= project.target_fen:
@@ -149,7 +155,8 @@ async def start_donation(
     donation_id = uuid.uuid5(DONATION_NAMESPACE, f"{actor.id}:{token}")
     donation = await session.get(Donation, donation_id)
     if donation is None:
-        if (reason := blocked_reason(project)) is not None:
+        paused = await grievance.donations_paused(session, project.id)
+        if (reason := blocked_reason(project, paused=paused)) is not None:
             raise Conflict(reason)
         donation = Donation(
             id=donation_id,

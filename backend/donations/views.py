@@ -22,6 +22,7 @@ from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.security import current_locale, login_required, require_user, user_of
 from backend.core.templating import local_datetime, page, translate
+from backend.grievance import service as grievance
 from backend.donations import repository as repo
 from backend.donations import service
 from backend.donations.models import DisbursementState, DonationChannel, DonationState, EntryType
@@ -45,12 +46,14 @@ def _error(exc: DomainError) -> dict[str, Any]:
     return {"error": translate(exc.message, **exc.params), "fields": getattr(exc, "fields", {})}
 
 
-def _form_context(state: State, project: Project, **extra: Any) -> dict[str, Any]:
+def _form_context(
+    state: State, project: Project, *, paused: bool = False, **extra: Any
+) -> dict[str, Any]:
     return {
         "project": project,
         "presets": service.PRESETS_FEN,
         "online": provider_of(state.runtime).online,
-        "blocked": service.blocked_reason(project),
+        "blocked": service.blocked_reason(project, paused=paused),
         "submission": str(uuid.uuid4()),
         **extra,
     }
@@ -66,13 +69,14 @@ class DonationViews(Controller):
         self, request: Request[Any, Any, Any], state: State, db: DB, project_id: uuid.UUID
     ) -> Template:
         project = await service.visible_project(db, project_id)
-        blocked = service.blocked_reason(project)
+        paused = await grievance.donations_paused(db, project.id)
+        blocked = service.blocked_reason(project, paused=paused)
         return page(
             request,
             "donations/donate.html",
             status_code=409 if blocked else 200,
             form={"amount": "100"},
-            **_form_context(state, project),
+            **_form_context(state, project, paused=paused),
         )
 
     @post("/projects/{project_id:uuid}/donate", guards=[login_required])

@@ -22,6 +22,8 @@ from backend.needs.models import Need, NeedState
 from backend.organizations.scope import is_member, require_member
 from backend.regions.models import RegionLevel
 from backend.regions.repository import by_level
+from backend.grievance import service as grievance
+from backend.grievance.models import SubjectType
 from backend.resources import repository as repo
 from backend.resources import service
 from backend.resources.models import ClaimState, ResourceKind, ResourceState
@@ -109,6 +111,7 @@ class ResourceViews(Controller):
             "resources/detail.html",
             item=item,
             member=member,
+            held=await grievance.held(db, SubjectType.RESOURCE, item.id),
             region_names=await repo.region_names(db, item.service_area),
         )
 

@@ -22,6 +22,8 @@ from backend.core.templating import SHANGHAI, page
 from backend.organizations.scope import is_member, require_member
 from backend.regions.models import RegionLevel
 from backend.regions.repository import by_level
+from backend.grievance import service as grievance
+from backend.grievance.models import SubjectType
 from backend.resources import repository as resources_repo
 from backend.resources.views import error_context, parse_int
 from backend.volunteering import certificate, service
@@ -102,6 +104,7 @@ class TaskViews(Controller):
             "now": datetime.now(UTC),
             "form": {},
             "region_names": await resources_repo.region_names(db, [task.region_code]),
+            "held": await grievance.held(db, SubjectType.TASK, task.id),
         }
 
     @get("/tasks/{task_id:uuid}", name="task")
