@@ -22,7 +22,6 @@ from backend.audit.service import Actor, record
 from backend.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
-from backend.grievance import service as grievance
 from backend.core.i18n import N_
 from backend.donations import repository as repo
 from backend.donations.models import (
@@ -35,6 +34,7 @@ from backend.donations.models import (
     LedgerEntry,
 )
 from backend.donations.storage import ReceiptStorage
+from backend.grievance import service as grievance
 from backend.integrations.stripe import CheckoutRequest, PaymentProvider, PaymentsUnavailableError
 from backend.outbox.service import emit, record_change
 from backend.projects.models import Project, ProjectState

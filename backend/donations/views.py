@@ -22,13 +22,13 @@ from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.security import current_locale, login_required, require_user, user_of
 from backend.core.templating import local_datetime, page, translate
-from backend.grievance import service as grievance
 from backend.donations import repository as repo
 from backend.donations import service
 from backend.donations.models import DisbursementState, DonationChannel, DonationState, EntryType
 from backend.donations.receipts import render_receipt_pdf
 from backend.donations.storage import receipt_storage
 from backend.donations.tasks import provider_of
+from backend.grievance import service as grievance
 from backend.projects.models import Project
 
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]

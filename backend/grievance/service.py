@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from statistics import median
 
@@ -32,7 +32,7 @@ from backend.core.i18n import N_
 from backend.core.keys import get_keys
 from backend.core.pagination import Page
 from backend.grievance import repository as repo
-from backend.grievance.calendar import WorkingCalendar, parse_days
+from backend.grievance.calendar import SHANGHAI, WorkingCalendar, parse_days
 from backend.grievance.models import (
     CLOSED_STAGES,
     STAGE_MOVES,
@@ -81,6 +81,11 @@ class PersonalDataInAnswer(Invalid):
 
 def calendar_of(settings: Settings) -> WorkingCalendar:
     return WorkingCalendar(parse_days(settings.holidays), parse_days(settings.makeup_workdays))
+
+
+def due_day(deadline: datetime) -> date:
+    """The last local day of a deadline that ends at 24:00 Asia/Shanghai (shown to people)."""
+    return (deadline - timedelta(seconds=1)).astimezone(SHANGHAI).date()
 
 
 def new_tracking_code() -> str:
@@ -542,6 +547,14 @@ class Tracked:
     closed_at: datetime | None
     outcome: str
     held: bool
+
+    @property
+    def ack_due_day(self) -> date:
+        return due_day(self.ack_due_at)
+
+    @property
+    def answer_due_day(self) -> date:
+        return due_day(self.answer_due_at)
 
 
 def tracked(report: Report) -> Tracked:

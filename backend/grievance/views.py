@@ -240,6 +240,7 @@ class HandlerReportViews(Controller):
             types=list(ReportType),
             now=utcnow(),
             code_of=service.display_code,
+            due_day=service.due_day,
         )
 
     @get("/mine", name="my_reports")
@@ -279,6 +280,7 @@ class HandlerReportViews(Controller):
             r=view.report,
             code=service.display_code(view.report.tracking_code),
             marked_text=safe(mark_spans_html(view.text, view.findings)),
+            due_day=service.due_day,
             form=extra.pop("form", {}),
             **extra,
         )

@@ -17,9 +17,9 @@ from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user
 from backend.core.templating import page
-from backend.organizations.scope import is_member, require_member
 from backend.grievance import service as grievance
 from backend.grievance.models import SubjectType
+from backend.organizations.scope import is_member, require_member
 from backend.projects import repository as repo
 from backend.projects import service
 from backend.projects.models import PROJECT_TRANSITIONS, ProjectState

@@ -17,13 +17,13 @@ from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user
 from backend.core.templating import page, translate
+from backend.grievance import service as grievance
+from backend.grievance.models import SubjectType
 from backend.households.models import AssistanceCategory, MemberFlag
 from backend.needs.models import Need, NeedState
 from backend.organizations.scope import is_member, require_member
 from backend.regions.models import RegionLevel
 from backend.regions.repository import by_level
-from backend.grievance import service as grievance
-from backend.grievance.models import SubjectType
 from backend.resources import repository as repo
 from backend.resources import service
 from backend.resources.models import ClaimState, ResourceKind, ResourceState

@@ -19,11 +19,11 @@ from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user, roles_required
 from backend.core.templating import SHANGHAI, page
+from backend.grievance import service as grievance
+from backend.grievance.models import SubjectType
 from backend.organizations.scope import is_member, require_member
 from backend.regions.models import RegionLevel
 from backend.regions.repository import by_level
-from backend.grievance import service as grievance
-from backend.grievance.models import SubjectType
 from backend.resources import repository as resources_repo
 from backend.resources.views import error_context, parse_int
 from backend.volunteering import certificate, service

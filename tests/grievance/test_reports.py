@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import select
@@ -25,10 +25,26 @@ from tests.donations.conftest import make_project
 from tests.helpers import drain_outbox, post_form, sign_in_as
 from tests.households.factories import make_household, make_need
 
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
 SETTINGS = get_settings()
 # Monday 2026-09-28, 10:00 in Shanghai; 10-01..10-07 is the National Day holiday that year.
 MONDAY = datetime(2026, 9, 28, 2, 0, tzinfo=UTC)
 HOLIDAYS = "2026-10-01,2026-10-02,2026-10-05,2026-10-06,2026-10-07"
+
+
+async def _clear_limits(runtime: Any) -> None:
+    for key in await runtime.queue.pool.keys("rl:report*"):
+        await runtime.queue.pool.delete(key)
+
+
+@pytest.fixture(autouse=True)
+async def fresh_report_limits(runtime: Any) -> AsyncIterator[None]:
+    """Anonymous reports from the test client share one address: a fresh limit per test."""
+    await _clear_limits(runtime)
+    yield
+    await _clear_limits(runtime)
 
 
 async def current_user(runtime: Any, user_id: uuid.UUID) -> Any:
@@ -509,8 +525,6 @@ async def test_figures_and_the_public_page(client: Any, runtime: Any, demo: dict
 
 
 async def test_anonymous_reports_are_rate_limited(client: Any, runtime: Any) -> None:
-    for key in await runtime.queue.pool.keys("rl:report:*"):
-        await runtime.queue.pool.delete(key)
     statuses = []
     for i in range(SETTINGS.report_limit_per_hour + 1):
         r = await post_form(client, "/report", {"on": "none", "type": "other", "text": f"第{i}条"})
