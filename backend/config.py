@@ -66,6 +66,11 @@ class Settings:
     login_lockout_minutes: int = 15
     outbox_sweep_after_seconds: int = 300
     pledge_expiry_days: int = 14
+    report_ack_working_days: int = 1
+    report_answer_working_days: int = 5
+    report_limit_per_hour: int = 5
+    holidays: str = ""
+    makeup_workdays: str = ""
     run_worker_in_process: bool = True
     load_demo_data: bool = True
     secure_cookies: bool | None = None

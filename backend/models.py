@@ -5,6 +5,7 @@ from backend.audit import models as audit
 from backend.core.db import Base
 from backend.donations import models as donations
 from backend.fulfilment import models as fulfilment
+from backend.grievance import models as grievance
 from backend.households import models as households
 from backend.matches import models as matches
 from backend.needs import models as needs
@@ -20,6 +21,7 @@ __all__ = [
     "audit",
     "donations",
     "fulfilment",
+    "grievance",
     "households",
     "matches",
     "needs",

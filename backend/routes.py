@@ -22,6 +22,12 @@ from backend.fulfilment.views import (
     SelfServiceViews,
     VisitViews,
 )
+from backend.grievance.views import (
+    HandlerReportViews,
+    HouseholdReportViews,
+    PublicReportViews,
+    TransparencyViews,
+)
 from backend.households.api import HouseholdsAPI, ReferralsAPI
 from backend.households.views import HouseholdViews, ReferralViews
 from backend.matches.views import CoordinationViews, OrganizationMatchViews
@@ -55,6 +61,10 @@ WEB: list[Any] = [
     DeliveryViews,
     SelfServiceViews,
     VisitViews,
+    HandlerReportViews,
+    HouseholdReportViews,
+    PublicReportViews,
+    TransparencyViews,
     HouseholdViews,
     ReferralViews,
     CoordinationViews,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import backend.donations.handlers
+import backend.grievance.handlers
 import backend.matches.handlers
 import backend.search.handlers  # noqa: F401 - outbox subscribers of every domain
 

@@ -35,6 +35,7 @@ from backend.donations.models import (
     LedgerEntry,
 )
 from backend.donations.storage import ReceiptStorage
+from backend.grievance import service as grievance
 from backend.integrations.stripe import CheckoutRequest, PaymentProvider, PaymentsUnavailableError
 from backend.outbox.service import emit, record_change
 from backend.projects.models import Project, ProjectState
@@ -75,8 +76,13 @@ def parse_yuan(text: str) -> int:
     return fen
 
 
-def blocked_reason(project: Project) -> str | None:
-    """Why the project takes no donations now (a message id), or None when it does."""
+def blocked_reason(project: Project, *, paused: bool = False) -> str | None:
+    """Why the project takes no donations now (a message id), or None when it does.
+
+    ``paused``: a coordinator paused donations while a fraud report about it is reviewed.
+    """
+    if paused:
+        return N_("Donations to this project are paused while a report about it is reviewed.")
     if project.state != ProjectState.FUNDRAISING:
         return N_("This project is not raising funds at the moment.")
     if project.raised_fen >= project.target_fen:
@@ -150,7 +156,8 @@ async def start_donation(
     donation_id = uuid.uuid5(DONATION_NAMESPACE, f"{actor.id}:{token}")
     donation = await get_by_id(session, Donation, donation_id)
     if donation is None:
-        if (reason := blocked_reason(project)) is not None:
+        paused = await grievance.donations_paused(session, project.id)
+        if (reason := blocked_reason(project, paused=paused)) is not None:
             raise Conflict(reason)
         donation = Donation(
             id=donation_id,

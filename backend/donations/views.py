@@ -29,6 +29,7 @@ from backend.donations.models import DisbursementState, DonationChannel, Donatio
 from backend.donations.receipts import render_receipt_pdf
 from backend.donations.storage import receipt_storage
 from backend.donations.tasks import provider_of
+from backend.grievance import service as grievance
 from backend.projects.models import Project
 
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -42,12 +43,14 @@ ENTRY_LABELS = {
 }
 
 
-def _form_context(state: State, project: Project, **extra: Any) -> dict[str, Any]:
+def _form_context(
+    state: State, project: Project, *, paused: bool = False, **extra: Any
+) -> dict[str, Any]:
     return {
         "project": project,
         "presets": service.PRESETS_FEN,
         "online": provider_of(runtime_of(state)).online,
-        "blocked": service.blocked_reason(project),
+        "blocked": service.blocked_reason(project, paused=paused),
         "submission": str(uuid.uuid4()),
         **extra,
     }
@@ -63,13 +66,14 @@ class DonationViews(Controller):
         self, request: Request[Any, Any, Any], state: State, db: DB, project_id: FromPath[uuid.UUID]
     ) -> Template:
         project = await service.visible_project(db, project_id)
-        blocked = service.blocked_reason(project)
+        paused = await grievance.donations_paused(db, project.id)
+        blocked = service.blocked_reason(project, paused=paused)
         return page(
             request,
             "donations/donate.html",
             status_code=409 if blocked else 200,
             form={"amount": "100"},
-            **_form_context(state, project),
+            **_form_context(state, project, paused=paused),
         )
 
     @post("/projects/{project_id:uuid}/donate", guards=[login_required])

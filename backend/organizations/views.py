@@ -20,6 +20,8 @@ from backend.core.ratelimit import RateLimit
 from backend.core.runtime import runtime_of
 from backend.core.security import login_required, org_member_required, require_user
 from backend.core.templating import page
+from backend.grievance import service as grievance
+from backend.grievance.models import SubjectType
 from backend.organizations import repository as repo
 from backend.organizations import service
 from backend.organizations.scope import require_member, require_org_admin
@@ -111,6 +113,7 @@ class DirectoryViews(Controller):
             "organizations/profile.html",
             org=org,
             figures=figs,
+            held=await grievance.held(db, SubjectType.ORGANIZATION, org.id),
             resources=[r for r, _ in resources],
             projects=projects,
             tasks=tasks,

@@ -18,6 +18,8 @@ from backend.core.pagination import Page
 from backend.core.runtime import runtime_of
 from backend.core.security import login_required, require_user
 from backend.core.templating import page
+from backend.grievance import service as grievance
+from backend.grievance.models import SubjectType
 from backend.organizations.scope import is_member, require_member
 from backend.projects import repository as repo
 from backend.projects import service
@@ -97,7 +99,9 @@ class ProjectViews(Controller):
             "member": member,
             "links": links,
             "updates": await repo.updates(db, project.id),
-            "can_donate": service.can_donate(project),
+            "can_donate": service.can_donate(project)
+            and not await grievance.donations_paused(db, project.id),
+            "held": await grievance.held(db, SubjectType.PROJECT, project.id),
             "percent": service.percent(project),
             "next_states": sorted(s.value for s in PROJECT_TRANSITIONS[project.state]),
             "region_names": await resources_service.region_names(

@@ -17,6 +17,8 @@ from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user
 from backend.core.templating import page
+from backend.grievance import service as grievance
+from backend.grievance.models import SubjectType
 from backend.households.enums import AssistanceCategory, MemberFlag
 from backend.needs.models import Need
 from backend.organizations import service as organizations
@@ -103,6 +105,7 @@ class ResourceViews(Controller):
             "resources/detail.html",
             item=item,
             member=member,
+            held=await grievance.held(db, SubjectType.RESOURCE, item.id),
             region_names=await repo.region_names(db, item.service_area),
         )
 

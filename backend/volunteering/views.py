@@ -20,6 +20,8 @@ from backend.core.pagination import Page
 from backend.core.runtime import runtime_of
 from backend.core.security import login_required, require_user, roles_required
 from backend.core.templating import SHANGHAI, page
+from backend.grievance import service as grievance
+from backend.grievance.models import SubjectType
 from backend.organizations.scope import is_member, require_member
 from backend.regions.models import RegionLevel
 from backend.regions.service import by_level
@@ -103,6 +105,7 @@ class TaskViews(Controller):
             "now": datetime.now(UTC),
             "form": {},
             "region_names": await resources_service.region_names(db, [task.region_code]),
+            "held": await grievance.held(db, SubjectType.TASK, task.id),
         }
 
     @get("/tasks/{task_id:uuid}", name="task")

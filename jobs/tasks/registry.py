@@ -11,6 +11,7 @@ from arq import cron, func
 
 from backend.donations import tasks as donations_tasks
 from backend.fulfilment.tasks import generate_quarterly_lists
+from backend.grievance.tasks import escalate_reports
 from backend.households.tasks import verification_lapse
 from backend.matches.tasks import expire_matches, matching_nightly, run_matching
 from backend.needs.tasks import expire_needs
@@ -65,3 +66,14 @@ CRON_JOBS.append(
 # The worker's default timeout applies: a per-function timeout would also delay the retry of
 # every crashed job (arq keeps in-progress keys for the longest timeout).
 FUNCTIONS.append(func(generate_quarterly_lists, name="generate_quarterly_lists", keep_result=0))
+
+# grievance: reports past their working-day deadlines escalate (every 15 minutes)
+FUNCTIONS.append(func(escalate_reports, name="escalate_reports", keep_result=0))
+CRON_JOBS.append(
+    cron(
+        escalate_reports,
+        name="cron:escalate_reports",
+        minute={2, 17, 32, 47},
+        keep_result=0,
+    )
+)

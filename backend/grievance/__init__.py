@@ -1,0 +1,1 @@
+"""Complaints and reports (grievance channel): intake, triage with deadlines, tracking by code."""
