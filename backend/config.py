@@ -73,6 +73,9 @@ class Settings:
     login_lockout_minutes: int = 15
     outbox_sweep_after_seconds: int = 300
     pledge_expiry_days: int = 14
+    # The caseworker office phone printed on the 幸福码 card: one number, or per region code
+    # prefix "330106=0571-8765 4321,331022=0576-8331 2345,*=12345" (longest prefix wins).
+    caseworker_phone: str = "12345"
     run_worker_in_process: bool = True
     load_demo_data: bool = True
     secure_cookies: bool | None = None
@@ -124,6 +127,7 @@ class Settings:
             "login_lockout_minutes": int(_env("LOGIN_LOCKOUT_MINUTES", "15") or 15),
             "outbox_sweep_after_seconds": int(_env("OUTBOX_SWEEP_AFTER_SECONDS", "300") or 300),
             "pledge_expiry_days": int(_env("PLEDGE_EXPIRY_DAYS", "14") or 14),
+            "caseworker_phone": _env("CASEWORKER_PHONE", "12345") or "",
             "run_worker_in_process": _bool("WORKER_IN_PROCESS", True),
             "load_demo_data": _bool("LOAD_DEMO_DATA", True),
             "secure_cookies": None
