@@ -21,8 +21,8 @@ from backend.fulfilment.models import (
     QuarterlyList,
 )
 from backend.fulfilment.service import quarter_of, today_local
-from backend.households.models import Household
 from backend.households import code as household_code
+from backend.households.models import Household
 from backend.needs.models import Need, NeedState
 from backend.resources.models import Claim, ClaimState
 from tests.access import ACTORS, Ctx, Row, everyone, only, signed_in
