@@ -867,6 +867,11 @@ async def verify_code_and_pin(
     if seconds := await guard.locked_for(digest, client_ip):
         raise _locked(seconds)
     pin = pin.strip()
+    if not pin:
+        raise Invalid(N_("Type the PIN."), code="pin_missing", fields={"pin": "required"})
+    if len(pin) != PIN_LENGTH or not (pin.isascii() and pin.isdigit()):
+        # cannot be right: not a try, not counted
+        raise Invalid(N_("The PIN has 6 digits."), code="pin_format", fields={"pin": "invalid"})
     household = await repo.by_code_hash(session, digest)
     if household is None:
         await asyncio.to_thread(verify_password, None, pin)  # same time as a real check
@@ -877,13 +882,7 @@ async def verify_code_and_pin(
             code="unknown_code",
             fields={"code": "unknown"},
         )
-    right = (
-        len(pin) == PIN_LENGTH
-        and pin.isascii()
-        and pin.isdigit()
-        and await asyncio.to_thread(verify_password, household.pin_hash, pin)
-    )
-    if not right:
+    if not await asyncio.to_thread(verify_password, household.pin_hash, pin):
         failure = await guard.fail(digest, client_ip)
         if failure.locked_for:
             raise _locked(failure.locked_for)

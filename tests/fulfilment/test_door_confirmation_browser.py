@@ -74,8 +74,7 @@ def _setup(database_url: str, demo: dict[str, Any]) -> dict[str, Any]:
         from tests.households.factories import make_household
 
         households = [
-            await make_household(session, demo["caseworker"], region="330106004")
-            for _ in range(5)
+            await make_household(session, demo["caseworker"], region="330106004") for _ in range(5)
         ]
         deliveries = []
         for title in (f"爱心棉被 {MARK}", f"大米一袋 {MARK}", f"食用油 {MARK}"):
@@ -186,7 +185,13 @@ def _sign_in(page: Any, base: str, email: str, password: str) -> None:
 
 def _no_horizontal_scroll(page: Any, width: int) -> None:
     scroll = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll <= width, f"{page.url} scrolls sideways at {width} px ({scroll} px wide)"
+    wide = page.evaluate(
+        """w => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > w + 0.5)
+        .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)""",
+        width,
+    )
+    assert scroll <= width, f"{page.url} scrolls sideways at {width} px ({scroll} px): {wide}"
 
 
 def _print_shot(page: Any, url: str, size: dict[str, int], path: Path) -> bytes:
@@ -291,6 +296,9 @@ def test_card_door_confirmation_self_service_and_lockout(
     en_page = staff_en.new_page()
     _sign_in(en_page, live_server, *demo_users["caseworker"])
     en_page.goto(card_url)  # another session of the same caseworker may show the batch
+    if en_page.locator("html").get_attribute("lang") != "en":  # the account prefers Chinese
+        en_page.locator(".lang-switch button").click()
+        en_page.wait_for_url(card_url)
     expect(en_page.locator(".code-card .howto")).to_contain_text("PIN")
     _print_shot(en_page, card_url, A6, tmp_path / "card-a6-en.png")
     shots.append(tmp_path / "card-a6-en.png")
