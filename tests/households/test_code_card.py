@@ -326,3 +326,39 @@ async def test_a4_sheet_of_several_cards(client: Any, runtime: Any, demo: dict[s
             )
         ).all()
     assert all(rows) and len(set(rows)) == 5
+
+
+# ---------------------------------------------------------------- demo and the household session
+
+
+async def test_demo_household_code_opens_and_has_a_delivery_waiting(
+    db: Any, demo: dict[str, Any]
+) -> None:
+    from backend.demo.households import DEMO_CODE, DEMO_PIN, demo_household_sign_in
+    from backend.fulfilment import repository as fulfilment_repo
+
+    printed = await demo_household_sign_in(db)
+    assert printed == (hc.display(DEMO_CODE), DEMO_PIN)
+    assert SHAPE.match(printed[0])
+    check = await hs.verify_code_and_pin(db, printed[0], printed[1], client_ip=_ip())
+    assert check.household_id == demo["demo_household"]
+    deliveries = await fulfilment_repo.household_deliveries(db, check.household_id)
+    assert any(d.state.value == "recorded" for d, _, _ in deliveries)
+    assert check.region_code.startswith("330106")
+
+
+async def test_household_session_ends_after_ten_idle_minutes(runtime: Any) -> None:
+    from backend.fulfilment.selfservice import IDLE_SECONDS, SelfServiceStore, _key
+
+    assert IDLE_SECONDS == 10 * 60
+    store = SelfServiceStore(runtime.queue.pool)
+    household = uuid.uuid4()
+    token = await store.open(household)
+    redis = runtime.queue.pool
+    assert 0 < await redis.ttl(_key(token)) <= IDLE_SECONDS
+    await redis.expire(_key(token), 5)  # nearly idle for ten minutes…
+    assert await store.household(token) == household  # …a request starts them again
+    assert await redis.ttl(_key(token)) > IDLE_SECONDS - 5
+    await redis.delete(_key(token))  # the ten minutes are over
+    assert await store.household(token) is None
+    assert await store.household("x" * 101) is None
