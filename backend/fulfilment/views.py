@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 
 from backend.accounts.models import Organization, Role
 from backend.core.db import utcnow
-from backend.core.errors import DomainError, NotFound, RateLimited
+from backend.core.errors import DomainError, Forbidden, NotFound, RateLimited
 from backend.core.http import DB, Form, rollback_only
 from backend.core.i18n import N_
 from backend.core.pagination import Page
@@ -801,6 +801,15 @@ class SelfServiceViews(Controller):
     async def signin(
         self, request: Request[Any, Any, Any], db: DB, data: Form
     ) -> Template | Redirect:
+        user = user_of(request)
+        if user is not None and user.approved_org_ids():
+            # A deliverer's phone: the PIN typed here confirms deliveries, it never opens the
+            # household's list for the deliverer's account.
+            raise Forbidden(
+                N_(
+                    "This phone is signed in to a helper's account. Open your list on your own phone."
+                )
+            )
         try:
             check = await households.verify_code_and_pin(
                 db, data.get("code", ""), data.get("pin", ""), client_ip=client_ip(request)

@@ -355,9 +355,9 @@ ROWS = [
     Row(
         "POST",
         "/my",
-        everyone(422),
+        everyone(422, member_a=403, member_b=403),
         data={"code": "no-such-code", "pin": "123456"},
-        note="malformed code: caught before any lookup",
+        note="malformed code: caught before any lookup; a deliverer's phone never opens it",
     ),
     Row("POST", "/my/signout", everyone(303)),
     Row(

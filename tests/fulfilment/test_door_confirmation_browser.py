@@ -336,6 +336,16 @@ def test_card_door_confirmation_self_service_and_lockout(
         == 404
     )
     assert _delivery_state(database_url, d_door) == ("recorded", None)
+    # nor can the household's PIN, typed on the volunteer's phone, open the household's list
+    assert (
+        page.request.post(
+            f"{live_server}/my",
+            headers=headers,
+            form={"code": display, "pin": pin},
+            max_redirects=0,
+        ).status
+        == 403
+    )
 
     # 4. At the door: the volunteer scans the QR, the household types its PIN on that phone.
     page.goto(qr_url)
