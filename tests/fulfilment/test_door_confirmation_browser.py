@@ -361,6 +361,9 @@ def test_card_door_confirmation_self_service_and_lockout(
     assert pin not in wrong_answer.value.text()  # the volunteer's account gets no PIN back
     expect(page.locator("[role=alert]")).to_contain_text("4")
     expect(page.locator("#f-pin")).to_have_value("")
+    _no_horizontal_scroll(page, PHONE["width"])
+    shots.append(tmp_path / "door-pin-zh.png")
+    page.screenshot(path=str(shots[-1]), full_page=True)
     page.locator("#f-pin").fill(pin)
     page.locator("#confirm").click()
     expect(page.locator("#delivery-state")).to_have_text(re.compile("已确认|Confirmed"))
