@@ -351,6 +351,8 @@ def test_card_door_confirmation_self_service_and_lockout(
     page.goto(qr_url)
     expect(page.locator("#f-code")).to_have_value(display)
     assert "#" not in page.url  # the code leaves the address bar and history
+    shots.append(tmp_path / "door-scanned-zh.png")
+    page.screenshot(path=str(shots[-1]), full_page=True)
     page.locator("#find-delivery").click()
     page.locator(f"form[action='/deliveries/{d_door}/confirm'] button").click()
     expect(page.locator("#f-code")).to_have_value(display)
@@ -400,6 +402,9 @@ def test_card_door_confirmation_self_service_and_lockout(
             # "not received": two taps
             page.locator(f"a[href='/my/deliveries/{d_missing}']").click()
             page.locator("#not-received").click()
+            _no_horizontal_scroll(page, PHONE["width"])
+            shots.append(tmp_path / "self-not-received-zh.png")
+            page.screenshot(path=str(shots[-1]), full_page=True)
             page.locator("#yes-tell").click()
             expect(page.locator("[role=status]").first).to_be_visible()
             assert _delivery_state(database_url, d_missing)[0] == "disputed"
