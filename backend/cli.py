@@ -75,13 +75,30 @@ async def _seed_if_empty(db_url: str, *, force: bool = False) -> bool:
         await engine.dispose()
 
 
-def _print_logins(settings: Settings) -> None:
+def _print_logins(settings: Settings, db_url: str | None = None) -> None:
     from backend.demo.seed import demo_logins
 
     print("\nDemo sign-ins (local demo data only):")
     for key, email, password in demo_logins():
         print(f"  {key:<18} {email:<38} {password}")
+    household = asyncio.run(_demo_household(db_url)) if db_url else None
+    if household:  # only when this database holds the demo household's fixed code
+        code, pin = household
+        print(f"  {'household (幸福码)':<16} code {code:<33} PIN {pin}")
+        print(f"  {'':<18} {settings.base_url}/my (or confirm a delivery as org_member)")
     print(f"\nTongxin is serving on {settings.base_url}  (Ctrl-C stops everything)\n", flush=True)
+
+
+async def _demo_household(db_url: str) -> tuple[str, str] | None:
+    from backend.core.db import make_engine, make_sessionmaker
+    from backend.demo.households import demo_household_sign_in
+
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            return await demo_household_sign_in(session)
+    finally:
+        await engine.dispose()
 
 
 def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
@@ -94,7 +111,7 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
             asyncio.run(_reindex(settings, db_url))
     print("demo data loaded" if loaded else "the database is not empty; demo data not loaded")
     if loaded:
-        _print_logins(settings)
+        _print_logins(settings, db_url)
     return 0
 
 
@@ -120,7 +137,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             print("The search index is missing or from an older version: rebuilding it.")
             asyncio.run(_reindex(settings, db_url))
         app = create_app(settings, database_url=db_url, redis_url=redis_url)
-        _print_logins(settings)
+        _print_logins(settings, db_url)
         config = uvicorn.Config(
             app,
             host=settings.host,

@@ -71,6 +71,9 @@ class Settings:
     report_limit_per_hour: int = 5
     holidays: str = ""
     makeup_workdays: str = ""
+    # The caseworker office phone printed on the 幸福码 card: one number, or per region code
+    # prefix "330106=0571-8765 4321,331022=0576-8331 2345,*=12345" (longest prefix wins).
+    caseworker_phone: str = "12345"
     run_worker_in_process: bool = True
     load_demo_data: bool = True
     secure_cookies: bool | None = None

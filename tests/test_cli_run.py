@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -82,6 +83,10 @@ def test_run_stops_everything_and_restarts_on_the_same_data(tmp_path: Path) -> N
     output = log.read_text(errors="replace")
     assert "Demo sign-ins" in output
     assert "admin@demo.tongxin.cn" in output
+    # one demo household's typeable code and PIN, for self-service and door confirmation
+    from backend.demo.households import DEMO_PIN
+
+    assert re.search(rf"code XFMA-2026-DEM0-[0-9A-Z]\s+PIN {DEMO_PIN}", output), output[-1500:]
     assert _children_using(var_dir), "embedded PostgreSQL and Redis should be running"
     with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
         assert http.get("/").status_code == 200

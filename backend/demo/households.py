@@ -9,9 +9,11 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.accounts.passwords import hash_password
+from backend.households import code as household_code
 from backend.households import service as hs
 from backend.households.enums import AssistanceCategory, ConsentPurpose
 from backend.households.models import Assessment, Consent, Household, Verification
@@ -255,3 +257,48 @@ async def seed_households(session: AsyncSession, ids: dict[str, Any]) -> None:
             session.add(need)
             count += 1
     await session.flush()
+
+
+# One demo household's 幸福码 and PIN are fixed, so that `tongxin run` can print them beside the
+# demo sign-ins: a newcomer opens /my with them, or confirms a delivery at the "door". Every
+# other household gets its card from a caseworker. Real households' codes are random, stored
+# only as hashes and never printed or logged.
+DEMO_CODE = household_code.with_check("XFMA2026DEM0")
+DEMO_PIN = "246810"
+
+
+async def seed_demo_code(session: AsyncSession, ids: dict[str, Any]) -> None:
+    """Give the demo code to the 西湖区 household with the most deliveries, one of them still
+    waiting for confirmation (runs after the fulfilment seeder)."""
+    from backend.fulfilment.models import Delivery, DeliveryState, Fulfilment
+
+    waiting = func.count().filter(Delivery.state == DeliveryState.RECORDED)
+    row = (
+        await session.execute(
+            select(Need.household_id)
+            .join(Fulfilment, Fulfilment.need_id == Need.id)
+            .join(Delivery, Delivery.fulfilment_id == Fulfilment.id)
+            .where(Need.region_code.like("330106%"))
+            .group_by(Need.household_id)
+            .having(waiting > 0)
+            .order_by(func.count().desc(), Need.household_id)
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return
+    household = await session.get(Household, row[0])
+    assert household is not None
+    household.code_hash = household_code.code_hash(DEMO_CODE)
+    household.pin_hash = hash_password(DEMO_PIN)
+    household.code_issued_at = datetime.now(hs.SHANGHAI)
+    ids["demo_household"] = household.id
+    await session.flush()
+
+
+async def demo_household_sign_in(session: AsyncSession) -> tuple[str, str] | None:
+    """The demo household's code (printed form) and PIN, when this database holds them."""
+    found = await session.scalar(
+        select(Household.id).where(Household.code_hash == household_code.code_hash(DEMO_CODE))
+    )
+    return (household_code.display(DEMO_CODE), DEMO_PIN) if found else None

@@ -24,6 +24,7 @@ SEEDERS: list[str] = [
     "backend.demo.matching:seed_matching",
     "backend.demo.donations:seed_donations",
     "backend.demo.fulfilment:seed_fulfilment",
+    "backend.demo.households:seed_demo_code",
 ]
 
 

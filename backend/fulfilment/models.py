@@ -37,8 +37,19 @@ class DeliveryState(enum.StrEnum):
 
 
 class ConfirmationMethod(enum.StrEnum):
-    CODE_AND_PIN = "code_and_pin"
-    CASEWORKER = "caseworker"
+    CODE_AND_PIN = "code_and_pin"  # at the door: the deliverer's phone, the household's PIN
+    OWN_PHONE = "own_phone"  # the household on its own self-service page
+    CASEWORKER = "caseworker"  # the caseworker on the household's behalf, with a reason
+
+
+class CaseworkerReason(enum.StrEnum):
+    """Why the caseworker confirmed instead of the household."""
+
+    CANNOT_USE_PIN = "cannot_use_pin"  # cannot see, read or type a PIN
+    NO_CARD = "no_card"  # card or PIN lost, a new one is on its way
+    TOLD_IN_PERSON = "told_in_person"  # the household told the caseworker in person
+    TOLD_BY_PHONE = "told_by_phone"  # the household told the caseworker by telephone
+    OTHER = "other"
 
 
 class Fulfilment(UUIDPrimaryKey, Timestamps, Base):
@@ -81,6 +92,8 @@ class Delivery(UUIDPrimaryKey, Timestamps, Base):
         str_enum(ConfirmationMethod)
     )
     confirmed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    confirmation_reason: Mapped[CaseworkerReason | None] = mapped_column(str_enum(CaseworkerReason))
+    confirmation_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 

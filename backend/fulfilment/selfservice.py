@@ -1,9 +1,11 @@
 """The household's self-service session: opened with 幸福码 + PIN, scoped to that one household.
 
-A random 256-bit token in an HttpOnly, SameSite=Strict cookie; only its SHA-256 is a Redis key
-(like account sessions), holding the household id and nothing else. It lives 15 minutes and is
-never extended: the household enters its PIN again after that. There is no way to switch
-households inside a session: every route reads the household id from here, never from the URL.
+A random 256-bit token in an HttpOnly, SameSite=Strict session cookie; only its SHA-256 is a
+Redis key (like account sessions), holding the household id and nothing else. The session ends
+after 10 idle minutes: every request that finds it starts the 10 minutes again, and the page
+itself goes back to the sign-in screen when they are over (a phone left on a table shows
+nothing). There is no way to switch households inside a session: every route reads the
+household id from here, never from the URL.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 COOKIE = "tx_household"
-TTL_SECONDS = 15 * 60
+IDLE_SECONDS = 10 * 60
 
 
 def _key(token: str) -> str:
@@ -26,17 +28,21 @@ def _key(token: str) -> str:
 @dataclass
 class SelfServiceStore:
     redis: Redis
-    ttl: int = TTL_SECONDS
+    idle: int = IDLE_SECONDS
 
     async def open(self, household_id: uuid.UUID) -> str:
         token = secrets.token_urlsafe(32)
-        await self.redis.set(_key(token), str(household_id), ex=self.ttl)
+        await self.redis.set(_key(token), str(household_id), ex=self.idle)
         return token
 
     async def household(self, token: str | None) -> uuid.UUID | None:
+        """The session's household, and 10 more idle minutes; None when it has ended."""
         if not token or len(token) > 100:
             return None
-        raw = await self.redis.get(_key(token))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.get(_key(token))
+            pipe.expire(_key(token), self.idle)
+            raw, _ = await pipe.execute()
         if raw is None:
             return None
         return uuid.UUID(raw.decode() if isinstance(raw, bytes) else str(raw))

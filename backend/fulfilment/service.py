@@ -34,6 +34,7 @@ from backend.core.repository import get_by_id
 from backend.core.storage import MAX_PHOTOS, Storage, clean_photo
 from backend.fulfilment import repository as repo
 from backend.fulfilment.models import (
+    CaseworkerReason,
     ConfirmationMethod,
     Delivery,
     DeliveryState,
@@ -307,20 +308,27 @@ async def photo(
 
 
 async def confirm_with_code(
-    session: AsyncSession, user: CurrentUser, delivery_id: uuid.UUID, token: str, pin: str
+    session: AsyncSession,
+    user: CurrentUser,
+    delivery_id: uuid.UUID,
+    code: str,
+    pin: str,
+    *,
+    client_ip: str,
 ) -> Delivery:
-    """At the door: the volunteer's phone, the household's 幸福码 and its PIN."""
+    """At the door: the deliverer's phone, the household's 幸福码 and its PIN.
+
+    The deliverer alone cannot do this: the PIN is the household's, checked here and never
+    returned (the answer is only right, wrong with tries left, or locked).
+    """
     access = await delivery_access(session, user, delivery_id)
     if not access.as_member:
         raise DeliveryNotFound(N_("Delivery not found."))
-    token = _token_from(token)
-    if not token:
-        raise Invalid(N_("Scan or type the household's code."), fields={"code": "required"})
-    check: CodeCheck = await households.verify_code_and_pin(session, token, pin.strip())
+    check: CodeCheck = await households.verify_code_and_pin(session, code, pin, client_ip=client_ip)
     if check.household_id != access.need.household_id:
         raise Invalid(
             N_("This code belongs to another household than this delivery."),
-            fields={"code": "invalid"},
+            fields={"code": "other_household"},
         )
     return await _confirm(
         session,
@@ -331,27 +339,70 @@ async def confirm_with_code(
     )
 
 
-def _token_from(value: str) -> str:
-    """A typed code, or the whole URL printed in the QR (``…/code/<token>``)."""
-    value = value.strip()
-    if "/code/" in value:
-        value = value.rsplit("/code/", 1)[1]
-    return value.split("?", 1)[0].strip("/ ")
+async def waiting_at_door(
+    session: AsyncSession, user: CurrentUser, code: str, *, client_ip: str
+) -> list[tuple[Delivery, Need, Organization]]:
+    """The deliveries of the user's organizations to the household of a scanned code that
+    wait for its confirmation (the deliverer learns nothing else about the household)."""
+    check = await households.household_by_code(session, code, client_ip=client_ip)
+    return [
+        (d, n, o)
+        for d, n, o in await repo.household_deliveries(session, check.household_id)
+        if d.state == DeliveryState.RECORDED and user.org_role(o.id) is not None
+    ]
+
+
+async def confirm_by_household(
+    session: AsyncSession, delivery_id: uuid.UUID, *, household_id: uuid.UUID
+) -> Delivery:
+    """The household on its own phone (its self-service session): "Yes, I received it"."""
+    found = await repo.delivery_full(session, delivery_id)
+    if found is None or found[2].household_id != household_id:
+        raise NotFound(N_("Delivery not found."))
+    if found[0].state == DeliveryState.DISPUTED:
+        raise Conflict(
+            N_("You said you did not receive this. Your caseworker will look into it."),
+            code="delivery_state",
+        )
+    return await _confirm(
+        session,
+        delivery_id,
+        ConfirmationMethod.OWN_PHONE,
+        Actor(kind="household", id=household_id),
+        confirmed_by=None,
+    )
 
 
 async def confirm_by_caseworker(
-    session: AsyncSession, user: CurrentUser, delivery_id: uuid.UUID
+    session: AsyncSession,
+    user: CurrentUser,
+    delivery_id: uuid.UUID,
+    *,
+    reason: str,
+    note: str = "",
 ) -> Delivery:
-    """Where the household cannot confirm itself; the record says the caseworker did."""
+    """Where the household cannot confirm itself: the record says the caseworker did, and why."""
     access = await delivery_access(session, user, delivery_id)
     if not access.as_caseworker:
         raise Forbidden(N_("Only the household's caseworker can confirm on its behalf."))
+    try:
+        why = CaseworkerReason(reason)
+    except ValueError:
+        raise Invalid(
+            N_("Say why the household could not confirm this itself."),
+            fields={"reason": "required"},
+        ) from None
+    note = _redact(note)[:NOTE_MAX]
+    if why == CaseworkerReason.OTHER and not note:
+        raise Invalid(N_("Describe the reason in a few words."), fields={"note": "required"})
     return await _confirm(
         session,
         delivery_id,
         ConfirmationMethod.CASEWORKER,
         _actor(user, "caseworker"),
         confirmed_by=user.id,
+        reason=why,
+        note=note,
     )
 
 
@@ -362,6 +413,8 @@ async def _confirm(
     actor: Actor,
     *,
     confirmed_by: uuid.UUID | None,
+    reason: CaseworkerReason | None = None,
+    note: str = "",
 ) -> Delivery:
     # Lock order: need → fulfilment → delivery (as recording does: need before anything audited).
     found = await repo.delivery_full(session, delivery_id)
@@ -378,6 +431,8 @@ async def _confirm(
     delivery.confirmed_at = utcnow()
     delivery.confirmation_method = method
     delivery.confirmed_by = confirmed_by
+    delivery.confirmation_reason = reason
+    delivery.confirmation_note = note
     need.delivered += delivery.quantity
     await record_change(
         session,
@@ -386,7 +441,11 @@ async def _confirm(
         object_type="delivery",
         object_id=delivery.id,
         region_code=need.region_code,
-        detail={"method": method.value, "quantity": delivery.quantity},
+        detail={
+            "method": method.value,
+            "quantity": delivery.quantity,
+            **({"reason": reason.value} if reason else {}),
+        },
         payload={
             "fulfilment_id": str(fulfilment.id),
             "need_id": str(need.id),

@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 
 from backend.accounts.models import Organization, Role
 from backend.core.db import utcnow
-from backend.core.errors import DomainError, Invalid, NotFound, RateLimited
+from backend.core.errors import DomainError, Forbidden, NotFound, RateLimited
 from backend.core.http import DB, Form, error_context
 from backend.core.i18n import N_
 from backend.core.pagination import Page
@@ -30,7 +30,7 @@ from backend.fulfilment import lists, service
 from backend.fulfilment import repository as repo
 from backend.fulfilment.models import DeliveryState, Fulfilment
 from backend.fulfilment.pdf import render_pdf
-from backend.fulfilment.selfservice import COOKIE, TTL_SECONDS, SelfServiceStore
+from backend.fulfilment.selfservice import COOKIE, IDLE_SECONDS, SelfServiceStore
 from backend.households import service as households
 from backend.needs.models import Need
 from backend.organizations import service as organizations
@@ -49,6 +49,15 @@ def caseworker_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
         raise NotAuthorizedException()
     if not user.has_role(Role.CASEWORKER):
         raise PermissionDeniedException()
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    """The caller's address for the wrong-PIN limit (uvicorn resolves trusted proxies)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _retry_after(exc: DomainError) -> dict[str, str]:
+    return {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else {}
 
 
 def _int(value: Any) -> int | None:
@@ -348,43 +357,68 @@ class DeliveryViews(Controller):
 
     @get("/deliveries/{delivery_id:uuid}/confirm")
     async def confirm_form(
-        self,
-        request: Request[Any, Any, Any],
-        db: DB,
-        delivery_id: FromPath[uuid.UUID],
-        code: FromQuery[str | None] = None,
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID]
     ) -> Template:
-        return await self._confirm_page(request, db, delivery_id, form={"code": code or ""})
+        return await self._confirm_page(request, db, delivery_id)
 
     @post("/deliveries/{delivery_id:uuid}/confirm")
     async def confirm(
         self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID], data: Form
-    ) -> Template | Redirect | Response[Any]:
+    ) -> Template | Redirect:
+        """Code and PIN at the door. The PIN is checked and never sent back: a failed try
+        re-renders the page with the code only, and says how many tries are left."""
+        code = data.get("code", "")
+        if data.get("step") == "code":  # from the door lookup: the code is known, ask for the PIN
+            return await self._confirm_page(request, db, delivery_id, form={"code": code})
         try:
             await service.confirm_with_code(
-                db, require_user(request), delivery_id, data.get("code", ""), data.get("pin", "")
+                db,
+                require_user(request),
+                delivery_id,
+                code,
+                data.get("pin", ""),
+                client_ip=client_ip(request),
             )
         except service.DeliveryNotFound:
             raise
         except DomainError as exc:
-            headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else {}
+            if exc.status_code == 404:
+                raise
             tpl = await self._confirm_page(
                 request,
                 db,
                 delivery_id,
                 status_code=exc.status_code,
-                form={"code": data.get("code", "")},
+                form={"code": code},
                 **error_context(exc),
             )
-            tpl.headers.update(headers)
+            tpl.headers.update(_retry_after(exc))
             return tpl
         return Redirect(f"/deliveries/{delivery_id}?saved=confirmed", status_code=303)
 
     @post("/deliveries/{delivery_id:uuid}/caseworker-confirm")
     async def caseworker_confirm(
-        self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID]
-    ) -> Redirect:
-        await service.confirm_by_caseworker(db, require_user(request), delivery_id)
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID], data: Form
+    ) -> Template | Redirect:
+        try:
+            await service.confirm_by_caseworker(
+                db,
+                require_user(request),
+                delivery_id,
+                reason=data.get("reason", ""),
+                note=data.get("note", ""),
+            )
+        except DomainError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            return await self._detail(
+                request,
+                db,
+                delivery_id,
+                status_code=exc.status_code,
+                form=data,
+                **error_context(exc),
+            )
         return Redirect(f"/deliveries/{delivery_id}?saved=confirmed", status_code=303)
 
     @post("/deliveries/{delivery_id:uuid}/not-received")
@@ -421,28 +455,50 @@ class DeliveryViews(Controller):
 
 
 class CodeViews(Controller):
-    """``/code/{token}``: the URL printed in the household's QR code."""
+    """At the door: the deliverer scanned or typed the household's code (no PIN yet)."""
 
     include_in_schema = False
 
-    @get("/code/{token:str}")
-    async def landing(
-        self, request: Request[Any, Any, Any], db: DB, token: FromPath[str]
+    @post("/door", guards=[login_required])
+    async def door(
+        self, request: Request[Any, Any, Any], db: DB, data: Form
     ) -> Template | Redirect:
-        user = user_of(request)
-        if user is None or not user.approved_org_ids():
-            return Redirect("/my", status_code=303)  # the household scanned its own code
-        household = await households.by_code_hash(db, households.token_hash(token))
-        waiting: list[Any] = []
-        if household is not None:
-            waiting = [
-                (d, need_summary(n), o)
-                for d, n, o in await repo.household_deliveries(db, household.id)
-                if d.state == DeliveryState.RECORDED and user.org_role(o.id) is not None
-            ]
+        user = require_user(request)
+        code = data.get("code", "")
+        try:
+            waiting = await service.waiting_at_door(db, user, code, client_ip=client_ip(request))
+        except DomainError as exc:
+            tpl = page(
+                request,
+                "household_self/door.html",
+                status_code=exc.status_code,
+                form={"code": code},
+                **error_context(exc),
+            )
+            tpl.headers.update(_retry_after(exc))
+            return tpl
         if len(waiting) == 1:
-            return Redirect(f"/deliveries/{waiting[0][0].id}/confirm?code={token}", status_code=303)
-        return page(request, "fulfilment/code.html", waiting=waiting, token=token)
+            delivery, need, org = waiting[0]
+            return page(
+                request,
+                "fulfilment/confirm.html",
+                d=delivery,
+                need=need_summary(need),
+                org=org,
+                form={"code": code},
+            )
+        return page(
+            request,
+            "fulfilment/code.html",
+            waiting=[(d, need_summary(n), o) for d, n, o in waiting],
+            code=code,
+        )
+
+    @get("/code/{old:path}")
+    async def old_card(self, old: FromPath[str]) -> Redirect:
+        """The QR of a card from before the typeable code: those codes no longer work."""
+        del old  # never logged, never looked up
+        return Redirect("/my?card=replaced", status_code=303)
 
 
 # ---------------------------------------------------------------- caseworker side
@@ -680,66 +736,108 @@ class VisitViews(Controller):
 
 
 class SelfServiceViews(Controller):
+    """The household's own pages, one task per screen: its 幸福清单 first; "did you receive
+    this?" (yes in one tap, no in two); a rating in one tap; sign out. The session ends after
+    10 idle minutes. Every route takes the household from the session, never from the URL."""
+
     include_in_schema = False
     path = "/my"
 
     async def _household_id(self, request: Request[Any, Any, Any]) -> uuid.UUID | None:
         return await _store(request).household(request.cookies.get(COOKIE))
 
-    async def _page(
+    def _signin(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        status_code: int = 200,
+        form: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> Template:
+        user = user_of(request)
+        if user is not None and user.approved_org_ids():
+            # The deliverer's phone scanned the card: this is the door, not the household's list.
+            template = "household_self/door.html"
+        else:
+            template = "household_self/signin.html"
+        tpl = page(
+            request,
+            template,
+            status_code=status_code,
+            form=form or {},
+            idle_minutes=IDLE_SECONDS // 60,
+            **extra,
+        )
+        tpl.headers.update({"Cache-Control": "no-store"})
+        return tpl
+
+    async def _record(
         self,
         request: Request[Any, Any, Any],
         db: DB,
-        household_id: uuid.UUID | None,
+        household_id: uuid.UUID,
         *,
         status_code: int = 200,
         saved: str | None = None,
         **extra: Any,
     ) -> Template:
-        if household_id is None:
-            return page(
-                request,
-                "household_self/signin.html",
-                status_code=status_code,
-                form=extra.pop("form", {}),
-                **extra,
-            )
         record = await service.household_record(db, household_id)
-        return page(
+        tpl = page(
             request,
             "household_self/record.html",
             status_code=status_code,
             record=record,
             saved=saved,
             quarter=service.quarter_of(service.today_local()),
-            ttl_minutes=TTL_SECONDS // 60,
+            idle_minutes=IDLE_SECONDS // 60,
             **extra,
         )
+        tpl.headers.update({"Cache-Control": "no-store"})
+        return tpl
 
     @get("")
     async def home(
-        self, request: Request[Any, Any, Any], db: DB, saved: FromQuery[str | None] = None
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        saved: Annotated[str | None, QueryParameter(name="saved")] = None,
+        ended: Annotated[str | None, QueryParameter(name="ended")] = None,
+        card: Annotated[str | None, QueryParameter(name="card")] = None,
     ) -> Template:
-        return await self._page(request, db, await self._household_id(request), saved=saved)
+        household_id = await self._household_id(request)
+        if household_id is not None and ended:  # the page's own idle timer ran out
+            await _store(request).close(request.cookies.get(COOKIE))
+            household_id = None
+        if household_id is None:
+            return self._signin(request, ended=bool(ended), replaced=card == "replaced")
+        return await self._record(request, db, household_id, saved=saved)
 
     @post("")
     async def signin(
         self, request: Request[Any, Any, Any], db: DB, data: Form
     ) -> Template | Redirect:
-        token = service._token_from(data.get("code", ""))
+        user = user_of(request)
+        if user is not None and user.approved_org_ids():
+            # A deliverer's phone: the PIN typed here confirms deliveries, it never opens the
+            # household's list for the deliverer's account.
+            raise Forbidden(
+                N_(
+                    "This phone is signed in to a helper's account. Open your list on your own phone."
+                )
+            )
         try:
-            if not token:
-                raise Invalid(N_("Scan or type the household's code."), fields={"code": "required"})
-            check = await households.verify_code_and_pin(db, token, data.get("pin", "").strip())
+            check = await households.verify_code_and_pin(
+                db, data.get("code", ""), data.get("pin", ""), client_ip=client_ip(request)
+            )
         except DomainError as exc:
-            return await self._page(
+            tpl = self._signin(
                 request,
-                db,
-                None,
                 status_code=exc.status_code,
                 form={"code": data.get("code", "")},
                 **error_context(exc),
             )
+            tpl.headers.update(_retry_after(exc))
+            return tpl
         session_token = await _store(request).open(check.household_id)
         response = Redirect("/my", status_code=303)
         response.cookies.append(
@@ -750,7 +848,6 @@ class SelfServiceViews(Controller):
                 httponly=True,
                 samesite="strict",
                 secure=request.url.scheme == "https",
-                max_age=TTL_SECONDS,
             )
         )
         return response
@@ -758,7 +855,7 @@ class SelfServiceViews(Controller):
     @post("/signout")
     async def signout(self, request: Request[Any, Any, Any]) -> Redirect:
         await _store(request).close(request.cookies.get(COOKIE))
-        response = Redirect("/my", status_code=303)
+        response = Redirect("/my?ended=signout", status_code=303)
         response.cookies.append(
             Cookie(key=COOKIE, value="", path="/my", max_age=0, httponly=True, samesite="strict")
         )
@@ -770,10 +867,67 @@ class SelfServiceViews(Controller):
             raise NotFound(N_("Your session has ended. Enter your code and PIN again."))
         return household_id
 
+    async def _pending(
+        self, db: DB, household_id: uuid.UUID, delivery_id: uuid.UUID
+    ) -> service.PendingItem:
+        record = await service.household_record(db, household_id)
+        for item in record.pending:
+            if item.delivery_id == delivery_id and item.state == DeliveryState.RECORDED.value:
+                return item
+        raise NotFound(N_("Delivery not found."))
+
+    @get("/deliveries/{delivery_id:uuid}")
+    async def delivery(
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID]
+    ) -> Template:
+        """ "Did you receive this?" — yes (one tap) or no (then one more to be sure)."""
+        item = await self._pending(db, await self._require(request), delivery_id)
+        return page(
+            request,
+            "household_self/delivery.html",
+            item=item,
+            asking=False,
+            idle_minutes=IDLE_SECONDS // 60,
+        )
+
+    @post("/deliveries/{delivery_id:uuid}/received")
+    async def received(
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID]
+    ) -> Redirect:
+        household_id = await self._require(request)
+        await service.confirm_by_household(db, delivery_id, household_id=household_id)
+        return Redirect("/my?saved=received", status_code=303)
+
+    @get("/deliveries/{delivery_id:uuid}/not-received")
+    async def not_received_check(
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID]
+    ) -> Template:
+        item = await self._pending(db, await self._require(request), delivery_id)
+        return page(
+            request,
+            "household_self/delivery.html",
+            item=item,
+            asking=True,
+            idle_minutes=IDLE_SECONDS // 60,
+        )
+
+    @post("/deliveries/{delivery_id:uuid}/not-received")
+    async def not_received(
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID]
+    ) -> Redirect:
+        household_id = await self._require(request)
+        await service.report_not_received(db, delivery_id, household_id=household_id)
+        return Redirect("/my?saved=disputed", status_code=303)
+
     @post("/deliveries/{delivery_id:uuid}/feedback")
     async def rate(
-        self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID], data: Form
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        delivery_id: FromPath[uuid.UUID],
+        data: Form,
     ) -> Template | Redirect:
+        """One tap: each star is its own submit button (an optional comment rides along)."""
         household_id = await self._require(request)
         try:
             await service.give_feedback(
@@ -786,18 +940,10 @@ class SelfServiceViews(Controller):
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
-            return await self._page(
+            return await self._record(
                 request, db, household_id, status_code=exc.status_code, **error_context(exc)
             )
         return Redirect("/my?saved=rated", status_code=303)
-
-    @post("/deliveries/{delivery_id:uuid}/not-received")
-    async def not_received(
-        self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID]
-    ) -> Redirect:
-        household_id = await self._require(request)
-        await service.report_not_received(db, delivery_id, household_id=household_id)
-        return Redirect("/my?saved=disputed", status_code=303)
 
     @get("/lists/{quarter:str}")
     async def list_pdf(

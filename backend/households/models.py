@@ -70,10 +70,10 @@ class Household(UUIDPrimaryKey, Timestamps, Base):
     left_at: Mapped[datetime | None]
     verified_until: Mapped[date | None] = mapped_column(Date, index=True)
     vulnerability: Mapped[float | None] = mapped_column(Float)
-    code_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # 幸福码: keyed hash of the typeable code (backend.households.code) and argon2 of the PIN;
+    # wrong-PIN counters live in Redis (backend.households.pinguard).
+    code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     pin_hash: Mapped[str | None] = mapped_column(String(200))
-    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    pin_locked_until: Mapped[datetime | None]
     code_issued_at: Mapped[datetime | None]
     registered_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -54,10 +54,21 @@ async def by_id_hash(session: AsyncSession, id_hash: str) -> tuple[Household, Re
     return (row[0], row[1]) if row else None
 
 
-async def by_code_hash(session: AsyncSession, token_hash: str) -> Household | None:
+async def by_code_hash(session: AsyncSession, code_hash: str) -> Household | None:
     return (
-        await session.scalars(select(Household).where(Household.code_token_hash == token_hash))
+        await session.scalars(select(Household).where(Household.code_hash == code_hash))
     ).first()
+
+
+async def region_names(
+    session: AsyncSession, household_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str]]:
+    rows = await session.execute(
+        select(Household.id, Region.code, Region.name)
+        .join(Region, Region.code == Household.region_code)
+        .where(Household.id.in_(list(household_ids)))
+    )
+    return {r[0]: (r[1], r[2]) for r in rows.all()}
 
 
 async def list_households(

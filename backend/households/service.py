@@ -10,7 +10,7 @@ Services flush and never commit. Outbox topics written here (payloads: ids and c
 
 ``household.registered``, ``household.updated``, ``household.verified``,
 ``household.assessed``, ``household.consent_recorded``, ``household.consent_withdrawn``,
-``household.code_issued``, ``household.verification_lapsed``, ``need.hidden`` and
+``household.code_issued`` (payload ``reissued``), ``household.verification_lapsed``, ``need.hidden`` and
 ``need.unhidden`` (a need left / re-entered public view without changing state, with
 ``reason``), ``need.<state>`` through :func:`backend.needs.states.transition`,
 ``referral.created``, ``referral.converted``, ``referral.dismissed``.
@@ -18,9 +18,9 @@ Services flush and never commit. Outbox topics written here (payloads: ids and c
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import csv
-import hashlib
 import io
 import secrets
 import uuid
@@ -42,8 +42,8 @@ from backend.core.db import queue_of, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from backend.core.i18n import N_
 from backend.core.keys import get_keys
-from backend.core.ratelimit import Lockout
 from backend.core.repository import get_by_id
+from backend.households import code as household_code
 from backend.households import repository as repo
 from backend.households.models import (
     Assessment,
@@ -56,6 +56,7 @@ from backend.households.models import (
     ReferralState,
     Verification,
 )
+from backend.households.pinguard import LOCK_SECONDS, PinGuard
 
 # Read queries other domains may call (their only way into this domain's repository).
 from backend.households.repository import (
@@ -91,8 +92,8 @@ CONTEXTS = {
 }
 HOUSEHOLD_LEVELS = (RegionLevel.TOWNSHIP, RegionLevel.COMMUNITY)
 CHILD_UNDER = 14
-PIN_MAX_FAILURES = 5
-PIN_LOCK_SECONDS = 15 * 60
+PIN_LENGTH = 6
+MAX_CARDS_PER_BATCH = 40
 
 # Six-dimension vulnerability index (docs: 0 = no difficulty, 100 = severe in every dimension):
 #   index = 100 × Σ w_d · score_d / 4, scores 0–4, weights summing to 1.
@@ -124,11 +125,6 @@ def cipher() -> FieldCipher:
 
 def id_hash(id_number: str) -> str:
     return keyed_hash(normalize_id(id_number), get_keys().id_hash)
-
-
-def token_hash(token: str) -> str:
-    """The 幸福码 token is 192 random bits: an unkeyed SHA-256 is enough to store it."""
-    return hashlib.sha256(token.strip().encode()).hexdigest()
 
 
 def _enc(field: str, value: str | None) -> bytes | None:
@@ -732,24 +728,38 @@ async def can_publish(session: AsyncSession, household: Household) -> bool:
 
 @dataclass(frozen=True)
 class IssuedCode:
-    """Shown once, on the printable card; only hashes are stored."""
+    """Shown once (card and sealed PIN slip); only hashes are stored."""
 
-    token: str
+    household_id: uuid.UUID
+    code: str  # normalized, 13 characters; household_code.display() groups it
     pin: str
 
 
-async def issue_code(
-    session: AsyncSession, user: CurrentUser, household_id: uuid.UUID
-) -> IssuedCode:
-    """A new random token and 6-digit PIN; the previous code and PIN stop working at once."""
-    household, _ = await household_for(session, user, household_id, for_update=True)
-    reissue = household.code_token_hash is not None
-    token = secrets.token_urlsafe(24)
+CODE_MESSAGES = {
+    "empty": N_("Scan or type the household's code."),
+    "length": N_("The code has 13 characters: three groups of four and one more."),
+    "chars": N_("The code has a character that is not on any card. Check it and try again."),
+    "check": N_("This code has a typo. Check each character against the card."),
+}
+
+
+def parse_code(raw: str) -> str:
+    """The normalized code, or ``Invalid`` on field ``code`` (a typo is caught here, before any
+    lookup and without counting as a wrong try)."""
+    try:
+        return household_code.normalize(raw)
+    except household_code.CodeFormatError as exc:
+        raise Invalid(
+            CODE_MESSAGES[exc.reason], code=f"code_{exc.reason}", fields={"code": exc.reason}
+        ) from exc
+
+
+async def _issue(session: AsyncSession, user: CurrentUser, household: Household) -> IssuedCode:
+    reissue = household.code_hash is not None
+    code = household_code.generate()
     pin = f"{secrets.randbelow(1_000_000):06d}"
-    household.code_token_hash = token_hash(token)
-    household.pin_hash = hash_password(pin)
-    household.pin_failures = 0
-    household.pin_locked_until = None
+    household.code_hash = household_code.code_hash(code)
+    household.pin_hash = await asyncio.to_thread(hash_password, pin)
     household.code_issued_at = utcnow()
     await record_change(
         session,
@@ -759,54 +769,145 @@ async def issue_code(
         object_id=household.id,
         region_code=household.region_code,
         detail={"reissued": reissue},
+        payload={"reissued": reissue},
     )
+    return IssuedCode(household.id, code, pin)
+
+
+async def issue_code(
+    session: AsyncSession, user: CurrentUser, household_id: uuid.UUID
+) -> IssuedCode:
+    """A new random code and 6-digit PIN; the previous code and PIN stop working at once."""
+    household, _ = await household_for(session, user, household_id, for_update=True)
+    issued = await _issue(session, user, household)
     await session.flush()
-    return IssuedCode(token, pin)
+    return issued
 
 
-def _pin_lockout(session: AsyncSession) -> Lockout:
+async def issue_codes(
+    session: AsyncSession, user: CurrentUser, household_ids: Sequence[uuid.UUID]
+) -> list[IssuedCode]:
+    """Codes for several households at once (a sheet of cards); each is audited on its own."""
+    if not household_ids:
+        raise Invalid(N_("Choose at least one household."), fields={"households": "required"})
+    if len(household_ids) > MAX_CARDS_PER_BATCH:
+        raise Invalid(
+            N_("At most {n} cards at a time."),
+            fields={"households": "too_many"},
+            n=MAX_CARDS_PER_BATCH,
+        )
+    issued = []
+    for household_id in sorted(set(household_ids)):  # one lock order for every batch
+        household, _ = await household_for(session, user, household_id, for_update=True)
+        issued.append(await _issue(session, user, household))
+    await session.flush()
+    order = {h: n for n, h in enumerate(household_ids)}
+    return sorted(issued, key=lambda i: order[i.household_id])
+
+
+async def card_regions(
+    session: AsyncSession, household_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str]]:
+    """Each household's region code and name, for its card (never its name or address)."""
+    return await repo.region_names(session, household_ids)
+
+
+async def pin_slips_shown(
+    session: AsyncSession, user: CurrentUser, household_ids: Sequence[uuid.UUID]
+) -> None:
+    """Audit that the caseworker was shown these households' PINs (the one time they are)."""
+    regions = await repo.region_names(session, household_ids)
+    for household_id in household_ids:
+        await record(
+            session,
+            actor=actor_of(user),
+            action="household.pin_slip_shown",
+            object_type="household",
+            object_id=household_id,
+            region_code=regions[household_id][0] if household_id in regions else None,
+        )
+
+
+def _locked(seconds: int) -> RateLimited:
+    return RateLimited(
+        N_("Too many wrong PINs. Try again in {minutes} minutes."),
+        retry_after=seconds,
+        minutes=max(1, (seconds + 59) // 60),
+    )
+
+
+def _guard(session: AsyncSession) -> PinGuard:
     queue = queue_of(session)
     if queue is None:
-        raise RuntimeError("verify_code_and_pin needs a session with the job queue (Redis)")
-    return Lockout(
-        queue.pool,
-        "household_pin",
-        max_failures=PIN_MAX_FAILURES,
-        window=PIN_LOCK_SECONDS,
-        lock=PIN_LOCK_SECONDS,
-    )
+        raise RuntimeError("the 幸福码 checks need a session with the job queue (Redis)")
+    return PinGuard(queue.pool)
 
 
-async def verify_code_and_pin(session: AsyncSession, token: str, pin: str) -> CodeCheck:
-    """Check a scanned 幸福码 ``token`` and the household's 6-digit ``pin``.
+async def household_by_code(session: AsyncSession, raw: str, *, client_ip: str) -> CodeCheck:
+    """Which household a scanned code belongs to (for the deliverer at the door, no PIN).
+
+    An unknown code counts against the caller's address like a wrong PIN does.
+    """
+    code = parse_code(raw)
+    guard = _guard(session)
+    if seconds := await guard.locked_for(None, client_ip):
+        raise _locked(seconds)
+    household = await repo.by_code_hash(session, household_code.code_hash(code))
+    if household is None:
+        if (await guard.fail(None, client_ip)).locked_for:
+            raise _locked(LOCK_SECONDS)
+        raise Invalid(
+            N_("This code is not valid. It may have been reissued."),
+            code="unknown_code",
+            fields={"code": "unknown"},
+        )
+    return CodeCheck(household_id=household.id, region_code=household.region_code)
+
+
+async def verify_code_and_pin(
+    session: AsyncSession, raw_code: str, pin: str, *, client_ip: str
+) -> CodeCheck:
+    """Check a typed or scanned 幸福码 and the household's 6-digit ``pin``.
 
     Returns :class:`CodeCheck` (household id and region code, nothing personal). Raises
-    ``NotFound`` for an unknown or reissued code, ``Invalid`` (code ``wrong_pin``, param
-    ``remaining``) for a wrong PIN, ``RateLimited`` once 5 wrong PINs within 15 minutes have
-    locked the code for 15 minutes. Failures are counted in Redis (per code), so they survive
-    the rollback of the request that raised. A success is audited (actor: household).
+    ``Invalid`` on ``code`` for a malformed code or a typo (nothing counted) and for an unknown
+    or reissued code (counted against the address), ``Invalid`` (code ``wrong_pin``, param ``remaining``) for a
+    wrong PIN, and ``RateLimited`` (429, ``Retry-After``) once 5 wrong PINs on this code, or 20
+    failures from this address, within 15 minutes have locked it for 15 minutes. A success is
+    audited (actor: household). Neither the code nor the PIN is ever logged or echoed.
     """
-    digest = token_hash(token)
-    lockout = _pin_lockout(session)
-    if seconds := await lockout.locked_for(digest):
-        raise RateLimited(
-            N_("Too many wrong PINs. Try again in {minutes} minutes."),
-            retry_after=seconds,
-            minutes=max(1, (seconds + 59) // 60),
-        )
+    code = parse_code(raw_code)
+    digest = household_code.code_hash(code)
+    guard = _guard(session)
+    if seconds := await guard.locked_for(digest, client_ip):
+        raise _locked(seconds)
+    pin = pin.strip()
+    if not pin:
+        raise Invalid(N_("Type the PIN."), code="pin_missing", fields={"pin": "required"})
+    if len(pin) != PIN_LENGTH or not (pin.isascii() and pin.isdigit()):
+        # cannot be right: not a try, not counted
+        raise Invalid(N_("The PIN has 6 digits."), code="pin_format", fields={"pin": "invalid"})
     household = await repo.by_code_hash(session, digest)
     if household is None:
-        verify_password(None, pin)  # same time as a real check
-        raise NotFound(N_("This code is not valid. It may have been reissued."))
-    if not pin.isdigit() or len(pin) != 6 or not verify_password(household.pin_hash, pin):
-        if seconds := await lockout.fail(digest):
-            raise RateLimited(
-                N_("Too many wrong PINs. Try again in {minutes} minutes."),
-                retry_after=seconds,
-                minutes=max(1, (seconds + 59) // 60),
-            )
-        raise Invalid(N_("Wrong PIN."), code="wrong_pin", fields={"pin": "wrong"})
-    await lockout.reset(digest)
+        await asyncio.to_thread(verify_password, None, pin)  # same time as a real check
+        if (await guard.fail(None, client_ip)).locked_for:
+            raise _locked(LOCK_SECONDS)
+        raise Invalid(
+            N_("This code is not valid. It may have been reissued."),
+            code="unknown_code",
+            fields={"code": "unknown"},
+        )
+    if not await asyncio.to_thread(verify_password, household.pin_hash, pin):
+        failure = await guard.fail(digest, client_ip)
+        if failure.locked_for:
+            raise _locked(failure.locked_for)
+        raise Invalid(
+            N_("Wrong PIN. {remaining} tries left before the code is locked for 15 minutes."),
+            code="wrong_pin",
+            fields={"pin": "wrong"},
+            remaining=failure.remaining,
+        )
+    await guard.succeed(digest)
     await record(
         session,
         actor=Actor(kind="household", id=household.id),

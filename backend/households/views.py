@@ -17,14 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.identity import CurrentUser
 from backend.accounts.models import Role
-from backend.core.errors import DomainError
+from backend.core.errors import DomainError, NotFound
 from backend.core.http import DB, Form, error_context, form_error
+from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.runtime import runtime_of
 from backend.core.security import login_required, require_user, user_of
 from backend.core.templating import page
+from backend.households import code as household_code
 from backend.households import repository as repo
 from backend.households import service
+from backend.households.cards import Card, CardStore, office_phone
 from backend.households.models import AssistanceCategory, MemberFlag, ReferralState
 from backend.households.qr import qr_svg
 from backend.households.schemas import DIMENSIONS, PERSONAL_FIELDS, HouseholdIn
@@ -43,6 +46,38 @@ def caseworker_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
         raise NotAuthorizedException()
     if not user.has_role(Role.CASEWORKER):
         raise PermissionDeniedException()
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _card_store(request: Request[Any, Any, Any]) -> CardStore:
+    return CardStore(runtime_of(request.app.state).queue.pool)
+
+
+async def _store_cards(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    user: CurrentUser,
+    issued: list[service.IssuedCode],
+) -> str:
+    regions = await service.card_regions(db, [i.household_id for i in issued])
+    cards = [
+        Card(
+            number=n,
+            household_id=i.household_id,
+            code=i.code,
+            community=regions[i.household_id][1],
+            region_code=regions[i.household_id][0],
+            pin=i.pin,
+        )
+        for n, i in enumerate(issued, start=1)
+    ]
+    return await _card_store(request).put(user.id, cards)
 
 
 def parse_ages(raw: str) -> list[int]:
@@ -438,19 +473,108 @@ class HouseholdViews(Controller):
     @post("/{household_id:uuid}/code")
     async def issue_code(
         self, request: Request[Any, Any, Any], db: DB, household_id: FromPath[uuid.UUID]
-    ) -> Template:
+    ) -> Redirect:
         user = require_user(request)
         issued = await service.issue_code(db, user, household_id)
-        household, _ = await service.household_for(db, user, household_id)
-        base = runtime_of(request.app.state).settings.base_url.rstrip("/")
-        url = f"{base}/code/{issued.token}"
+        batch = await _store_cards(request, db, user, [issued])
+        return Redirect(f"/households/cards/{batch}", status_code=303)
+
+    @post("/cards")
+    async def issue_cards(self, request: Request[Any, Any, Any], db: DB) -> Redirect:
+        """Several households' cards at once, for an A4 sheet."""
+        user = require_user(request)
+        form = await request.form()
+        ids = [i for i in (_uuid(v) for v in form.getall("household")) if i is not None]
+        issued = await service.issue_codes(db, user, ids)
+        batch = await _store_cards(request, db, user, issued)
+        return Redirect(f"/households/cards/{batch}", status_code=303)
+
+    @get("/cards/{batch:str}")
+    async def cards(
+        self,
+        request: Request[Any, Any, Any],
+        batch: FromPath[str],
+        layout: Annotated[str, QueryParameter(name="layout")] = "a6",
+    ) -> Template:
+        user = require_user(request)
+        store = _card_store(request)
+        found = await store.cards(batch, user.id)
+        if found is None:
+            raise NotFound(
+                N_("These cards are no longer available. Reissue the code to print a new card.")
+            )
+        settings = runtime_of(request.app.state).settings
+        base = settings.base_url.rstrip("/")
         return page(
             request,
-            "households/card.html",
-            qr=qr_svg(url),
-            pin=issued.pin,
-            household=household,
-            masked=service.masked(household),
+            "households/cards.html",
+            batch=batch,
+            layout="a4" if layout == "a4" else "a6",
+            site=base.split("://", 1)[-1] + "/my",
+            cards=[
+                {
+                    "number": c.number,
+                    "household_id": c.household_id,
+                    "groups": household_code.groups(c.code),
+                    "display": household_code.display(c.code),
+                    "qr": qr_svg(f"{base}/my#{household_code.display(c.code)}"),
+                    "community": c.community,
+                    "phone": office_phone(settings.caseworker_phone, c.region_code),
+                }
+                for c in found
+            ],
+            slips_left=await store.pins_left(batch),
+        )
+
+    @get("/cards/{batch:str}/slips")
+    async def slips_ready(self, request: Request[Any, Any, Any], batch: FromPath[str]) -> Template:
+        user = require_user(request)
+        store = _card_store(request)
+        found = await store.cards(batch, user.id)
+        if found is None:
+            raise NotFound(
+                N_("These cards are no longer available. Reissue the code to print a new card.")
+            )
+        return page(
+            request,
+            "households/slips.html",
+            batch=batch,
+            count=len(found),
+            slips=None,
+            slips_left=await store.pins_left(batch),
+        )
+
+    @post("/cards/{batch:str}/slips")
+    async def slips(
+        self, request: Request[Any, Any, Any], db: DB, batch: FromPath[str]
+    ) -> Template:
+        """The sealed PIN slips, shown this once (the PINs are deleted as they are read)."""
+        user = require_user(request)
+        store = _card_store(request)
+        taken = await store.take_slips(batch, user.id)
+        if taken is None:
+            found = await store.cards(batch, user.id)
+            if found is None:
+                raise NotFound(
+                    N_("These cards are no longer available. Reissue the code to print a new card.")
+                )
+            return page(
+                request,
+                "households/slips.html",
+                status_code=409,
+                batch=batch,
+                count=len(found),
+                slips=None,
+                slips_left=False,
+            )
+        await service.pin_slips_shown(db, user, [c.household_id for c in taken])
+        return page(
+            request,
+            "households/slips.html",
+            batch=batch,
+            count=len(taken),
+            slips=taken,
+            slips_left=False,
         )
 
     @get("/{household_id:uuid}/needs/new")

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.identity import CurrentUser
 from backend.accounts.service import load_current_user
+from backend.households import code as household_code
 from backend.households import service as households
 from backend.needs.models import Need, NeedState
 from backend.resources import service as resources
@@ -28,7 +29,7 @@ async def user(session: AsyncSession, user_id: uuid.UUID) -> CurrentUser:
 class Story:
     need: Need
     claim_id: uuid.UUID
-    token: str
+    code: str  # the printed form, ABCD-EFGH-JKLM-X
     pin: str
     member: CurrentUser
     caseworker: CurrentUser
@@ -77,7 +78,9 @@ async def claimed_story(
         session, member, need_id=need.id, organization_id=demo["org:charity"]
     )
     issued = await households.issue_code(session, caseworker, need.household_id)
-    return Story(need, claim.id, issued.token, issued.pin, member, caseworker)
+    return Story(
+        need, claim.id, household_code.display(issued.code), issued.pin, member, caseworker
+    )
 
 
 def png_bytes(size: tuple[int, int] = (64, 48), *, gps: bool = False) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,12 @@ from backend.audit.models import AuditEntry
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from backend.core.storage import LocalStorage
 from backend.fulfilment import service
-from backend.fulfilment.models import ConfirmationMethod, DeliveryState, FulfilmentState
+from backend.fulfilment.models import (
+    CaseworkerReason,
+    ConfirmationMethod,
+    DeliveryState,
+    FulfilmentState,
+)
 from backend.households.models import AssistanceRecord
 from backend.needs.models import NeedState
 from backend.organizations.repository import figures
@@ -28,6 +34,11 @@ from tests.fulfilment.factories import claimed_story, png_bytes, user
 @pytest.fixture
 def storage(tmp_path: Path) -> LocalStorage:
     return LocalStorage(tmp_path / "uploads")
+
+
+def _ip() -> str:
+    """A client address of its own: the per-address wrong-PIN counter outlives a test."""
+    return f"test-{uuid.uuid4().hex[:12]}"
 
 
 def _today() -> Any:
@@ -65,7 +76,7 @@ async def test_full_loop_closes_need_and_counts_for_the_org(
     assert storage.get(delivery.photos[0]) is not None
 
     confirmed = await service.confirm_with_code(
-        db, story.member, delivery.id, story.token, story.pin
+        db, story.member, delivery.id, story.code, story.pin, client_ip=_ip()
     )
     assert confirmed.state == DeliveryState.CONFIRMED
     assert confirmed.confirmation_method == ConfirmationMethod.CODE_AND_PIN
@@ -124,11 +135,12 @@ async def test_partial_deliveries_reduce_remaining(
     if total < 2:
         pytest.skip("need with quantity 1")
     first = await _record(db, story, storage, quantity=1)
-    await service.confirm_by_caseworker(db, story.caseworker, first.id)
+    await service.confirm_by_caseworker(db, story.caseworker, first.id, reason="told_by_phone")
     await db.refresh(story.need)
     assert story.need.delivered == 1
     assert story.need.state == NeedState.IN_PROGRESS
     assert first.confirmation_method == ConfirmationMethod.CASEWORKER
+    assert first.confirmation_reason == CaseworkerReason.TOLD_BY_PHONE
     with pytest.raises(Invalid) as exc:
         await _record(db, story, storage, quantity=total)
     assert exc.value.fields["quantity"] == "too_many"
@@ -140,13 +152,22 @@ async def test_wrong_pin_locks_after_five(
     story = await claimed_story(db, demo)
     delivery = await _record(db, story, storage)
     wrong = "000000" if story.pin != "000000" else "111111"
-    for _ in range(4):
-        with pytest.raises(Invalid):
-            await service.confirm_with_code(db, story.member, delivery.id, story.token, wrong)
-    with pytest.raises(RateLimited):
-        await service.confirm_with_code(db, story.member, delivery.id, story.token, wrong)
-    with pytest.raises(RateLimited):  # even the right PIN, while locked
-        await service.confirm_with_code(db, story.member, delivery.id, story.token, story.pin)
+    ip = _ip()
+    for left in (4, 3, 2, 1):
+        with pytest.raises(Invalid) as exc:
+            await service.confirm_with_code(
+                db, story.member, delivery.id, story.code, wrong, client_ip=ip
+            )
+        assert exc.value.params["remaining"] == left
+    with pytest.raises(RateLimited) as locked:
+        await service.confirm_with_code(
+            db, story.member, delivery.id, story.code, wrong, client_ip=ip
+        )
+    assert 0 < locked.value.retry_after <= 15 * 60
+    with pytest.raises(RateLimited):  # even the right PIN, from anywhere, while locked
+        await service.confirm_with_code(
+            db, story.member, delivery.id, story.code, story.pin, client_ip=_ip()
+        )
 
 
 async def test_code_of_another_household_is_refused(
@@ -156,11 +177,13 @@ async def test_code_of_another_household_is_refused(
     other = await claimed_story(db, demo, not_household=one.need.household_id)
     delivery = await _record(db, one, storage)
     with pytest.raises(Invalid) as exc:
-        await service.confirm_with_code(db, one.member, delivery.id, other.token, other.pin)
-    assert exc.value.fields == {"code": "invalid"}
-    # the URL printed in the QR works as well as the bare token
+        await service.confirm_with_code(
+            db, one.member, delivery.id, other.code, other.pin, client_ip=_ip()
+        )
+    assert exc.value.fields == {"code": "other_household"}
+    # the URL printed in the QR works as well as the typed code, in any case and spacing
     done = await service.confirm_with_code(
-        db, one.member, delivery.id, f"http://x/code/{one.token}", one.pin
+        db, one.member, delivery.id, f"http://x/my#{one.code}", one.pin, client_ip=_ip()
     )
     assert done.state == DeliveryState.CONFIRMED
 
@@ -175,7 +198,7 @@ async def test_outsiders_get_404(db: Any, demo: dict[str, Any], storage: LocalSt
         with pytest.raises(NotFound):
             await service.photo(db, outsider, delivery.id, delivery.photos[0], storage)
     with pytest.raises(Forbidden):
-        await service.confirm_by_caseworker(db, story.member, delivery.id)
+        await service.confirm_by_caseworker(db, story.member, delivery.id, reason="other")
     assert await service.photo(db, story.caseworker, delivery.id, delivery.photos[0], storage)
 
 

@@ -43,7 +43,9 @@ async def _confirmed_delivery(
             photos=[png_bytes()],
             storage=get_storage(runtime.services),
         )
-        await service.confirm_by_caseworker(session, story.caseworker, delivery.id)
+        await service.confirm_by_caseworker(
+            session, story.caseworker, delivery.id, reason="told_in_person"
+        )
     return story, delivery
 
 
@@ -54,7 +56,7 @@ async def test_self_service_sees_only_its_own_household(
     mine, my_delivery = await _confirmed_delivery(
         runtime, demo, "我家的米和油", not_household=theirs.need.household_id
     )
-    response = await post_form(client, "/my", {"code": mine.token, "pin": mine.pin})
+    response = await post_form(client, "/my", {"code": mine.code, "pin": mine.pin})
     assert response.status_code == 303
     assert COOKIE in response.cookies or client.cookies.get(COOKIE)
     page = await client.get("/my")

@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from backend.households import code as household_code
+from backend.households.cards import Card, CardStore
 from backend.households.models import Consent
 from backend.needs.models import Need, NeedState
 from tests.access import ACTORS, Ctx, Row, signed_in
@@ -42,6 +44,22 @@ def _need_url(template: str, state: NeedState = NeedState.DRAFT) -> Any:
             h = await make_household(session, ctx.demo["caseworker"])
             need = await make_need(session, h, ctx.demo["caseworker"], state=state)
         return template.format(n=need.id)
+
+    return build
+
+
+async def _card_households(ctx: Ctx) -> dict[str, Any]:
+    return {"household": str((await _hh(ctx)).id)}
+
+
+def _batch_url(tail: str) -> Any:
+    """A fresh batch of one card issued by caseworker x (straight into the card store)."""
+
+    async def build(ctx: Ctx) -> str:
+        h = await _hh(ctx)
+        card = Card(1, h.id, household_code.generate(), "文新街道", h.region_code, "135790")
+        batch = await CardStore(ctx.runtime.queue.pool).put(ctx.demo["caseworker"], [card])
+        return f"/households/cards/{batch}{tail}"
 
     return build
 
@@ -163,8 +181,30 @@ ROWS = [
     Row(
         "POST",
         "/households/{household_id:uuid}/code",
-        cw(200, y=404),
+        cw(303, y=404),
         url=_url("/households/{h}/code"),
+    ),
+    Row("POST", "/households/cards", cw(303, y=404), data=_card_households),
+    Row(
+        "GET",
+        "/households/cards/{batch:str}",
+        cw(200, y=404),
+        url=_batch_url(""),
+        note="x issued the batch",
+    ),
+    Row(
+        "GET",
+        "/households/cards/{batch:str}/slips",
+        cw(200, y=404),
+        url=_batch_url("/slips"),
+        note="x issued the batch",
+    ),
+    Row(
+        "POST",
+        "/households/cards/{batch:str}/slips",
+        cw(200, y=404),
+        url=_batch_url("/slips"),
+        note="x issued the batch: shown once",
     ),
     Row(
         "GET",

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from backend.accounts.service import load_current_user
 from backend.audit.models import AuditEntry
-from backend.core.errors import Conflict, Invalid, NotFound, RateLimited
+from backend.core.errors import Conflict, Invalid, NotFound
 from backend.households import service as hs
 from backend.households.enums import AssistanceCategory
 from backend.households.models import Household
@@ -137,30 +137,6 @@ async def test_guardian_consent_required_for_children(db: Any, demo: dict[str, A
         await hs.record_consent(db, user, h.id, purpose="publish_needs")
     await hs.record_consent(db, user, h.id, purpose="publish_needs", guardian_consent=True)
     assert await hs.can_publish(db, h)
-
-
-async def test_code_and_pin_reissue_and_lockout(db: Any, demo: dict[str, Any]) -> None:
-    user = await _cw(db, demo)
-    h = await hs.register(db, user, _data(fake_id()))
-    first = await hs.issue_code(db, user, h.id)
-    assert len(first.pin) == 6
-    assert first.pin.isdigit()
-    assert h.pin_hash != first.pin
-    assert h.code_token_hash != first.token
-    check = await hs.verify_code_and_pin(db, first.token, first.pin)
-    assert check.household_id == h.id
-    second = await hs.issue_code(db, user, h.id)
-    with pytest.raises(NotFound):
-        await hs.verify_code_and_pin(db, first.token, first.pin)
-    wrong = "000000" if second.pin != "000000" else "111111"
-    for _ in range(4):
-        with pytest.raises(Invalid):
-            await hs.verify_code_and_pin(db, second.token, wrong)
-    with pytest.raises(RateLimited):
-        await hs.verify_code_and_pin(db, second.token, wrong)
-    with pytest.raises(RateLimited):  # locked even with the right PIN
-        await hs.verify_code_and_pin(db, second.token, second.pin)
-    await hs._pin_lockout(db).reset(hs.token_hash(second.token))
 
 
 async def test_referral_flow(db: Any, demo: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """Grievance channel: reports (complaints) with tracking codes, stages and their moves.
 
 Revision ID: grievance_0001
-Revises: donations_0001
+Revises: code_0001
 Create Date: 2026-11-30 05:54:05.172998
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "grievance_0001"
-down_revision: str | Sequence[str] | None = "donations_0001"
+down_revision: str | Sequence[str] | None = "code_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
