@@ -78,6 +78,32 @@ class Settings:
     secure_cookies: bool | None = None
     log_level: str = "INFO"
     oidc_providers: tuple[OIDCProviderSettings, ...] = ()
+    # notifications (docs/notifications.md): e-mail, SMS and deadline thresholds
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_from: str = "Tongxin <noreply@localhost>"
+    sms_provider: Literal["", "aliyun"] = ""
+    sms_access_key_id: str | None = None
+    sms_access_key_secret: str | None = None
+    sms_sign_name: str = ""
+    sms_template_code: str = ""
+    sms_endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    review_sla_emergency_hours: int = 4
+    review_sla_high_hours: int = 24
+    review_sla_normal_hours: int = 72
+    review_warn_percent: int = 75
+    delivery_confirm_days: int = 7
+    project_update_warn_days: int = 75
+    project_update_overdue_days: int = 90
+    pledge_expiry_warn_hours: int = 48
+    verification_warn_days: int = 30
+    visit_overdue_days: int = 7
+    password_reset_minutes: int = 30
+    email_verify_hours: int = 48
+    password_reset_per_hour: int = 5
 
     @property
     def cookies_secure(self) -> bool:
@@ -92,6 +118,10 @@ class Settings:
     @property
     def stripe_enabled(self) -> bool:
         return bool(self.stripe_secret_key and self.stripe_webhook_secret)
+
+    @property
+    def smtp_enabled(self) -> bool:
+        return bool(self.smtp_host)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -134,12 +164,50 @@ class Settings:
                 OIDCProviderSettings(**p) for p in json.loads(_env("OIDC_PROVIDERS", "[]") or "[]")
             ),
         }
+        values.update(_notification_settings())
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
         if unknown:
             raise TypeError(f"unknown settings: {sorted(unknown)}")
         values.update(overrides)
         return cls(**values)
+
+
+_NOTIFY_INTS = {
+    "smtp_port": 587,
+    "review_sla_emergency_hours": 4,
+    "review_sla_high_hours": 24,
+    "review_sla_normal_hours": 72,
+    "review_warn_percent": 75,
+    "delivery_confirm_days": 7,
+    "project_update_warn_days": 75,
+    "project_update_overdue_days": 90,
+    "pledge_expiry_warn_hours": 48,
+    "verification_warn_days": 30,
+    "visit_overdue_days": 7,
+    "password_reset_minutes": 30,
+    "email_verify_hours": 48,
+    "password_reset_per_hour": 5,
+}
+
+
+def _notification_settings() -> dict[str, Any]:
+    """``TONGXIN_SMTP_*``, ``TONGXIN_SMS_*`` and the deadline thresholds (same names, upper case)."""
+    values: dict[str, Any] = {
+        name: int(_env(name.upper(), str(default)) or default)
+        for name, default in _NOTIFY_INTS.items()
+    }
+    for name in ("smtp_host", "smtp_username", "smtp_password"):
+        values[name] = _env(name.upper())
+    for name in ("sms_access_key_id", "sms_access_key_secret"):
+        values[name] = _env(name.upper())
+    values["smtp_security"] = _env("SMTP_SECURITY", "starttls")
+    values["smtp_from"] = _env("SMTP_FROM", "Tongxin <noreply@localhost>")
+    values["sms_provider"] = _env("SMS_PROVIDER", "")
+    values["sms_sign_name"] = _env("SMS_SIGN_NAME", "")
+    values["sms_template_code"] = _env("SMS_TEMPLATE_CODE", "")
+    values["sms_endpoint"] = _env("SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
+    return values
 
 
 @lru_cache(maxsize=1)

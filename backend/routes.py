@@ -10,6 +10,8 @@ import importlib
 from typing import Any
 
 WEB = [
+    "backend.accounts.lifecycle_views:InvitationInboxViews",
+    "backend.accounts.lifecycle_views:LifecycleViews",
     "backend.accounts.oidc_views:OIDCViews",
     "backend.accounts.oidc_views:PendingUserViews",
     "backend.accounts.views:AccountViews",
@@ -27,6 +29,7 @@ WEB = [
     "backend.matches.views:CoordinationViews",
     "backend.matches.views:OrganizationMatchViews",
     "backend.needs.views:PublicNeedViews",
+    "backend.notifications.views:DevMailboxViews",
     "backend.notifications.views:NotificationViews",
     "backend.organizations.views:DirectoryViews",
     "backend.organizations.views:PortalViews",

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import (
+    Invitation,
     Membership,
     Organization,
     OrgStatus,
@@ -71,3 +72,18 @@ async def organizations(
 
 async def organization_by_uscc(session: AsyncSession, uscc: str) -> Organization | None:
     return (await session.scalars(select(Organization).where(Organization.uscc == uscc))).first()
+
+
+async def open_invitations_for(session: AsyncSession, email: str) -> list[tuple[Invitation, str]]:
+    """Unused, unexpired invitations addressed to ``email``, with the organization's name."""
+    rows = await session.execute(
+        select(Invitation, Organization.name)
+        .join(Organization, Organization.id == Invitation.organization_id)
+        .where(
+            func.lower(Invitation.email) == email.lower(),
+            Invitation.used_at.is_(None),
+            Invitation.expires_at > func.now(),
+        )
+        .order_by(Invitation.created_at.desc())
+    )
+    return [(r[0], r[1]) for r in rows]

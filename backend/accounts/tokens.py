@@ -18,7 +18,7 @@ from backend.core.enums import str_enum
 
 class TokenPurpose(enum.StrEnum):
     VERIFY_EMAIL = "verify_email"
-    RESET_PASSWORD = "reset_password"
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose name, not a password
 
 
 class AccountToken(UUIDPrimaryKey, Timestamps, Base):

@@ -70,6 +70,12 @@ class AccountViews(Controller):
             )
         except DomainError as exc:
             rollback_only(db)
+            if locked_user_id := getattr(exc, "locked_user_id", None):
+                from backend.accounts.lifecycle import account_locked  # issue 18
+
+                # this request's transaction rolls back; the lock notice is its own change
+                async with state.runtime.transaction() as session:
+                    await account_locked(session, locked_user_id)
             status = 429 if exc.status_code == 429 else 422
             return page(
                 request,

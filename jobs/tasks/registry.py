@@ -14,6 +14,7 @@ from backend.fulfilment.tasks import generate_quarterly_lists
 from backend.households.tasks import verification_lapse
 from backend.matches.tasks import expire_matches, matching_nightly, run_matching
 from backend.needs.tasks import expire_needs
+from backend.notifications import tasks as notification_tasks
 from backend.projects.tasks import flag_overdue_projects
 from backend.search.tasks import reindex_search
 
@@ -65,3 +66,7 @@ CRON_JOBS.append(
 # The worker's default timeout applies: a per-function timeout would also delay the retry of
 # every crashed job (arq keeps in-progress keys for the longest timeout).
 FUNCTIONS.append(func(generate_quarterly_lists, name="generate_quarterly_lists", keep_result=0))
+
+# notifications: sending after commit, daily digests, review SLA and reminders (issue 18)
+FUNCTIONS += notification_tasks.FUNCTIONS
+CRON_JOBS += notification_tasks.CRON_JOBS
