@@ -534,7 +534,7 @@ async def _oidc_pending(session: AsyncSession, event: OutboxEvent) -> Produced |
     user = await session.get(User, event.aggregate_id)
     if user is None or user.status != UserStatus.PENDING:
         return None
-    return Produced(users=await admins(session), link="/admin/accounts")
+    return Produced(users=await admins(session), link="/admin/users/pending")
 
 
 def region_of(value: object) -> str | None:
