@@ -175,11 +175,13 @@ async def verify_email(session: AsyncSession, token: str) -> User:
 # --- password reset ------------------------------------------------------------------------------
 
 
-async def request_reset(session: AsyncSession, limit: RateLimit, *, email: str, ip: str) -> None:
+async def request_reset(
+    session: AsyncSession, limits: tuple[RateLimit, RateLimit], *, email: str, ip: str
+) -> None:
     """The same answer whether or not the address has an account; rate-limited per address and
-    per IP. Only a known, active account gets an e-mail (through the outbox)."""
+    per IP (``limits``). Only a known, active account gets an e-mail (through the outbox)."""
     subject = email.strip().lower()
-    for key in (f"email:{subject}", f"ip:{ip}"):
+    for limit, key in zip(limits, (f"email:{subject}", f"ip:{ip}"), strict=True):
         if wait := await limit.hit(key):
             raise RateLimited(
                 N_("Too many requests. Try again in {minutes} minutes."),

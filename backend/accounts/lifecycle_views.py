@@ -158,12 +158,15 @@ class LifecycleViews(Controller):
         self, request: Request[Any, Any, Any], state: State, db: DB, data: Form
     ) -> Template:
         settings = state.runtime.settings
-        limit = RateLimit(
-            state.runtime.queue.pool, "pwreset", settings.password_reset_per_hour, 3600
+        redis = state.runtime.queue.pool
+        limits = (
+            RateLimit(redis, "pwreset", settings.password_reset_per_hour, 3600),
+            # one office or campus shares an address: the per-IP allowance is larger
+            RateLimit(redis, "pwreset_ip", settings.password_reset_per_hour * 6, 3600),
         )
         try:
             await lifecycle.request_reset(
-                db, limit, email=data.get("email", ""), ip=client_ip(request)
+                db, limits, email=data.get("email", ""), ip=client_ip(request)
             )
         except DomainError as exc:
             rollback_only(db)

@@ -40,9 +40,10 @@ def build_message(mail: OutgoingEmail, sender: str) -> EmailMessage:
     message["Subject"] = mail.subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip("> ") or None)
-    message["Content-Language"] = "zh-CN" if mail.locale == "zh_CN" else "en"
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
+    # after the parts exist: making the alternative moves Content-* headers into the first part
+    message["Content-Language"] = "zh-CN" if mail.locale == "zh_CN" else "en"
     return message
 
 

@@ -16,7 +16,9 @@ from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user, roles_required
 from backend.core.templating import page, translate
+from backend.needs.models import Urgency
 from backend.notifications import service
+from backend.notifications.deadlines import Thresholds
 
 
 class NotificationViews(Controller):
@@ -54,6 +56,19 @@ class NotificationViews(Controller):
         """The unread badge of the navigation (loaded by htmx, so pages need no extra query)."""
         unread = await service.unread(db, require_user(request))
         return page(request, "notifications/_count.html", unread=unread)
+
+    @get("/sla")
+    async def sla(self, request: Request[Any, Any, Any], state: State) -> Template:
+        """The review SLA in force, one line for the coordinator's queue (loaded by htmx)."""
+        limits = Thresholds.of(state.runtime.settings)
+        return page(
+            request,
+            "notifications/_sla.html",
+            emergency=limits.sla_hours[Urgency.EMERGENCY],
+            high=limits.sla_hours[Urgency.HIGH],
+            normal=limits.sla_hours[Urgency.NORMAL],
+            warn=limits.warn_percent,
+        )
 
     @get("/settings", name="notification_settings")
     async def settings_form(

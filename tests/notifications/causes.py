@@ -552,5 +552,6 @@ async def _signed_up(session: AsyncSession, demo: dict[str, Any], ctx: Ctx) -> N
 @cause("account.reset_password")
 async def _reset(session: AsyncSession, demo: dict[str, Any], ctx: Ctx) -> None:
     redis = session.info["services"]["sessions"].redis
-    limit = RateLimit(redis, f"pwreset-test-{uuid.uuid4().hex[:6]}", 5, 3600)
-    await lifecycle.request_reset(session, limit, email="donor@demo.tongxin.cn", ip="127.0.0.9")
+    name = f"pwreset-test-{uuid.uuid4().hex[:6]}"
+    limits = (RateLimit(redis, name, 5, 3600), RateLimit(redis, name + "-ip", 30, 3600))
+    await lifecycle.request_reset(session, limits, email="donor@demo.tongxin.cn", ip="127.0.0.9")
