@@ -76,16 +76,15 @@ async def test_emergency_review_warns_at_three_hours_and_escalates_at_four(
 
     await drain_outbox(runtime)
     async with runtime.sessionmaker() as session:
-        events = {
-            topic: event_id
-            for topic, event_id in (
+        events = dict(
+            (
                 await session.execute(
                     select(OutboxEvent.topic, OutboxEvent.id).where(
                         OutboxEvent.aggregate_id == match_id
                     )
                 )
             ).all()
-        }
+        )
         warned = set(
             await session.scalars(
                 select(Notification.user_id).where(
