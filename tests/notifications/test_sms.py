@@ -75,7 +75,8 @@ class FakeAliyun:
         if self.code != "OK":
             return httpx.Response(200, json={"Code": self.code, "Message": "触发号码天级流控"})
         return httpx.Response(
-            200, json={"Code": "OK", "Message": "OK", "BizId": "9006197469364984^0", "RequestId": "x"}
+            200,
+            json={"Code": "OK", "Message": "OK", "BizId": "9006197469364984^0", "RequestId": "x"},
         )
 
     def sender(self) -> AliyunSMS:
@@ -106,7 +107,7 @@ async def test_send_sms_signs_the_request() -> None:
 
 
 async def test_a_refusal_raises_with_the_providers_code() -> None:
-    with pytest.raises(SMSError, match="isv.BUSINESS_LIMIT_CONTROL"):
+    with pytest.raises(SMSError, match=r"isv\.BUSINESS_LIMIT_CONTROL"):
         await FakeAliyun(code="isv.BUSINESS_LIMIT_CONTROL").sender().send("13800138000", "x")
 
 
