@@ -223,7 +223,7 @@ async def digest_rows(session: AsyncSession, *, limit: int = 2000) -> list[Messa
 async def mailbox(
     session: AsyncSession, *, offset: int = 0, limit: int = 20
 ) -> tuple[list[Message], int]:
-    query = select(Message).where(Message.state.in_([MessageState.SENT, MessageState.FAILED]))
+    query = select(Message)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(
         query.order_by(Message.created_at.desc(), Message.id).offset(offset).limit(limit)
