@@ -72,6 +72,8 @@ class LifecycleViews(Controller):
                 N_("E-mail address"),
                 exc.message,
                 link=("/profile", N_("Back to my account")),
+                status_code=exc.status_code,
+                kind="error",
             )
         return _notice(
             request,
