@@ -106,13 +106,6 @@ async def _region_name(session: AsyncSession, code: str | None) -> str:
     return region.name if region else (code or "")
 
 
-def _uuid(value: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
 def _emergency(need: Need | None) -> bool:
     return need is not None and need.urgency == Urgency.EMERGENCY
 
@@ -535,10 +528,3 @@ async def _oidc_pending(session: AsyncSession, event: OutboxEvent) -> Produced |
     if user is None or user.status != UserStatus.PENDING:
         return None
     return Produced(users=await admins(session), link="/admin/users/pending")
-
-
-def region_of(value: object) -> str | None:
-    return str(value) if isinstance(value, str) else None
-
-
-__all__ = ["CATALOGUE", "Entry", "Produced", "_uuid", "entries_for", "yuan"]
