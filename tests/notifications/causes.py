@@ -46,7 +46,7 @@ from backend.projects.service import flag_overdue
 from backend.resources import service as resources
 from backend.volunteering import service as volunteering
 from backend.volunteering.models import HoursLog, Signup, TaskSlot, VolunteerTask
-from tests.fulfilment.factories import claimed_story, published_need, user
+from tests.fulfilment.factories import Story, user
 from tests.households.factories import make_household, make_need, make_referral
 
 
@@ -70,6 +70,33 @@ def cause(*names: str, as_service: bool = False) -> Callable[[Cause], Cause]:
         return fn
 
     return decorator
+
+
+async def fresh_need(session: AsyncSession, demo: dict[str, Any]) -> Need:
+    """A new published need of a new household in 西湖区 (the demo's own needs stay for others)."""
+    from backend.demo.organizations import make_household as demo_household
+    from backend.demo.organizations import make_published_need
+
+    household = await demo_household(session, registered_by=demo["caseworker"])
+    return await make_published_need(
+        session,
+        household=household,
+        created_by=demo["caseworker"],
+        title="需要冬季棉被",
+        quantity=2,
+        unit="床",
+    )
+
+
+async def claimed_story(session: AsyncSession, demo: dict[str, Any]) -> Story:
+    member = await user(session, demo["org_member"])
+    caseworker = await user(session, demo["caseworker"])
+    need = await fresh_need(session, demo)
+    claim = await resources.claim_need(
+        session, member, need_id=need.id, organization_id=demo["org:charity"]
+    )
+    issued = await households.issue_code(session, caseworker, need.household_id)
+    return Story(need, claim.id, issued.token, issued.pin, member, caseworker)
 
 
 def _uscc() -> str:
@@ -145,7 +172,7 @@ async def _invited(session: AsyncSession, demo: dict[str, Any], ctx: Ctx) -> Non
 @cause("claim.created")
 async def _claimed(session: AsyncSession, demo: dict[str, Any], ctx: Ctx) -> None:
     member = await user(session, demo["org_member"])
-    need = await published_need(session)
+    need = await fresh_need(session, demo)
     await resources.claim_need(
         session, member, need_id=need.id, organization_id=demo["org:charity"]
     )
@@ -154,7 +181,7 @@ async def _claimed(session: AsyncSession, demo: dict[str, Any], ctx: Ctx) -> Non
 @cause("claim.released")
 async def _released(session: AsyncSession, demo: dict[str, Any], ctx: Ctx) -> None:
     member = await user(session, demo["org_member"])
-    need = await published_need(session)
+    need = await fresh_need(session, demo)
     claim = await resources.claim_need(
         session, member, need_id=need.id, organization_id=demo["org:charity"]
     )
@@ -217,7 +244,7 @@ async def _unconfirmed(session: AsyncSession, demo: dict[str, Any], ctx: Ctx) ->
 async def _match(
     session: AsyncSession, demo: dict[str, Any], state: MatchState, *, age: timedelta
 ) -> Match:
-    need = await published_need(session)
+    need = await fresh_need(session, demo)
     match = Match(
         id=uuid.uuid4(),
         need_id=need.id,

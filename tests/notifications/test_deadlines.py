@@ -19,15 +19,15 @@ from backend.notifications.models import Message
 from backend.notifications.tasks import daily_reminders, review_deadlines
 from backend.outbox.models import Notification, OutboxEvent
 from backend.projects.models import Project, ProjectState
-from tests.fulfilment.factories import published_need
 from tests.helpers import drain_outbox
+from tests.notifications.causes import fresh_need
 
 
 async def _proposal(
     runtime: Any, demo: dict[str, Any], urgency: Urgency, at: datetime
 ) -> uuid.UUID:
     async with runtime.transaction() as session:
-        need = await published_need(session)
+        need = await fresh_need(session, demo)
         row = await session.get(Need, need.id)
         assert row is not None
         row.urgency = urgency
