@@ -28,7 +28,8 @@ $(STAMP): pyproject.toml $(LOCK)
 
 install: $(STAMP) ## create .venv from the lock (requirements/dev.txt): app, dev tools, embedded servers
 
-lock: $(STAMP) ## re-resolve requirements/*.txt from pyproject.toml (UPGRADE=1 to take newer releases)
+lock: ## re-resolve requirements/*.txt from pyproject.toml (UPGRADE=1 to take newer releases)
+	@test -x $(BIN)/pip-compile || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet pip-tools; }
 	$(COMPILE) -o requirements/main.txt pyproject.toml
 	$(COMPILE) --extra dev --extra embedded -o requirements/dev.txt pyproject.toml
 

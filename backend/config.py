@@ -83,6 +83,32 @@ class Settings:
     # then be installed); otherwise to var_dir/uploads.
     uploads_s3_bucket: str | None = None
     uploads_s3_endpoint: str | None = None
+    # notifications (docs/notifications.md): e-mail, SMS and deadline thresholds
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_from: str = "Tongxin <noreply@localhost>"
+    sms_provider: Literal["", "aliyun"] = ""
+    sms_access_key_id: str | None = None
+    sms_access_key_secret: str | None = None
+    sms_sign_name: str = ""
+    sms_template_code: str = ""
+    sms_endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    review_sla_emergency_hours: int = 4
+    review_sla_high_hours: int = 24
+    review_sla_normal_hours: int = 72
+    review_warn_percent: int = 75
+    delivery_confirm_days: int = 7
+    project_update_warn_days: int = 75
+    project_update_overdue_days: int = 90
+    pledge_expiry_warn_hours: int = 48
+    verification_warn_days: int = 30
+    visit_overdue_days: int = 7
+    password_reset_minutes: int = 30
+    email_verify_hours: int = 48
+    password_reset_per_hour: int = 5
 
     @property
     def cookies_secure(self) -> bool:
@@ -97,6 +123,10 @@ class Settings:
     @property
     def stripe_enabled(self) -> bool:
         return bool(self.stripe_secret_key and self.stripe_webhook_secret)
+
+    @property
+    def smtp_enabled(self) -> bool:
+        return bool(self.smtp_host)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

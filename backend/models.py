@@ -1,6 +1,7 @@
 """Imports every domain's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from backend.accounts import models as accounts
+from backend.accounts import tokens as account_tokens
 from backend.audit import models as audit
 from backend.core.db import Base
 from backend.donations import models as donations
@@ -9,6 +10,7 @@ from backend.grievance import models as grievance
 from backend.households import models as households
 from backend.matches import models as matches
 from backend.needs import models as needs
+from backend.notifications import models as notifications
 from backend.outbox import models as outbox
 from backend.projects import models as projects
 from backend.regions import models as regions
@@ -17,6 +19,7 @@ from backend.volunteering import models as volunteering
 
 __all__ = [
     "Base",
+    "account_tokens",
     "accounts",
     "audit",
     "donations",
@@ -25,6 +28,7 @@ __all__ = [
     "households",
     "matches",
     "needs",
+    "notifications",
     "outbox",
     "projects",
     "regions",

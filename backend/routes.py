@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.accounts.api import AccountsAPI
+from backend.accounts.lifecycle_views import InvitationInboxViews, LifecycleViews
 from backend.accounts.oidc_views import OIDCViews, PendingUserViews
 from backend.accounts.views import AccountViews, AdminViews, OrganizationViews
 from backend.donations.api import DonationsAPI
@@ -33,7 +34,7 @@ from backend.households.views import HouseholdViews, ReferralViews
 from backend.matches.views import CoordinationViews, OrganizationMatchViews
 from backend.needs.api import PublicNeedsAPI
 from backend.needs.views import PublicNeedViews
-from backend.notifications.views import NotificationsAPI, NotificationViews
+from backend.notifications.views import DevMailboxViews, NotificationsAPI, NotificationViews
 from backend.organizations.api import DirectoryAPI
 from backend.organizations.views import DirectoryViews, PortalViews
 from backend.partner.api import PartnerAPI, token_endpoint
@@ -49,6 +50,8 @@ from backend.volunteering.views import CertificateCheckViews, TaskViews, Volunte
 from backend.web.views import SiteController, healthz
 
 WEB: list[Any] = [
+    InvitationInboxViews,
+    LifecycleViews,
     OIDCViews,
     PendingUserViews,
     AccountViews,
@@ -70,6 +73,7 @@ WEB: list[Any] = [
     CoordinationViews,
     OrganizationMatchViews,
     PublicNeedViews,
+    DevMailboxViews,
     NotificationViews,
     DirectoryViews,
     PortalViews,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import backend.donations.handlers
 import backend.grievance.handlers
 import backend.matches.handlers
+import backend.notifications.handlers
 import backend.search.handlers  # noqa: F401 - outbox subscribers of every domain
 
 if TYPE_CHECKING:
@@ -21,12 +22,16 @@ if TYPE_CHECKING:
 
 async def start_services(runtime: Runtime) -> None:
     from backend.core.storage import storage_from_settings
+    from backend.integrations.mail import mailer
     from backend.integrations.oidc import build_registry
+    from backend.integrations.sms import sms_sender
     from backend.search.provider import engine_from_settings
 
     services = runtime.services
     services.search = engine_from_settings(runtime.settings)
     services.uploads = storage_from_settings(runtime.settings)
+    services.mailer = mailer(runtime.settings)
+    services.sms = sms_sender(runtime.settings)
     services.oidc = build_registry(runtime.settings.oidc_providers)
 
 

@@ -77,6 +77,7 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     first_failed_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    email_verified_at: Mapped[datetime | None]  # set by the one-time link (accounts/lifecycle.py)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy API

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import (
+    Invitation,
     Membership,
     OIDCLink,
     Organization,
@@ -19,6 +20,7 @@ from backend.accounts.models import (
     User,
     UserStatus,
 )
+from backend.accounts.tokens import AccountToken
 from backend.regions.models import Region
 
 
@@ -123,3 +125,31 @@ async def pending_oidc_users(
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.execute(query.order_by(User.created_at).offset(offset).limit(limit))
     return [(u, link) for u, link in rows.all()], total
+
+
+async def open_invitations_for(session: AsyncSession, email: str) -> list[tuple[Invitation, str]]:
+    """Unused, unexpired invitations addressed to ``email``, with the organization's name."""
+    rows = await session.execute(
+        select(Invitation, Organization.name)
+        .join(Organization, Organization.id == Invitation.organization_id)
+        .where(
+            func.lower(Invitation.email) == email.lower(),
+            Invitation.used_at.is_(None),
+            Invitation.expires_at > func.now(),
+        )
+        .order_by(Invitation.created_at.desc())
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+async def account_token(
+    session: AsyncSession, token_hash: str, purpose: object
+) -> AccountToken | None:
+    """A one-time account token by its hash and purpose, locked (it is about to be used)."""
+    return (
+        await session.scalars(
+            select(AccountToken)
+            .where(AccountToken.token_hash == token_hash, AccountToken.purpose == purpose)
+            .with_for_update()
+        )
+    ).first()

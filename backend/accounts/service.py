@@ -26,6 +26,9 @@ from backend.accounts.models import (
     UserStatus,
 )
 from backend.accounts.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
+from backend.accounts.repository import (  # a read query other domains may call
+    user_by_email as user_by_email,
+)
 from backend.audit.service import Actor, record
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
@@ -128,11 +131,14 @@ async def sign_in(session: AsyncSession, lockout: Lockout, *, email: str, passwo
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or user.status != UserStatus.ACTIVE:
         if seconds := await lockout.fail(subject):
-            raise RateLimited(
+            locked = RateLimited(
                 N_("Too many failed sign-ins. Try again in {minutes} minutes."),
                 retry_after=seconds,
                 minutes=max(1, (seconds + 59) // 60),
             )
+            # this failure started the lock: the view tells the account holder (issue 18)
+            locked.locked_user_id = user.id if user is not None else None  # type: ignore[attr-defined]
+            raise locked
         raise Invalid(N_("Wrong e-mail address or password."), code="bad_credentials")
     await lockout.reset(subject)
     if user.password_hash and needs_rehash(user.password_hash):

@@ -66,6 +66,12 @@ class AccountViews(Controller):
                 password=data.get("password", ""),
             )
         except DomainError as exc:
+            if locked_user_id := getattr(exc, "locked_user_id", None):
+                from backend.accounts.lifecycle import account_locked  # issue 18
+
+                # this request's transaction rolls back; the lock notice is its own change
+                async with runtime_of(state).transaction() as session:
+                    await account_locked(session, locked_user_id)
             status = 429 if exc.status_code == 429 else 422
             return page(
                 request,

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from litestar.datastructures import State
 
     from backend.core.storage import Storage
+    from backend.integrations.mail import Mailer
     from backend.integrations.oidc import OIDCRegistry
+    from backend.integrations.sms import SMSSender
     from backend.integrations.stripe import PaymentProvider
     from backend.search.engine import SearchEngine
 
@@ -41,6 +43,8 @@ class Services:
     uploads: Storage | None = None  # photos and receipts; None until started
     payments: PaymentProvider | None = None  # built on first use (backend.donations.tasks)
     oidc: OIDCRegistry | None = None
+    mailer: Mailer | None = None  # e-mail (SMTP, or the development mailbox)
+    sms: SMSSender | None = None  # SMS (Aliyun, or the development outbox)
 
 
 @dataclass

@@ -9,7 +9,8 @@ from backend.core.i18n import N_
 from backend.grievance import repository as repo
 from backend.grievance.models import ReportType, Route
 from backend.grievance.service import display_code
-from backend.notifications.service import MESSAGES, notify
+from backend.notifications.messages import MESSAGES
+from backend.notifications.service import notify
 from backend.outbox.models import OutboxEvent
 
 MESSAGES.update(

@@ -10,25 +10,17 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.identity import CurrentUser
+from backend.audit.service import Actor
+from backend.core.errors import Invalid
 from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.templating import translate
 from backend.notifications import repository as repo
+from backend.notifications.catalogue import CATALOGUE
+from backend.notifications.messages import GROUP_LABELS, LOW_PRIORITY_GROUPS, MESSAGES, PHONE_RE
+from backend.notifications.models import Channel, Contact, Message
 from backend.outbox.models import Notification
-
-#: kind → message id (``{name}`` parameters from ``Notification.params``).
-MESSAGES: dict[str, str] = {
-    "match.approved": N_(
-        "A match for the need “{title}” was approved for your organization. "
-        "Please accept or decline it."
-    ),
-    "match.accepted": N_("{organization} accepted the match for the need “{title}”."),
-    "match.declined": N_(
-        "{organization} declined the match for the need “{title}”. Reason: {reason}"
-    ),
-    "match.expired": N_("The match for the need “{title}” expired without an answer."),
-    "match.run_done": N_("The matching run for {county} finished with {proposals} proposals."),
-}
+from backend.outbox.service import record_change
 
 
 async def notify(
@@ -94,3 +86,91 @@ async def mark_all_read(session: AsyncSession, user: CurrentUser) -> int:
 
 def org_ids(user: CurrentUser) -> Sequence[uuid.UUID]:
     return user.approved_org_ids()
+
+
+# --- preferences (issue 18) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupChoice:
+    group: str
+    label: str
+    inapp: bool
+    email: bool
+    sms: bool
+    digest: bool
+    digest_allowed: bool
+    inapp_locked: bool  # urgent events of this group reach the inbox anyway
+
+
+async def preference_rows(
+    session: AsyncSession, user: CurrentUser
+) -> tuple[list[GroupChoice], str]:
+
+    stored = {(p.group, p.channel): p for p in await repo.preferences(session, user.id)}
+    urgent_groups = {e.group for e in CATALOGUE.values() if e.urgent}
+    rows = []
+    for group in dict.fromkeys(e.group for e in CATALOGUE.values()):
+
+        def on(channel: Channel, default: bool, group: str = group) -> bool:
+            pref = stored.get((group, channel))
+            return pref.enabled if pref else default
+
+        email_pref = stored.get((group, Channel.EMAIL))
+        rows.append(
+            GroupChoice(
+                group=group,
+                label=GROUP_LABELS[group],
+                inapp=on(Channel.INAPP, True),
+                email=on(Channel.EMAIL, True),
+                sms=on(Channel.SMS, False),
+                digest=bool(email_pref and email_pref.digest),
+                digest_allowed=group in LOW_PRIORITY_GROUPS,
+                inapp_locked=group in urgent_groups,
+            )
+        )
+    contact = await repo.contact(session, user.id)
+    return rows, contact.sms_phone if contact else ""
+
+
+async def save_preferences(
+    session: AsyncSession, user: CurrentUser, form: dict[str, str], *, phone: str
+) -> None:
+    """``form`` holds ``<group>:<channel>`` checkboxes and ``<group>:digest``."""
+
+    phone = phone.strip().replace(" ", "").replace("-", "")
+    if phone and not PHONE_RE.match(phone):
+        raise Invalid(
+            N_("Enter a mainland mobile number of 11 digits, or leave it empty."),
+            fields={"sms_phone": "invalid"},
+        )
+    for group in dict.fromkeys(e.group for e in CATALOGUE.values()):
+        for channel in (Channel.INAPP, Channel.EMAIL, Channel.SMS):
+            await repo.save_preference(
+                session,
+                user.id,
+                group,
+                channel,
+                enabled=form.get(f"{group}:{channel.value}") == "on",
+                digest=channel == Channel.EMAIL
+                and group in LOW_PRIORITY_GROUPS
+                and form.get(f"{group}:digest") == "on",
+            )
+    contact = await repo.contact(session, user.id)
+    if contact is None:
+        session.add(Contact(user_id=user.id, sms_phone=phone))
+    else:
+        contact.sms_phone = phone
+    await record_change(
+        session,
+        actor=Actor("user", user.id),
+        action="user.notification_settings_changed",
+        object_type="user",
+        object_id=user.id,
+    )
+    await session.flush()
+
+
+async def dev_mailbox(session: AsyncSession, pager: Page) -> tuple[list[Message], Page]:
+    rows, total = await repo.mailbox(session, offset=pager.offset, limit=pager.size)
+    return list(rows), pager.with_total(total)

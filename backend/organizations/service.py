@@ -25,6 +25,9 @@ from backend.core.i18n import N_
 from backend.core.repository import get_by_id
 from backend.organizations import repository as repo
 from backend.organizations.repository import Figures
+from backend.organizations.repository import (  # a read query other domains may call
+    membership as membership,
+)
 from backend.organizations.scope import approved_organization, require_org_admin
 from backend.outbox.service import emit, record_change
 from backend.resources.service import known_regions

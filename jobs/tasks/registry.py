@@ -15,6 +15,7 @@ from backend.grievance.tasks import escalate_reports
 from backend.households.tasks import verification_lapse
 from backend.matches.tasks import expire_matches, matching_nightly, run_matching
 from backend.needs.tasks import expire_needs
+from backend.notifications import tasks as notification_tasks
 from backend.projects.tasks import flag_overdue_projects
 from backend.search.tasks import reindex_search
 
@@ -77,3 +78,6 @@ CRON_JOBS.append(
         keep_result=0,
     )
 )
+# notifications: sending after commit, daily digests, review SLA and reminders (issue 18)
+FUNCTIONS += notification_tasks.FUNCTIONS
+CRON_JOBS += notification_tasks.CRON_JOBS

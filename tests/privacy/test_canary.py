@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from backend.outbox.models import OutboxEvent
+from backend.outbox.models import Notification, OutboxEvent
 from backend.privacy.idcard import make_fake_id
 from jobs.context import JobCtx
 from tests.helpers import drain_outbox, post_json, sign_in_as
@@ -83,6 +83,30 @@ async def test_no_personal_value_leaves(
         assert r.status_code == 200, r.text
         need_ids.append(nid)
 
+    # messages: an organization claims each need and releases one; the caseworker wants SMS
+    # too, so claims reach the inbox, e-mail and SMS bodies (issue 18)
+    from backend.accounts.service import load_current_user
+    from backend.notifications.models import Channel, Contact, Message
+    from backend.notifications.repository import save_preference
+    from backend.resources import service as resources
+
+    async with runtime.transaction() as session:
+        await save_preference(
+            session, demo["caseworker"], "needs", Channel.SMS, enabled=True, digest=False
+        )
+        if await session.get(Contact, demo["caseworker"]) is None:
+            session.add(Contact(user_id=demo["caseworker"], sms_phone="13700000000"))
+    async with runtime.transaction() as session:
+        member = await load_current_user(session, demo["org_member"])
+        assert member is not None
+        claims = [
+            await resources.claim_need(
+                session, member, need_id=uuid.UUID(nid), organization_id=demo["org:charity"]
+            )
+            for nid in need_ids
+        ]
+        await resources.release_claim(session, member, claims[0].id, "运力不足")
+
     # jobs: outbox handlers, the lapse and deadline jobs
     await drain_outbox(runtime)
     from backend.households.tasks import verification_lapse
@@ -91,6 +115,12 @@ async def test_no_personal_value_leaves(
     ctx: JobCtx = {"runtime": runtime}
     await verification_lapse(ctx)
     await expire_needs(ctx)
+    from backend.notifications.tasks import daily_reminders, review_deadlines, send_pending
+
+    await review_deadlines(ctx)
+    await daily_reminders(ctx)
+    await drain_outbox(runtime)
+    await send_pending(ctx)
 
     client.cookies.clear()
     texts: list[str] = []
@@ -110,6 +140,20 @@ async def test_no_personal_value_leaves(
     async with runtime.sessionmaker() as session:
         payloads = (await session.execute(select(OutboxEvent.topic, OutboxEvent.payload))).all()
     texts += [f"{topic} {payload}" for topic, payload in payloads]
+    async with runtime.sessionmaker() as session:
+        sent = (
+            await session.execute(
+                select(Message.channel, Message.subject, Message.body_text, Message.body_html)
+            )
+        ).all()
+        inapp = (await session.execute(select(Notification.kind, Notification.params))).all()
+    bodies = [(c, f"{s}\n{t}\n{h}") for c, s, t, h in sent]
+    titles = {Channel.EMAIL: 0, Channel.SMS: 0}
+    for channel, body in bodies:
+        titles[channel] += "需要冬季棉被" in body  # needs are named by their public title
+    assert titles[Channel.EMAIL] and titles[Channel.SMS], titles
+    texts += [body for _, body in bodies]
+    texts += [f"{kind} {params}" for kind, params in inapp]
     texts += [record.getMessage() for record in caplog.records]
     haystack = "\n".join(texts)
     for m in markers:
