@@ -72,12 +72,17 @@ def cause(*names: str, as_service: bool = False) -> Callable[[Cause], Cause]:
     return decorator
 
 
-async def fresh_need(session: AsyncSession, demo: dict[str, Any]) -> Need:
-    """A new published need of a new household in 西湖区 (the demo's own needs stay for others)."""
+async def fresh_need(
+    session: AsyncSession, demo: dict[str, Any], *, region_code: str = "330106"
+) -> Need:
+    """A new published need of a new household (the demo's own needs stay for others). Needs
+    that stay published use 上城区 (``330102``), outside the demo organizations' lists."""
     from backend.demo.organizations import make_household as demo_household
     from backend.demo.organizations import make_published_need
 
-    household = await demo_household(session, registered_by=demo["caseworker"])
+    household = await demo_household(
+        session, registered_by=demo["caseworker"], region_code=region_code
+    )
     return await make_published_need(
         session,
         household=household,
@@ -246,7 +251,7 @@ async def _unconfirmed(session: AsyncSession, demo: dict[str, Any], ctx: Ctx) ->
 async def _match(
     session: AsyncSession, demo: dict[str, Any], state: MatchState, *, age: timedelta
 ) -> Match:
-    need = await fresh_need(session, demo)
+    need = await fresh_need(session, demo, region_code="330102")
     match = Match(
         id=uuid.uuid4(),
         need_id=need.id,

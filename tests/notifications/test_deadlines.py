@@ -27,7 +27,7 @@ async def _proposal(
     runtime: Any, demo: dict[str, Any], urgency: Urgency, at: datetime
 ) -> uuid.UUID:
     async with runtime.transaction() as session:
-        need = await fresh_need(session, demo)
+        need = await fresh_need(session, demo, region_code="330102")
         row = await session.get(Need, need.id)
         assert row is not None
         row.urgency = urgency
