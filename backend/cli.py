@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -362,7 +363,11 @@ def _connection_failure(exc: BaseException) -> BaseException | None:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, (OSError, RedisConnectionError)) or (
+        if isinstance(current, BrokenPipeError):  # stdout closed (| head): not a connection
+            return None
+        if isinstance(
+            current, (ConnectionError, TimeoutError, socket.gaierror, RedisConnectionError)
+        ) or (
             type(current).__module__.startswith("asyncpg")
             and type(current).__name__ in _PG_CONNECT_ERRORS
         ):
