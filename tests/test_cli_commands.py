@@ -259,8 +259,7 @@ async def _wait_done(url: str, *, timeout: float) -> bool:
     while loop.time() < deadline:
         pending = await _scalar(
             url,
-            "SELECT count(*) FROM outbox WHERE topic = 'match.run_done' "
-            "AND state = 'pending'",
+            "SELECT count(*) FROM outbox WHERE topic = 'match.run_done' AND state = 'pending'",
         )
         if pending == 0:
             return True
