@@ -21,6 +21,7 @@ from PIL import Image
 from sqlalchemy import select, text
 
 from backend.config import Settings, get_settings
+from backend.core.keys import load_keys
 from tests.cli_support import Process, cli_env, fails, free_port, fresh_database, ok, tongxin
 
 
@@ -92,6 +93,16 @@ def test_backup_then_restore_into_a_fresh_database(
     photo_bytes = (source_var / "uploads" / "photos" / photo).read_bytes()
     names = asyncio.run(_household_names(database_url, source_var))
     assert names
+
+    # run from somewhere without the keys: refused, no new random keys made up and backed up
+    elsewhere = tmp_path / "elsewhere"
+    stray = cli_env(elsewhere, database_url=database_url, redis_url=redis_url)
+    message = fails(tongxin(stray, "backup", str(tmp_path / "stray")), 2)
+    assert "no session.key, audit.key, id_hash.key, encryption.key under" in message
+    assert not (elsewhere / "keys").exists()
+    load_keys(Settings.from_env(var_dir=elsewhere))  # other keys than the database's
+    message = fails(tongxin(stray, "backup", str(tmp_path / "stray")), 1)
+    assert "not the keys this database was written with" in message
 
     backup_dir = tmp_path / "backup"
     source = cli_env(source_var, database_url=database_url, redis_url=redis_url)

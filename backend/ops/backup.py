@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from backend.config import Settings
@@ -145,6 +145,23 @@ async def _audit_hash_at(database_url: str, seq: int) -> str | None:
     return None if value is None else str(value)
 
 
+async def _audit_key_signs(database_url: str, key: bytes, seq: int) -> None:
+    """The audit key verifies the chain's last row: the keys belong to this database."""
+    from backend.audit.service import verify
+
+    engine = create_async_engine(asyncpg_url(database_url), poolclass=NullPool)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            result = await verify(session, key=key, from_seq=seq, to_seq=seq)
+    finally:
+        await engine.dispose()
+    if not result.ok:
+        raise OpsError(
+            f"the audit key does not verify the database's last audit row ({result.reason}): "
+            "these are not the keys this database was written with"
+        )
+
+
 async def _empty_public_schema(database_url: str) -> None:
     """``--force``: drop everything in ``public`` (the dump recreates it)."""
     async with _connect(database_url) as conn:
@@ -196,6 +213,31 @@ def _key_table(settings: Settings, keys: Keys) -> dict[str, dict[str, str]]:
             "fingerprint": fingerprint(key),
         }
     return table
+
+
+def _existing_keys(settings: Settings) -> Keys:
+    """The configured keys; a missing key file is an error here, never a new random key."""
+    table = {
+        "session.key": settings.secret_key,
+        "audit.key": settings.audit_key,
+        "id_hash.key": settings.id_hash_key,
+        "encryption.key": settings.encryption_keys,
+    }
+    missing = [
+        name
+        for name, value in table.items()
+        if not value and not (settings.var_dir / "keys" / name).is_file()
+    ]
+    if missing:
+        raise OpsError(
+            f"no {', '.join(missing)} under {settings.var_dir / 'keys'}: run this where the app "
+            "runs (its TONGXIN_VAR_DIR) or set the key variables (docs/operations.md)",
+            exit_code=2,
+        )
+    try:
+        return load_keys(settings)
+    except KeyFileError as exc:
+        raise OpsError(f"cannot read the keys: {exc}", exit_code=2) from exc
 
 
 def _uploads_dir(settings: Settings) -> Path:
@@ -254,10 +296,9 @@ def backup(settings: Settings, database_url: str, directory: Path) -> BackupResu
     facts = asyncio.run(_facts(database_url))
     if not facts.revisions:
         raise OpsError(f"database {facts.name} has no Tongxin schema (no alembic_version)")
-    try:
-        keys = load_keys(settings)
-    except KeyFileError as exc:
-        raise OpsError(f"cannot read the keys: {exc}") from exc
+    keys = _existing_keys(settings)
+    if facts.audit_seq is not None:
+        asyncio.run(_audit_key_signs(database_url, keys.audit, facts.audit_seq))
     pg_dump = pgtools.pick("pg_dump", at_least=facts.server_major, prefer=facts.server_major)
 
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -484,6 +525,8 @@ def restore(
             f"{source['alembic_revisions']}"
         )
     head = source["audit_head"]
-    if head is not None and asyncio.run(_audit_hash_at(database_url, head["seq"])) != head["hash"]:
-        raise OpsError(f"the restored audit log does not end with the backup's row {head['seq']}")
+    if head is not None:
+        if asyncio.run(_audit_hash_at(database_url, head["seq"])) != head["hash"]:
+            raise OpsError(f"the restored audit log lacks the backup's last row {head['seq']}")
+        asyncio.run(_audit_key_signs(database_url, _existing_keys(settings).audit, head["seq"]))
     return RestoreResult(manifest, checked, moved, time.perf_counter() - started)
