@@ -159,6 +159,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from backend.core.queue import redis_settings
 
     run_worker(WorkerSettings, redis_settings=redis_settings(settings.redis_url))  # type: ignore[arg-type]
+    print("Stopped.")
     return 0
 
 

@@ -250,6 +250,7 @@ def test_worker_processes_an_outbox_event_and_stops(cli: CLI) -> None:
     finally:
         code = worker.stop()
     assert code == 0, worker.output[-3000:]
+    assert worker.output.rstrip().splitlines()[-1] == "Stopped."
     assert "Traceback" not in worker.output
 
 
