@@ -9,6 +9,7 @@ one-line summary, or non-zero with a one-line message and no traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 from sqlalchemy import text
 
 from backend.config import get_settings
+from backend.core.embedded import EmbeddedRedis
 from backend.core.keys import get_keys
 from tests.cli_support import (
     Process,
@@ -125,11 +127,17 @@ async def _generate(url: str) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def cli(pg_server: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CLI]:
+def cli(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CLI]:
     get_keys()  # the session's key files exist: the CLI gets copies of them
     var_dir = var_dir_with_keys(tmp_path_factory.mktemp("cli") / "var", get_settings().var_dir)
     name = f"tongxin_cli_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with fresh_database(pg_server, name) as url:
+    # A Redis of its own: the worker's queue name is fixed, and the session's live server
+    # (conftest.live_server) runs a worker on that queue against another database.
+    redis = EmbeddedRedis(var_dir.parent / "redis")
+    redis_url = redis.start()
+    with contextlib.ExitStack() as stack:
+        stack.callback(redis.stop)
+        url = stack.enter_context(fresh_database(pg_server, name))
         env = cli_env(var_dir, database_url=url, redis_url=redis_url, worker_in_process="false")
         upgrade = tongxin(env, "db", "upgrade")
         seed = tongxin(env, "seed-demo")
