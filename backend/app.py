@@ -34,6 +34,7 @@ from backend.core.queue import QUEUE_NAME
 from backend.core.runtime import Runtime
 from backend.core.security import SessionAuthMiddleware
 from backend.core.templating import TEMPLATES_DIR, template_config
+from backend.models import load_all_models
 from backend.routes import api_handlers, web_handlers
 
 log = logging.getLogger("tongxin")
@@ -53,6 +54,7 @@ def create_app(
 ) -> Litestar:
     """Build the app. ``runtime`` is passed by tests; otherwise it is started in the lifespan."""
     settings = settings or get_settings()
+    load_all_models()  # the same complete metadata as the CLI, the worker and Alembic
     keys = get_keys()
 
     @asynccontextmanager

@@ -1,7 +1,9 @@
-"""``tongxin``: run | worker | db upgrade/downgrade/check | seed-demo | reindex | verify-audit.
+"""``tongxin``: run | worker | db | seed-demo | reindex | match | verify-audit | backup | restore.
 
 Without ``TONGXIN_DATABASE_URL`` / ``TONGXIN_REDIS_URL`` every command starts the embedded
-servers under ``var/`` and stops them when it ends (also on Ctrl-C or SIGTERM).
+servers under ``var/`` and stops them when it ends (also on Ctrl-C or SIGTERM). Each command
+ends with a one-line summary and exit status 0, or a one-line message on stderr and a non-zero
+status for an expected failure (:func:`expected_failure`); command bodies live in ``backend.ops``.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import FrameType
 
 from backend.config import Settings, get_settings
 from backend.core.embedded import EmbeddedServers, EmbeddedUnavailable
+from backend.models import load_all_models
 
 log = logging.getLogger("tongxin")
 
@@ -75,7 +80,7 @@ async def _seed_if_empty(db_url: str, *, force: bool = False) -> bool:
         await engine.dispose()
 
 
-def _print_logins(settings: Settings, db_url: str | None = None) -> None:
+def _print_logins(settings: Settings, db_url: str | None = None, *, serving: bool = True) -> None:
     from backend.demo.seed import demo_logins
 
     print("\nDemo sign-ins (local demo data only):")
@@ -86,7 +91,10 @@ def _print_logins(settings: Settings, db_url: str | None = None) -> None:
         code, pin = household
         print(f"  {'household (幸福码)':<16} code {code:<33} PIN {pin}")
         print(f"  {'':<18} {settings.base_url}/my (or confirm a delivery as org_member)")
-    print(f"\nTongxin is serving on {settings.base_url}  (Ctrl-C stops everything)\n", flush=True)
+    if serving:
+        print(
+            f"\nTongxin is serving on {settings.base_url}  (Ctrl-C stops everything)\n", flush=True
+        )
 
 
 async def _demo_household(db_url: str) -> tuple[str, str] | None:
@@ -111,7 +119,7 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
             asyncio.run(_reindex(settings, db_url))
     print("demo data loaded" if loaded else "the database is not empty; demo data not loaded")
     if loaded:
-        _print_logins(settings, db_url)
+        _print_logins(settings, db_url, serving=False)
     return 0
 
 
@@ -168,6 +176,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from backend.core.queue import redis_settings
 
     run_worker(WorkerSettings, redis_settings=redis_settings(settings.redis_url))  # type: ignore[arg-type]
+    print("Stopped.")
     return 0
 
 
@@ -207,36 +216,35 @@ def cmd_verify_audit(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_verify(db_url, from_seq=args.from_seq, to_seq=args.to_seq, key=key))
 
 
-async def _match(db_url: str, county: str) -> int:
-    from backend.core.db import make_engine, make_sessionmaker, unit_of_work
-    from backend.matches import repository as match_repo
-    from backend.matches.models import MatchingRun, RunState
-    from backend.matches.service import run_county
+def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.ops.matching import match_counties, summary
 
-    engine = make_engine(db_url, pool_size=2)
-    try:
-        async with unit_of_work(make_sessionmaker(engine)) as session:
-            if await match_repo.county(session, county) is None:
-                print(f"{county} is not a county code", file=sys.stderr)
-                return 2
-            run = MatchingRun(
-                county_code=county, state=RunState.RUNNING, progress=10, stats={}, error=""
-            )
-            session.add(run)
-            await session.flush()
-            stats = await run_county(session, run)
-    finally:
-        await engine.dispose()
-    print(
-        f"matching run {run.id} for {county}: {stats['proposals']} proposals "
-        f"({stats['needs']} needs, {stats['offers']} offers, {stats['superseded']} replaced)"
-    )
+    with servers(settings, need_redis=False) as (db_url, _):
+        results = asyncio.run(match_counties(db_url, None if args.all else args.county))
+    if len(results) > 1:
+        for result in results:
+            print(result.line())
+    print(summary(results))
     return 0
 
 
-def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.ops.backup import backup
+
     with servers(settings, need_redis=False) as (db_url, _):
-        return asyncio.run(_match(db_url, args.county))
+        result = backup(settings, db_url, args.directory)
+    print(result.line())
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.ops.backup import restore
+
+    with servers(settings, need_redis=False) as (db_url, _):
+        result = restore(settings, db_url, args.directory, force=args.force)
+        asyncio.run(_reindex(settings, db_url))  # the search index is derived: rebuild it
+    print(result.line())
+    return 0
 
 
 async def _reindex(settings: Settings, db_url: str) -> int:
@@ -295,9 +303,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--key-env", default=None, help="environment variable holding an old audit key (base64url)"
     )
     audit.set_defaults(func=cmd_verify_audit)
-    match = sub.add_parser("match", help="run matching for one county now (proposals for review)")
-    match.add_argument("--county", required=True, help="county code, e.g. 330106")
+    match = sub.add_parser("match", help="run matching now (proposals for review)")
+    which = match.add_mutually_exclusive_group(required=True)
+    which.add_argument("--county", help="county code, e.g. 330106")
+    which.add_argument("--all", action="store_true", help="every county the nightly run covers")
     match.set_defaults(func=cmd_match)
+    backup = sub.add_parser("backup", help="database dump, uploads and key files into DIR")
+    backup.add_argument("directory", type=Path, metavar="DIR", help="a new or empty directory")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="restore a backup made by tongxin backup")
+    restore.add_argument("directory", type=Path, metavar="DIR")
+    restore.add_argument(
+        "--force", action="store_true", help="replace a non-empty database, uploads and keys"
+    )
+    restore.set_defaults(func=cmd_restore)
     reindex = sub.add_parser("reindex", help="rebuild the search index from the database")
     reindex.set_defaults(func=cmd_reindex)
     return parser
@@ -309,12 +328,77 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    load_all_models()  # the same complete metadata as the app (foreign keys across domains)
     try:
         code: int = args.func(args, settings)
     except EmbeddedUnavailable as exc:
         print(f"tongxin: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        failure = expected_failure(exc)
+        if failure is None:
+            raise
+        message, code = failure
+        print(f"tongxin {args.command}: {message}", file=sys.stderr)
     return code
+
+
+def expected_failure(exc: BaseException) -> tuple[str, int] | None:
+    """(one-line message, exit status) for a failure the operator can fix; None for a bug."""
+    from backend.core.errors import DomainError
+    from backend.ops import OpsError
+    from backend.privacy.crypto import KeyFileError
+
+    alembic_exc = sys.modules.get("alembic.util.exc")  # imported only by the db commands
+    if isinstance(exc, OpsError):
+        return str(exc), exc.exit_code
+    if isinstance(exc, DomainError):
+        return exc.message.format(**exc.params), 2
+    if alembic_exc is not None and isinstance(exc, alembic_exc.AutogenerateDiffsDetected):
+        return "the models and the migrations differ: " + _one_line(exc), 1
+    if alembic_exc is not None and isinstance(exc, alembic_exc.CommandError):
+        return _one_line(exc), 2
+    if isinstance(exc, KeyFileError):
+        return _one_line(exc), 2
+    cause = _connection_failure(exc)
+    if cause is not None:
+        return f"cannot connect: {_one_line(cause)}", 3
+    return None
+
+
+# asyncpg's errors for a connection PostgreSQL refused (matched by name: asyncpg is untyped)
+_PG_CONNECT_ERRORS = {
+    "InvalidCatalogNameError",
+    "InvalidAuthorizationSpecificationError",
+    "InvalidPasswordError",
+    "CannotConnectNowError",
+    "TooManyConnectionsError",
+}
+
+
+def _connection_failure(exc: BaseException) -> BaseException | None:
+    """The refused or failed connection (PostgreSQL or Redis) behind ``exc``, if that is it."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, BrokenPipeError):  # stdout closed (| head): not a connection
+            return None
+        if isinstance(
+            current, (ConnectionError, TimeoutError, socket.gaierror, RedisConnectionError)
+        ) or (
+            type(current).__module__.startswith("asyncpg")
+            and type(current).__name__ in _PG_CONNECT_ERRORS
+        ):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 if __name__ == "__main__":

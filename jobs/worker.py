@@ -12,6 +12,7 @@ from arq.worker import Worker
 from backend.config import get_settings
 from backend.core.queue import QUEUE_NAME, redis_settings
 from backend.core.runtime import Runtime
+from backend.models import load_all_models
 from jobs.context import JobCtx
 from jobs.tasks import registry
 from jobs.tasks.outbox import process_outbox, sweep_outbox
@@ -34,6 +35,7 @@ async def _startup(ctx: JobCtx) -> None:
     """Standalone worker: build the Runtime from settings (production footprint)."""
     if "runtime" in ctx:
         return
+    load_all_models()  # also when started as `arq jobs.worker.WorkerSettings`, not by the CLI
     settings = get_settings()
     if not settings.database_url or not settings.redis_url:
         raise RuntimeError("tongxin worker needs TONGXIN_DATABASE_URL and TONGXIN_REDIS_URL")
