@@ -157,11 +157,14 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 async def _verify(
     db_url: str, *, from_seq: int = 1, to_seq: int | None = None, key: bytes | None = None
 ) -> int:
-    from backend.audit.service import verify
-    from backend.core.db import make_engine, make_sessionmaker
+    from backend.audit.service import seal_all, verify
+    from backend.core.db import make_engine, make_sessionmaker, unit_of_work
 
     engine = make_engine(db_url, pool_size=1)
     try:
+        if key is None:  # chain what committed since the sealer last ran
+            async with unit_of_work(make_sessionmaker(engine)) as session:
+                await seal_all(session)
         async with make_sessionmaker(engine)() as session:
             result = await verify(session, key=key, from_seq=from_seq, to_seq=to_seq)
     finally:

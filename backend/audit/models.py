@@ -1,4 +1,4 @@
-"""Append-only, HMAC-chained audit log."""
+"""Append-only, HMAC-chained audit log: entries, and the chain that seals them."""
 
 from __future__ import annotations
 
@@ -13,16 +13,18 @@ from backend.core.db import Base
 
 
 class AuditEntry(Base):
-    """``seq`` is gapless and assigned under a lock, so a missing row is detectable.
+    """One audited act, written in the business transaction without any lock.
 
-    ``detail`` names fields and ids, never personal values.
+    ``detail`` names fields and ids, never personal values. ``row_mac`` is the HMAC of the
+    entry's fields under the audit key, computed when it is written: the sealer chains only
+    entries whose MAC holds, so a row inserted behind the application's back is never sealed
+    (``verify-audit`` reports it). Its place in the chain is its :class:`AuditLink`.
     """
 
     __tablename__ = "audit_log"
 
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True, default=uuid.uuid4)
-    occurred_at: Mapped[datetime]
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     actor_kind: Mapped[str] = mapped_column(String(16))  # user | system | household | client
     action: Mapped[str] = mapped_column(String(64), index=True)
@@ -30,5 +32,20 @@ class AuditEntry(Base):
     object_id: Mapped[str] = mapped_column(String(64), index=True)
     region_code: Mapped[str | None] = mapped_column(String(12))
     detail: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+    row_mac: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditLink(Base):
+    """The chain: ``seq`` is gapless and assigned by the single sealer, in sealing order.
+
+    ``hash`` = HMAC(audit key, ``prev_hash`` | the entry's fields with ``seq``), so altering,
+    removing or reordering an entry or a link is detected by ``verify-audit``.
+    """
+
+    __tablename__ = "audit_chain"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    sealed_at: Mapped[datetime]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

@@ -1,7 +1,16 @@
-"""Append to and verify the HMAC-chained audit log.
+"""Append to, seal and verify the HMAC-chained audit log.
 
-Appends take a transaction-level advisory lock, so ``seq`` is gapless and the chain has one
-order; the lock is released when the caller's transaction commits or rolls back.
+Writing and chaining are two steps (docs/architecture.md, "The audit chain"):
+
+1. :func:`record` inserts the entry in the caller's business transaction with no lock at all;
+   the entry carries ``row_mac``, the HMAC of its own fields.
+2. :func:`seal`, run by one sealer at a time under a short advisory lock, chains committed
+   entries: each gets the next gapless ``seq`` and ``hash`` = HMAC(prev_hash | fields + seq) in
+   ``audit_chain``. The arq job ``seal_audit`` runs it right after every commit that recorded
+   something, a cron job sweeps every minute, and tests and the CLI call it directly.
+
+:func:`verify` walks the chain and names the first altered or missing row; entries left
+unsealed longer than a threshold are reported too.
 """
 
 from __future__ import annotations
@@ -9,19 +18,31 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import exists, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit.models import AuditEntry
-from backend.core.db import utcnow
+from backend.audit.models import AuditEntry, AuditLink
+from backend.core.db import add_after_commit, utcnow
 from backend.core.keys import get_keys
 
+log = logging.getLogger(__name__)
+
 GENESIS = "0" * 64
-_LOCK_ID = 74_787_001  # pg_advisory_xact_lock key reserved for the audit chain
+_LOCK_ID = 74_787_001  # pg_advisory_xact_lock key reserved for the audit sealer
+SEAL_BATCH = 5000
+# Entries are looked for this far back: longer than any transaction can stay open.
+SEAL_LOOKBACK = timedelta(days=2)
+# verify reports entries still unsealed after this long (the sealer is down, or a row was
+# inserted without a valid MAC).
+STALE_AFTER = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -37,24 +58,36 @@ class Actor:
         return cls(kind="system")
 
 
-def _digest(key: bytes, prev_hash: str, fields: dict[str, Any]) -> str:
-    body = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hmac.new(key, f"{prev_hash}|{body}".encode(), hashlib.sha256).hexdigest()
+def _canonical(fields: Mapping[str, Any]) -> str:
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _fields(entry: AuditEntry) -> dict[str, Any]:
+def _digest(key: bytes, prev_hash: str, fields: Mapping[str, Any]) -> str:
+    return hmac.new(key, f"{prev_hash}|{_canonical(fields)}".encode(), hashlib.sha256).hexdigest()
+
+
+def _row_mac(key: bytes, fields: Mapping[str, Any]) -> str:
+    return hmac.new(key, f"entry|{_canonical(fields)}".encode(), hashlib.sha256).hexdigest()
+
+
+def _entry_fields(row: Any) -> dict[str, Any]:
+    """The signed fields of an entry (an :class:`AuditEntry` or a row with the same names)."""
+    occurred: datetime = row.occurred_at
     return {
-        "seq": entry.seq,
-        "id": str(entry.id),
-        "occurred_at": entry.occurred_at.isoformat(),
-        "actor_id": str(entry.actor_id) if entry.actor_id else None,
-        "actor_kind": entry.actor_kind,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "region_code": entry.region_code,
-        "detail": entry.detail,
+        "id": str(row.id),
+        "occurred_at": occurred.isoformat(),
+        "actor_id": str(row.actor_id) if row.actor_id else None,
+        "actor_kind": row.actor_kind,
+        "action": row.action,
+        "object_type": row.object_type,
+        "object_id": row.object_id,
+        "region_code": row.region_code,
+        "detail": row.detail,
     }
+
+
+def _chain_fields(seq: int, row: Any) -> dict[str, Any]:
+    return {"seq": seq, **_entry_fields(row)}
 
 
 async def record(
@@ -67,16 +100,9 @@ async def record(
     region_code: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one row in the caller's transaction. ``detail`` must hold no personal values."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-    last = (
-        await session.execute(
-            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        )
-    ).first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    """Append one entry in the caller's transaction, lock-free; the sealer chains it after
+    commit. ``detail`` must hold no personal values."""
     entry = AuditEntry(
-        seq=seq,
         id=uuid.uuid4(),
         occurred_at=utcnow(),
         actor_id=actor.id,
@@ -86,13 +112,101 @@ async def record(
         object_id=str(object_id),
         region_code=region_code,
         detail=detail or {},
-        prev_hash=prev_hash,
-        hash="",
     )
-    entry.hash = _digest(get_keys().audit, prev_hash, _fields(entry))
+    entry.row_mac = _row_mac(get_keys().audit, _entry_fields(entry))
     session.add(entry)
+    if not session.info.get("audit_seal_requested"):
+        session.info["audit_seal_requested"] = True
+        add_after_commit(session, _request_seal)
     await session.flush()
     return entry
+
+
+async def _request_seal(session: AsyncSession) -> None:
+    """After commit: ask the worker to seal. One job per second at most (the job id); a missed
+    request is harmless, the cron sweep seals within a minute."""
+    session.info.pop("audit_seal_requested", None)
+    queue = session.info.get("queue")
+    if queue is None:
+        return
+    try:
+        await queue.enqueue("seal_audit", job_id=f"seal_audit:{int(time.time())}")
+    except Exception:  # Redis down: the entries are safe; the cron sweep seals them
+        log.warning("audit seal request failed; left for the sweep", exc_info=True)
+
+
+@dataclass(frozen=True)
+class SealResult:
+    sealed: int
+    refused: int
+    last_seq: int
+
+
+async def seal(
+    session: AsyncSession,
+    *,
+    limit: int = SEAL_BATCH,
+    key: bytes | None = None,
+    lookback: timedelta = SEAL_LOOKBACK,
+) -> SealResult:
+    """Chain up to ``limit`` committed, unsealed entries in the caller's (short) transaction.
+
+    The advisory lock makes this the only sealer until the caller commits; nothing else ever
+    takes it, so no business transaction waits for it.
+    """
+    key = key or get_keys().audit
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+    last = (
+        await session.execute(
+            select(AuditLink.seq, AuditLink.hash).order_by(AuditLink.seq.desc()).limit(1)
+        )
+    ).first()
+    seq, prev_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS)
+    rows = (
+        await session.execute(
+            select(AuditEntry.__table__)
+            .where(
+                AuditEntry.occurred_at >= utcnow() - lookback,
+                ~exists().where(AuditLink.entry_id == AuditEntry.id),
+            )
+            .order_by(AuditEntry.occurred_at, AuditEntry.id)
+            .limit(limit)
+        )
+    ).all()
+    links: list[dict[str, Any]] = []
+    refused = 0
+    now = utcnow()
+    for row in rows:
+        fields = _entry_fields(row)
+        if row.row_mac is None or not hmac.compare_digest(row.row_mac, _row_mac(key, fields)):
+            refused += 1
+            log.error("audit entry %s has no valid MAC; it is not sealed", row.id)
+            continue
+        seq += 1
+        digest = _digest(key, prev_hash, {"seq": seq, **fields})
+        links.append(
+            {
+                "seq": seq,
+                "entry_id": row.id,
+                "sealed_at": now,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        prev_hash = digest
+    if links:
+        await session.execute(insert(AuditLink), links)
+    return SealResult(len(links), refused, seq)
+
+
+async def seal_all(session: AsyncSession, *, key: bytes | None = None) -> SealResult:
+    """Seal until nothing is left, in the caller's transaction (tests, CLI)."""
+    sealed = refused = 0
+    while True:
+        result = await seal(session, key=key)
+        sealed, refused = sealed + result.sealed, refused + result.refused
+        if result.sealed + result.refused < SEAL_BATCH:
+            return SealResult(sealed, refused, result.last_seq)
 
 
 @dataclass(frozen=True)
@@ -101,6 +215,24 @@ class VerifyResult:
     checked: int
     first_bad_seq: int | None = None
     reason: str = ""
+    last_seq: int = 0
+    last_hash: str = GENESIS
+    unsealed: int = 0
+
+
+async def unsealed_entries(
+    session: AsyncSession, *, older_than: timedelta = STALE_AFTER
+) -> tuple[int, uuid.UUID | None]:
+    """How many entries are still unsealed after ``older_than``, and the oldest one's id."""
+    stale = (
+        AuditEntry.occurred_at < utcnow() - older_than,
+        ~exists().where(AuditLink.entry_id == AuditEntry.id),
+    )
+    count = await session.scalar(select(func.count()).select_from(AuditEntry).where(*stale))
+    oldest = await session.scalar(
+        select(AuditEntry.id).where(*stale).order_by(AuditEntry.occurred_at).limit(1)
+    )
+    return int(count or 0), oldest
 
 
 async def verify(
@@ -109,31 +241,81 @@ async def verify(
     key: bytes | None = None,
     from_seq: int = 1,
     to_seq: int | None = None,
+    prev_hash: str | None = None,
+    stale_after: timedelta | None = STALE_AFTER,
 ) -> VerifyResult:
-    """Walk the chain; name the first altered or missing row.
+    """Walk the chain from ``from_seq``; name the first altered or missing row.
 
-    ``from_seq`` / ``to_seq`` verify one key's segment after a key rotation
-    (docs/operations.md): a segment starts from the stored hash of the row before it.
+    The walk starts from ``prev_hash`` when given (a checkpoint), otherwise from the stored
+    hash of the row before ``from_seq`` (``from_seq`` / ``to_seq`` verify one key's segment
+    after a key rotation, docs/operations.md). With ``stale_after``, entries unsealed for
+    longer than that fail the check too.
     """
     key = key or get_keys().audit
-    expected_seq, prev_hash, checked = from_seq, GENESIS, 0
-    if from_seq > 1:
-        before = await session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == from_seq - 1))
-        if before is None:
-            return VerifyResult(False, 0, from_seq - 1, f"row {from_seq - 1} is missing")
-        prev_hash = before
-    query = select(AuditEntry).where(AuditEntry.seq >= from_seq).order_by(AuditEntry.seq)
-    if to_seq is not None:
-        query = query.where(AuditEntry.seq <= to_seq)
-    result = await session.stream_scalars(query)
-    async for entry in result:
-        if entry.seq != expected_seq:
-            return VerifyResult(False, checked, expected_seq, f"row {expected_seq} is missing")
-        if entry.prev_hash != prev_hash:
-            return VerifyResult(
-                False, checked, entry.seq, f"row {entry.seq} does not follow its predecessor"
+    expected_seq, checked = from_seq, 0
+    if prev_hash is None:
+        prev_hash = GENESIS
+        if from_seq > 1:
+            before = await session.scalar(
+                select(AuditLink.hash).where(AuditLink.seq == from_seq - 1)
             )
-        if not hmac.compare_digest(entry.hash, _digest(key, prev_hash, _fields(entry))):
-            return VerifyResult(False, checked, entry.seq, f"row {entry.seq} was altered")
-        prev_hash, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
-    return VerifyResult(True, checked)
+            if before is None:
+                return VerifyResult(False, 0, from_seq - 1, f"row {from_seq - 1} is missing")
+            prev_hash = before
+    entry = AuditEntry.__table__.c
+    query = (
+        select(
+            AuditLink.seq,
+            AuditLink.entry_id,
+            AuditLink.prev_hash.label("link_prev_hash"),
+            AuditLink.hash.label("link_hash"),
+            entry.id,
+            entry.occurred_at,
+            entry.actor_id,
+            entry.actor_kind,
+            entry.action,
+            entry.object_type,
+            entry.object_id,
+            entry.region_code,
+            entry.detail,
+        )
+        .outerjoin(AuditEntry, AuditEntry.id == AuditLink.entry_id)
+        .where(AuditLink.seq >= from_seq)
+        .order_by(AuditLink.seq)
+    )
+    if to_seq is not None:
+        query = query.where(AuditLink.seq <= to_seq)
+    last_seq = from_seq - 1
+    result = await session.stream(query.execution_options(yield_per=5000))
+    async for row in result:
+        if row.seq != expected_seq:
+            return VerifyResult(False, checked, expected_seq, f"row {expected_seq} is missing")
+        if row.id is None:
+            return VerifyResult(False, checked, row.seq, f"row {row.seq} is missing")
+        if row.link_prev_hash != prev_hash:
+            return VerifyResult(
+                False, checked, row.seq, f"row {row.seq} does not follow its predecessor"
+            )
+        if not hmac.compare_digest(
+            row.link_hash, _digest(key, prev_hash, _chain_fields(row.seq, row))
+        ):
+            return VerifyResult(False, checked, row.seq, f"row {row.seq} was altered")
+        prev_hash, last_seq, expected_seq, checked = (
+            row.link_hash,
+            row.seq,
+            row.seq + 1,
+            checked + 1,
+        )
+    if stale_after is not None and to_seq is None:
+        count, oldest = await unsealed_entries(session, older_than=stale_after)
+        if count:
+            return VerifyResult(
+                False,
+                checked,
+                None,
+                f"{count} entries unsealed for more than {stale_after} (oldest: {oldest})",
+                last_seq,
+                prev_hash,
+                count,
+            )
+    return VerifyResult(True, checked, None, "", last_seq, prev_hash)

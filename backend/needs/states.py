@@ -21,7 +21,16 @@ from backend.outbox.service import record_change
 
 
 async def lock_need(session: AsyncSession, need_id: Any) -> Need:
-    need = (await session.scalars(select(Need).where(Need.id == need_id).with_for_update())).first()
+    # populate_existing: a need loaded earlier in the transaction (unlocked) is refreshed with
+    # the locked row's values and version, or the next UPDATE would fail as stale.
+    need = (
+        await session.scalars(
+            select(Need)
+            .where(Need.id == need_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).first()
     if need is None:
         raise NotFound(N_("Need not found."))
     return need

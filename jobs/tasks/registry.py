@@ -9,6 +9,7 @@ from typing import Any
 
 from arq import cron, func
 
+from backend.audit import tasks as audit_tasks
 from backend.donations import tasks as donations_tasks
 from backend.fulfilment.tasks import generate_quarterly_lists
 from backend.households.tasks import verification_lapse
@@ -65,3 +66,7 @@ CRON_JOBS.append(
 # The worker's default timeout applies: a per-function timeout would also delay the retry of
 # every crashed job (arq keeps in-progress keys for the longest timeout).
 FUNCTIONS.append(func(generate_quarterly_lists, name="generate_quarterly_lists", keep_result=0))
+
+# audit: the chain's sealer, after every audited commit and swept every minute.
+FUNCTIONS += audit_tasks.FUNCTIONS
+CRON_JOBS += audit_tasks.CRON_JOBS
