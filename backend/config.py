@@ -72,6 +72,8 @@ class Settings:
     login_window_minutes: int = 15
     login_lockout_minutes: int = 15
     outbox_sweep_after_seconds: int = 300
+    outbox_retention_days: int = 30
+    audit_retention_months: int = 0  # 0 = forever; otherwise at least 6 (enforced in SQL too)
     pledge_expiry_days: int = 14
     run_worker_in_process: bool = True
     load_demo_data: bool = True
@@ -123,6 +125,8 @@ class Settings:
             "login_window_minutes": int(_env("LOGIN_WINDOW_MINUTES", "15") or 15),
             "login_lockout_minutes": int(_env("LOGIN_LOCKOUT_MINUTES", "15") or 15),
             "outbox_sweep_after_seconds": int(_env("OUTBOX_SWEEP_AFTER_SECONDS", "300") or 300),
+            "outbox_retention_days": int(_env("OUTBOX_RETENTION_DAYS", "30") or 30),
+            "audit_retention_months": int(_env("AUDIT_RETENTION_MONTHS", "0") or 0),
             "pledge_expiry_days": int(_env("PLEDGE_EXPIRY_DAYS", "14") or 14),
             "run_worker_in_process": _bool("WORKER_IN_PROCESS", True),
             "load_demo_data": _bool("LOAD_DEMO_DATA", True),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,9 +22,16 @@ class AuditEntry(Base):
     """
 
     __tablename__ = "audit_log"
+    # Partitioned by month of occurred_at (backend/core/partitions.py); the table's primary key
+    # must hold the partition key, the identity is ``id`` alone.
+    __table_args__ = (
+        Index("ix_audit_log_occurred_at", "occurred_at"),
+        {"postgresql_partition_by": "RANGE (occurred_at)"},
+    )
+    __mapper_args__ = {"primary_key": ["id"]}  # noqa: RUF012 - SQLAlchemy API
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
-    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    occurred_at: Mapped[datetime] = mapped_column(primary_key=True)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     actor_kind: Mapped[str] = mapped_column(String(16))  # user | system | household | client
     action: Mapped[str] = mapped_column(String(64), index=True)
@@ -49,3 +56,23 @@ class AuditLink(Base):
     sealed_at: Mapped[datetime]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """A signed point of the chain: every row up to ``seq`` verified, ``hash`` is row ``seq``'s.
+
+    ``kind`` is ``verified`` (written by ``verify-audit``) or ``retention`` (written before
+    old partitions are dropped: the chain now starts after it). ``signature`` is the HMAC of
+    the other fields under the audit key of ``key_id`` (a fingerprint, never the key), so a
+    checkpoint inserted or changed in the database is refused.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(64))

@@ -38,7 +38,10 @@ log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 _LOCK_ID = 74_787_001  # pg_advisory_xact_lock key reserved for the audit sealer
 SEAL_BATCH = 5000
-# Entries are looked for this far back: longer than any transaction can stay open.
+# The quick seal (after each commit) looks for entries written up to SEAL_MARGIN before the
+# last sealed one: a transaction open longer than that is caught by the sweep (cron), which
+# looks SEAL_LOOKBACK back; verify-audit seals with no bound at all.
+SEAL_MARGIN = timedelta(minutes=10)
 SEAL_LOOKBACK = timedelta(days=2)
 # verify reports entries still unsealed after this long (the sealer is down, or a row was
 # inserted without a valid MAC).
@@ -147,26 +150,39 @@ async def seal(
     *,
     limit: int = SEAL_BATCH,
     key: bytes | None = None,
-    lookback: timedelta = SEAL_LOOKBACK,
+    lookback: timedelta | None = None,
 ) -> SealResult:
     """Chain up to ``limit`` committed, unsealed entries in the caller's (short) transaction.
 
-    The advisory lock makes this the only sealer until the caller commits; nothing else ever
-    takes it, so no business transaction waits for it.
+    ``lookback`` None is the quick seal: entries from :data:`SEAL_MARGIN` before the last
+    sealed one on (an index range, whatever the log's size); otherwise entries written within
+    ``lookback`` of now. The advisory lock makes this the only sealer until the caller
+    commits; nothing else ever takes it, so no business transaction waits for it.
     """
     key = key or get_keys().audit
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
     last = (
         await session.execute(
-            select(AuditLink.seq, AuditLink.hash).order_by(AuditLink.seq.desc()).limit(1)
+            select(AuditLink.seq, AuditLink.hash, AuditLink.entry_id)
+            .order_by(AuditLink.seq.desc())
+            .limit(1)
         )
     ).first()
     seq, prev_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS)
+    if lookback is not None:
+        since = utcnow() - lookback
+    else:
+        newest = None
+        if last is not None:
+            newest = await session.scalar(
+                select(AuditEntry.occurred_at).where(AuditEntry.id == last[2])
+            )
+        since = newest - SEAL_MARGIN if newest else utcnow() - SEAL_LOOKBACK
     rows = (
         await session.execute(
             select(AuditEntry.__table__)
             .where(
-                AuditEntry.occurred_at >= utcnow() - lookback,
+                AuditEntry.occurred_at >= since,
                 ~exists().where(AuditLink.entry_id == AuditEntry.id),
             )
             .order_by(AuditEntry.occurred_at, AuditEntry.id)
@@ -199,11 +215,13 @@ async def seal(
     return SealResult(len(links), refused, seq)
 
 
-async def seal_all(session: AsyncSession, *, key: bytes | None = None) -> SealResult:
-    """Seal until nothing is left, in the caller's transaction (tests, CLI)."""
+async def seal_all(
+    session: AsyncSession, *, key: bytes | None = None, lookback: timedelta | None = SEAL_LOOKBACK
+) -> SealResult:
+    """Seal until nothing is left, in the caller's transaction (tests, CLI, the sweep)."""
     sealed = refused = 0
     while True:
-        result = await seal(session, key=key)
+        result = await seal(session, key=key, lookback=lookback)
         sealed, refused = sealed + result.sealed, refused + result.refused
         if result.sealed + result.refused < SEAL_BATCH:
             return SealResult(sealed, refused, result.last_seq)

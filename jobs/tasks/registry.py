@@ -15,6 +15,7 @@ from backend.fulfilment.tasks import generate_quarterly_lists
 from backend.households.tasks import verification_lapse
 from backend.matches.tasks import expire_matches, matching_nightly, run_matching
 from backend.needs.tasks import expire_needs
+from backend.outbox import tasks as outbox_tasks
 from backend.projects.tasks import flag_overdue_projects
 from backend.search.tasks import reindex_search
 
@@ -70,3 +71,7 @@ FUNCTIONS.append(func(generate_quarterly_lists, name="generate_quarterly_lists",
 # audit: the chain's sealer, after every audited commit and swept every minute.
 FUNCTIONS += audit_tasks.FUNCTIONS
 CRON_JOBS += audit_tasks.CRON_JOBS
+
+# outbox: daily retention (partitions ahead, handled events out, old audit months if set).
+FUNCTIONS += outbox_tasks.FUNCTIONS
+CRON_JOBS += outbox_tasks.CRON_JOBS
