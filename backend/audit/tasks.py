@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from arq import cron, func
 
-from backend.audit.service import SEAL_BATCH, seal
+from backend.audit.checkpoints import notify_failure, verify_chain
+from backend.audit.service import SEAL_BATCH, SEAL_LOOKBACK, seal
+from backend.core.db import utcnow
 from jobs.context import JobCtx, runtime
 
 log = logging.getLogger(__name__)
 
 
-async def seal_audit(ctx: JobCtx) -> int:
+async def seal_audit(ctx: JobCtx, lookback_seconds: int | None = None) -> int:
     """Chain every committed, unsealed entry; one short transaction per batch.
 
-    Safe to run twice or concurrently: sealers queue on the advisory lock, and an entry already
-    chained is not seen again.
+    After a commit: the quick seal (entries near the last sealed one). The cron sweep looks two
+    days back. Safe to run twice or concurrently: sealers queue on the advisory lock, and an
+    entry already chained is not seen again.
     """
     rt = runtime(ctx)
+    lookback = None if lookback_seconds is None else timedelta(seconds=lookback_seconds)
     total = refused = 0
     while True:
         async with rt.transaction() as session:
-            result = await seal(session)
+            result = await seal(session, lookback=lookback)
         total, refused = total + result.sealed, refused + result.refused
         if result.sealed + result.refused < SEAL_BATCH:
             break
@@ -32,7 +37,30 @@ async def seal_audit(ctx: JobCtx) -> int:
     return total
 
 
-FUNCTIONS: list[Any] = [func(seal_audit, name="seal_audit", keep_result=0, max_tries=5)]
+async def sweep_audit(ctx: JobCtx) -> int:
+    return await seal_audit(ctx, int(SEAL_LOOKBACK.total_seconds()))
+
+
+async def verify_audit_daily(ctx: JobCtx) -> str:
+    """Seal, verify from the last checkpoint (recording the next one); on failure tell every
+    platform admin and auditor in-app (once a day) and log an error."""
+    rt = runtime(ctx)
+    await sweep_audit(ctx)
+    async with rt.transaction() as session:
+        check = await verify_chain(session)
+    if not check.result.ok:
+        log.error("daily audit verification: %s", check.line())
+        async with rt.transaction() as session:
+            await notify_failure(session, check, day=utcnow().date())
+    return check.line()
+
+
+FUNCTIONS: list[Any] = [
+    func(seal_audit, name="seal_audit", keep_result=0, max_tries=5),
+    func(verify_audit_daily, name="verify_audit", keep_result=0),
+]
 CRON_JOBS: list[Any] = [
-    cron(seal_audit, name="cron:seal_audit", second={30}, run_at_startup=True, keep_result=0)
+    cron(sweep_audit, name="cron:seal_audit", second={30}, run_at_startup=True, keep_result=0),
+    # 03:10 Asia/Shanghai (19:10 UTC)
+    cron(verify_audit_daily, name="cron:verify_audit", hour={19}, minute={10}, keep_result=0),
 ]
