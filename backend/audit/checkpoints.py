@@ -218,7 +218,7 @@ async def verify_chain(
     except CheckpointRefused as exc:
         return AuditCheck(VerifyResult(False, 0, None, str(exc)), mode, 0)
     if start is None:
-        result = await verify(session, key=key)
+        result = await verify(session, key=key, scan_unsealed=full)
         after = 0
     else:
         after = start.seq
@@ -233,7 +233,9 @@ async def verify_chain(
                 mode,
                 after,
             )
-        result = await verify(session, key=key, from_seq=start.seq + 1, prev_hash=start.hash)
+        result = await verify(
+            session, key=key, from_seq=start.seq + 1, prev_hash=start.hash, scan_unsealed=full
+        )
     recorded = None
     if result.ok and record_checkpoint:
         carried = (

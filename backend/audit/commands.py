@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
 
 from backend.audit.checkpoints import verify_chain
 from backend.audit.service import seal_all, verify
-
-EVER = timedelta(days=36500)
 
 
 async def verify_command(
@@ -30,7 +27,7 @@ async def verify_command(
     try:
         if key is None:
             async with unit_of_work(sessions) as session:
-                await seal_all(session, lookback=EVER)
+                await seal_all(session)
         if key is not None or from_seq != 1 or to_seq is not None:
             async with sessions() as session:
                 result = await verify(session, key=key, from_seq=from_seq, to_seq=to_seq)

@@ -42,6 +42,20 @@ class AuditEntry(Base):
     row_mac: Mapped[str | None] = mapped_column(String(64))
 
 
+class AuditPending(Base):
+    """The sealer's queue: one row per entry not chained yet, deleted once it is.
+
+    Written with the entry, so the sealer reads a small table instead of searching the log.
+    ``refused_at`` marks an entry whose MAC does not hold (never sealed; verify reports it).
+    """
+
+    __tablename__ = "audit_pending"
+
+    entry_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    refused_at: Mapped[datetime | None]
+
+
 class AuditLink(Base):
     """The chain: ``seq`` is gapless and assigned by the single sealer, in sealing order.
 

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select, text
+from sqlalchemy import delete, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit.models import AuditEntry, AuditLink
+from backend.audit.models import AuditEntry, AuditLink, AuditPending
 from backend.core.db import add_after_commit, utcnow
 from backend.core.keys import get_keys
 
@@ -38,11 +38,6 @@ log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 _LOCK_ID = 74_787_001  # pg_advisory_xact_lock key reserved for the audit sealer
 SEAL_BATCH = 5000
-# The quick seal (after each commit) looks for entries written up to SEAL_MARGIN before the
-# last sealed one: a transaction open longer than that is caught by the sweep (cron), which
-# looks SEAL_LOOKBACK back; verify-audit seals with no bound at all.
-SEAL_MARGIN = timedelta(minutes=10)
-SEAL_LOOKBACK = timedelta(days=2)
 # verify reports entries still unsealed after this long (the sealer is down, or a row was
 # inserted without a valid MAC).
 STALE_AFTER = timedelta(minutes=10)
@@ -118,6 +113,7 @@ async def record(
     )
     entry.row_mac = _row_mac(get_keys().audit, _entry_fields(entry))
     session.add(entry)
+    session.add(AuditPending(entry_id=entry.id, occurred_at=entry.occurred_at))
     if not session.info.get("audit_seal_requested"):
         session.info["audit_seal_requested"] = True
         add_after_commit(session, _request_seal)
@@ -146,56 +142,42 @@ class SealResult:
 
 
 async def seal(
-    session: AsyncSession,
-    *,
-    limit: int = SEAL_BATCH,
-    key: bytes | None = None,
-    lookback: timedelta | None = None,
+    session: AsyncSession, *, limit: int = SEAL_BATCH, key: bytes | None = None
 ) -> SealResult:
-    """Chain up to ``limit`` committed, unsealed entries in the caller's (short) transaction.
+    """Chain up to ``limit`` committed entries of the queue (``audit_pending``), oldest first,
+    in the caller's (short) transaction; their queue rows go.
 
-    ``lookback`` None is the quick seal: entries from :data:`SEAL_MARGIN` before the last
-    sealed one on (an index range, whatever the log's size); otherwise entries written within
-    ``lookback`` of now. The advisory lock makes this the only sealer until the caller
-    commits; nothing else ever takes it, so no business transaction waits for it.
+    The advisory lock makes this the only sealer until the caller commits; nothing else ever
+    takes it, so no business transaction waits for it. Cost: the batch, whatever the log's size.
     """
     key = key or get_keys().audit
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
     last = (
         await session.execute(
-            select(AuditLink.seq, AuditLink.hash, AuditLink.entry_id)
-            .order_by(AuditLink.seq.desc())
-            .limit(1)
+            select(AuditLink.seq, AuditLink.hash).order_by(AuditLink.seq.desc()).limit(1)
         )
     ).first()
     seq, prev_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS)
-    if lookback is not None:
-        since = utcnow() - lookback
-    else:
-        newest = None
-        if last is not None:
-            newest = await session.scalar(
-                select(AuditEntry.occurred_at).where(AuditEntry.id == last[2])
-            )
-        since = newest - SEAL_MARGIN if newest else utcnow() - SEAL_LOOKBACK
     rows = (
         await session.execute(
             select(AuditEntry.__table__)
-            .where(
-                AuditEntry.occurred_at >= since,
-                ~exists().where(AuditLink.entry_id == AuditEntry.id),
+            .join(
+                AuditPending,
+                (AuditPending.entry_id == AuditEntry.id)
+                & (AuditPending.occurred_at == AuditEntry.occurred_at),
             )
-            .order_by(AuditEntry.occurred_at, AuditEntry.id)
+            .where(AuditPending.refused_at.is_(None))
+            .order_by(AuditPending.occurred_at, AuditPending.entry_id)
             .limit(limit)
         )
     ).all()
     links: list[dict[str, Any]] = []
-    refused = 0
+    refused: list[uuid.UUID] = []
     now = utcnow()
     for row in rows:
         fields = _entry_fields(row)
         if row.row_mac is None or not hmac.compare_digest(row.row_mac, _row_mac(key, fields)):
-            refused += 1
+            refused.append(row.id)
             log.error("audit entry %s has no valid MAC; it is not sealed", row.id)
             continue
         seq += 1
@@ -212,16 +194,21 @@ async def seal(
         prev_hash = digest
     if links:
         await session.execute(insert(AuditLink), links)
-    return SealResult(len(links), refused, seq)
+        await session.execute(
+            delete(AuditPending).where(AuditPending.entry_id.in_([x["entry_id"] for x in links]))
+        )
+    if refused:
+        await session.execute(
+            update(AuditPending).where(AuditPending.entry_id.in_(refused)).values(refused_at=now)
+        )
+    return SealResult(len(links), len(refused), seq)
 
 
-async def seal_all(
-    session: AsyncSession, *, key: bytes | None = None, lookback: timedelta | None = SEAL_LOOKBACK
-) -> SealResult:
-    """Seal until nothing is left, in the caller's transaction (tests, CLI, the sweep)."""
+async def seal_all(session: AsyncSession, *, key: bytes | None = None) -> SealResult:
+    """Seal until the queue is empty, in the caller's transaction (tests, CLI)."""
     sealed = refused = 0
     while True:
-        result = await seal(session, key=key, lookback=lookback)
+        result = await seal(session, key=key)
         sealed, refused = sealed + result.sealed, refused + result.refused
         if result.sealed + result.refused < SEAL_BATCH:
             return SealResult(sealed, refused, result.last_seq)
@@ -239,18 +226,38 @@ class VerifyResult:
 
 
 async def unsealed_entries(
-    session: AsyncSession, *, older_than: timedelta = STALE_AFTER
+    session: AsyncSession, *, older_than: timedelta = STALE_AFTER, everywhere: bool = False
 ) -> tuple[int, uuid.UUID | None]:
-    """How many entries are still unsealed after ``older_than``, and the oldest one's id."""
-    stale = (
-        AuditEntry.occurred_at < utcnow() - older_than,
-        ~exists().where(AuditLink.entry_id == AuditEntry.id),
+    """How many entries are still unsealed after ``older_than``, and the oldest one's id.
+
+    The queue says it cheaply. ``everywhere`` also searches the whole log for entries that
+    have neither a link nor a queue row (inserted behind the application's back, or their
+    queue row deleted): a scan, for ``verify-audit --full``.
+    """
+    cutoff = utcnow() - older_than
+    queued = await session.scalar(
+        select(func.count()).select_from(AuditPending).where(AuditPending.occurred_at < cutoff)
     )
-    count = await session.scalar(select(func.count()).select_from(AuditEntry).where(*stale))
     oldest = await session.scalar(
-        select(AuditEntry.id).where(*stale).order_by(AuditEntry.occurred_at).limit(1)
+        select(AuditPending.entry_id)
+        .where(AuditPending.occurred_at < cutoff)
+        .order_by(AuditPending.occurred_at)
+        .limit(1)
     )
-    return int(count or 0), oldest
+    count = int(queued or 0)
+    if everywhere:
+        hidden = (
+            AuditEntry.occurred_at < cutoff,
+            ~exists().where(AuditLink.entry_id == AuditEntry.id),
+            ~exists().where(AuditPending.entry_id == AuditEntry.id),
+        )
+        count += int(
+            await session.scalar(select(func.count()).select_from(AuditEntry).where(*hidden)) or 0
+        )
+        oldest = oldest or await session.scalar(
+            select(AuditEntry.id).where(*hidden).order_by(AuditEntry.occurred_at).limit(1)
+        )
+    return count, oldest
 
 
 async def verify(
@@ -261,13 +268,15 @@ async def verify(
     to_seq: int | None = None,
     prev_hash: str | None = None,
     stale_after: timedelta | None = STALE_AFTER,
+    scan_unsealed: bool = False,
 ) -> VerifyResult:
     """Walk the chain from ``from_seq``; name the first altered or missing row.
 
     The walk starts from ``prev_hash`` when given (a checkpoint), otherwise from the stored
     hash of the row before ``from_seq`` (``from_seq`` / ``to_seq`` verify one key's segment
     after a key rotation, docs/operations.md). With ``stale_after``, entries unsealed for
-    longer than that fail the check too.
+    longer than that fail the check too (``scan_unsealed``: searched in the whole log, not
+    only in the sealer's queue).
     """
     key = key or get_keys().audit
     expected_seq, checked = from_seq, 0
@@ -325,7 +334,9 @@ async def verify(
             checked + 1,
         )
     if stale_after is not None and to_seq is None:
-        count, oldest = await unsealed_entries(session, older_than=stale_after)
+        count, oldest = await unsealed_entries(
+            session, older_than=stale_after, everywhere=scan_unsealed
+        )
         if count:
             return VerifyResult(
                 False,

@@ -3,32 +3,30 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from arq import cron, func
 
 from backend.audit.checkpoints import notify_failure, verify_chain
-from backend.audit.service import SEAL_BATCH, SEAL_LOOKBACK, seal
+from backend.audit.service import SEAL_BATCH, seal
 from backend.core.db import utcnow
 from jobs.context import JobCtx, runtime
 
 log = logging.getLogger(__name__)
 
 
-async def seal_audit(ctx: JobCtx, lookback_seconds: int | None = None) -> int:
-    """Chain every committed, unsealed entry; one short transaction per batch.
+async def seal_audit(ctx: JobCtx) -> int:
+    """Chain every committed entry of the queue; one short transaction per batch.
 
-    After a commit: the quick seal (entries near the last sealed one). The cron sweep looks two
-    days back. Safe to run twice or concurrently: sealers queue on the advisory lock, and an
-    entry already chained is not seen again.
+    Enqueued after each commit that audited something, and run by cron every minute. Safe to
+    run twice or concurrently: sealers queue on the advisory lock, and a chained entry leaves
+    the queue in the same transaction.
     """
     rt = runtime(ctx)
-    lookback = None if lookback_seconds is None else timedelta(seconds=lookback_seconds)
     total = refused = 0
     while True:
         async with rt.transaction() as session:
-            result = await seal(session, lookback=lookback)
+            result = await seal(session)
         total, refused = total + result.sealed, refused + result.refused
         if result.sealed + result.refused < SEAL_BATCH:
             break
@@ -37,15 +35,11 @@ async def seal_audit(ctx: JobCtx, lookback_seconds: int | None = None) -> int:
     return total
 
 
-async def sweep_audit(ctx: JobCtx) -> int:
-    return await seal_audit(ctx, int(SEAL_LOOKBACK.total_seconds()))
-
-
 async def verify_audit_daily(ctx: JobCtx) -> str:
     """Seal, verify from the last checkpoint (recording the next one); on failure tell every
     platform admin and auditor in-app (once a day) and log an error."""
     rt = runtime(ctx)
-    await sweep_audit(ctx)
+    await seal_audit(ctx)
     async with rt.transaction() as session:
         check = await verify_chain(session)
     if not check.result.ok:
@@ -60,7 +54,7 @@ FUNCTIONS: list[Any] = [
     func(verify_audit_daily, name="verify_audit", keep_result=0),
 ]
 CRON_JOBS: list[Any] = [
-    cron(sweep_audit, name="cron:seal_audit", second={30}, run_at_startup=True, keep_result=0),
+    cron(seal_audit, name="cron:seal_audit", second={30}, run_at_startup=True, keep_result=0),
     # 03:10 Asia/Shanghai (19:10 UTC)
     cron(verify_audit_daily, name="cron:verify_audit", hour={19}, minute={10}, keep_result=0),
 ]

@@ -106,9 +106,8 @@ async def test_entries_are_chained_in_sealing_order_without_gaps(db: Any) -> Non
     assert again.sealed == 0  # an entry is chained once
 
 
-async def test_forged_entry_is_not_sealed_and_is_reported(db: Any) -> None:
-    """A row inserted behind the application's back (no valid MAC) never enters the chain."""
-    await _append(db, 1)
+async def _forge(db: Any, *, queued: bool) -> uuid.UUID:
+    """An entry inserted behind the application's back (it cannot compute a valid MAC)."""
     forged = uuid.uuid4()
     await db.execute(
         text(
@@ -118,12 +117,36 @@ async def test_forged_entry_is_not_sealed_and_is_reported(db: Any) -> None:
         ),
         {"i": forged, "m": "0" * 64},
     )
+    if queued:
+        await db.execute(
+            text(
+                "INSERT INTO audit_pending (entry_id, occurred_at)"
+                " VALUES (:i, now() - interval '1 hour')"
+            ),
+            {"i": forged},
+        )
+    return forged
+
+
+async def test_forged_entry_is_not_sealed_and_is_reported(db: Any) -> None:
+    await _append(db, 1)
+    forged = await _forge(db, queued=True)
     result = await seal_all(db)
     assert (result.sealed, result.refused) == (0, 1)
     verdict = await verify(db)
     assert not verdict.ok
     assert verdict.unsealed == 1
     assert str(forged) in verdict.reason
+    assert (await seal_all(db)).refused == 0  # marked refused, not retried forever
+
+
+async def test_an_entry_outside_the_queue_is_found_by_the_full_scan(db: Any) -> None:
+    await _append(db, 1)
+    hidden = await _forge(db, queued=False)
+    assert (await verify(db)).ok  # the queue does not know it
+    verdict = await verify(db, scan_unsealed=True)
+    assert (verdict.ok, verdict.unsealed) == (False, 1)
+    assert str(hidden) in verdict.reason
 
 
 async def test_wrong_key_fails(db: Any) -> None:

@@ -1,7 +1,8 @@
 """Audit log: entries written lock-free, chained afterwards by a single sealer (audit_chain).
 
 The existing chain moves as it is into ``audit_chain`` (same seq, prev_hash, hash: it still
-verifies); ``audit_log`` keeps the entries, gains ``row_mac`` and loses its chain columns.
+verifies); ``audit_log`` keeps the entries, gains ``row_mac`` and loses its chain columns;
+``audit_pending`` is the sealer's queue of entries not chained yet.
 Both tables are append-only for every role (triggers), as audit_log was.
 
 Revision ID: audit_0001
@@ -31,6 +32,16 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_chain")),
         sa.UniqueConstraint("entry_id", name=op.f("uq_audit_chain_entry_id")),
+    )
+    op.create_table(
+        "audit_pending",
+        sa.Column("entry_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("refused_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("entry_id", name=op.f("pk_audit_pending")),
+    )
+    op.create_index(
+        op.f("ix_audit_pending_occurred_at"), "audit_pending", ["occurred_at"], unique=False
     )
     op.execute(
         "INSERT INTO audit_chain (seq, entry_id, sealed_at, prev_hash, hash) "
@@ -89,3 +100,5 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS audit_chain_append_only ON audit_chain")
     op.execute("DROP FUNCTION IF EXISTS audit_chain_append_only()")
     op.drop_table("audit_chain")
+    op.drop_index(op.f("ix_audit_pending_occurred_at"), table_name="audit_pending")
+    op.drop_table("audit_pending")
