@@ -1,7 +1,7 @@
 """Audited writes under concurrency: claims, reveals and door confirmations through the real
 services, with 1, 4 and 16 concurrent clients, beside plain INSERT transactions in the same run.
 
-    python benchmarks/writes.py --households 1000 [--seconds 10]
+    python benchmarks/writes.py --households 1000 [--seconds 10] [--processes 4]
 
 Builds its own database (``tongxin_bench_writes_<pid>`` on the server of
 TONGXIN_BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test; Redis from
@@ -9,7 +9,9 @@ TONGXIN_BENCH_REDIS_URL, default redis://127.0.0.1:6379/2), migrates it, loads t
 ``--households`` households (each with a consent, a need open for claims and deliveries ready
 to confirm) through the project's factories and services, then runs each level for
 ``--seconds``. Each operation is one committed transaction, as a request would be; the audit
-sealer runs beside the clients as the worker would. Prints a table, then one JSON line with
+sealer runs beside the clients as the worker would. With ``--processes P`` the 4 and 16 clients
+are spread over P processes (as several app workers would serve them), each with its own
+connections and sealer: one Python process is bound by its own CPU long before the database. Prints a table, then one JSON line with
 ``tput_1``, ``tput_4``, ``tput_16``, ``plain_tput_16``, ``deadlocks``. Figures, not pass/fail.
 
 tests/audit/test_chain_concurrency.py reuses :func:`build_pool`, :func:`run_mix` and the
@@ -347,6 +349,85 @@ async def plain_inserts(runtime: Any, *, clients: int, seconds: float) -> float:
     return count / elapsed
 
 
+# ------------------------------------------------------------------ several processes
+
+
+def _part(pool: Pool, index: int, parts: int) -> Pool:
+    """Process ``index`` of ``parts`` gets every ``parts``-th household (its own deliveries)."""
+    mine = pool.households[index::parts]
+    return Pool(
+        pool.member,
+        pool.caseworker,
+        pool.organization_id,
+        mine,
+        {h: pool.claim_need[h] for h in mine},
+        {h: pool.consent[h] for h in mine},
+        {h: pool.deliveries[h] for h in mine},
+        None,
+    )
+
+
+def _child(
+    url: str, redis_url: str, queue: str, pool: Pool, clients: int, seconds: float, start_at: float
+) -> tuple[Run, dict[uuid.UUID, list[uuid.UUID]]]:
+    async def go() -> tuple[Run, dict[uuid.UUID, list[uuid.UUID]]]:
+        from backend.config import get_settings
+        from backend.core.runtime import Runtime
+
+        rt = await Runtime.start(
+            get_settings(), database_url=url, redis_url=redis_url, queue_name=queue
+        )
+        try:
+            await asyncio.sleep(max(0.0, start_at - time.time()))  # all processes start together
+            run = await run_mix(rt, pool, clients=clients, seconds=seconds)
+            return run, pool.deliveries  # what is left to confirm
+        finally:
+            await rt.close()
+
+    return asyncio.run(go())
+
+
+async def run_processes(
+    runtime: Any, pool: Pool, *, clients: int, seconds: float, processes: int
+) -> Run:
+    """``clients`` spread over ``processes`` app processes (as with several app workers), each
+    with its own connections and sealer; the figures are summed."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    procs = max(1, min(processes, clients))
+    loop = asyncio.get_running_loop()
+    start_at = time.time() + 15 + 5 * procs  # after every process has imported and connected
+    with ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("spawn")) as ex:
+        futures = [
+            loop.run_in_executor(
+                ex,
+                _child,
+                runtime.database_url,
+                runtime.redis_url,
+                runtime.queue.queue_name,
+                _part(pool, i, procs),
+                clients // procs + (1 if i < clients % procs else 0),
+                seconds,
+                start_at,
+            )
+            for i in range(procs)
+        ]
+        results = await asyncio.gather(*futures)
+    runs = [run for run, _ in results]
+    for _, left in results:
+        pool.deliveries.update(left)
+    total = Run(clients, max(r.seconds for r in runs))
+    for r in runs:
+        total.done += r.done
+        total.refused += r.refused
+        total.deadlocks += r.deadlocks
+        total.errors += r.errors
+        total.latencies += r.latencies
+        total.sealed += r.sealed
+    return total
+
+
 # ------------------------------------------------------------------ main
 
 
@@ -391,7 +472,12 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
             runs = {}
             plain = {}
             for clients in (1, 4, 16):
-                runs[clients] = await run_mix(rt, pool, clients=clients, seconds=args.seconds)
+                if args.processes > 1 and clients > 1:
+                    runs[clients] = await run_processes(
+                        rt, pool, clients=clients, seconds=args.seconds, processes=args.processes
+                    )
+                else:
+                    runs[clients] = await run_mix(rt, pool, clients=clients, seconds=args.seconds)
                 plain[clients] = await plain_inserts(rt, clients=clients, seconds=args.seconds / 2)
             await asyncio.sleep(1.5)
             deadlocks = await deadlock_count(rt) - before
@@ -420,6 +506,7 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "households": args.households,
         "seconds": args.seconds,
+        "processes": args.processes,
         "tput_1": round(runs[1].tput, 1),
         "tput_4": round(runs[4].tput, 1),
         "tput_16": round(runs[16].tput, 1),
@@ -440,6 +527,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--households", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="spread 4 and 16 clients over this many processes (as several app workers would)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("TONGXIN_VAR_DIR", tempfile.mkdtemp(prefix="bench-writes-var-"))
     os.environ.setdefault("TONGXIN_ENV", "test")

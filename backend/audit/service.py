@@ -260,6 +260,19 @@ async def unsealed_entries(
     return count, oldest
 
 
+def _check_link(row: Any, expected_seq: int, prev_hash: str, key: bytes) -> tuple[int, str] | None:
+    """(first bad seq, reason) when this chain row is missing, out of order or altered."""
+    if row.seq != expected_seq:
+        return expected_seq, f"row {expected_seq} is missing"
+    if row.id is None:
+        return row.seq, f"row {row.seq} is missing"
+    if row.link_prev_hash != prev_hash:
+        return row.seq, f"row {row.seq} does not follow its predecessor"
+    if not hmac.compare_digest(row.link_hash, _digest(key, prev_hash, _chain_fields(row.seq, row))):
+        return row.seq, f"row {row.seq} was altered"
+    return None
+
+
 async def verify(
     session: AsyncSession,
     *,
@@ -314,25 +327,13 @@ async def verify(
         query = query.where(AuditLink.seq <= to_seq)
     last_seq = from_seq - 1
     result = await session.stream(query.execution_options(yield_per=5000))
-    async for row in result:
-        if row.seq != expected_seq:
-            return VerifyResult(False, checked, expected_seq, f"row {expected_seq} is missing")
-        if row.id is None:
-            return VerifyResult(False, checked, row.seq, f"row {row.seq} is missing")
-        if row.link_prev_hash != prev_hash:
-            return VerifyResult(
-                False, checked, row.seq, f"row {row.seq} does not follow its predecessor"
-            )
-        if not hmac.compare_digest(
-            row.link_hash, _digest(key, prev_hash, _chain_fields(row.seq, row))
-        ):
-            return VerifyResult(False, checked, row.seq, f"row {row.seq} was altered")
-        prev_hash, last_seq, expected_seq, checked = (
-            row.link_hash,
-            row.seq,
-            row.seq + 1,
-            checked + 1,
-        )
+    async for rows in result.partitions():  # a batch per await: no task switch per row
+        for row in rows:
+            bad = _check_link(row, expected_seq, prev_hash, key)
+            if bad is not None:
+                return VerifyResult(False, checked, bad[0], bad[1])
+            prev_hash, last_seq, expected_seq = row.link_hash, row.seq, row.seq + 1
+            checked += 1
     if stale_after is not None and to_seq is None:
         count, oldest = await unsealed_entries(
             session, older_than=stale_after, everywhere=scan_unsealed
