@@ -114,8 +114,7 @@ async def record(
     entry.row_mac = _row_mac(get_keys().audit, _entry_fields(entry))
     session.add(entry)
     session.add(AuditPending(entry_id=entry.id, occurred_at=entry.occurred_at))
-    if not session.info.get("audit_seal_requested"):
-        session.info["audit_seal_requested"] = True
+    if _request_seal not in session.info.get("after_commit", []):
         add_after_commit(session, _request_seal)
     await session.flush()
     return entry
@@ -124,7 +123,6 @@ async def record(
 async def _request_seal(session: AsyncSession) -> None:
     """After commit: ask the worker to seal. One job per second at most (the job id); a missed
     request is harmless, the cron sweep seals within a minute."""
-    session.info.pop("audit_seal_requested", None)
     queue = session.info.get("queue")
     if queue is None:
         return
