@@ -11,7 +11,10 @@ to confirm) through the project's factories and services, then runs each level f
 ``--seconds``. Each operation is one committed transaction, as a request would be; the audit
 sealer runs beside the clients as the worker would. With ``--processes P`` the 4 and 16 clients
 are spread over P processes (as several app workers would serve them), each with its own
-connections and sealer: one Python process is bound by its own CPU long before the database. Prints a table, then one JSON line with
+connections and sealer: one Python process is bound by its own CPU long before the database.
+Beside each level a sampler reads pg_stat_activity every 0.1 s: the share of active backends
+waiting for a lock (advisory = the sealers' lock; business transactions never take it) and the
+share of in-transaction backends idle, waiting for their client (Python) to go on. Prints a table, then one JSON line with
 ``tput_1``, ``tput_4``, ``tput_16``, ``plain_tput_16``, ``deadlocks``. Figures, not pass/fail.
 
 tests/audit/test_chain_concurrency.py reuses :func:`build_pool`, :func:`run_mix` and the
@@ -319,6 +322,64 @@ async def deadlock_count(runtime: Any) -> int:
     return int(value or 0)
 
 
+@dataclass
+class LockSampler:
+    """Samples pg_stat_activity of the database every ``every`` seconds: how many backends
+    are active, and how many wait for a lock (advisory locks counted apart)."""
+
+    runtime: Any
+    every: float = 0.1
+    samples: int = 0
+    active: int = 0
+    in_tx_idle: int = 0  # inside a transaction, waiting for the client (Python) to go on
+    waiting: int = 0
+    advisory: int = 0
+    _task: asyncio.Task[None] | None = None
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def _run(self) -> None:
+        import asyncpg
+
+        dsn = self.runtime.database_url.replace("postgresql+asyncpg://", "postgresql://")
+        conn = await asyncpg.connect(dsn)
+        try:
+            while not self._stop.is_set():
+                row = await conn.fetchrow(
+                    "SELECT count(*) FILTER (WHERE state = 'active') AS active,"
+                    " count(*) FILTER (WHERE state = 'idle in transaction') AS in_tx_idle,"
+                    " count(*) FILTER (WHERE wait_event_type = 'Lock') AS waiting,"
+                    " count(*) FILTER (WHERE wait_event = 'advisory') AS advisory"
+                    " FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid()"
+                )
+                self.samples += 1
+                self.active += row["active"]
+                self.in_tx_idle += row["in_tx_idle"]
+                self.waiting += row["waiting"]
+                self.advisory += row["advisory"]
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.every)
+        finally:
+            await conn.close()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+
+    def share_client_bound(self) -> float:
+        """Of the backends inside a transaction, the share waiting for their client."""
+        total = self.active + self.in_tx_idle
+        return self.in_tx_idle / total if total else 0.0
+
+    def share_waiting(self) -> float:
+        """Of the active backends sampled, the share waiting for a lock."""
+        return self.waiting / self.active if self.active else 0.0
+
+
 async def plain_inserts(runtime: Any, *, clients: int, seconds: float) -> float:
     """Plain one-row INSERT transactions, raw asyncpg, no audit: the database's own pace."""
     import asyncpg
@@ -471,13 +532,18 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
             before = await deadlock_count(rt)
             runs = {}
             plain = {}
+            locks: dict[int, LockSampler] = {}
             for clients in (1, 4, 16):
+                sampler = LockSampler(rt)
+                sampler.start()
                 if args.processes > 1 and clients > 1:
                     runs[clients] = await run_processes(
                         rt, pool, clients=clients, seconds=args.seconds, processes=args.processes
                     )
                 else:
                     runs[clients] = await run_mix(rt, pool, clients=clients, seconds=args.seconds)
+                await sampler.stop()
+                locks[clients] = sampler
                 plain[clients] = await plain_inserts(rt, clients=clients, seconds=args.seconds / 2)
             await asyncio.sleep(1.5)
             deadlocks = await deadlock_count(rt) - before
@@ -492,11 +558,15 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
-    print(f"{'clients':>7} {'audited tx/s':>13} {'p50 ms':>8} {'p95 ms':>8} {'plain tx/s':>11}")
+    print(
+        f"{'clients':>7} {'audited tx/s':>13} {'p50 ms':>8} {'p95 ms':>8} {'plain tx/s':>11}"
+        f" {'lock-waiting':>13} {'advisory':>9} {'client-bound':>13}"
+    )
     for clients, run in runs.items():
         print(
             f"{clients:>7} {run.tput:>13.1f} {run.p50_ms():>8.1f} {run.p95_ms():>8.1f}"
-            f" {plain[clients]:>11.1f}"
+            f" {plain[clients]:>11.1f} {locks[clients].share_waiting():>12.1%}"
+            f" {locks[clients].advisory:>9} {locks[clients].share_client_bound():>12.1%}"
         )
         detail = ", ".join(f"{k} {v}" for k, v in sorted((run.done + run.refused).items()))
         print(f"{'':>7} {detail}; sealed {run.sealed}; errors {len(run.errors)}")
@@ -514,6 +584,9 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
         "plain_tput_1": round(plain[1], 1),
         "plain_tput_16": round(plain[16], 1),
         "p95_ms_16": round(runs[16].p95_ms(), 1),
+        "lock_wait_share_16": round(locks[16].share_waiting(), 3),
+        "advisory_waits_sampled": sum(x.advisory for x in locks.values()),
+        "client_bound_share_16": round(locks[16].share_client_bound(), 3),
         "deadlocks": deadlocks,
         "client_deadlocks": sum(r.deadlocks for r in runs.values()),
         "errors": sum(len(r.errors) for r in runs.values()),
