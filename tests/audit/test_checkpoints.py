@@ -148,3 +148,24 @@ async def test_failure_notifies_platform_admins_and_auditors(db: Any, demo: Any)
     assert demo["auditor"] in users
     assert all(n.params["row"] == seqs[-1] for n in notes)
     assert check.recorded is None  # a failed walk records no checkpoint
+
+
+async def test_the_daily_job_seals_verifies_and_records_a_checkpoint(runtime: Any) -> None:
+    from backend.audit.tasks import verify_audit_daily
+    from jobs.worker import CRON_JOBS
+
+    assert "cron:verify_audit" in {job.name for job in CRON_JOBS}
+    async with runtime.transaction() as session:
+        await record(
+            session, actor=Actor.system(), action="test.daily", object_type="t", object_id="d"
+        )
+    line = await verify_audit_daily({"runtime": runtime})
+    assert line.startswith("audit log intact"), line
+    async with runtime.sessionmaker() as session:
+        last = (
+            await session.scalars(
+                select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)
+            )
+        ).first()
+        top = await session.scalar(select(AuditLink.seq).order_by(AuditLink.seq.desc()).limit(1))
+    assert last is not None and last.seq == top
