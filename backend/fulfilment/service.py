@@ -202,11 +202,13 @@ async def record_delivery(
     storage: Storage,
 ) -> Delivery:
     """Record what was handed over; the need moves reserved → in progress on the first one."""
-    fulfilment = await repo.fulfilment_for_update(session, fulfilment_id)
-    if fulfilment is None:
+    need_id = await repo.need_id_of_fulfilment(session, fulfilment_id)
+    if need_id is None:
         raise NotFound(N_("Fulfilment not found."))
+    need = await lock_need(session, need_id)  # lock order: need → fulfilment (as confirming)
+    fulfilment = await repo.fulfilment_for_update(session, fulfilment_id)
+    assert fulfilment is not None
     _require_fulfilment_member(user, fulfilment)
-    need = await lock_need(session, fulfilment.need_id)
     if fulfilment.state != FulfilmentState.OPEN:
         raise Conflict(
             N_("This help is completed or cancelled; no more deliveries can be recorded."),
@@ -324,6 +326,7 @@ async def confirm_with_code(
     access = await delivery_access(session, user, delivery_id)
     if not access.as_member:
         raise DeliveryNotFound(N_("Delivery not found."))
+    await _lock_rows(session, delivery_id)  # before the PIN check writes its audit entry
     check: CodeCheck = await households.verify_code_and_pin(session, code, pin, client_ip=client_ip)
     if check.household_id != access.need.household_id:
         raise Invalid(
@@ -406,6 +409,19 @@ async def confirm_by_caseworker(
     )
 
 
+async def _lock_rows(
+    session: AsyncSession, delivery_id: uuid.UUID
+) -> tuple[tuple[Delivery, Fulfilment, Need, Organization, str], Need]:
+    """Lock a confirmation's rows in the one order used everywhere: household → need (then
+    fulfilment → delivery → claim), before anything is audited. Consent withdrawal takes the
+    household first too, so a confirmation waits for it instead of deadlocking with it."""
+    found = await repo.delivery_full(session, delivery_id)
+    if found is None:
+        raise NotFound(N_("Delivery not found."))
+    await households.household_with_path(session, found[2].household_id, for_update=True)
+    return found, await lock_need(session, found[2].id)
+
+
 async def _confirm(
     session: AsyncSession,
     delivery_id: uuid.UUID,
@@ -416,10 +432,7 @@ async def _confirm(
     reason: CaseworkerReason | None = None,
     note: str = "",
 ) -> Delivery:
-    # Lock order: need → fulfilment → delivery (as recording does: need before anything audited).
-    found = await repo.delivery_full(session, delivery_id)
-    assert found is not None
-    need = await lock_need(session, found[2].id)
+    found, need = await _lock_rows(session, delivery_id)
     fulfilment = await repo.fulfilment_for_update(session, found[1].id)
     delivery = await repo.delivery_for_update(session, delivery_id)
     assert fulfilment is not None

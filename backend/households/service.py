@@ -508,9 +508,11 @@ async def verify(
     return row
 
 
+_LIVE = (NeedState.PUBLISHED, NeedState.RESERVED, NeedState.IN_PROGRESS, NeedState.DELIVERED)
+
+
 async def _hide(session: AsyncSession, household: Household, reason: str, actor: Actor) -> int:
-    live = (NeedState.PUBLISHED, NeedState.RESERVED, NeedState.IN_PROGRESS, NeedState.DELIVERED)
-    needs = await needs_repo.live_needs_of_household(session, household.id, live)
+    needs = await needs_repo.live_needs_of_household(session, household.id, _LIVE)
     return await _set_hidden(session, [n for n in needs if n.hidden_reason is None], reason, actor)
 
 
@@ -676,12 +678,17 @@ async def withdraw_consent(
 ) -> Consent:
     """Withdrawal takes effect at once: published needs go back to draft (out of public view and
     the search index); claimed ones in progress are hidden until consent is given again."""
+    # Lock order: household → consent → the household's live needs (by id), all before
+    # anything is audited; claims and door confirmations lock the household or the need first
+    # in the same order, so neither can deadlock with a withdrawal.
     household, _ = await household_for(session, user, household_id, for_update=True)
     consent = await get_by_id(session, Consent, consent_id, for_update=True)
     if consent is None or consent.household_id != household.id:
         raise NotFound(N_("Consent not found."))
     if consent.withdrawn_at is not None:
         raise Conflict(N_("This consent was withdrawn already."))
+    if consent.purpose == ConsentPurpose.PUBLISH_NEEDS:
+        await needs_repo.live_needs_of_household(session, household.id, _LIVE)
     consent.withdrawn_at = utcnow()
     consent.withdrawn_by = user.id
     actor = actor_of(user)

@@ -193,5 +193,15 @@ async def overdue_published(session: AsyncSession, today: date, limit: int = 500
 
 
 async def need_for_update(session: AsyncSession, need_id: Any) -> Need | None:
-    """The need, its row locked until the transaction ends (SELECT ... FOR UPDATE)."""
-    return (await session.scalars(select(Need).where(Need.id == need_id).with_for_update())).first()
+    """The need, its row locked until the transaction ends (SELECT ... FOR UPDATE).
+
+    populate_existing: a need loaded earlier in the transaction (unlocked) is refreshed with the
+    locked row's values and version, or the next UPDATE would fail as stale."""
+    return (
+        await session.scalars(
+            select(Need)
+            .where(Need.id == need_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).first()

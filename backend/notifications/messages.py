@@ -23,6 +23,11 @@ MESSAGES: dict[str, str] = {
     ),
     "match.expired": N_("The match for the need “{title}” expired without an answer."),
     "match.run_done": N_("The matching run for {county} finished with {proposals} proposals."),
+    # audit (backend/audit/tasks.py writes these in-app rows itself)
+    "audit.verify_failed": N_(
+        "The daily check of the audit log failed (row {row}). "
+        "Run “tongxin verify-audit” and investigate before relying on the audit trail."
+    ),
     # organizations
     "organization.registered": N_("{organization} registered and waits for your review."),
     "organization.approved": N_(

@@ -117,10 +117,10 @@ async def _facts(database_url: str) -> DatabaseFacts:
         if await value("SELECT to_regclass('public.alembic_version') IS NOT NULL"):
             rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
             revisions = sorted(str(r[0]) for r in rows)
-        if await value("SELECT to_regclass('public.audit_log') IS NOT NULL"):
+        if await value("SELECT to_regclass('public.audit_chain') IS NOT NULL"):
             row = (
                 await conn.execute(
-                    text("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                    text("SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1")
                 )
             ).first()
             if row is not None:
@@ -139,10 +139,27 @@ async def _facts(database_url: str) -> DatabaseFacts:
 async def _audit_hash_at(database_url: str, seq: int) -> str | None:
     async with _connect(database_url) as conn:
         found = await conn.execute(
-            text("SELECT hash FROM audit_log WHERE seq = :seq"), {"seq": seq}
+            text("SELECT hash FROM audit_chain WHERE seq = :seq"), {"seq": seq}
         )
         value = found.scalar()
     return None if value is None else str(value)
+
+
+async def _audit_key_signs_entries(database_url: str, key: bytes) -> None:
+    """The audit key signs the newest audit entry (sealed or not): the keys are this database's."""
+    from backend.audit.service import key_signs_newest_entry
+
+    engine = create_async_engine(asyncpg_url(database_url), poolclass=NullPool)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            signs = await key_signs_newest_entry(session, key)
+    finally:
+        await engine.dispose()
+    if signs is False:
+        raise OpsError(
+            "the audit key does not sign the database's newest audit entry: these are "
+            "not the keys this database was written with"
+        )
 
 
 async def _audit_key_signs(database_url: str, key: bytes, seq: int) -> None:
@@ -152,7 +169,7 @@ async def _audit_key_signs(database_url: str, key: bytes, seq: int) -> None:
     engine = create_async_engine(asyncpg_url(database_url), poolclass=NullPool)
     try:
         async with AsyncSession(engine) as session, session.begin():
-            result = await verify(session, key=key, from_seq=seq, to_seq=seq)
+            result = await verify(session, key=key, from_seq=seq, to_seq=seq, stale_after=None)
     finally:
         await engine.dispose()
     if not result.ok:
@@ -299,6 +316,7 @@ def backup(settings: Settings, database_url: str, directory: Path) -> BackupResu
     keys = _existing_keys(settings)
     if facts.audit_seq is not None:
         asyncio.run(_audit_key_signs(database_url, keys.audit, facts.audit_seq))
+    asyncio.run(_audit_key_signs_entries(database_url, keys.audit))  # entries not yet sealed too
     pg_dump = pgtools.pick("pg_dump", at_least=facts.server_major, prefer=facts.server_major)
 
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -30,15 +30,19 @@ class OutboxEvent(UUIDPrimaryKey, Base):
     aggregate_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     payload: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
     state: Mapped[OutboxState] = mapped_column(str_enum(OutboxState), default=OutboxState.PENDING)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(primary_key=True)
     enqueued_at: Mapped[datetime | None]
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str] = mapped_column(Text, default="")
 
+    # Partitioned by month of created_at (backend/core/partitions.py): retention drops whole
+    # months. The table's primary key must hold the partition key; the identity is ``id``.
     __table_args__ = (
         Index("ix_outbox_pending", "created_at", postgresql_where="state = 'pending'"),
+        {"postgresql_partition_by": "RANGE (created_at)"},
     )
+    __mapper_args__ = {"primary_key": ["id"]}  # noqa: RUF012 - SQLAlchemy API
 
 
 class ExternalEvent(UUIDPrimaryKey, Timestamps, Base):

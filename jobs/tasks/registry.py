@@ -9,6 +9,7 @@ from typing import Any
 
 from arq import cron, func
 
+from backend.audit import tasks as audit_tasks
 from backend.donations import tasks as donations_tasks
 from backend.fulfilment.tasks import generate_quarterly_lists
 from backend.grievance.tasks import escalate_reports
@@ -16,6 +17,7 @@ from backend.households.tasks import verification_lapse
 from backend.matches.tasks import expire_matches, matching_nightly, run_matching
 from backend.needs.tasks import expire_needs
 from backend.notifications import tasks as notification_tasks
+from backend.outbox import tasks as outbox_tasks
 from backend.projects.tasks import flag_overdue_projects
 from backend.search.tasks import reindex_search
 
@@ -81,3 +83,10 @@ CRON_JOBS.append(
 # notifications: sending after commit, daily digests, review SLA and reminders (issue 18)
 FUNCTIONS += notification_tasks.FUNCTIONS
 CRON_JOBS += notification_tasks.CRON_JOBS
+# audit: the chain's sealer, after every audited commit and swept every minute.
+FUNCTIONS += audit_tasks.FUNCTIONS
+CRON_JOBS += audit_tasks.CRON_JOBS
+
+# outbox: daily retention (partitions ahead, handled events out, old audit months if set).
+FUNCTIONS += outbox_tasks.FUNCTIONS
+CRON_JOBS += outbox_tasks.CRON_JOBS

@@ -153,7 +153,7 @@ async def test_partner_matrix(
             await session.scalars(
                 select(AuditEntry)
                 .where(AuditEntry.actor_id == api_client.id)
-                .order_by(AuditEntry.seq.desc())
+                .order_by(AuditEntry.occurred_at.desc())
                 .limit(1)
             )
         ).first()
