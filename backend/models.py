@@ -6,6 +6,7 @@ from backend.core.db import Base
 from backend.donations import models as donations
 from backend.fulfilment import models as fulfilment
 from backend.households import models as households
+from backend.items import models as items
 from backend.matches import models as matches
 from backend.needs import models as needs
 from backend.outbox import models as outbox
@@ -21,6 +22,7 @@ __all__ = [
     "donations",
     "fulfilment",
     "households",
+    "items",
     "matches",
     "needs",
     "outbox",

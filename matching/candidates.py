@@ -3,8 +3,9 @@
 An offer may serve a need when all of these hold (constraint codes in brackets):
 
 - [``category``] with an item taxonomy (:class:`matching.items.Taxonomy`, the default in the
-  web app): the offer's item kind is the need's item kind or one it may substitute for; a
-  need or offer without a known kind is matched by category among the others without one.
+  web app): the offer's item kind is the need's item kind or one it may substitute for. An
+  offer without a known kind (unclassified, e.g. a general fund) serves by category as before
+  item kinds; a need without a known kind is served only by such offers.
   Without a taxonomy: the offer's category serves the need's category (identity, or the
   compatibility table in ``matching/data/compat.json``);
 - [``unit``] with a taxonomy: the offer's unit converts to the need's (same unit group of
@@ -74,31 +75,32 @@ def category_ok(offer: Offer, need: Need, compat: Compat = DEFAULT_COMPAT) -> bo
     return need.category in serves_categories(offer.category, compat)
 
 
-def need_key(need: Need, taxonomy: Taxonomy | None) -> tuple[str, str]:
-    """(kind-or-category key, unit group) a need is looked up by."""
-    if taxonomy is None:
-        return "c" + need.category, ""
-    group = taxonomy.unit_of(need.item_kind, need.unit)[0]
-    if need.item_kind is not None and need.item_kind in taxonomy:
-        return "k" + need.item_kind, group
-    return "c" + need.category, group
+def need_keys(need: Need, taxonomy: Taxonomy | None) -> tuple[tuple[str, str], ...]:
+    """(kind-or-category key, unit group) pairs a need is looked up by.
+
+    A need of a known kind is looked up by its kind and unit group, and by its category for
+    offers without a kind (unclassified offers serve by category, as before item kinds).
+    """
+    category = ("c" + need.category, "")
+    if taxonomy is None or need.item_kind is None or need.item_kind not in taxonomy:
+        return (category,)
+    return ("k" + need.item_kind, taxonomy.unit_of(need.item_kind, need.unit)[0]), category
 
 
 def offer_keys(offer: Offer, compat: Compat, taxonomy: Taxonomy | None) -> list[tuple[str, str]]:
     """(kind-or-category key, unit group) of every need an offer may serve."""
-    if taxonomy is None:
-        return [("c" + c, "") for c in sorted(serves_categories(offer.category, compat))]
-    group = taxonomy.unit_of(offer.item_kind, offer.unit)[0]
-    if offer.item_kind is not None and offer.item_kind in taxonomy:
+    if taxonomy is not None and offer.item_kind is not None and offer.item_kind in taxonomy:
+        group = taxonomy.unit_of(offer.item_kind, offer.unit)[0]
         return [("k" + k, group) for k in sorted(taxonomy.serves(offer.item_kind))]
-    return [("c" + c, group) for c in sorted(serves_categories(offer.category, compat))]
+    return [("c" + c, "") for c in sorted(serves_categories(offer.category, compat))]
 
 
 def kind_ok(
     offer: Offer, need: Need, compat: Compat = DEFAULT_COMPAT, taxonomy: Taxonomy | None = None
 ) -> bool:
     """Item kind (or category) and unit agree (the ``category`` and ``unit`` constraints)."""
-    return need_key(need, taxonomy) in offer_keys(offer, compat, taxonomy)
+    served = offer_keys(offer, compat, taxonomy)
+    return any(key in served for key in need_keys(need, taxonomy))
 
 
 def service_level(offer: Offer, need: Need) -> int | None:
@@ -234,11 +236,16 @@ def build_candidates(
     get = index.get
     for ni, need in enumerate(need_list):
         if need.remaining > 0:
-            key, group = need_key(need, taxonomy)
+            keys = need_keys(need, taxonomy)
             path = need.region_path
             seen: set[int] = set()
             for level in range(len(path) - 1, -1, -1):
-                bucket = get((key, group, path[level]))
+                code = path[level]
+                bucket = get((*keys[0], code))
+                if len(keys) > 1:
+                    more = get((*keys[1], code))
+                    if more is not None:
+                        bucket = more if bucket is None else bucket + more
                 if bucket is None:
                     continue
                 for oi, cond in bucket:

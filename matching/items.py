@@ -220,12 +220,14 @@ class Taxonomy:
         """(unit group, factor to that group) of a quantity of ``kind_code`` in ``unit``.
 
         An empty unit means the kind's default unit. Units of unknown size form their own
-        group with factor 1 (they convert only to themselves).
+        group with factor 1 (they convert only to themselves). Without a known kind the group
+        is ``""``: unclassified rows are matched by category alone, as before item kinds.
         """
         u = normalize_unit(unit)
         kind = self.kinds.get(kind_code) if kind_code else None
         if kind is None:
-            return "?" + u, 1
+            # Without a kind nothing converts: such rows match by category, units unchecked.
+            return "", 1
         if not u:
             u = kind.default_unit
         factor = kind.units.get(u, 0)
@@ -260,8 +262,11 @@ class Taxonomy:
     def _all_units(self) -> frozenset[str]:
         return frozenset(u for k in self.kinds.values() for u in k.units) | frozenset(UNIT_ALIASES)
 
-    def infer(self, text: str, category: str | None = None) -> Inference:
-        """The kind a title or text speaks of (see the module docstring)."""
+    def infer(self, text: str, category: str | None = None, *, strict: bool = False) -> Inference:
+        """The kind a title or text speaks of (see the module docstring).
+
+        ``category`` favours its kinds; with ``strict`` only its kinds are considered.
+        """
         low = text.lower()
         tokens = {t.strip().lower() for t in rjieba.cut(text) if t.strip()}
         scores: dict[str, float] = {}
@@ -282,6 +287,8 @@ class Taxonomy:
             weight = float(len(name)) * (2.0 if name in tokens else 1.0)
             if category is not None and self.kinds[code].category == category:
                 weight *= 1.5
+            elif strict:
+                continue
             scores[code] = scores.get(code, 0.0) + weight
         ranked = sorted(scores, key=lambda c: (-scores[c], c))
         best = ranked[0] if ranked else None

@@ -255,6 +255,8 @@ def to_base_units(
 
     def unit(kind: str | None, given: str) -> tuple[str, int]:
         group, factor = taxonomy.unit_of(kind, given)
+        if not group:
+            return given, 1
         return (group[1:] if group.startswith("?") else group), factor
 
     out_needs = []

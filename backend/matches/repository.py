@@ -51,6 +51,7 @@ class OfferRow:
     resource: Resource
     rating_sum: int
     rating_count: int
+    organization_name: str = ""
 
 
 async def county(session: AsyncSession, code: str) -> Region | None:
@@ -99,7 +100,7 @@ async def published_needs(session: AsyncSession, county_path: str) -> Sequence[N
 async def active_offers(session: AsyncSession, area_codes: Sequence[str]) -> Sequence[OfferRow]:
     """Active resources of approved organizations whose service area touches ``area_codes``."""
     rows = await session.execute(
-        select(Resource, Organization.rating_sum, Organization.rating_count)
+        select(Resource, Organization.rating_sum, Organization.rating_count, Organization.name)
         .join(Organization, Organization.id == Resource.organization_id)
         .where(
             Resource.state == ResourceState.ACTIVE,
@@ -111,7 +112,7 @@ async def active_offers(session: AsyncSession, area_codes: Sequence[str]) -> Seq
         )
         .order_by(Resource.id)
     )
-    return [OfferRow(res, rsum, rcount) for res, rsum, rcount in rows.all()]
+    return [OfferRow(res, rsum, rcount, name) for res, rsum, rcount, name in rows.all()]
 
 
 async def subtree_codes(session: AsyncSession, path: str) -> list[str]:
@@ -139,8 +140,12 @@ async def held_quantities(
         Match.source == MatchSource.ENGINE,
         Match.run_id.in_(select(MatchingRun.id).where(MatchingRun.county_code == county_code)),
     )
+    # An offer's units: ``offer_quantity`` when the match converted units, else ``quantity``.
+    amount = (
+        Match.quantity if column == "need" else func.coalesce(Match.offer_quantity, Match.quantity)
+    )
     rows = await session.execute(
-        select(key, func.sum(Match.quantity))
+        select(key, func.sum(amount))
         .where(key.in_(list(ids)), Match.state.in_(OPEN_STATES), ~own_engine_proposal)
         .group_by(key)
     )

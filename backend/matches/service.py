@@ -26,7 +26,13 @@ from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.fulfilment.models import Fulfilment
 from backend.matches import repository as repo
-from backend.matches.loader import CountyInput, load_county
+from backend.matches.loader import (
+    CountyInput,
+    Pass,
+    converted_quantities,
+    load_county,
+    with_terms,
+)
 from backend.matches.models import (
     MATCH_TRANSITIONS,
     Match,
@@ -134,12 +140,20 @@ class PassResult:
 
 
 def solve(data: CountyInput) -> list[PassResult]:
-    """The CPU part of a run (pure; called in a worker thread)."""
+    """The CPU part of a run (pure; called in a worker thread): text terms, then each pass."""
+    data = with_terms(data)
     return [
-        PassResult(p.unit, run_matching(p.needs, p.offers, p.config))
+        PassResult(p.unit, run_matching(p.needs, p.offers, p.config, taxonomy=data.taxonomy))
         for p in data.passes
         if p.needs and p.offers
     ]
+
+
+def _engine_index(data: CountyInput) -> tuple[dict[str, EngineNeed], dict[str, EngineOffer]]:
+    return (
+        {n.id: n for p in data.passes for n in p.needs},
+        {o.id: o for p in data.passes for o in p.offers},
+    )
 
 
 def _explanation_items(result: MatchResult, i: int) -> list[list[Any]]:
@@ -171,6 +185,7 @@ async def run_county(
         await progress(70)
     expired = await repo.expire_county_proposals(session, run.county_code, run.id)
     now = utcnow()
+    engine_needs, engine_offers = _engine_index(data)
     created = 0
     objective = 0.0
     emergency_units = 0
@@ -179,6 +194,15 @@ async def run_county(
         objective += result.objective_points
         emergency_units += result.emergency_units
         for i, proposal in enumerate(result.proposals):
+            quantity, offer_quantity = converted_quantities(
+                data,
+                engine_needs[proposal.need_id],
+                engine_offers[proposal.offer_id],
+                proposal.quantity,
+                pr.unit,
+            )
+            if quantity <= 0:
+                continue  # less than one of the need's units after conversion
             session.add(
                 Match(
                     id=uuid.uuid4(),
@@ -188,7 +212,8 @@ async def run_county(
                     run_id=run.id,
                     source=MatchSource.ENGINE,
                     state=MatchState.PROPOSED,
-                    quantity=proposal.quantity * pr.unit,
+                    quantity=quantity,
+                    offer_quantity=offer_quantity,
                     score=proposal.score,
                     score_parts=dict(proposal.parts),
                     explanation=_explanation_items(result, i),
@@ -347,6 +372,7 @@ class Candidate:
     score: float
     parts: dict[str, float]
     explanation: list[list[Any]]
+    offer_quantity: int | None = None
 
 
 async def _engine_pair_inputs(
@@ -382,22 +408,33 @@ async def candidates(
     config = RunConfig(
         today=today, per_household_cap=max(engine_need.remaining, 1), weights=data.settings.weights
     )
-    for offer in offers:
-        if offer.id == str(match.resource_id) or not check(offer, engine_need, today):
+    data = replace(data, passes=())
+    engine_need = with_terms(_one(data, engine_need)).passes[0].needs[0]
+    for loaded in offers:
+        if loaded.id == str(match.resource_id) or not check(
+            loaded, engine_need, today, taxonomy=data.taxonomy
+        ):
             continue
-        result = run_matching([engine_need], [offer], config)
+        offer = with_terms(_one(data, offer=loaded)).passes[0].offers[0]
+        result = run_matching([engine_need], [offer], config, taxonomy=data.taxonomy)
         if not result.proposals:
             continue
         proposal = result.proposals[0]
+        quantity, offer_quantity = converted_quantities(
+            data, engine_need, offer, proposal.quantity, unit
+        )
+        if quantity <= 0:
+            continue
         items = [item for item in _explanation_items(result, 0) if item[0] != i18n.ONLY_CANDIDATE]
         out.append(
             Candidate(
                 uuid.UUID(offer.id),
                 data.offer_org[offer.id],
-                proposal.quantity * unit,
+                quantity,
                 proposal.score,
                 dict(proposal.parts),
                 items,
+                offer_quantity,
             )
         )
     out.sort(key=lambda c: (-c.score, str(c.resource_id)))
@@ -406,6 +443,20 @@ async def candidates(
 
 def _with_remaining(need: EngineNeed, remaining: int) -> EngineNeed:
     return replace(need, remaining=remaining)
+
+
+def _one(
+    data: CountyInput, need: EngineNeed | None = None, offer: EngineOffer | None = None
+) -> CountyInput:
+    """``data`` reduced to one need or one offer (to segment its text alone)."""
+    p = Pass(
+        "one",
+        (need,) if need else (),
+        (offer,) if offer else (),
+        RunConfig(today=date.today()),  # noqa: DTZ011 - unused; Pass needs a config
+        1,
+    )
+    return replace(data, passes=(p,))
 
 
 async def reassign(
@@ -445,6 +496,7 @@ async def reassign(
         source=MatchSource.COORDINATOR,
         state=MatchState.PROPOSED,
         quantity=chosen.quantity,
+        offer_quantity=chosen.offer_quantity,
         score=chosen.score,
         score_parts=chosen.parts,
         explanation=[*chosen.explanation, [REASSIGNED, {"reason": reason}]],
@@ -515,7 +567,9 @@ async def accept(session: AsyncSession, user: CurrentUser, match_id: uuid.UUID) 
             N_("This need no longer needs that much; ask the coordinator to review it."),
             code="need_short",
         )
-    if resource.remaining < match.quantity:
+    # The offer's units: converted when the need counts in another unit (kg against 斤).
+    taken = match.offer_quantity if match.offer_quantity is not None else match.quantity
+    if resource.remaining < taken:
         raise Conflict(
             N_("Your offer has only {remaining} left; ask the coordinator to review it."),
             code="offer_short",
@@ -526,7 +580,7 @@ async def accept(session: AsyncSession, user: CurrentUser, match_id: uuid.UUID) 
     match.expires_at = None
     need.pledged += match.quantity
     need.helper_organization_id = match.organization_id
-    resource.remaining -= match.quantity
+    resource.remaining -= taken
     if need.state == NeedState.PUBLISHED:
         await transition(
             session, need, NeedState.RESERVED, actor=actor, detail={"match_id": str(match.id)}

@@ -27,14 +27,15 @@ PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
 
 def explain_lines(items: list[Any]) -> list[str]:
     """An explanation ``[[msgid, params], …]`` in the reader's language, one line per item."""
-    gettext = get_translations(current_locale.get()).gettext
+    locale = current_locale.get()
+    gettext = get_translations(locale).gettext
     lines = []
     for item in items or []:
         if not (isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str)):
             continue
         params = item[1] if isinstance(item[1], dict) else {}
         try:
-            lines.append(render_item((item[0], params), gettext))
+            lines.append(render_item((item[0], params), gettext, locale))
         except (KeyError, IndexError, ValueError):
             lines.append(gettext(item[0]).split("{", 1)[0].strip())
     return lines
