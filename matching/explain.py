@@ -111,7 +111,8 @@ def constraint_items(
         _kind_item(need, offer, taxonomy),
     ]
     if need.unit:
-        items.append((i18n.UNITS_CONVERTED if converted else i18n.UNITS_SAME, {"unit": unit}))
+        same = not converted and need.unit == offer.unit
+        items.append((i18n.UNITS_SAME if same else i18n.UNITS_CONVERTED, {"unit": unit}))
     items.append((i18n.IN_AREA_LEVEL, {"level": level_name(level)}))
     rules = offer.eligibility
     if rules.allowed_categories is None:
@@ -134,6 +135,7 @@ def constraint_items(
                 "need_remaining": need.remaining,
                 "quantity": quantity,
                 "unit": unit,
+                "offer_unit": i18n.unit_name(offer.unit),
             },
         )
     )

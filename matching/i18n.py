@@ -35,7 +35,7 @@ WINDOW_FROM = N_("Available from {start}")
 WINDOW_FROM_UNTIL = N_("Available from {start} to {until}")
 NEED_DEADLINE = N_("Needed by {deadline}")
 CAPACITY_UNITS = N_(
-    "Offer has {offer_remaining} {unit} left, the need asks for {need_remaining} {unit}; "
+    "Offer has {offer_remaining} {offer_unit} left, the need asks for {need_remaining} {unit}; "
     "proposed {quantity} {unit}"
 )
 OFFER_LIMIT = N_("Within the offer's limit of {limit} units per household")
@@ -176,7 +176,10 @@ ZH: dict[str, str] = {
     WINDOW_FROM: "自 {start} 起可提供",
     WINDOW_FROM_UNTIL: "可提供时间 {start} 至 {until}",
     NEED_DEADLINE: "需求截止 {deadline}",
-    CAPACITY_UNITS: "资源剩余 {offer_remaining} {unit}，需求 {need_remaining} {unit}；拟分配 {quantity} {unit}",
+    CAPACITY_UNITS: (
+        "资源剩余 {offer_remaining} {offer_unit}，需求 {need_remaining} {unit}；"
+        "拟分配 {quantity} {unit}"
+    ),
     OFFER_LIMIT: "未超过该资源每户 {limit} 份的限额",
     HOUSEHOLD_CAP: "未超过每户每轮 {cap} 份的限额",
     SCORE: "每份得分 {score:.1f}",

@@ -250,7 +250,8 @@ def to_base_units(
 ) -> tuple[list[Need], list[Offer]]:
     """Needs and offers with ``remaining`` in their kind's base unit (``unit`` set to it).
 
-    A unit that does not convert (unknown size, or no kind) is kept as it is.
+    A unit that is worth one base unit (台 of wheelchairs, 件) or does not convert (unknown
+    size, or no kind) is kept as it is: its count is already the base count.
     """
 
     def unit(kind: str | None, given: str) -> tuple[str, int]:
@@ -262,15 +263,11 @@ def to_base_units(
     out_needs = []
     for n in needs:
         u, f = unit(n.item_kind, n.unit)
-        out_needs.append(
-            n if (u, f) == (n.unit, 1) else replace(n, unit=u, remaining=n.remaining * f)
-        )
+        out_needs.append(n if f == 1 else replace(n, unit=u, remaining=n.remaining * f))
     out_offers = []
     for o in offers:
         u, f = unit(o.item_kind, o.unit)
-        out_offers.append(
-            o if (u, f) == (o.unit, 1) else replace(o, unit=u, remaining=o.remaining * f)
-        )
+        out_offers.append(o if f == 1 else replace(o, unit=u, remaining=o.remaining * f))
     return out_needs, out_offers
 
 

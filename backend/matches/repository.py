@@ -307,6 +307,86 @@ async def coordinator_queue(
     return [MatchRow(r[0], r[1], r[2], r[3]) for r in rows.all()], total
 
 
+@dataclass(frozen=True)
+class NeedGroup:
+    """One need of the queue with its proposals (best first)."""
+
+    need: Need
+    rows: list[MatchRow]
+
+
+async def coordinator_queue_by_need(
+    session: AsyncSession,
+    root_paths: Sequence[str] | None,
+    *,
+    category: str | None = None,
+    urgency: Urgency | None = None,
+    organization_id: uuid.UUID | None = None,
+    offset: int = 0,
+    limit: int = 20,
+) -> tuple[list[NeedGroup], int]:
+    """Needs with proposals to review (a page of needs), each with all its proposals.
+
+    Needs are ordered by urgency, then their best proposal's score; the count is of needs.
+    """
+    filters = [Match.state == MatchState.PROPOSED]
+    if root_paths is not None:
+        filters.append(in_subtrees(Need.region_code, root_paths))
+    if category:
+        filters.append(Need.category == category)
+    if urgency is not None:
+        filters.append(Need.urgency == urgency)
+    if organization_id is not None:
+        filters.append(Match.organization_id == organization_id)
+    urgency_rank = func.array_position(
+        func.string_to_array("emergency,high,normal", ","), Need.urgency
+    )
+    needs_query = (
+        select(Match.need_id, urgency_rank.label("rank"), func.max(Match.score).label("best"))
+        .join(Need, Need.id == Match.need_id)
+        .where(*filters)
+        .group_by(Match.need_id, Need.urgency)
+    )
+    total = await session.scalar(select(func.count()).select_from(needs_query.subquery())) or 0
+    page = (
+        await session.execute(
+            needs_query.order_by(urgency_rank, func.max(Match.score).desc(), Match.need_id)
+            .offset(offset)
+            .limit(limit)
+        )
+    ).all()
+    need_ids = [r[0] for r in page]
+    if not need_ids:
+        return [], total
+    rows = await session.execute(
+        _match_rows()
+        .where(Match.need_id.in_(need_ids), *filters)
+        .order_by(Match.score.desc(), Match.id)
+    )
+    by_need: dict[uuid.UUID, list[MatchRow]] = {i: [] for i in need_ids}
+    for r in rows.all():
+        by_need[r[0].need_id].append(MatchRow(r[0], r[1], r[2], r[3]))
+    return [NeedGroup(by_need[i][0].need, by_need[i]) for i in need_ids if by_need[i]], total
+
+
+async def unreviewed_proposals(session: AsyncSession, county_code: str) -> int:
+    """The county's engine proposals nobody has reviewed yet (a new run replaces them)."""
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Match)
+            .where(
+                Match.state == MatchState.PROPOSED,
+                Match.source == MatchSource.ENGINE,
+                Match.run_id.in_(
+                    select(MatchingRun.id).where(MatchingRun.county_code == county_code)
+                ),
+            )
+        )
+        or 0
+    )
+
+
 async def organization_queue(
     session: AsyncSession,
     org_ids: Sequence[uuid.UUID],

@@ -46,7 +46,8 @@ from backend.needs.states import lock_need, transition
 from backend.outbox.service import emit, record_change
 from backend.resources.models import ResourceKind
 from matching import MatchResult, i18n, run_matching
-from matching.candidates import check
+from matching.candidates import check, service_level
+from matching.scoring import SCALE, edge_score
 from matching.types import Need as EngineNeed
 from matching.types import Offer as EngineOffer
 from matching.types import RunConfig
@@ -439,6 +440,83 @@ async def candidates(
         )
     out.sort(key=lambda c: (-c.score, str(c.resource_id)))
     return match, need, out
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another offer that may serve a need (same kind or a substitute, units that convert)."""
+
+    resource_id: uuid.UUID
+    organization_id: uuid.UUID
+    score: float
+    remaining: int
+    unit: str
+
+
+def _alternatives_in(
+    data: CountyInput,
+    today: date,
+    wanted: dict[str, set[str]],
+    limit: int,
+) -> dict[str, list[Alternative]]:
+    """CPU part of :func:`alternatives` (runs in a worker thread)."""
+    data = with_terms(data)
+    out: dict[str, list[Alternative]] = {}
+    for p in data.passes:
+        for need in p.needs:
+            if need.id not in wanted:
+                continue
+            found: list[Alternative] = []
+            for offer in p.offers:
+                if offer.id in wanted[need.id] or not check(
+                    offer, need, today, taxonomy=data.taxonomy
+                ):
+                    continue
+                level = service_level(offer, need)
+                assert level is not None  # check() passed
+                score = edge_score(need, offer, level, today, data.settings.weights) / SCALE
+                found.append(
+                    Alternative(
+                        uuid.UUID(offer.id),
+                        data.offer_org[offer.id],
+                        score,
+                        offer.remaining * p.unit,
+                        offer.unit,
+                    )
+                )
+            found.sort(key=lambda a: (-a.score, str(a.resource_id)))
+            out[need.id] = found[:limit]
+    return out
+
+
+async def alternatives(
+    session: AsyncSession,
+    groups: Sequence[repo.NeedGroup],
+    *,
+    limit: int = 3,
+    today: date | None = None,
+) -> dict[uuid.UUID, list[Alternative]]:
+    """For each need of the queue page, the best other offers that may serve it, best first.
+
+    Each county is loaded once; only offers the engine would accept as candidates (item kind
+    or substitute, units that convert, area, eligibility, window) are listed.
+    """
+    today = today or utcnow().date()
+    by_county: dict[str, dict[str, set[str]]] = {}
+    for group in groups:
+        path = await repo.region_path(session, group.need.region_code)
+        parts = (path or "").split(".")
+        if len(parts) < 3:
+            continue
+        by_county.setdefault(parts[2], {})[str(group.need.id)] = {
+            str(r.match.resource_id) for r in group.rows if r.match.resource_id
+        }
+    out: dict[uuid.UUID, list[Alternative]] = {}
+    for county_code, wanted in by_county.items():
+        data = await load_county(session, county_code, today)
+        found = await asyncio.to_thread(_alternatives_in, data, today, wanted, limit)
+        out.update({uuid.UUID(k): v for k, v in found.items()})
+    return out
 
 
 def _with_remaining(need: EngineNeed, remaining: int) -> EngineNeed:

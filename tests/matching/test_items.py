@@ -254,8 +254,8 @@ def test_explanation_names_offer_kinds_units_and_dates_in_both_languages():
     assert "西湖区慈善总会" in zh_text
     assert "助行器可替代所需的拐杖" in zh_text
     assert "Walking frame may stand in for the Crutches asked for" in en_text
-    assert "件" in zh_text
-    assert "pcs" in en_text
+    assert "资源剩余 3 台，需求 2 根；拟分配 2 根" in zh_text
+    assert "Offer has 3 units left, the need asks for 2 pcs; proposed 2 pcs" in en_text
 
 
 def test_window_without_dates_reads_as_any_time():
