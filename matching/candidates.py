@@ -3,9 +3,10 @@
 An offer may serve a need when all of these hold (constraint codes in brackets):
 
 - [``category``] with an item taxonomy (:class:`matching.items.Taxonomy`, the default in the
-  web app): the offer's item kind is the need's item kind or one it may substitute for. An
-  offer without a known kind (unclassified, e.g. a general fund) serves by category as before
-  item kinds; a need without a known kind is served only by such offers.
+  web app): the offer's item kind is the need's item kind or one it may substitute for. Rows
+  without a known kind (unclassified: inference was not sure and nobody confirmed) match only
+  each other, by category as before item kinds, so an unclassified offer never reaches a need
+  of a known kind (a "慰问包" of unknown content is not proposed for a wheelchair).
   Without a taxonomy: the offer's category serves the need's category (identity, or the
   compatibility table in ``matching/data/compat.json``);
 - [``unit``] with a taxonomy: the offer's unit converts to the need's (same unit group of
@@ -78,13 +79,13 @@ def category_ok(offer: Offer, need: Need, compat: Compat = DEFAULT_COMPAT) -> bo
 def need_keys(need: Need, taxonomy: Taxonomy | None) -> tuple[tuple[str, str], ...]:
     """(kind-or-category key, unit group) pairs a need is looked up by.
 
-    A need of a known kind is looked up by its kind and unit group, and by its category for
-    offers without a kind (unclassified offers serve by category, as before item kinds).
+    A need of a known kind is looked up by its kind and unit group; one without by its
+    category (only offers without a kind serve it). One key today; a tuple so a rule may add
+    more.
     """
-    category = ("c" + need.category, "")
     if taxonomy is None or need.item_kind is None or need.item_kind not in taxonomy:
-        return (category,)
-    return ("k" + need.item_kind, taxonomy.unit_of(need.item_kind, need.unit)[0]), category
+        return (("c" + need.category, ""),)
+    return (("k" + need.item_kind, taxonomy.unit_of(need.item_kind, need.unit)[0]),)
 
 
 def offer_keys(offer: Offer, compat: Compat, taxonomy: Taxonomy | None) -> list[tuple[str, str]]:
