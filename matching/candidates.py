@@ -235,9 +235,13 @@ def build_candidates(
     add_offer = edge_offer.append
     add_level = edge_level.append
     get = index.get
+    keys_memo: dict[tuple[str | None, str, str], tuple[tuple[str, str], ...]] = {}
     for ni, need in enumerate(need_list):
         if need.remaining > 0:
-            keys = need_keys(need, taxonomy)
+            memo = (need.item_kind, need.unit, need.category)
+            keys = keys_memo.get(memo)
+            if keys is None:
+                keys = keys_memo[memo] = need_keys(need, taxonomy)
             path = need.region_path
             seen: set[int] = set()
             for level in range(len(path) - 1, -1, -1):

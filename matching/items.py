@@ -182,6 +182,7 @@ class Taxonomy:
                 msg = f"item kind {kind.code!r} defined twice"
                 raise ValueError(msg)
             self.kinds[kind.code] = kind
+        self._unit_cache: dict[tuple[str | None, str], tuple[str, int]] = {}
         unknown = {s for k in self.kinds.values() for s in k.substitutes if s not in self.kinds}
         if unknown:
             msg = f"unknown substitute kinds: {sorted(unknown)}"
@@ -223,6 +224,13 @@ class Taxonomy:
         group with factor 1 (they convert only to themselves). Without a known kind the group
         is ``""``: unclassified rows are matched by category alone, as before item kinds.
         """
+        key = (kind_code, unit)
+        found = self._unit_cache.get(key)
+        if found is None:
+            found = self._unit_cache[key] = self._unit_of(kind_code, unit)
+        return found
+
+    def _unit_of(self, kind_code: str | None, unit: str) -> tuple[str, int]:
         u = normalize_unit(unit)
         kind = self.kinds.get(kind_code) if kind_code else None
         if kind is None:

@@ -164,17 +164,19 @@ def score_candidates(cands: Candidates, today: dt.date, weights: Weights) -> arr
     # Relevance: per need, its short and long terms as sets and the scaled value of one
     # weight unit; per edge two C-level set intersections with the offer's term set.
     offer_sets = [frozenset(o.terms) for o in cands.offers]
+    need_start, edge_offer = cands.need_start, cands.edge_offer
+    split: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str], float]] = {}
     for ni, need in enumerate(cands.needs):
-        if not need.terms:
+        start, end = need_start[ni], need_start[ni + 1]
+        if start == end or not need.terms:
             continue
-        start, end = cands.need_start[ni], cands.need_start[ni + 1]
-        if start == end:
-            continue
-        wanted = set(need.terms)
-        short = {t for t in wanted if len(t) < LONG_TERM}
-        long = wanted - short
-        total = len(short) + LONG_TERM_WEIGHT * len(long)
-        edge_offer = cands.edge_offer
+        parts = split.get(need.terms)
+        if parts is None:
+            wanted = frozenset(need.terms)
+            short = frozenset(t for t in wanted if len(t) < LONG_TERM)
+            long = wanted - short
+            parts = split[need.terms] = (short, long, len(short) + LONG_TERM_WEIGHT * len(long))
+        short, long, total = parts
         for e in range(start, end):
             terms = offer_sets[edge_offer[e]]
             if terms:

@@ -254,11 +254,18 @@ def to_base_units(
     size, or no kind) is kept as it is: its count is already the base count.
     """
 
+    memo: dict[tuple[str | None, str], tuple[str, int]] = {}
+
     def unit(kind: str | None, given: str) -> tuple[str, int]:
-        group, factor = taxonomy.unit_of(kind, given)
-        if not group:
-            return given, 1
-        return (group[1:] if group.startswith("?") else group), factor
+        found = memo.get((kind, given))
+        if found is None:
+            group, factor = taxonomy.unit_of(kind, given)
+            if not group:
+                found = (given, 1)
+            else:
+                found = ((group[1:] if group.startswith("?") else group), factor)
+            memo[(kind, given)] = found
+        return found
 
     out_needs = []
     for n in needs:
