@@ -11,7 +11,7 @@ from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.accounts.models import Role
-from backend.core.errors import DomainError, Invalid
+from backend.core.errors import Conflict, Invalid
 from backend.core.http import DB, Form, rollback_only
 from backend.core.security import current_locale, login_required, require_user, roles_required
 from backend.core.templating import page, translate
@@ -179,7 +179,7 @@ class KindConfirmViews(Controller):
             await service.confirm_need_kind(
                 db, require_user(request), need_id, data.get("item_kind", ""), data.get("unit", "")
             )
-        except DomainError:
+        except (Invalid, Conflict):
             rollback_only(db)
             return Redirect("/casework/item-kinds?done=error", status_code=303)
         return Redirect("/casework/item-kinds?done=confirmed", status_code=303)

@@ -373,6 +373,7 @@ class OrganizationMatchViews(Controller):
             explain=explain_lines,
             regions=await _region_labels(db, rows),
             done=done,
+            **await _labels(db, [r.need for r in rows]),
         )
 
     @post("/{match_id:uuid}/accept")
