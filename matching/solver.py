@@ -39,7 +39,14 @@ from ortools.graph.python import min_cost_flow
 from matching.candidates import CONSTRAINTS, DEFAULT_COMPAT, Candidates, Compat, build_candidates
 from matching.explain import explain_edge
 from matching.items import Taxonomy
-from matching.scoring import PARTS, SCALE, edge_parts_scaled, score_candidates
+from matching.scoring import (
+    PARTS,
+    SCALE,
+    distance_part,
+    need_parts,
+    offer_part,
+    score_candidates,
+)
 from matching.types import Explanation, Need, Offer, Proposal, RunConfig
 
 #: Constraint codes every proposal passed.
@@ -319,15 +326,27 @@ def run_matching(
     proposals: list[Proposal] = []
     runner_up: list[int] = []
     converted: list[bool] = []
+    need_cache: dict[int, dict[str, int]] = {}
     objective = 0
     emergency_units = 0
     today = config.today
     for e in used:
-        need = cands.needs[cands.edge_need[e]]
+        ni = cands.edge_need[e]
+        need = cands.needs[ni]
         offer = cands.offers[cands.edge_offer[e]]
         quantity = flows[e]
-        scaled = edge_parts_scaled(need, offer, cands.edge_level[e], today, w)
         score = scores[e]
+        # The parts: the need's own (once per need), distance and rating; relevance is what is
+        # left of the integer score (parts are rounded separately and sum to it exactly).
+        scaled = need_cache.get(ni)
+        if scaled is None:
+            scaled = need_cache[ni] = need_parts(need, today, w)
+        scaled = {
+            **scaled,
+            "distance": distance_part(cands.edge_level[e], w),
+            "rating": offer_part(offer, w),
+        }
+        scaled["relevance"] = score - sum(scaled.values())
         objective += score * quantity
         if graph.edge_emergency[e]:
             emergency_units += quantity
