@@ -31,6 +31,7 @@ from backend.grievance.views import (
 )
 from backend.households.api import HouseholdsAPI, ReferralsAPI
 from backend.households.views import HouseholdViews, ReferralViews
+from backend.items.views import CountyKindViews, ItemViews, KindConfirmViews
 from backend.matches.views import CoordinationViews, OrganizationMatchViews
 from backend.needs.api import PublicNeedsAPI
 from backend.needs.views import PublicNeedViews
@@ -70,6 +71,9 @@ WEB: list[Any] = [
     TransparencyViews,
     HouseholdViews,
     ReferralViews,
+    CountyKindViews,
+    ItemViews,
+    KindConfirmViews,
     CoordinationViews,
     OrganizationMatchViews,
     PublicNeedViews,

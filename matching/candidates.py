@@ -2,8 +2,15 @@
 
 An offer may serve a need when all of these hold (constraint codes in brackets):
 
-- [``category``] the offer's category serves the need's category (identity, or the
+- [``category``] with an item taxonomy (:class:`matching.items.Taxonomy`, the default in the
+  web app): the offer's item kind is the need's item kind or one it may substitute for. Rows
+  without a known kind (unclassified: inference was not sure and nobody confirmed) match only
+  each other, by category as before item kinds, so an unclassified offer never reaches a need
+  of a known kind (a "慰问包" of unknown content is not proposed for a wheelchair).
+  Without a taxonomy: the offer's category serves the need's category (identity, or the
   compatibility table in ``matching/data/compat.json``);
+- [``unit``] with a taxonomy: the offer's unit converts to the need's (same unit group of
+  :meth:`matching.items.Taxonomy.unit_of`: 公斤 and 斤 of rice do, 袋 and 斤 do not);
 - [``service_area``] one of the offer's service-area codes is on the need's region path;
 - [``eligibility``] the household has one of the allowed assistance categories (if any are
   set) and all required flags;
@@ -11,8 +18,9 @@ An offer may serve a need when all of these hold (constraint codes in brackets):
   deadline;
 - [``capacity``] the offer and the need both have units left.
 
-Generation is indexed: offers are bucketed by (need category they can serve, service-area
-code), and a need looks up only the buckets of its own region path, never all pairs.
+Generation is indexed: offers are bucketed by (need kind or category they can serve, unit
+group, service-area code), and a need looks up only the buckets of its own kind, unit group and
+region path, never all pairs.
 """
 
 from __future__ import annotations
@@ -24,11 +32,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
+from matching.items import Taxonomy
 from matching.types import Need, Offer
 
 Compat = Mapping[str, frozenset[str]]
 
-CONSTRAINTS: tuple[str, ...] = ("category", "service_area", "eligibility", "window", "capacity")
+CONSTRAINTS: tuple[str, ...] = (
+    "category",
+    "unit",
+    "service_area",
+    "eligibility",
+    "window",
+    "capacity",
+)
+#: Index key: ("k" + need kind | "c" + need category, unit group, service-area code).
+Key = tuple[str, str, str]
 
 
 def load_compat(text: str | None = None) -> dict[str, frozenset[str]]:
@@ -56,6 +74,34 @@ def serves_categories(offer_category: str, compat: Compat) -> frozenset[str]:
 
 def category_ok(offer: Offer, need: Need, compat: Compat = DEFAULT_COMPAT) -> bool:
     return need.category in serves_categories(offer.category, compat)
+
+
+def need_keys(need: Need, taxonomy: Taxonomy | None) -> tuple[tuple[str, str], ...]:
+    """(kind-or-category key, unit group) pairs a need is looked up by.
+
+    A need of a known kind is looked up by its kind and unit group; one without by its
+    category (only offers without a kind serve it). One key today; a tuple so a rule may add
+    more.
+    """
+    if taxonomy is None or need.item_kind is None or need.item_kind not in taxonomy:
+        return (("c" + need.category, ""),)
+    return (("k" + need.item_kind, taxonomy.unit_of(need.item_kind, need.unit)[0]),)
+
+
+def offer_keys(offer: Offer, compat: Compat, taxonomy: Taxonomy | None) -> list[tuple[str, str]]:
+    """(kind-or-category key, unit group) of every need an offer may serve."""
+    if taxonomy is not None and offer.item_kind is not None and offer.item_kind in taxonomy:
+        group = taxonomy.unit_of(offer.item_kind, offer.unit)[0]
+        return [("k" + k, group) for k in sorted(taxonomy.serves(offer.item_kind))]
+    return [("c" + c, "") for c in sorted(serves_categories(offer.category, compat))]
+
+
+def kind_ok(
+    offer: Offer, need: Need, compat: Compat = DEFAULT_COMPAT, taxonomy: Taxonomy | None = None
+) -> bool:
+    """Item kind (or category) and unit agree (the ``category`` and ``unit`` constraints)."""
+    served = offer_keys(offer, compat, taxonomy)
+    return any(key in served for key in need_keys(need, taxonomy))
 
 
 def service_level(offer: Offer, need: Need) -> int | None:
@@ -95,10 +141,16 @@ def window_ok(offer: Offer, need: Need, today: dt.date) -> bool:
     )
 
 
-def check(offer: Offer, need: Need, today: dt.date, compat: Compat = DEFAULT_COMPAT) -> bool:
+def check(
+    offer: Offer,
+    need: Need,
+    today: dt.date,
+    compat: Compat = DEFAULT_COMPAT,
+    taxonomy: Taxonomy | None = None,
+) -> bool:
     """Whether the pair is a candidate edge (the unindexed reference definition)."""
     return (
-        category_ok(offer, need, compat)
+        kind_ok(offer, need, compat, taxonomy)
         and service_level(offer, need) is not None
         and eligible(offer, need)
         and window_ok(offer, need, today)
@@ -135,10 +187,13 @@ _Cond = tuple[frozenset[str] | None, frozenset[str] | None, dt.date | None] | No
 
 
 def build_index(
-    offers: Sequence[Offer], today: dt.date, compat: Compat = DEFAULT_COMPAT
-) -> dict[tuple[str, str], list[tuple[int, _Cond]]]:
-    """Bucket open offers by (servable need category, service-area code)."""
-    index: dict[tuple[str, str], list[tuple[int, _Cond]]] = {}
+    offers: Sequence[Offer],
+    today: dt.date,
+    compat: Compat = DEFAULT_COMPAT,
+    taxonomy: Taxonomy | None = None,
+) -> dict[Key, list[tuple[int, _Cond]]]:
+    """Bucket open offers by (servable need kind or category, unit group, service-area code)."""
+    index: dict[Key, list[tuple[int, _Cond]]] = {}
     for oi, offer in enumerate(offers):
         if not offer_open(offer, today):
             continue
@@ -151,9 +206,9 @@ def build_index(
         if cond == (None, None, None):
             cond = None
         entry = (oi, cond)
-        for need_category in sorted(serves_categories(offer.category, compat)):
+        for key, group in offer_keys(offer, compat, taxonomy):
             for code in dict.fromkeys(offer.service_area):
-                index.setdefault((need_category, code), []).append(entry)
+                index.setdefault((key, group, code), []).append(entry)
     return index
 
 
@@ -162,6 +217,7 @@ def build_candidates(
     offers: Iterable[Offer],
     today: dt.date,
     compat: Compat = DEFAULT_COMPAT,
+    taxonomy: Taxonomy | None = None,
 ) -> Candidates:
     """All candidate edges, needs and offers sorted by id, edges in (need, locality) order.
 
@@ -170,7 +226,7 @@ def build_candidates(
     """
     need_list = tuple(sorted(needs, key=lambda n: n.id))
     offer_list = tuple(sorted(offers, key=lambda o: o.id))
-    index = build_index(offer_list, today, compat)
+    index = build_index(offer_list, today, compat, taxonomy)
     edge_need: array[int] = array("i")
     edge_offer: array[int] = array("i")
     edge_level: array[int] = array("b")
@@ -179,13 +235,22 @@ def build_candidates(
     add_offer = edge_offer.append
     add_level = edge_level.append
     get = index.get
+    keys_memo: dict[tuple[str | None, str, str], tuple[tuple[str, str], ...]] = {}
     for ni, need in enumerate(need_list):
         if need.remaining > 0:
-            category = need.category
+            memo = (need.item_kind, need.unit, need.category)
+            keys = keys_memo.get(memo)
+            if keys is None:
+                keys = keys_memo[memo] = need_keys(need, taxonomy)
             path = need.region_path
             seen: set[int] = set()
             for level in range(len(path) - 1, -1, -1):
-                bucket = get((category, path[level]))
+                code = path[level]
+                bucket = get((*keys[0], code))
+                if len(keys) > 1:
+                    more = get((*keys[1], code))
+                    if more is not None:
+                        bucket = more if bucket is None else bucket + more
                 if bucket is None:
                     continue
                 for oi, cond in bucket:

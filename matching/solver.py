@@ -31,14 +31,22 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import compress
 
 from ortools.graph.python import min_cost_flow
 
 from matching.candidates import CONSTRAINTS, DEFAULT_COMPAT, Candidates, Compat, build_candidates
 from matching.explain import explain_edge
-from matching.scoring import PARTS, SCALE, edge_parts_scaled, score_candidates
+from matching.items import Taxonomy
+from matching.scoring import (
+    PARTS,
+    SCALE,
+    distance_part,
+    need_parts,
+    offer_part,
+    score_candidates,
+)
 from matching.types import Explanation, Need, Offer, Proposal, RunConfig
 
 #: Constraint codes every proposal passed.
@@ -201,10 +209,12 @@ class MatchResult:
     emergency_units: int
     stats: dict[str, float]
     config: RunConfig
+    taxonomy: Taxonomy | None
     _cands: Candidates = field(repr=False)
     _scores: array[int] = field(repr=False)
     _edges: list[int] = field(repr=False)
     _runner_up: list[int] = field(repr=False)
+    _converted: list[bool] = field(repr=False)
 
     @property
     def candidates(self) -> Candidates:
@@ -224,6 +234,8 @@ class MatchResult:
             runner_up=self._runner_up[i],
             quantity=self.proposals[i].quantity,
             config=self.config,
+            taxonomy=self.taxonomy,
+            converted=self._converted[i],
         )
 
     def explanations(self) -> list[Explanation]:
@@ -240,19 +252,67 @@ def _runner_up(cands: Candidates, scores: array[int], flows: list[int], e: int) 
     return best
 
 
+def to_base_units(
+    needs: Iterable[Need], offers: Iterable[Offer], taxonomy: Taxonomy
+) -> tuple[list[Need], list[Offer]]:
+    """Needs and offers with ``remaining`` in their kind's base unit (``unit`` set to it).
+
+    A unit that is worth one base unit (台 of wheelchairs, 件) or does not convert (unknown
+    size, or no kind) is kept as it is: its count is already the base count.
+    """
+
+    memo: dict[tuple[str | None, str], tuple[str, int]] = {}
+
+    def unit(kind: str | None, given: str) -> tuple[str, int]:
+        found = memo.get((kind, given))
+        if found is None:
+            group, factor = taxonomy.unit_of(kind, given)
+            if not group:
+                found = (given, 1)
+            else:
+                found = ((group[1:] if group.startswith("?") else group), factor)
+            memo[(kind, given)] = found
+        return found
+
+    out_needs = []
+    for n in needs:
+        u, f = unit(n.item_kind, n.unit)
+        out_needs.append(n if f == 1 else replace(n, unit=u, remaining=n.remaining * f))
+    out_offers = []
+    for o in offers:
+        u, f = unit(o.item_kind, o.unit)
+        out_offers.append(o if f == 1 else replace(o, unit=u, remaining=o.remaining * f))
+    return out_needs, out_offers
+
+
 def run_matching(
     needs: Iterable[Need],
     offers: Iterable[Offer],
     config: RunConfig,
     compat: Compat = DEFAULT_COMPAT,
+    taxonomy: Taxonomy | None = None,
 ) -> MatchResult:
-    """Propose who helps whom: maximise total score under all constraints (module docstring)."""
+    """Propose who helps whom: maximise total score under all constraints (module docstring).
+
+    With a ``taxonomy`` candidates need agreeing item kinds and units, and quantities are
+    converted to each kind's base unit first (proposals are counted in it, see ``unit``).
+    """
     w = config.weights
-    if min(w.urgency, w.vulnerability, w.waiting, w.distance, w.deadline, w.rating) < 0:
+    if (
+        min(w.urgency, w.vulnerability, w.waiting, w.distance, w.deadline, w.rating, w.relevance)
+        < 0
+    ):
         msg = "weights must be non-negative"
         raise ValueError(msg)
     t0 = time.perf_counter()
-    cands = build_candidates(needs, offers, config.today, compat)
+    changed: set[str] = set()
+    if taxonomy is not None:
+        given_needs, given_offers = list(needs), list(offers)
+        needs, offers = to_base_units(given_needs, given_offers, taxonomy)
+        changed = {a.id for a, b in zip(given_needs, needs, strict=True) if a is not b} | {
+            "o:" + a.id for a, b in zip(given_offers, offers, strict=True) if a is not b
+        }
+    cands = build_candidates(needs, offers, config.today, compat, taxonomy)
     t1 = time.perf_counter()
     scores = score_candidates(cands, config.today, config.weights)
     t2 = time.perf_counter()
@@ -265,15 +325,28 @@ def run_matching(
     used.sort(key=lambda e: (cands.edge_need[e], cands.edge_offer[e]))
     proposals: list[Proposal] = []
     runner_up: list[int] = []
+    converted: list[bool] = []
+    need_cache: dict[int, dict[str, int]] = {}
     objective = 0
     emergency_units = 0
     today = config.today
     for e in used:
-        need = cands.needs[cands.edge_need[e]]
+        ni = cands.edge_need[e]
+        need = cands.needs[ni]
         offer = cands.offers[cands.edge_offer[e]]
         quantity = flows[e]
-        scaled = edge_parts_scaled(need, offer, cands.edge_level[e], today, w)
         score = scores[e]
+        # The parts: the need's own (once per need), distance and rating; relevance is what is
+        # left of the integer score (parts are rounded separately and sum to it exactly).
+        scaled = need_cache.get(ni)
+        if scaled is None:
+            scaled = need_cache[ni] = need_parts(need, today, w)
+        scaled = {
+            **scaled,
+            "distance": distance_part(cands.edge_level[e], w),
+            "rating": offer_part(offer, w),
+        }
+        scaled["relevance"] = score - sum(scaled.values())
         objective += score * quantity
         if graph.edge_emergency[e]:
             emergency_units += quantity
@@ -285,9 +358,11 @@ def run_matching(
                 score=score / SCALE,
                 parts={name: scaled[name] / SCALE for name in PARTS},
                 passed=PASSED,
+                unit=need.unit,
             )
         )
         runner_up.append(_runner_up(cands, scores, flows, e))
+        converted.append(bool(changed) and (need.id in changed or "o:" + offer.id in changed))
     t5 = time.perf_counter()
     stats: dict[str, float] = {
         "needs": len(cands.needs),
@@ -309,8 +384,10 @@ def run_matching(
         emergency_units=emergency_units,
         stats=stats,
         config=config,
+        taxonomy=taxonomy,
         _cands=cands,
         _scores=scores,
         _edges=used,
         _runner_up=runner_up,
+        _converted=converted,
     )

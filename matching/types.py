@@ -22,6 +22,10 @@ class Need:
     """A published need of one household.
 
     ``remaining`` is counted in units of the need's category (parcels, visits, hours...).
+    ``item_kind`` is a code of the item taxonomy (:mod:`matching.items`; ``None`` when
+    unknown) and ``unit`` the unit ``remaining`` is counted in (``""``: the kind's default).
+    ``terms`` are the segmented words of the need's public text (:func:`matching.items.terms`)
+    and ``title`` its public title, shown in explanations.
     ``region_path`` lists GB/T 2260 codes from the province down to the (possibly generalised)
     location, e.g. ``("330000", "330100", "330106", "330106001", "330106001001")``.
     ``vulnerability`` is in ``0..1``; ``waiting_days`` counts days since publication.
@@ -38,6 +42,10 @@ class Need:
     household_flags: frozenset[str] = frozenset()
     vulnerability: float = 0.0
     waiting_days: int = 0
+    item_kind: str | None = None
+    unit: str = ""
+    terms: tuple[str, ...] = ()
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +69,8 @@ class Offer:
 
     ``service_area`` holds region codes, each the root of a served subtree.
     ``org_rating`` is the organization's average feedback, ``1..5`` (``None`` = no ratings yet).
+    ``item_kind``, ``unit`` and ``terms`` as for :class:`Need` (of the offer's description);
+    ``title`` and ``organization_name`` name the offer in explanations.
     """
 
     id: str
@@ -72,6 +82,11 @@ class Offer:
     available_from: dt.date | None = None
     available_until: dt.date | None = None
     org_rating: float | None = None
+    item_kind: str | None = None
+    unit: str = ""
+    terms: tuple[str, ...] = ()
+    title: str = ""
+    organization_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +102,10 @@ class Weights:
       community 1.0, township 0.75, county 0.5, city 0.25, province 0.0
     - ``deadline`` 5: ``1 - min(days_left, 30) / 30`` (0 without a deadline)
     - ``rating`` 5: ``(rating - 1) / 4``, neutral 0.5 when the organization has no rating
+    - ``relevance`` 10: share of the need's text terms (weighted, 1.5 for words of three or
+      more characters, 1 otherwise) that the offer's text also has; 0 without need terms
+
+    So a unit scores at most 110 points.
     """
 
     urgency: float = 40.0
@@ -95,6 +114,7 @@ class Weights:
     distance: float = 10.0
     deadline: float = 5.0
     rating: float = 5.0
+    relevance: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +124,8 @@ class RunConfig:
     ``per_household_cap`` is counted in UNITS: a household receives at most this many units
     in one run, over all its needs and all offers. Every proposal carries at least one unit,
     so it is also an upper bound on the number of proposals a household gets per run (with
-    the default 1, exactly one proposal of one unit at most). A cap on the number of
+    the default 1, exactly one proposal of one unit at most). With item kinds, quantities are
+    converted to each kind's base unit first, so the cap counts base units (斤, not kg). A cap on the number of
     proposals independent of their size is not a flow constraint, hence units.
     """
 
@@ -119,6 +140,8 @@ class Proposal:
 
     ``score`` is the per-unit score in points; ``parts`` maps score part name to its
     contribution in points (they sum to ``score``). ``passed`` lists constraint codes checked.
+    ``quantity`` is counted in ``unit``: the need's item kind's base unit when the need's and
+    the offer's units were converted (``斤`` for rice offered in kg), else their common unit.
     """
 
     need_id: str
@@ -127,6 +150,7 @@ class Proposal:
     score: float
     parts: Mapping[str, float]
     passed: tuple[str, ...]
+    unit: str = ""
 
 
 #: One explanation item: an English ``str.format`` message id and its parameters.

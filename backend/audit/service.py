@@ -98,7 +98,7 @@ async def key_signs_newest_entry(session: AsyncSession, key: bytes) -> bool | No
     ).first()
     if row is None:
         return None
-    return hmac.compare_digest(row.row_mac, _row_mac(key, _entry_fields(row)))
+    return hmac.compare_digest(row.row_mac or "", _row_mac(key, _entry_fields(row)))
 
 
 async def record(

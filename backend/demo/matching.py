@@ -22,6 +22,7 @@ from backend.core.keys import get_keys
 from backend.households.enums import AssistanceCategory
 from backend.households.models import Household
 from backend.households.service import CONTEXTS
+from backend.items.service import base_taxonomy
 from backend.matches.models import MatchingRun, RunState
 from backend.needs.models import Need, NeedCategory, NeedState, Urgency
 from backend.privacy.crypto import FieldCipher
@@ -49,6 +50,11 @@ async def ensure_categories(session: AsyncSession) -> None:
             .values(code=code, name_zh=zh, name_en=en, measure=measure, sort_order=100 + n)
             .on_conflict_do_nothing(index_elements=["code"])
         )
+
+
+def _kind(title: str, category: str) -> str | None:
+    """The item kind of a demo title (as the forms would infer it)."""
+    return base_taxonomy().infer(title, category, strict=True).kind
 
 
 def _cipher() -> FieldCipher:
@@ -116,6 +122,7 @@ async def make_need(
         created_by=created_by,
         deadline=deadline,
         public_profile={},
+        item_kind=_kind(title, category),
     )
     session.add(need)
     await session.flush()
@@ -147,6 +154,7 @@ async def make_resource(
         eligibility=eligibility or {},
         state=ResourceState.ACTIVE,
         created_by=created_by,
+        item_kind=_kind(title, category),
     )
     session.add(resource)
     await session.flush()

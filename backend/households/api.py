@@ -37,6 +37,10 @@ class NeedOut(msgspec.Struct, frozen=True):
     state: str
     hidden_reason: str | None
     public_region_code: str | None
+    #: Item kind code, unit, and whether the kind was "given" or "inferred" (or "unsure").
+    item_kind: str | None = None
+    unit: str = ""
+    item_kind_source: str = "inferred"
 
 
 def _summary(h: Household, region_name: str) -> HouseholdSummary:
@@ -60,7 +64,14 @@ def _summary(h: Household, region_name: str) -> HouseholdSummary:
 
 def _need_out(need: Any) -> NeedOut:
     return NeedOut(
-        need.id, need.household_id, need.state.value, need.hidden_reason, need.public_region_code
+        need.id,
+        need.household_id,
+        need.state.value,
+        need.hidden_reason,
+        need.public_region_code,
+        need.item_kind,
+        need.unit,
+        need.item_kind_source,
     )
 
 

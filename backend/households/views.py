@@ -137,6 +137,7 @@ def need_in(data: dict[str, str]) -> NeedIn:
         amount_fen=amount,
         urgency=data.get("urgency", "normal"),
         deadline=deadline,
+        item_kind=data.get("item_kind", "").strip() or None,
     )
 
 

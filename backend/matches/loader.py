@@ -5,6 +5,10 @@ The household's own region path (a caseworker-internal location) is used for the
 check and the distance score; it stays in this process and never reaches a Match row, an
 explanation or a notification (those carry the need id only).
 
+Needs and resources carry an item kind and unit; the county's taxonomy (shared kinds plus the
+county's own) goes with the input, and the engine matches kinds and converts units. Text terms
+(jieba) are segmented in :func:`with_terms`, called in the worker thread with the solve.
+
 Two passes share one run: needs counted in units (parcels, visits, hours) are matched with
 non-monetary offers, needs counted in money (``amount_fen``) with fund offers. The money pass
 works in whole yuan so capacities stay small; match quantities are stored back in fen.
@@ -13,14 +17,16 @@ works in whole yuan so capacities stay small; match quantities are stored back i
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.items import service as items
 from backend.matches import repository as repo
 from backend.resources.models import ResourceKind
+from matching.items import Taxonomy, terms
 from matching.types import Eligibility, Need, Offer, RunConfig, Weights
 
 #: Defaults that are not engine weights: units (and yuan) per household per run.
@@ -78,6 +84,9 @@ class CountyInput:
     #: engine need id → region code of the need (for scoping), organization id per offer.
     need_region: dict[str, str]
     offer_org: dict[str, uuid.UUID]
+    taxonomy: Taxonomy
+    #: Public text (title and body / description) per engine need and offer id, for terms.
+    texts: dict[str, str] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -120,6 +129,8 @@ async def load_county(session: AsyncSession, county_code: str, today: date) -> C
     if region is None:
         raise LookupError(f"{county_code} is not a county")
     settings = CountySettings.from_overrides(await repo.county_weights(session, county_code))
+    taxonomy = await items.taxonomy_for(session, county_code)
+    texts: dict[str, str] = {}
     amount_codes = await repo.amount_categories(session)
 
     need_rows = await repo.published_needs(session, region.path)
@@ -158,7 +169,11 @@ async def load_county(session: AsyncSession, county_code: str, today: date) -> C
             household_flags=frozenset(row.household_flags),
             vulnerability=_clamp01(row.vulnerability),
             waiting_days=_waiting_days(need.published_at, today),
+            item_kind=need.item_kind,
+            unit="元" if is_money else need.unit,
+            title=need.title,
         )
+        texts[engine_need.id] = f"{need.title} {need.body}"
         (money_needs if is_money else unit_needs).append(engine_need)
         need_region[engine_need.id] = need.region_code
 
@@ -184,7 +199,12 @@ async def load_county(session: AsyncSession, county_code: str, today: date) -> C
             org_rating=offer_row.rating_sum / offer_row.rating_count
             if offer_row.rating_count
             else None,
+            item_kind=res.item_kind,
+            unit="元" if is_money else res.unit,
+            title=res.title,
+            organization_name=offer_row.organization_name,
         )
+        texts[offer.id] = f"{res.title} {res.description}"
         (money_offers if is_money else unit_offers).append(offer)
         offer_org[offer.id] = res.organization_id
 
@@ -208,4 +228,42 @@ async def load_county(session: AsyncSession, county_code: str, today: date) -> C
             FEN_PER_UNIT,
         ),
     )
-    return CountyInput(county_code, settings, passes, need_region, offer_org)
+    return CountyInput(county_code, settings, passes, need_region, offer_org, taxonomy, texts)
+
+
+def with_terms(data: CountyInput) -> CountyInput:
+    """The input with every need's and offer's text terms (CPU work: call off the loop)."""
+    cache: dict[str, tuple[str, ...]] = {}
+
+    def of(key: str) -> tuple[str, ...]:
+        text = data.texts.get(key, "")
+        if text not in cache:
+            cache[text] = tuple(terms(text))
+        return cache[text]
+
+    passes = tuple(
+        replace(
+            p,
+            needs=tuple(replace(n, terms=of(n.id)) for n in p.needs),
+            offers=tuple(replace(o, terms=of(o.id)) for o in p.offers),
+        )
+        for p in data.passes
+    )
+    return replace(data, passes=passes)
+
+
+def converted_quantities(
+    data: CountyInput, need: Need, offer: Offer, base_quantity: int, unit: int
+) -> tuple[int, int | None]:
+    """A proposal's quantity (in the kind's base unit) in the need's and the offer's units.
+
+    Returns (need quantity, offer quantity or ``None`` when both count the same), times
+    ``unit`` (fen per unit in the money pass). The need side rounds down (never promise more
+    than the offer covers), the offer side up (never take less than is handed out).
+    """
+    f_need = data.taxonomy.unit_of(need.item_kind, need.unit)[1]
+    f_offer = data.taxonomy.unit_of(offer.item_kind, offer.unit)[1]
+    need_qty = base_quantity // f_need
+    if f_need == f_offer:
+        return need_qty * unit, None
+    return need_qty * unit, -(-need_qty * f_need // f_offer) * unit

@@ -72,7 +72,10 @@ class Match(UUIDPrimaryKey, Timestamps, Base):
     run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("matching_runs.id"))
     source: Mapped[MatchSource] = mapped_column(str_enum(MatchSource))
     state: Mapped[MatchState] = mapped_column(str_enum(MatchState), default=MatchState.PROPOSED)
+    #: In the need's unit (fen for money). ``offer_quantity``: the same in the offer's unit when
+    #: the two differ (rice asked in kg, offered in 斤); ``None`` when they are the same.
     quantity: Mapped[int] = mapped_column(BigInteger, default=1)
+    offer_quantity: Mapped[int | None] = mapped_column(BigInteger)
     score: Mapped[float] = mapped_column(Float, default=0.0)
     score_parts: Mapped[dict[str, float]] = mapped_column(JSONB, default=dict)
     explanation: Mapped[list[object]] = mapped_column(JSONB, default=list)

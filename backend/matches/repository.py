@@ -52,6 +52,7 @@ class OfferRow:
     resource: Resource
     rating_sum: int
     rating_count: int
+    organization_name: str = ""
 
 
 async def county(session: AsyncSession, code: str) -> Region | None:
@@ -100,7 +101,7 @@ async def published_needs(session: AsyncSession, county_path: str) -> Sequence[N
 async def active_offers(session: AsyncSession, area_codes: Sequence[str]) -> Sequence[OfferRow]:
     """Active resources of approved organizations whose service area touches ``area_codes``."""
     rows = await session.execute(
-        select(Resource, Organization.rating_sum, Organization.rating_count)
+        select(Resource, Organization.rating_sum, Organization.rating_count, Organization.name)
         .join(Organization, Organization.id == Resource.organization_id)
         .where(
             Resource.state == ResourceState.ACTIVE,
@@ -112,7 +113,7 @@ async def active_offers(session: AsyncSession, area_codes: Sequence[str]) -> Seq
         )
         .order_by(Resource.id)
     )
-    return [OfferRow(res, rsum, rcount) for res, rsum, rcount in rows.all()]
+    return [OfferRow(res, rsum, rcount, name) for res, rsum, rcount, name in rows.all()]
 
 
 async def subtree_codes(session: AsyncSession, path: str) -> list[str]:
@@ -140,8 +141,12 @@ async def held_quantities(
         Match.source == MatchSource.ENGINE,
         Match.run_id.in_(select(MatchingRun.id).where(MatchingRun.county_code == county_code)),
     )
+    # An offer's units: ``offer_quantity`` when the match converted units, else ``quantity``.
+    amount = (
+        Match.quantity if column == "need" else func.coalesce(Match.offer_quantity, Match.quantity)
+    )
     rows = await session.execute(
-        select(key, func.sum(Match.quantity))
+        select(key, func.sum(amount))
         .where(key.in_(list(ids)), Match.state.in_(OPEN_STATES), ~own_engine_proposal)
         .group_by(key)
     )
@@ -301,6 +306,86 @@ async def coordinator_queue(
         query.order_by(urgency_rank, Match.score.desc(), Match.id).offset(offset).limit(limit)
     )
     return [MatchRow(r[0], r[1], r[2], r[3]) for r in rows.all()], total
+
+
+@dataclass(frozen=True)
+class NeedGroup:
+    """One need of the queue with its proposals (best first)."""
+
+    need: Need
+    rows: list[MatchRow]
+
+
+async def coordinator_queue_by_need(
+    session: AsyncSession,
+    root_paths: Sequence[str] | None,
+    *,
+    category: str | None = None,
+    urgency: Urgency | None = None,
+    organization_id: uuid.UUID | None = None,
+    offset: int = 0,
+    limit: int = 20,
+) -> tuple[list[NeedGroup], int]:
+    """Needs with proposals to review (a page of needs), each with all its proposals.
+
+    Needs are ordered by urgency, then their best proposal's score; the count is of needs.
+    """
+    filters = [Match.state == MatchState.PROPOSED]
+    if root_paths is not None:
+        filters.append(in_subtrees(Need.region_code, root_paths))
+    if category:
+        filters.append(Need.category == category)
+    if urgency is not None:
+        filters.append(Need.urgency == urgency)
+    if organization_id is not None:
+        filters.append(Match.organization_id == organization_id)
+    urgency_rank = func.array_position(
+        func.string_to_array("emergency,high,normal", ","), Need.urgency
+    )
+    needs_query = (
+        select(Match.need_id, urgency_rank.label("rank"), func.max(Match.score).label("best"))
+        .join(Need, Need.id == Match.need_id)
+        .where(*filters)
+        .group_by(Match.need_id, Need.urgency)
+    )
+    total = await session.scalar(select(func.count()).select_from(needs_query.subquery())) or 0
+    page = (
+        await session.execute(
+            needs_query.order_by(urgency_rank, func.max(Match.score).desc(), Match.need_id)
+            .offset(offset)
+            .limit(limit)
+        )
+    ).all()
+    need_ids = [r[0] for r in page]
+    if not need_ids:
+        return [], total
+    rows = await session.execute(
+        _match_rows()
+        .where(Match.need_id.in_(need_ids), *filters)
+        .order_by(Match.score.desc(), Match.id)
+    )
+    by_need: dict[uuid.UUID, list[MatchRow]] = {i: [] for i in need_ids}
+    for r in rows.all():
+        by_need[r[0].need_id].append(MatchRow(r[0], r[1], r[2], r[3]))
+    return [NeedGroup(by_need[i][0].need, by_need[i]) for i in need_ids if by_need[i]], total
+
+
+async def unreviewed_proposals(session: AsyncSession, county_code: str) -> int:
+    """The county's engine proposals nobody has reviewed yet (a new run replaces them)."""
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Match)
+            .where(
+                Match.state == MatchState.PROPOSED,
+                Match.source == MatchSource.ENGINE,
+                Match.run_id.in_(
+                    select(MatchingRun.id).where(MatchingRun.county_code == county_code)
+                ),
+            )
+        )
+        or 0
+    )
 
 
 async def organization_queue(

@@ -27,7 +27,13 @@ from backend.core.i18n import N_
 from backend.core.repository import get_by_id
 from backend.fulfilment.models import Fulfilment
 from backend.matches import repository as repo
-from backend.matches.loader import CountyInput, load_county
+from backend.matches.loader import (
+    CountyInput,
+    Pass,
+    converted_quantities,
+    load_county,
+    with_terms,
+)
 from backend.matches.models import (
     MATCH_TRANSITIONS,
     Match,
@@ -41,7 +47,8 @@ from backend.needs.states import lock_need, transition
 from backend.outbox.service import emit, record_change
 from backend.resources.models import ResourceKind
 from matching import MatchResult, i18n, run_matching
-from matching.candidates import check
+from matching.candidates import check, service_level
+from matching.scoring import SCALE, edge_score
 from matching.types import Need as EngineNeed
 from matching.types import Offer as EngineOffer
 from matching.types import RunConfig
@@ -135,12 +142,20 @@ class PassResult:
 
 
 def solve(data: CountyInput) -> list[PassResult]:
-    """The CPU part of a run (pure; called in a worker thread)."""
+    """The CPU part of a run (pure; called in a worker thread): text terms, then each pass."""
+    data = with_terms(data)
     return [
-        PassResult(p.unit, run_matching(p.needs, p.offers, p.config))
+        PassResult(p.unit, run_matching(p.needs, p.offers, p.config, taxonomy=data.taxonomy))
         for p in data.passes
         if p.needs and p.offers
     ]
+
+
+def _engine_index(data: CountyInput) -> tuple[dict[str, EngineNeed], dict[str, EngineOffer]]:
+    return (
+        {n.id: n for p in data.passes for n in p.needs},
+        {o.id: o for p in data.passes for o in p.offers},
+    )
 
 
 def _explanation_items(result: MatchResult, i: int) -> list[list[Any]]:
@@ -172,6 +187,7 @@ async def run_county(
         await progress(70)
     expired = await repo.expire_county_proposals(session, run.county_code, run.id)
     now = utcnow()
+    engine_needs, engine_offers = _engine_index(data)
     created = 0
     objective = 0.0
     emergency_units = 0
@@ -180,6 +196,15 @@ async def run_county(
         objective += result.objective_points
         emergency_units += result.emergency_units
         for i, proposal in enumerate(result.proposals):
+            quantity, offer_quantity = converted_quantities(
+                data,
+                engine_needs[proposal.need_id],
+                engine_offers[proposal.offer_id],
+                proposal.quantity,
+                pr.unit,
+            )
+            if quantity <= 0:
+                continue  # less than one of the need's units after conversion
             session.add(
                 Match(
                     id=uuid.uuid4(),
@@ -189,7 +214,8 @@ async def run_county(
                     run_id=run.id,
                     source=MatchSource.ENGINE,
                     state=MatchState.PROPOSED,
-                    quantity=proposal.quantity * pr.unit,
+                    quantity=quantity,
+                    offer_quantity=offer_quantity,
                     score=proposal.score,
                     score_parts=dict(proposal.parts),
                     explanation=_explanation_items(result, i),
@@ -348,6 +374,7 @@ class Candidate:
     score: float
     parts: dict[str, float]
     explanation: list[list[Any]]
+    offer_quantity: int | None = None
 
 
 async def _engine_pair_inputs(
@@ -383,30 +410,132 @@ async def candidates(
     config = RunConfig(
         today=today, per_household_cap=max(engine_need.remaining, 1), weights=data.settings.weights
     )
-    for offer in offers:
-        if offer.id == str(match.resource_id) or not check(offer, engine_need, today):
+    data = replace(data, passes=())
+    engine_need = with_terms(_one(data, engine_need)).passes[0].needs[0]
+    for loaded in offers:
+        if loaded.id == str(match.resource_id) or not check(
+            loaded, engine_need, today, taxonomy=data.taxonomy
+        ):
             continue
-        result = run_matching([engine_need], [offer], config)
+        offer = with_terms(_one(data, offer=loaded)).passes[0].offers[0]
+        result = run_matching([engine_need], [offer], config, taxonomy=data.taxonomy)
         if not result.proposals:
             continue
         proposal = result.proposals[0]
+        quantity, offer_quantity = converted_quantities(
+            data, engine_need, offer, proposal.quantity, unit
+        )
+        if quantity <= 0:
+            continue
         items = [item for item in _explanation_items(result, 0) if item[0] != i18n.ONLY_CANDIDATE]
         out.append(
             Candidate(
                 uuid.UUID(offer.id),
                 data.offer_org[offer.id],
-                proposal.quantity * unit,
+                quantity,
                 proposal.score,
                 dict(proposal.parts),
                 items,
+                offer_quantity,
             )
         )
     out.sort(key=lambda c: (-c.score, str(c.resource_id)))
     return match, need, out
 
 
+@dataclass(frozen=True)
+class Alternative:
+    """Another offer that may serve a need (same kind or a substitute, units that convert)."""
+
+    resource_id: uuid.UUID
+    organization_id: uuid.UUID
+    score: float
+    remaining: int
+    unit: str
+
+
+def _alternatives_in(
+    data: CountyInput,
+    today: date,
+    wanted: dict[str, set[str]],
+    limit: int,
+) -> dict[str, list[Alternative]]:
+    """CPU part of :func:`alternatives` (runs in a worker thread)."""
+    data = with_terms(data)
+    out: dict[str, list[Alternative]] = {}
+    for p in data.passes:
+        for need in p.needs:
+            if need.id not in wanted:
+                continue
+            found: list[Alternative] = []
+            for offer in p.offers:
+                if offer.id in wanted[need.id] or not check(
+                    offer, need, today, taxonomy=data.taxonomy
+                ):
+                    continue
+                level = service_level(offer, need)
+                assert level is not None  # check() passed
+                score = edge_score(need, offer, level, today, data.settings.weights) / SCALE
+                found.append(
+                    Alternative(
+                        uuid.UUID(offer.id),
+                        data.offer_org[offer.id],
+                        score,
+                        offer.remaining * p.unit,
+                        offer.unit,
+                    )
+                )
+            found.sort(key=lambda a: (-a.score, str(a.resource_id)))
+            out[need.id] = found[:limit]
+    return out
+
+
+async def alternatives(
+    session: AsyncSession,
+    groups: Sequence[repo.NeedGroup],
+    *,
+    limit: int = 3,
+    today: date | None = None,
+) -> dict[uuid.UUID, list[Alternative]]:
+    """For each need of the queue page, the best other offers that may serve it, best first.
+
+    Each county is loaded once; only offers the engine would accept as candidates (item kind
+    or substitute, units that convert, area, eligibility, window) are listed.
+    """
+    today = today or utcnow().date()
+    by_county: dict[str, dict[str, set[str]]] = {}
+    for group in groups:
+        path = await repo.region_path(session, group.need.region_code)
+        parts = (path or "").split(".")
+        if len(parts) < 3:
+            continue
+        by_county.setdefault(parts[2], {})[str(group.need.id)] = {
+            str(r.match.resource_id) for r in group.rows if r.match.resource_id
+        }
+    out: dict[uuid.UUID, list[Alternative]] = {}
+    for county_code, wanted in by_county.items():
+        data = await load_county(session, county_code, today)
+        found = await asyncio.to_thread(_alternatives_in, data, today, wanted, limit)
+        out.update({uuid.UUID(k): v for k, v in found.items()})
+    return out
+
+
 def _with_remaining(need: EngineNeed, remaining: int) -> EngineNeed:
     return replace(need, remaining=remaining)
+
+
+def _one(
+    data: CountyInput, need: EngineNeed | None = None, offer: EngineOffer | None = None
+) -> CountyInput:
+    """``data`` reduced to one need or one offer (to segment its text alone)."""
+    p = Pass(
+        "one",
+        (need,) if need else (),
+        (offer,) if offer else (),
+        RunConfig(today=date.today()),  # noqa: DTZ011 - unused; Pass needs a config
+        1,
+    )
+    return replace(data, passes=(p,))
 
 
 async def reassign(
@@ -446,6 +575,7 @@ async def reassign(
         source=MatchSource.COORDINATOR,
         state=MatchState.PROPOSED,
         quantity=chosen.quantity,
+        offer_quantity=chosen.offer_quantity,
         score=chosen.score,
         score_parts=chosen.parts,
         explanation=[*chosen.explanation, [REASSIGNED, {"reason": reason}]],
@@ -516,7 +646,9 @@ async def accept(session: AsyncSession, user: CurrentUser, match_id: uuid.UUID) 
             N_("This need no longer needs that much; ask the coordinator to review it."),
             code="need_short",
         )
-    if resource.remaining < match.quantity:
+    # The offer's units: converted when the need counts in another unit (kg against 斤).
+    taken = match.offer_quantity if match.offer_quantity is not None else match.quantity
+    if resource.remaining < taken:
         raise Conflict(
             N_("Your offer has only {remaining} left; ask the coordinator to review it."),
             code="offer_short",
@@ -527,7 +659,7 @@ async def accept(session: AsyncSession, user: CurrentUser, match_id: uuid.UUID) 
     match.expires_at = None
     need.pledged += match.quantity
     need.helper_organization_id = match.organization_id
-    resource.remaining -= match.quantity
+    resource.remaining -= taken
     if need.state == NeedState.PUBLISHED:
         await transition(
             session, need, NeedState.RESERVED, actor=actor, detail={"match_id": str(match.id)}

@@ -10,12 +10,13 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.accounts.models import Role
-from backend.core.errors import Invalid
+from backend.core.errors import Invalid, NotFound
 from backend.core.http import DB, Form
 from backend.core.i18n import N_, get_translations
 from backend.core.pagination import Page
 from backend.core.security import current_locale, org_member_required, require_user, roles_required
 from backend.core.templating import page, translate
+from backend.items import service as items
 from backend.matches import fairness, service
 from backend.matches import repository as repo
 from backend.matches.models import MatchState, RunState
@@ -27,14 +28,15 @@ PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
 
 def explain_lines(items: list[Any]) -> list[str]:
     """An explanation ``[[msgid, params], …]`` in the reader's language, one line per item."""
-    gettext = get_translations(current_locale.get()).gettext
+    locale = current_locale.get()
+    gettext = get_translations(locale).gettext
     lines = []
     for item in items or []:
         if not (isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str)):
             continue
         params = item[1] if isinstance(item[1], dict) else {}
         try:
-            lines.append(render_item((item[0], params), gettext))
+            lines.append(render_item((item[0], params), gettext, locale))
         except (KeyError, IndexError, ValueError):
             lines.append(gettext(item[0]).split("{", 1)[0].strip())
     return lines
@@ -52,6 +54,32 @@ async def _region_labels(db: DB, rows: list[repo.MatchRow]) -> dict[str, str]:
     return {
         code: region.name for code, region in (await repo.region_names(db, sorted(codes))).items()
     }
+
+
+async def _labels(db: DB, needs: list[Any]) -> dict[str, Any]:
+    """Names of categories and item kinds for the pages that show match cards."""
+    locale = current_locale.get()
+    categories, _orgs = await repo.queue_filters(db, [])
+    return {
+        "category_names": {
+            c.code: (c.name_zh if locale == "zh_CN" else c.name_en) for c in categories
+        },
+        "kind_names": await _kind_names(db, needs, locale),
+    }
+
+
+async def _kind_names(db: DB, needs: list[Any], locale: str) -> dict[str, str]:
+    """Item kind code → name in the reader's language, for the needs' counties."""
+    names: dict[str, str] = {}
+    seen: set[str | None] = set()
+    for need in needs:
+        county = await items.county_of(db, need.region_code)
+        if county in seen:
+            continue
+        seen.add(county)
+        taxonomy = await items.taxonomy_for(db, county)
+        names.update({code: k.name(locale) for code, k in taxonomy.kinds.items()})
+    return names
 
 
 class CoordinationViews(Controller):
@@ -75,7 +103,7 @@ class CoordinationViews(Controller):
         scope = service.coordinator_scope(user)
         pager = Page(number=page_no, size=20)
         wanted_urgency = Urgency(urgency) if urgency in {u.value for u in Urgency} else None
-        rows, total = await repo.coordinator_queue(
+        groups, total = await repo.coordinator_queue_by_need(
             db,
             scope,
             category=category or None,
@@ -84,7 +112,16 @@ class CoordinationViews(Controller):
             offset=pager.offset,
             limit=pager.size,
         )
+        rows = [r for g in groups for r in g.rows]
+        alternatives = await service.alternatives(db, groups)
+        alt_resources = await repo.resources_by_id(
+            db, [a.resource_id for alts in alternatives.values() for a in alts]
+        )
+        alt_orgs = await repo.organizations_by_id(
+            db, [a.organization_id for alts in alternatives.values() for a in alts]
+        )
         categories, orgs = await repo.queue_filters(db, scope)
+        locale = current_locale.get()
         query = "&".join(
             f"{k}={v}" for k, v in (("category", category), ("urgency", urgency), ("org", org)) if v
         )
@@ -93,6 +130,14 @@ class CoordinationViews(Controller):
             "matches/queue.html",
             fragment="matches/_queue.html",
             rows=rows,
+            groups=groups,
+            alternatives=alternatives,
+            alt_resources=alt_resources,
+            alt_orgs=alt_orgs,
+            category_names={
+                c.code: (c.name_zh if locale == "zh_CN" else c.name_en) for c in categories
+            },
+            kind_names=await _kind_names(db, [g.need for g in groups], locale),
             pager=pager.with_total(total),
             categories=categories,
             orgs=orgs,
@@ -152,6 +197,7 @@ class CoordinationViews(Controller):
             error=error,
             form=form or {},
             proposed=match.state == MatchState.PROPOSED,
+            **await _labels(db, [need]),
         )
 
     @post("/matches/{match_id:uuid}/reassign")
@@ -207,6 +253,7 @@ class CoordinationViews(Controller):
                 explain=explain_lines,
                 error=None,
                 regions=await _region_labels(db, visible),
+                **await _labels(db, [r.need for r in visible]),
             )
         approved, skipped = await service.bulk_approve(db, user, ids)
         return Redirect(
@@ -233,8 +280,24 @@ class CoordinationViews(Controller):
         )
 
     @post("/runs")
-    async def start_run(self, request: Request[Any, Any, Any], db: DB, data: Form) -> Redirect:
-        run = await service.request_run(db, require_user(request), data.get("county_code", ""))
+    async def start_run(
+        self, request: Request[Any, Any, Any], db: DB, data: Form
+    ) -> Template | Redirect:
+        """Queue a run; first ask when it would replace proposals nobody has reviewed yet."""
+        user = require_user(request)
+        county_code = data.get("county_code", "")
+        county = await repo.county(db, county_code)
+        if county is None or not service.covers_need(user, county.path):
+            raise NotFound(N_("County not found."))
+        pending = await repo.unreviewed_proposals(db, county_code)
+        if pending and data.get("confirm") != "yes":
+            return page(
+                request,
+                "matches/run_confirm.html",
+                county=county,
+                pending=pending,
+            )
+        run = await service.request_run(db, user, county_code)
         return Redirect(f"/coordination/runs/{run.id}", status_code=303)
 
     @get("/runs/{run_id:uuid}", name="coordination_run")
@@ -300,6 +363,7 @@ class OrganizationMatchViews(Controller):
             explain=explain_lines,
             regions=await _region_labels(db, rows),
             done=done,
+            **await _labels(db, [r.need for r in rows]),
         )
 
     @post("/{match_id:uuid}/accept")

@@ -84,6 +84,12 @@ class Need(UUIDPrimaryKey, Timestamps, Base):
     body: Mapped[str] = mapped_column(Text, default="")
     quantity: Mapped[int | None] = mapped_column(Integer)
     unit: Mapped[str] = mapped_column(String(16), default="")
+    #: Item kind (code of matching/data/items.csv or a county extension) and how it was set
+    #: (backend.items.models.KindSource: given, inferred, unsure, confirmed).
+    item_kind: Mapped[str | None] = mapped_column(String(64))
+    item_kind_source: Mapped[str] = mapped_column(
+        String(16), default="inferred", server_default="inferred"
+    )
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)
     pledged: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     delivered: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

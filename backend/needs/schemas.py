@@ -104,6 +104,8 @@ class NeedIn(msgspec.Struct, kw_only=True):
     amount_fen: int | None = None
     urgency: str = "normal"
     deadline: date | None = None
+    #: Code of an item kind of the category; inferred from the title when absent.
+    item_kind: str | None = None
 
 
 class PublishBlock(msgspec.Struct, frozen=True):

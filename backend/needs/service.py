@@ -31,6 +31,7 @@ from backend.core.i18n import N_
 from backend.core.repository import get_by_id
 from backend.households import service as households
 from backend.households.models import Household
+from backend.items import service as items
 from backend.needs import repository as repo
 from backend.needs.models import Need, NeedCategory, NeedState, Urgency
 
@@ -66,7 +67,7 @@ def _actor(user: CurrentUser) -> Actor:
     return Actor(kind="user", id=user.id, role="caseworker")
 
 
-async def _clean(session: AsyncSession, data: NeedIn) -> dict[str, Any]:
+async def _clean(session: AsyncSession, data: NeedIn, region_code: str) -> dict[str, Any]:
     errors: dict[str, str] = {}
     category = await get_by_id(session, NeedCategory, data.category)
     if category is None:
@@ -94,7 +95,21 @@ async def _clean(session: AsyncSession, data: NeedIn) -> dict[str, Any]:
         errors["deadline"] = "invalid"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
+    # The item kind: as given (it must be of the category), or inferred from the title.
+    resolved = await items.resolve_for_region(
+        session,
+        region_code,
+        category=data.category,
+        title=title,
+        body=body,
+        item_kind=data.item_kind,
+        unit=unit,
+    )
+    if amount is None:
+        unit = resolved.unit
     return {
+        "item_kind": resolved.kind,
+        "item_kind_source": resolved.source.value,
         "category": data.category,
         "title": title,
         "body": body,
@@ -110,7 +125,7 @@ async def create_draft(
     session: AsyncSession, user: CurrentUser, household_id: uuid.UUID, data: NeedIn
 ) -> Need:
     household, _ = await households.household_for(session, user, household_id)
-    values = await _clean(session, data)
+    values = await _clean(session, data, household.region_code)
     need = Need(
         id=uuid.uuid4(),
         household_id=household.id,
@@ -154,7 +169,7 @@ async def update_draft(
         raise Conflict(
             N_("Only a draft can be edited. Withdraw the need first."), code="need_state"
         )
-    for key, value in (await _clean(session, data)).items():
+    for key, value in (await _clean(session, data, need.region_code)).items():
         setattr(need, key, value)
     await record_change(
         session,

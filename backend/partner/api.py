@@ -186,6 +186,8 @@ def resource_out(r: Resource) -> dict[str, Any]:
         "title": r.title,
         "description": r.description,
         "unit": r.unit,
+        "item_kind": r.item_kind,
+        "item_kind_source": r.item_kind_source,
         "capacity": r.capacity,
         "remaining": r.remaining,
         "service_area": list(r.service_area),

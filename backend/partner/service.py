@@ -22,6 +22,7 @@ from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.core.repository import get_by_id
 from backend.fulfilment.models import Delivery, FulfilmentState
+from backend.items import service as items
 from backend.needs.models import NeedCategory
 from backend.outbox.service import emit, record_change
 from backend.partner import repository as repo
@@ -127,6 +128,7 @@ async def authenticate(session: AsyncSession, client_id: str, secret: str) -> AP
 # --- what partner systems write ------------------------------------------------------------
 
 RESOURCE_FIELDS = {
+    "item_kind",
     "kind",
     "category",
     "title",
@@ -207,8 +209,32 @@ async def save_resource(
     unit = str(merged.get("unit") or "")
     if len(unit) > 16:
         errors["unit"] = "too_long"
+    given_kind = merged.get("item_kind") if "item_kind" in data else None
+    if given_kind is not None and not isinstance(given_kind, str):
+        errors["item_kind"] = "invalid"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
+    # The item kind: as given, or inferred from the title when the call does not name one (an
+    # update that changes neither keeps the stored kind).
+    keep = (
+        resource is not None
+        and "item_kind" not in data
+        and not ({"title", "category", "unit"} & set(data))
+    )
+    org = await get_by_id(session, Organization, client.organization_id)
+    resolved = (
+        None
+        if keep
+        else await items.resolve_for_region(
+            session,
+            org.region_code if org is not None else None,
+            category=str(category),
+            title=title,
+            body=str(merged.get("description") or ""),
+            item_kind=given_kind or None,
+            unit=unit,
+        )
+    )
     values = {
         "kind": ResourceKind(str(kind)),
         "category": category,
@@ -222,6 +248,10 @@ async def save_resource(
         "available_until": end,
         "state": ResourceState(state),
     }
+    if resolved is not None:
+        values["item_kind"] = resolved.kind
+        values["item_kind_source"] = resolved.source.value
+        values["unit"] = resolved.unit
     if resource is None:
         resource = Resource(
             id=uuid.uuid4(),

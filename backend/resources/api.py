@@ -102,6 +102,7 @@ class ResourcesAPI(Controller):
             ),
             available_from=data.available_from,
             available_until=data.available_until,
+            item_kind=data.item_kind,
         )
         found = await repo.resource_with_org(db, resource.id)
         assert found is not None

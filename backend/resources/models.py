@@ -38,6 +38,11 @@ class Resource(UUIDPrimaryKey, Timestamps, Base):
     title: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
     unit: Mapped[str] = mapped_column(String(16), default="")
+    #: Item kind and how it was set, as on needs (backend.items.models.KindSource).
+    item_kind: Mapped[str | None] = mapped_column(String(64))
+    item_kind_source: Mapped[str] = mapped_column(
+        String(16), default="inferred", server_default="inferred"
+    )
     capacity: Mapped[int] = mapped_column(BigInteger)
     remaining: Mapped[int] = mapped_column(BigInteger)
     service_area: Mapped[list[str]] = mapped_column(ARRAY(String(12)))

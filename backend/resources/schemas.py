@@ -34,6 +34,10 @@ class PublicResource(msgspec.Struct):
     available_from: date | None
     available_until: date | None
     state: str
+    #: Item kind code and how it was set: "given" (named by the organization) or "inferred" /
+    #: "unsure" (found in the title) or "confirmed".
+    item_kind: str | None = None
+    item_kind_source: str = "inferred"
 
 
 class ResourcePage(msgspec.Struct):
@@ -55,6 +59,8 @@ class ResourceIn(msgspec.Struct):
     eligibility: Eligibility = msgspec.field(default_factory=Eligibility)
     available_from: date | None = None
     available_until: date | None = None
+    #: Code of an item kind of the category; inferred from the title when absent.
+    item_kind: str | None = None
 
 
 class ClaimIn(msgspec.Struct):

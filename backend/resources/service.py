@@ -24,6 +24,7 @@ from backend.core.i18n import N_
 from backend.core.repository import get_by_id
 from backend.households import service as households
 from backend.households.enums import AssistanceCategory, MemberFlag
+from backend.items import service as items
 from backend.needs.models import Need, NeedCategory, NeedState
 from backend.needs.states import lock_need, transition
 from backend.organizations.scope import approved_organization, require_member
@@ -113,6 +114,7 @@ async def create_resource(
     eligibility: Eligibility | None = None,
     available_from: date | None = None,
     available_until: date | None = None,
+    item_kind: str | None = None,
 ) -> Resource:
     org = await approved_organization(
         session,
@@ -139,6 +141,16 @@ async def create_resource(
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     assert capacity is not None
+    # The item kind: as given (of the category), or inferred from the title and description.
+    resolved = await items.resolve_for_region(
+        session,
+        org.region_code,
+        category=category,
+        title=title.strip(),
+        body=description,
+        item_kind=item_kind or None,
+        unit=unit,
+    )
     resource = Resource(
         id=uuid.uuid4(),
         organization_id=organization_id,
@@ -146,7 +158,9 @@ async def create_resource(
         category=category,
         title=title.strip(),
         description=description.strip(),
-        unit=unit.strip()[:16],
+        unit=resolved.unit,
+        item_kind=resolved.kind,
+        item_kind_source=resolved.source.value,
         capacity=capacity,
         remaining=capacity,
         service_area=sorted(set(area)),
@@ -533,6 +547,8 @@ def public_resource(resource: Resource, org: Organization) -> PublicResource:
         available_from=resource.available_from,
         available_until=resource.available_until,
         state=resource.state.value,
+        item_kind=resource.item_kind,
+        item_kind_source=resource.item_kind_source,
     )
 
 

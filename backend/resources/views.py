@@ -152,6 +152,7 @@ class ResourceViews(Controller):
                 eligibility=eligibility,
                 available_from=parse_date(str(data.get("available_from", ""))),
                 available_until=parse_date(str(data.get("available_until", ""))),
+                item_kind=str(data.get("item_kind", "")).strip() or None,
             )
         except DomainError as exc:
             return form_error(

@@ -122,7 +122,13 @@ ROWS = [
         note="confirmation",
     ),
     Row("GET", "/coordination/runs", only(COORD, 200)),
-    Row("POST", "/coordination/runs", only(COORD, 303), data={"county_code": "330106"}),
+    Row(
+        "POST",
+        "/coordination/runs",
+        only(COORD, 303),
+        data={"county_code": "330106", "confirm": "yes"},
+        note="confirmed",
+    ),
     Row(
         "POST",
         "/coordination/runs",

@@ -24,24 +24,32 @@ def test_every_engine_msgid_has_chinese() -> None:
 
 def test_explain_lines_in_both_languages() -> None:
     items = [
-        [i18n.IN_AREA, {"level": "county", "code": "330106"}],
+        [i18n.IN_AREA_LEVEL, {"level": "county"}],
         [i18n.SCORE, {"score": 61.5}],
+        [
+            i18n.KIND_SUBSTITUTE,
+            {
+                "offer_kind": {"zh": "助行器", "en": "Walking frame"},
+                "need_kind": {"zh": "拐杖", "en": "Crutches"},
+            },
+        ],
         ["not a msgid", "bad"],
         "junk",
     ]
     token = current_locale.set("zh_CN")
     try:
-        first, second = explain_lines(items)[:2]
-        assert "330106" in first
+        first, second, third = explain_lines(items)[:3]
+        assert "县（区）级" in first
         assert "服务" in first
+        assert third == "助行器可替代所需的拐杖"
         assert "61.5" in second
         assert "得分" in second
     finally:
         current_locale.reset(token)
     token = current_locale.set("en")
     try:
-        assert (
-            explain_lines(items)[0] == "In the offer's service area at county level (region 330106)"
-        )
+        lines = explain_lines(items)
+        assert lines[0] == "Inside the offer's service area (county level)"
+        assert lines[2] == "Walking frame may stand in for the Crutches asked for"
     finally:
         current_locale.reset(token)

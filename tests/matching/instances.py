@@ -45,6 +45,10 @@ def need(
     flags: Sequence[str] = (),
     vulnerability: float = 0.5,
     waiting_days: int = 10,
+    kind: str | None = None,
+    unit: str = "",
+    terms: tuple[str, ...] = (),
+    title: str = "",
 ) -> Need:
     return Need(
         id=id,
@@ -58,6 +62,10 @@ def need(
         household_flags=frozenset(flags),
         vulnerability=vulnerability,
         waiting_days=waiting_days,
+        item_kind=kind,
+        unit=unit,
+        terms=terms,
+        title=title,
     )
 
 
@@ -73,6 +81,11 @@ def offer(
     start: dt.date | None = None,
     until: dt.date | None = None,
     rating: float | None = None,
+    kind: str | None = None,
+    unit: str = "",
+    terms: tuple[str, ...] = (),
+    title: str = "",
+    org_name: str = "",
 ) -> Offer:
     return Offer(
         id=id,
@@ -87,6 +100,11 @@ def offer(
         ),
         available_from=start,
         available_until=until,
+        item_kind=kind,
+        unit=unit,
+        terms=terms,
+        title=title,
+        organization_name=org_name,
         org_rating=rating,
     )
 

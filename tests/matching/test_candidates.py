@@ -124,4 +124,4 @@ def test_index_buckets_only_by_served_category_and_area_code():
     ]
     index = build_index(offers, TODAY)
     served = DEFAULT_COMPAT["voucher"] | {"voucher"}
-    assert set(index) == {(c, code) for c in served for code in ("330100", "330203")}
+    assert set(index) == {("c" + c, "", code) for c in served for code in ("330100", "330203")}

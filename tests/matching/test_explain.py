@@ -79,19 +79,25 @@ def test_explanation_names_constraints_parts_and_runner_up():
     explanation = result.explanation(0)
     msgids = [msgid for msgid, _ in explanation.items]
     assert i18n.CATEGORY_COMPAT in msgids
-    assert (i18n.IN_AREA, {"level": "community", "code": PATHS[0][4]}) in explanation.items
-    assert (i18n.ELIGIBLE_CATEGORIES, {"categories": "dibao"}) in explanation.items
-    assert (i18n.ELIGIBLE_FLAGS, {"flags": "disabled"}) in explanation.items
+    assert (i18n.IN_AREA_LEVEL, {"level": "community"}) in explanation.items
+    assert (
+        i18n.ELIGIBLE_CATEGORIES,
+        {"categories": {"zh": "低保", "en": "minimum living allowance"}},
+    ) in explanation.items
+    assert (
+        i18n.ELIGIBLE_FLAGS,
+        {"flags": {"zh": "有残疾成员", "en": "disabled member"}},
+    ) in explanation.items
     assert (i18n.OFFER_LIMIT, {"limit": 1}) in explanation.items
     margin = 10.0 + 5.0  # community locality and rating 5, against province and rating 1
     beat = [params for msgid, params in explanation.reasons if msgid == i18n.BEAT]
-    assert beat == [{"other_offer": "wide", "margin": margin}]
+    assert beat == [{"other_offer": {"zh": "wide", "en": "wide"}, "margin": margin}]
     # Top parts, largest first: urgency 24, vulnerability 22.5, waiting 10.
     parts = [msgid for msgid, _ in explanation.reasons[1:4]]
     assert parts == [i18n.PART_URGENCY, i18n.PART_VULNERABILITY, i18n.PART_WAITING]
     text = render(explanation, i18n.zh)
     assert "村（社区）级" in text
-    assert "每份比资源 wide 高 15.0 分" in text
+    assert "每份比wide高 15.0 分" in text
 
 
 def test_loser_with_higher_score_is_reported_honestly():
@@ -104,6 +110,6 @@ def test_loser_with_higher_score_is_reported_honestly():
     assert [(p.need_id, p.offer_id) for p in result.proposals] == [("e", "best"), ("n", "other")]
     explanation = result.explanation(1)
     lost = [p for m, p in explanation.reasons if m == i18n.LOST_CAPACITY]
-    assert lost == [{"other_offer": "best", "margin": 10.0}]
+    assert lost == [{"other_offer": {"zh": "best", "en": "best"}, "margin": 10.0}]
     only = run_matching([n], [other], RunConfig(today=TODAY)).explanation(0)
     assert (i18n.ONLY_CANDIDATE, {}) in only.reasons

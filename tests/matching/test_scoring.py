@@ -27,7 +27,7 @@ def test_default_weights_documented_values():
         5.0,
         5.0,
     )
-    assert max_unit_score(W) == 100_000
+    assert max_unit_score(W) == 110_000
 
 
 def test_hand_computed_score():
@@ -47,6 +47,7 @@ def test_hand_computed_score():
         "distance": 7.5,  # township 0.75 * 10
         "deadline": 4.0,  # (1 - 6 / 30) * 5
         "rating": 3.75,  # (4 - 1) / 4 * 5
+        "relevance": 0.0,  # the need has no text terms
     }
     assert edge_score(n, o, 3, TODAY, W) == 56_750
     assert list(parts) == list(PARTS)
@@ -92,7 +93,7 @@ def test_caps_and_neutral_values():
 def test_weights_scale_parts():
     n, o = need("n", urgency="emergency"), offer("o")
     assert edge_parts(n, o, 0, TODAY, Weights(urgency=10.0))["urgency"] == 10.0
-    zero = Weights(0, 0, 0, 0, 0, 0)
+    zero = Weights(0, 0, 0, 0, 0, 0, 0)
     assert edge_score(n, o, 4, TODAY, zero) == 0
 
 
@@ -104,3 +105,20 @@ def test_vectorised_scores_match_per_edge_scores():
     for e, (ni, oi, level) in enumerate(cands.pairs()):
         assert scores[e] == edge_score(cands.needs[ni], cands.offers[oi], level, TODAY, W)
         assert level < len(PATHS[0])
+
+
+def test_relevance_is_the_weighted_share_of_the_need_terms_the_offer_has():
+    n = need("n", terms=("冬季", "棉被", "加厚保暖"))
+    # Shared: 棉被 (1) and 加厚保暖 (1.5) of 1 + 1 + 1.5.
+    o = offer("o", terms=("棉被", "加厚保暖", "全新"))
+    parts = edge_parts(n, o, 0, TODAY, W)
+    assert parts["relevance"] == round(2.5 / 3.5 * 10, 3)
+    assert edge_parts(n, offer("p", terms=("大米",)), 0, TODAY, W)["relevance"] == 0.0
+    # The vectorised scores agree with the per-edge definition.
+    from matching.candidates import build_candidates
+    from matching.scoring import score_candidates
+
+    cands = build_candidates([n], [o, offer("p", terms=("大米",))], TODAY)
+    scores = score_candidates(cands, TODAY, W)
+    for e, (ni, oi, lv) in enumerate(cands.pairs()):
+        assert scores[e] == edge_score(cands.needs[ni], cands.offers[oi], lv, TODAY, W)

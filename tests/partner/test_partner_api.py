@@ -279,3 +279,31 @@ async def test_signin_rate_limit_per_ip(client: Any, monkeypatch: pytest.MonkeyP
     assert response.status_code == 429
     assert int(response.headers["retry-after"]) >= 1
     assert (await client.get("/oidc/nope/start")).status_code == 429
+
+
+async def test_partner_resource_item_kind_given_or_inferred(
+    client: Any, runtime: Any, demo: dict[str, Any]
+) -> None:
+    api_client, secret = await _client(runtime, demo, "union", ["resources:write"])
+    token = await _token(client, api_client, secret)
+    body = {**RESOURCE, "category": await _category(runtime), "service_area": ["331022"]}
+    inferred = await client.post("/api/v1/partner/resources", headers=_auth(token), json=body)
+    assert inferred.status_code == 201, inferred.text
+    assert (inferred.json()["item_kind"], inferred.json()["item_kind_source"]) == (
+        "quilt",
+        "inferred",
+    )
+    given = await client.post(
+        "/api/v1/partner/resources",
+        headers=_auth(token),
+        json={**body, "title": "爱心物资", "item_kind": "blanket"},
+    )
+    assert given.status_code == 201, given.text
+    assert (given.json()["item_kind"], given.json()["item_kind_source"]) == ("blanket", "given")
+    wrong = await client.post(
+        "/api/v1/partner/resources",
+        headers=_auth(token),
+        json={**body, "item_kind": "haircut"},  # a service kind for a goods resource
+    )
+    assert wrong.status_code == 422
+    assert "item_kind" in wrong.json()["fields"]

@@ -390,6 +390,8 @@ async def test_public_resource_pages_and_api(client: Any, demo: dict[str, Any]) 
         "available_from",
         "available_until",
         "state",
+        "item_kind",
+        "item_kind_source",
     }
     one = await client.get(f"/api/v1/resources/{demo['resource:union']}")
     assert one.json()["eligibility"] == {"flags": ["union_hardship"], "max_per_household": 1}

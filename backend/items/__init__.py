@@ -1,0 +1,1 @@
+"""Item kinds: the taxonomy of matching/data/items.csv plus county extensions."""
