@@ -32,6 +32,7 @@ from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimi
 from backend.core.i18n import LOCALES, N_
 from backend.core.ratelimit import Lockout
 from backend.outbox.service import record_change
+from backend.privacy.gate import gate_public_text
 from backend.privacy.uscc import is_valid_uscc, normalize_uscc
 from backend.regions.models import Region
 
@@ -221,6 +222,7 @@ async def register_organization(
                 fields=errors,
             )
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
+    gate_public_text({"description": description.strip()})  # shown on the public directory
     if await repo.organization_by_uscc(session, code) is not None:
         raise Conflict(
             N_("An organization with this unified social credit code is registered already.")

@@ -103,12 +103,15 @@ def error_response(
     code: str = "error",
     fields: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    spans: list[dict[str, Any]] | None = None,
 ) -> Response[Any]:
     _ensure_locale(request)
     if _wants_json(request):
         body: dict[str, Any] = {"error": code, "message": message, "status": status}
         if fields:
-            body["fields"] = fields
+            body["fields"] = {name: str(value) for name, value in fields.items()}
+        if spans:
+            body["spans"] = spans  # personal data found: each span (field, kind, start, end)
         return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
     return Template(
         template_name="errors/error.html",
@@ -148,6 +151,7 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
         code=exc.code,
         fields=fields,
         headers=headers,
+        spans=getattr(exc, "spans", None),
     )
 
 

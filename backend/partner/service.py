@@ -17,10 +17,17 @@ from backend.accounts.identity import CurrentUser
 from backend.accounts.models import APIClient, Organization, OrgRole, OrgStatus
 from backend.accounts.passwords import hash_password, verify_password
 from backend.audit.service import Actor, record
+from backend.core.bounds import (
+    DESCRIPTION_MAX,
+    INT_MAX,
+    SERVICE_AREA_MAX,
+    has_control_chars,
+)
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.fulfilment.models import Delivery, FulfilmentState
+from backend.households import service as households
 from backend.needs.models import NeedCategory
 from backend.outbox.service import emit, record_change
 from backend.partner import repository as repo
@@ -194,6 +201,8 @@ async def save_resource(
     area = merged.get("service_area")
     if not isinstance(area, list) or not area or not all(isinstance(c, str) for c in area):
         errors["service_area"] = "invalid"
+    elif len(area) > SERVICE_AREA_MAX or any(len(c) > 12 for c in area):
+        errors["service_area"] = "too_many"
     else:
         for code in area:
             if await session.get(Region, code) is None:
@@ -206,13 +215,24 @@ async def save_resource(
     unit = str(merged.get("unit") or "")
     if len(unit) > 16:
         errors["unit"] = "too_long"
+    description = str(merged.get("description") or "")
+    if len(description) > DESCRIPTION_MAX:
+        errors["description"] = "too_long"
+    if isinstance(capacity, int) and capacity > INT_MAX:
+        errors["capacity"] = "invalid"
+    for name, text in (("title", title), ("description", description), ("unit", unit)):
+        if has_control_chars(text):
+            errors[name] = "control_chars"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
+    await households.check_organization_text(
+        session, client.organization_id, {"title": title, "description": description}
+    )
     values = {
         "kind": ResourceKind(str(kind)),
         "category": category,
         "title": title,
-        "description": str(merged.get("description") or ""),
+        "description": description,
         "unit": unit,
         "capacity": capacity,
         "remaining": remaining,

@@ -23,6 +23,7 @@ from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.core.keys import get_keys
+from backend.households import service as households
 from backend.households.models import AssistanceCategory, MemberFlag
 from backend.needs.models import Need, NeedCategory, NeedState
 from backend.needs.states import lock_need, transition
@@ -114,6 +115,9 @@ async def create_resource(
         errors["available_until"] = "invalid"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
+    await households.check_organization_text(
+        session, organization_id, {"title": title.strip(), "description": description.strip()}
+    )
     assert capacity is not None
     resource = Resource(
         id=uuid.uuid4(),
