@@ -551,7 +551,11 @@ async def test_author_edits_and_withdraws_an_update(
     async with runtime.transaction() as session:
         member = await user(session, demo["org_member"])
         update = await projects.post_update(
-            session, member, None, project_id, body="第一批棉被已送达"  # type: ignore[arg-type]
+            session,
+            member,
+            None,
+            project_id,
+            body="第一批棉被已送达",  # type: ignore[arg-type]
         )
         update_id = update.id
     async with runtime.transaction() as session:
