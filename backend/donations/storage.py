@@ -1,4 +1,5 @@
-"""Receipt attachments of disbursements: checked, then stored under ``var/uploads``.
+"""Receipt attachments of disbursements: cleaned like photos (decoded, re-encoded without
+metadata, see :func:`backend.core.storage.clean_receipt`), then stored under ``var/uploads``.
 
 ``ReceiptStorage`` is the interface; ``LocalReceiptStorage`` keeps files on disk (both
 footprints share a volume in production; an object store would implement the same Protocol).
@@ -14,30 +15,18 @@ from typing import Any, Protocol
 from backend.config import Settings
 from backend.core.errors import Invalid, NotFound
 from backend.core.i18n import N_
+from backend.core.storage import clean_receipt
 
-MAX_RECEIPT_BYTES = 5 * 1024 * 1024
-
-# content type → (file extension, magic bytes the content must start with)
-ALLOWED_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
-    "application/pdf": ("pdf", (b"%PDF-",)),
-    "image/jpeg": ("jpg", (b"\xff\xd8\xff",)),
-    "image/png": ("png", (b"\x89PNG\r\n\x1a\n",)),
-}
-MEDIA_TYPES = {ext: ctype for ctype, (ext, _) in ALLOWED_TYPES.items()}
+# stored extension → media type (receipts are re-encoded images; older PDFs stay readable)
+MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "pdf": "application/pdf"}
 
 
-def check_receipt(content: bytes, content_type: str) -> str:
-    """The file extension for a valid receipt; ``Invalid`` (422) otherwise."""
+def check_receipt(content: bytes, content_type: str) -> tuple[bytes, str]:
+    """The cleaned receipt (re-encoded image, no metadata) and its extension; ``Invalid`` (422)
+    otherwise. The declared content type is not trusted: the content is decoded."""
     if not content:
-        raise Invalid(N_("Attach the receipt (PDF, JPEG or PNG)."), fields={"receipt": "required"})
-    if len(content) > MAX_RECEIPT_BYTES:
-        raise Invalid(N_("The receipt is larger than 5 MB."), fields={"receipt": "too_large"})
-    kind = ALLOWED_TYPES.get(content_type.split(";", maxsplit=1)[0].strip().lower())
-    if kind is None or not content.startswith(kind[1]):
-        raise Invalid(
-            N_("The receipt must be a PDF, JPEG or PNG file."), fields={"receipt": "type"}
-        )
-    return kind[0]
+        raise Invalid(N_("Attach the receipt (JPEG or PNG)."), fields={"receipt": "required"})
+    return clean_receipt(content)
 
 
 class ReceiptStorage(Protocol):
@@ -51,11 +40,11 @@ class LocalReceiptStorage:
     root: Path
 
     def save(self, content: bytes, content_type: str) -> str:
-        ext = check_receipt(content, content_type)
+        cleaned, ext = check_receipt(content, content_type)
         key = f"receipts/{uuid.uuid4().hex}.{ext}"
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
-        path.write_bytes(content)
+        path.write_bytes(cleaned)
         return key
 
     def load(self, key: str) -> tuple[bytes, str]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
 
+from backend.core.bounds import QueryCode, QueryPage
 from backend.core.http import DB
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user
@@ -74,10 +75,10 @@ class HouseholdsAPI(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         *,
-        category: str = "",
-        verification: str = "",
-        community: str = "",
-        page: int = 1,
+        category: QueryCode = "",
+        verification: Literal["", "valid", "lapsed", "none"] = "",
+        community: QueryCode = "",
+        page: QueryPage = 1,
     ) -> HouseholdPage:
         user = require_user(request)
         pager = Page(number=page)

@@ -22,6 +22,7 @@ from litestar.params import Body, QueryParameter
 
 from backend.accounts.models import APIClient
 from backend.audit.service import record
+from backend.core.bounds import PAGE_MAX, QueryCode
 from backend.core.errors import DomainError, Forbidden, NotFound, Unauthenticated
 from backend.core.http import DB, Form
 from backend.core.i18n import N_
@@ -219,8 +220,8 @@ class PartnerAPI(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         client: APIClient,
-        category: str | None = None,
-        page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+        category: QueryCode | None = None,
+        page_no: Annotated[int, QueryParameter(name="page", ge=1, le=PAGE_MAX)] = 1,
         size: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
     ) -> dict[str, Any]:
         pager = Page(number=page_no, size=size)
@@ -250,7 +251,7 @@ class PartnerAPI(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         client: APIClient,
-        page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+        page_no: Annotated[int, QueryParameter(name="page", ge=1, le=PAGE_MAX)] = 1,
     ) -> dict[str, Any]:
         pager = Page(number=page_no, size=50)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 
+from backend.core.bounds import QueryCode, QueryPage
 from backend.core.errors import NotFound
 from backend.core.http import DB
 from backend.core.i18n import N_
@@ -16,7 +17,7 @@ from backend.needs.models import Need
 from backend.organizations.scope import is_member
 from backend.resources import repository as repo
 from backend.resources import service
-from backend.resources.models import Claim, ResourceState
+from backend.resources.models import Claim, ResourceKind, ResourceState
 from backend.resources.schemas import (
     ClaimIn,
     ClaimOut,
@@ -48,16 +49,16 @@ class ResourcesAPI(Controller):
     async def list_resources(
         self,
         db: DB,
-        kind: str | None = None,
-        category: str | None = None,
-        region: str | None = None,
-        page: int = 1,
+        kind: ResourceKind | None = None,
+        category: QueryCode | None = None,
+        region: QueryCode | None = None,
+        page: QueryPage = 1,
     ) -> ResourcePage:
         pager = Page(number=page)
         path = await repo.region_path(db, region) if region else None
         rows, total = await repo.public_resources(
             db,
-            kind=kind,
+            kind=kind.value if kind else None,
             category=category,
             region_path=path,
             offset=pager.offset,

@@ -8,6 +8,7 @@ from datetime import datetime
 import msgspec
 from litestar import Controller, get
 
+from backend.core.bounds import QueryCode, QueryPage
 from backend.core.errors import NotFound
 from backend.core.http import DB
 from backend.core.i18n import N_
@@ -48,7 +49,9 @@ class TasksAPI(Controller):
     tags = ["volunteering"]  # noqa: RUF012 - Litestar API
 
     @get("/tasks", summary="Open volunteer tasks")
-    async def list_tasks(self, db: DB, category: str | None = None, page: int = 1) -> TaskPage:
+    async def list_tasks(
+        self, db: DB, category: QueryCode | None = None, page: QueryPage = 1
+    ) -> TaskPage:
         pager = Page(number=page)
         rows, total = await repo.open_tasks(
             db, category=category, offset=pager.offset, limit=pager.size
