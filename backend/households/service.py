@@ -19,7 +19,6 @@ Services flush and never commit. Outbox topics written here (payloads: ids and c
 from __future__ import annotations
 
 import calendar
-import csv
 import hashlib
 import io
 import secrets
@@ -38,6 +37,7 @@ from backend.accounts.identity import CurrentUser
 from backend.accounts.models import Role
 from backend.accounts.passwords import hash_password, verify_password
 from backend.audit.service import Actor, record
+from backend.core.csvsafe import safe_writer
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound, RateLimited
 from backend.core.i18n import N_
@@ -396,7 +396,7 @@ async def export_csv(
         limit=EXPORT_LIMIT,
     )
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = safe_writer(out)
     writer.writerow(
         [
             "id",
