@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## create .venv and install the project with its dev tools
 
 run: $(STAMP) ## migrate, load demo data if empty, serve http://127.0.0.1:8000 (TONGXIN_PORT to change)
-	$(BIN)/tongxin run
+	TONGXIN_LOAD_DEMO_DATA=$${TONGXIN_LOAD_DEMO_DATA:-true} $(BIN)/tongxin run
 
 worker: $(STAMP) ## a standalone arq worker (production footprint)
 	$(BIN)/tongxin worker

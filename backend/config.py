@@ -74,7 +74,8 @@ class Settings:
     outbox_sweep_after_seconds: int = 300
     pledge_expiry_days: int = 14
     run_worker_in_process: bool = True
-    load_demo_data: bool = True
+    load_demo_data: bool = False  # a development setting: on in `make run`, off in the image
+    allow_demo_accounts: bool = False  # let a production start go on with demo accounts present
     secure_cookies: bool | None = None
     log_level: str = "INFO"
     oidc_providers: tuple[OIDCProviderSettings, ...] = ()
@@ -125,7 +126,8 @@ class Settings:
             "outbox_sweep_after_seconds": int(_env("OUTBOX_SWEEP_AFTER_SECONDS", "300") or 300),
             "pledge_expiry_days": int(_env("PLEDGE_EXPIRY_DAYS", "14") or 14),
             "run_worker_in_process": _bool("WORKER_IN_PROCESS", True),
-            "load_demo_data": _bool("LOAD_DEMO_DATA", True),
+            "load_demo_data": _bool("LOAD_DEMO_DATA", False),
+            "allow_demo_accounts": _bool("ALLOW_DEMO_ACCOUNTS", False),
             "secure_cookies": None
             if _env("SECURE_COOKIES") is None
             else _bool("SECURE_COOKIES", True),
