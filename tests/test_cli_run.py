@@ -111,7 +111,7 @@ def test_run_stops_everything_and_restarts_on_the_same_data(tmp_path: Path) -> N
 
 
 def _cli(var_dir: Path, port: int, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own CLI
+    return subprocess.run(
         [sys.executable, "-m", "backend.cli", *args],
         cwd=ROOT,
         env=_env(var_dir, port, **extra),
