@@ -19,6 +19,7 @@ COPY jobs ./jobs
 COPY frontend_templates ./frontend_templates
 RUN pip install --no-cache-dir --no-deps . && pip check
 USER tongxin
-ENV TONGXIN_HOST=0.0.0.0 TONGXIN_PORT=8000 TONGXIN_VAR_DIR=/var/lib/tongxin
+ENV TONGXIN_HOST=0.0.0.0 TONGXIN_PORT=8000 TONGXIN_VAR_DIR=/var/lib/tongxin \
+    TONGXIN_LOAD_DEMO_DATA=false
 EXPOSE 8000
 CMD ["tongxin", "run"]

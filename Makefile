@@ -34,7 +34,7 @@ lock: ## re-resolve requirements/*.txt from pyproject.toml (UPGRADE=1 to take ne
 	$(COMPILE) --extra dev --extra embedded -o requirements/dev.txt pyproject.toml
 
 run: $(STAMP) ## migrate, load demo data if empty, serve http://127.0.0.1:8000 (TONGXIN_PORT to change)
-	$(BIN)/tongxin run
+	TONGXIN_LOAD_DEMO_DATA=$${TONGXIN_LOAD_DEMO_DATA:-true} $(BIN)/tongxin run
 
 worker: $(STAMP) ## a standalone arq worker (production footprint)
 	$(BIN)/tongxin worker

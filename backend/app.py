@@ -13,14 +13,17 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
 from litestar.static_files import create_static_files_router
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend.config import Settings, get_settings
 from backend.core.errors import DomainError
+from backend.core.guard import InputGuardMiddleware
+from backend.core.headers import make_security_headers
 from backend.core.http import (
+    handle_data_error,
     handle_domain_error,
     handle_http_exception,
     handle_stale,
@@ -30,6 +33,7 @@ from backend.core.http import (
     record_outcome,
 )
 from backend.core.keys import get_keys
+from backend.core.openapi import VendoredSwaggerPlugin, document_errors
 from backend.core.queue import QUEUE_NAME
 from backend.core.runtime import Runtime
 from backend.core.security import SessionAuthMiddleware
@@ -103,9 +107,10 @@ def create_app(
         DomainError: handle_domain_error,
         HTTPException: handle_http_exception,
         StaleDataError: handle_stale,
+        DBAPIError: handle_data_error,
         Exception: handle_unexpected,
     }
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             static,
             *web_handlers(),
@@ -116,9 +121,11 @@ def create_app(
         after_request=record_outcome,
         middleware=[
             outcome_middleware,
+            InputGuardMiddleware(),
             DefineMiddleware(SessionAuthMiddleware, exclude=["^/static", "^/healthz$", "^/schema"]),
         ],
         csrf_config=csrf,
+        before_send=[make_security_headers(https=settings.base_url.startswith("https://"))],
         template_config=template_config(),
         exception_handlers=exception_handlers,
         lifespan=[lifespan],
@@ -126,7 +133,7 @@ def create_app(
             title="Tongxin (同心) API",
             version="1",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[VendoredSwaggerPlugin()],
             components=Components(
                 security_schemes={
                     "session": SecurityScheme(
@@ -155,3 +162,5 @@ def create_app(
         ),
         debug=False,
     )
+    document_errors(app)
+    return app

@@ -80,12 +80,35 @@ async def _seed_if_empty(db_url: str, *, force: bool = False) -> bool:
         await engine.dispose()
 
 
+async def _demo_accounts_refusal(settings: Settings, db_url: str) -> str | None:
+    """A production start (not plain-http localhost) refuses while demo accounts exist."""
+    if settings.load_demo_data or settings.allow_demo_accounts or not settings.cookies_secure:
+        return None
+    from backend.core.db import make_engine, make_sessionmaker
+    from backend.demo.seed import demo_accounts_present
+
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            present = await demo_accounts_present(session)
+    finally:
+        await engine.dispose()
+    if not present:
+        return None
+    return (
+        "Refusing to start: the database holds the demo accounts, whose password is published,"
+        f" and {settings.base_url} is not a local address. Delete those accounts, or set"
+        " TONGXIN_ALLOW_DEMO_ACCOUNTS=true if this really is a demonstration server."
+    )
+
+
 def _print_logins(settings: Settings, db_url: str | None = None, *, serving: bool = True) -> None:
     from backend.demo.seed import demo_logins
 
-    print("\nDemo sign-ins (local demo data only):")
-    for key, email, password in demo_logins():
-        print(f"  {key:<18} {email:<38} {password}")
+    if settings.load_demo_data or not serving:  # `make run`, or `tongxin seed-demo`
+        print("\nDemo sign-ins (local demo data only):")
+        for key, email, password in demo_logins():
+            print(f"  {key:<18} {email:<38} {password}")
     household = asyncio.run(_demo_household(db_url)) if db_url else None
     if household:  # only when this database holds the demo household's fixed code
         code, pin = household
@@ -137,6 +160,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         migrate.upgrade(db_url)
         from backend.search.provider import index_needs_rebuild
 
+        if refusal := asyncio.run(_demo_accounts_refusal(settings, db_url)):
+            print(refusal, file=sys.stderr)
+            return 2
         stale_index = index_needs_rebuild(settings)
         if settings.load_demo_data and asyncio.run(_seed_if_empty(db_url)):
             print("Loaded the demo data into the empty database.")

@@ -77,7 +77,8 @@ class Settings:
     # prefix "330106=0571-8765 4321,331022=0576-8331 2345,*=12345" (longest prefix wins).
     caseworker_phone: str = "12345"
     run_worker_in_process: bool = True
-    load_demo_data: bool = True
+    load_demo_data: bool = False  # a development setting: on in `make run`, off in the image
+    allow_demo_accounts: bool = False  # let a production start go on with demo accounts present
     secure_cookies: bool | None = None
     log_level: str = "INFO"
     oidc_providers: tuple[OIDCProviderSettings, ...] = ()

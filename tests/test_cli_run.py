@@ -33,7 +33,7 @@ def _children_using(var_dir: Path) -> list[str]:
     return found
 
 
-def _start(var_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
+def _env(var_dir: Path, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TONGXIN_")}
     env.update(
         {
@@ -41,8 +41,15 @@ def _start(var_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
             "TONGXIN_PORT": str(port),
             "TONGXIN_LOG_LEVEL": "WARNING",
             "XDG_RUNTIME_DIR": str(var_dir / "run"),
+            "TONGXIN_LOAD_DEMO_DATA": "true",  # as `make run` sets it
+            **extra,
         }
     )
+    return env
+
+
+def _start(var_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
+    env = _env(var_dir, port)
     log = var_dir.parent / f"run-{port}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -106,3 +113,55 @@ def test_run_stops_everything_and_restarts_on_the_same_data(tmp_path: Path) -> N
     _stop(proc, signal.SIGTERM)
     time.sleep(0.5)
     assert _children_using(var_dir) == [], "SIGTERM must stop the embedded servers"
+
+
+def _cli(var_dir: Path, port: int, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args],
+        cwd=ROOT,
+        env=_env(var_dir, port, **extra),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_cli_commands_never_stop_a_server_they_did_not_start(tmp_path: Path) -> None:
+    """`tongxin verify-audit` while `tongxin run` serves (no database URL configured) connects
+    to the running embedded PostgreSQL and leaves it running: the app stays healthy. A
+    production start with the demo accounts present refuses."""
+    var_dir = tmp_path / "var"
+    port = _free_port()
+    proc, _ = _start(var_dir, port)
+    try:
+        running = _children_using(var_dir)
+        result = _cli(var_dir, port, "verify-audit")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "audit log intact" in result.stdout
+        assert _children_using(var_dir) == running, "the servers of `tongxin run` stay up"
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            assert http.get("/healthz").status_code == 200
+            assert http.get("/api/v1/needs").status_code == 200  # the database still answers
+        seeded = _cli(var_dir, port, "seed-demo")  # needs Redis too: reuses that one as well
+        assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            assert http.get("/api/v1/needs").status_code == 200
+    finally:
+        _stop(proc, signal.SIGINT)
+    time.sleep(0.5)
+    assert _children_using(var_dir) == []
+
+    refused = _cli(
+        var_dir,
+        port,
+        "run",
+        TONGXIN_LOAD_DEMO_DATA="false",
+        TONGXIN_BASE_URL="https://tongxin.example.org",
+    )
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "demo accounts" in refused.stderr
+    assert "TONGXIN_ALLOW_DEMO_ACCOUNTS" in refused.stderr
+    time.sleep(0.5)
+    assert _children_using(var_dir) == [], "the refusing start stops what it started"

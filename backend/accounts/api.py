@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from backend.accounts import repository as repo
 from backend.accounts import service
 from backend.accounts.models import OrgStatus, Role
+from backend.core.bounds import Code, Description, RegionCode, ShortText, Text
 from backend.core.http import DB
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user, roles_required
@@ -39,12 +40,12 @@ class MeOut(msgspec.Struct):
 
 
 class OrganizationIn(msgspec.Struct):
-    name: str
-    org_type: str
-    uscc: str
-    region_code: str
-    description: str = ""
-    contact_email: str = ""
+    name: ShortText
+    org_type: Code
+    uscc: Code
+    region_code: RegionCode
+    description: Description = ""
+    contact_email: ShortText = ""
 
 
 class OrganizationOut(msgspec.Struct):
@@ -64,7 +65,7 @@ class OrganizationPage(msgspec.Struct):
 
 class ReviewIn(msgspec.Struct):
     approve: bool
-    note: str = ""
+    note: Text = ""
 
 
 def _org_out(org: Any) -> OrganizationOut:

@@ -5,6 +5,8 @@ Services flush and never commit; every state change writes the audit log and the
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import uuid
 
@@ -33,9 +35,11 @@ from backend.audit.service import Actor, record
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from backend.core.i18n import LOCALES, N_
+from backend.core.keys import get_keys
 from backend.core.ratelimit import Lockout
 from backend.core.repository import get_by_id
 from backend.outbox.service import record_change
+from backend.privacy.gate import gate_public_text
 from backend.privacy.uscc import is_valid_uscc, normalize_uscc
 from backend.regions.models import Region
 
@@ -124,6 +128,7 @@ async def sign_in(session: AsyncSession, lockout: Lockout, *, email: str, passwo
     if seconds := await lockout.locked_for(subject):
         raise RateLimited(
             N_("Too many failed sign-ins. Try again in {minutes} minutes."),
+            code="locked",
             retry_after=seconds,
             minutes=max(1, (seconds + 59) // 60),
         )
@@ -133,6 +138,7 @@ async def sign_in(session: AsyncSession, lockout: Lockout, *, email: str, passwo
         if seconds := await lockout.fail(subject):
             locked = RateLimited(
                 N_("Too many failed sign-ins. Try again in {minutes} minutes."),
+                code="locked_out",
                 retry_after=seconds,
                 minutes=max(1, (seconds + 59) // 60),
             )
@@ -153,6 +159,31 @@ async def sign_in(session: AsyncSession, lockout: Lockout, *, email: str, passwo
     )
     await session.flush()
     return user
+
+
+async def record_sign_in_failure(
+    session: AsyncSession, *, email: str, locked_seconds: int, refused_while_locked: bool = False
+) -> None:
+    """Audit a failed sign-in or a lockout (in its own transaction: the request's is rolled
+    back). The row names the account by id when it exists, otherwise by a keyed hash of the
+    address; never the address itself."""
+    subject = email.strip().lower()
+    user = await repo.user_by_email(session, subject) if subject else None
+    digest = hmac.new(get_keys().session, subject.encode(), hashlib.sha256).hexdigest()
+    object_id = str(user.id) if user else "unknown:" + digest[:24]
+    action = (
+        "user.sign_in_refused_locked"
+        if refused_while_locked
+        else ("user.locked_out" if locked_seconds else "user.sign_in_failed")
+    )
+    await record(
+        session,
+        actor=Actor("anonymous"),
+        action=action,
+        object_type="user",
+        object_id=object_id,
+        detail={"locked_seconds": locked_seconds, "known_account": user is not None},
+    )
 
 
 async def update_profile(
@@ -228,6 +259,7 @@ async def register_organization(
                 fields=errors,
             )
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
+    gate_public_text({"description": description.strip()})  # shown on the public directory
     if await repo.organization_by_uscc(session, code) is not None:
         raise Conflict(
             N_("An organization with this unified social credit code is registered already.")

@@ -13,11 +13,17 @@ from litestar.response import Redirect, Template
 from backend.accounts import repository as repo
 from backend.accounts import service
 from backend.accounts.models import OrgStatus, OrgType, Role
-from backend.core.errors import DomainError
+from backend.core.errors import DomainError, RateLimited
 from backend.core.http import DB, Form, error_context, form_error
 from backend.core.pagination import Page
 from backend.core.runtime import runtime_of
-from backend.core.security import login_required, require_user, roles_required
+from backend.core.security import (
+    csrf_cookie,
+    login_required,
+    new_csrf_token,
+    require_user,
+    roles_required,
+)
 from backend.core.sessions import SESSION_COOKIE
 from backend.core.templating import page, translate
 from backend.regions.models import RegionLevel
@@ -66,6 +72,14 @@ class AccountViews(Controller):
                 password=data.get("password", ""),
             )
         except DomainError as exc:
+            locked = exc.retry_after if isinstance(exc, RateLimited) else 0
+            async with runtime_of(state).transaction() as audit_session:  # survives the rollback
+                await service.record_sign_in_failure(
+                    audit_session,
+                    email=data.get("email", ""),
+                    locked_seconds=locked,
+                    refused_while_locked=exc.code == "locked",
+                )
             if locked_user_id := getattr(exc, "locked_user_id", None):
                 from backend.accounts.lifecycle import account_locked  # issue 18
 
@@ -73,7 +87,7 @@ class AccountViews(Controller):
                 async with runtime_of(state).transaction() as session:
                     await account_locked(session, locked_user_id)
             status = 429 if exc.status_code == 429 else 422
-            return page(
+            response = page(
                 request,
                 "accounts/signin.html",
                 status_code=status,
@@ -81,10 +95,19 @@ class AccountViews(Controller):
                 next=target,
                 **error_context(exc),
             )
-        # A fresh session id at every sign-in; the old one (if any) is destroyed.
+            if locked:
+                response.headers["Retry-After"] = str(locked)
+            return response
+        # A fresh session id and a fresh CSRF token bound to it at every sign-in; the old
+        # session (if any) is destroyed.
         await sessions.destroy(request.cookies.get(SESSION_COOKIE))
-        token = await sessions.create(user.id)
-        return Redirect(target, status_code=303, cookies=[session_cookie(state, token)])
+        csrf = new_csrf_token(state)
+        token = await sessions.create(user.id, csrf=csrf)
+        return Redirect(
+            target,
+            status_code=303,
+            cookies=[session_cookie(state, token), csrf_cookie(state, csrf)],
+        )
 
     @post("/signout", name="signout")
     async def signout(self, request: Request[Any, Any, Any], state: State) -> Redirect:
@@ -129,8 +152,13 @@ class AccountViews(Controller):
             return form_error(
                 request, "accounts/signup.html", exc, form=form, roles=service.SELF_SERVICE_ROLES
             )
-        token = await runtime_of(state).services.sessions.create(user.id)
-        return Redirect("/profile", status_code=303, cookies=[session_cookie(state, token)])
+        csrf = new_csrf_token(state)
+        token = await runtime_of(state).services.sessions.create(user.id, csrf=csrf)
+        return Redirect(
+            "/profile",
+            status_code=303,
+            cookies=[session_cookie(state, token), csrf_cookie(state, csrf)],
+        )
 
     @get("/profile", name="profile", guards=[login_required])
     async def profile(
@@ -189,9 +217,12 @@ class AccountViews(Controller):
             )
         sessions = runtime_of(state).services.sessions
         await sessions.destroy_all(user.id)
-        token = await sessions.create(user.id)
+        csrf = new_csrf_token(state)
+        token = await sessions.create(user.id, csrf=csrf)
         return Redirect(
-            "/profile?saved=password", status_code=303, cookies=[session_cookie(state, token)]
+            "/profile?saved=password",
+            status_code=303,
+            cookies=[session_cookie(state, token), csrf_cookie(state, csrf)],
         )
 
 

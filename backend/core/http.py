@@ -24,6 +24,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -180,12 +181,15 @@ def error_response(
     code: str = "error",
     fields: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    spans: list[dict[str, Any]] | None = None,
 ) -> Response[Any]:
     _ensure_locale(request)
     if _wants_json(request):
         body: dict[str, Any] = {"error": code, "message": message, "status": status}
         if fields:
-            body["fields"] = fields
+            body["fields"] = {name: str(value) for name, value in fields.items()}
+        if spans:
+            body["spans"] = spans  # personal data found: each span (field, kind, start, end)
         return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
     return Template(
         template_name="errors/error.html",
@@ -227,6 +231,7 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
         code=exc.code,
         fields=fields,
         headers=headers,
+        spans=getattr(exc, "spans", None),
     )
 
 
@@ -245,7 +250,13 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
             headers={"WWW-Authenticate": "Bearer"},
         )
     if isinstance(exc, ValidationException):
-        status = 422
+        return error_response(
+            request,
+            422,
+            translate(DEFAULT_MESSAGES[422]),
+            code="invalid",
+            fields=_validation_fields(exc),
+        )
     if isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
         return error_response(
             request,
@@ -255,6 +266,48 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         )
     message = translate(DEFAULT_MESSAGES.get(status, DEFAULT_MESSAGES[400]))
     return error_response(request, status, message, code=f"http_{status}", headers=exc.headers)
+
+
+def _validation_fields(exc: ValidationException) -> dict[str, str]:
+    """Litestar's validation details (body fields, query and path parameters) as field codes."""
+    fields: dict[str, str] = {}
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict) and item.get("key"):
+            key = str(item["key"]).removeprefix("$.")
+            fields[key[:64]] = "invalid"
+    return fields or {"request": "invalid"}
+
+
+def _is_data_error(exc: DBAPIError) -> bool:
+    """SQLSTATE class 22 (data exception) or a driver-side DataError anywhere in the chain."""
+    if isinstance(exc, DataError):
+        return True
+    seen: BaseException | None = exc.orig
+    for _ in range(4):
+        if seen is None:
+            return False
+        if str(getattr(seen, "sqlstate", "") or "").startswith("22") or any(
+            "DataError" in cls.__name__ for cls in type(seen).__mro__
+        ):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def handle_data_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    """A value the database cannot store (NUL byte, integer out of range, over-long text) that
+    slipped past the typed bounds: the request is bad input, never a server error."""
+    if not _is_data_error(exc):
+        return handle_unexpected(request, exc)
+    log.info("refused a value the database cannot store on %s", request.url.path)
+    return error_response(
+        request,
+        422,
+        translate(DEFAULT_MESSAGES[422]),
+        code="invalid",
+        fields={"request": "invalid"},
+    )
 
 
 def handle_stale(request: Request[Any, Any, Any], exc: StaleDataError) -> Response[Any]:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from backend.core.bounds import PAGE_MAX
+from backend.core.errors import Invalid
+from backend.core.i18n import N_
+
 
 @dataclass(frozen=True)
 class Page:
@@ -12,6 +16,13 @@ class Page:
     total: int | None = None
 
     def __post_init__(self) -> None:
+        if self.number > PAGE_MAX:
+            raise Invalid(
+                N_("There is no page {n}: pages go up to {max}."),
+                fields={"page": "invalid"},
+                n=self.number if self.number < 10**12 else "…",
+                max=PAGE_MAX,
+            )
         object.__setattr__(self, "number", max(1, self.number))
         object.__setattr__(self, "size", min(100, max(1, self.size)))
 

@@ -7,18 +7,22 @@ which answer 404 for what the user may not see (docs/development.md, "Errors").
 from __future__ import annotations
 
 from contextvars import ContextVar
+from secrets import compare_digest
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware.csrf import generate_csrf_token
 
 from backend.accounts.identity import CurrentUser
 from backend.accounts.models import Role
 from backend.core.i18n import DEFAULT_LOCALE, default_locale, negotiate, normalize_locale
+from backend.core.keys import get_keys
 from backend.core.runtime import runtime_of
-from backend.core.sessions import SESSION_COOKIE
+from backend.core.sessions import SESSION_COOKIE, SessionData, csrf_hash
 
 LANG_COOKIE = "tx_lang"
 current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
@@ -36,6 +40,7 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
         if token:
             data = await runtime.services.sessions.get(token)
             if data is not None:
+                check_csrf_binding(connection, data)
                 async with runtime.sessionmaker() as session:
                     user = await load_current_user(session, data.user_id)
         locale = (
@@ -49,6 +54,39 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
         connection.scope.setdefault("state", {})["locale"] = locale
         current_locale.set(locale)
         return AuthenticationResult(user=user, auth=token if user else None)
+
+
+CSRF_COOKIE = "tx_csrf"
+CSRF_EXEMPT_PREFIXES = ("/webhooks", "/oauth", "/api/v1/partner", "/healthz")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def check_csrf_binding(connection: ASGIConnection[Any, Any, Any, Any], data: SessionData) -> None:
+    """A session issued at sign-in carries the hash of the CSRF token issued with it: a change
+    made with another CSRF cookie (planted before sign-in, or from another session) is refused.
+    Litestar's CSRF middleware then checks that the form or header token equals the cookie."""
+    if data.csrf_hash is None or connection.scope.get("method", "GET") in SAFE_METHODS:
+        return
+    if connection.scope["path"].startswith(CSRF_EXEMPT_PREFIXES):
+        return
+    cookie = connection.cookies.get(CSRF_COOKIE) or ""
+    if not compare_digest(csrf_hash(cookie), data.csrf_hash):
+        raise PermissionDeniedException(detail="CSRF token does not belong to this session")
+
+
+def new_csrf_token(state: Any) -> str:
+    """A fresh CSRF token (Litestar's format, signed with the app's CSRF secret)."""
+    return generate_csrf_token(get_keys().session.hex())
+
+
+def csrf_cookie(state: Any, token: str) -> Cookie:
+    return Cookie(
+        key=CSRF_COOKIE,
+        value=token,
+        path="/",
+        samesite="lax",
+        secure=runtime_of(state).settings.cookies_secure,
+    )
 
 
 def user_of(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:

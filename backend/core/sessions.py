@@ -28,6 +28,11 @@ class SessionData:
     user_id: uuid.UUID
     created_at: float
     via: str = "password"
+    csrf_hash: str | None = None  # SHA-256 of the CSRF token issued with this session
+
+
+def csrf_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass
@@ -36,9 +41,14 @@ class SessionStore:
     idle_seconds: int = 30 * 60
     absolute_seconds: int = 12 * 3600
 
-    async def create(self, user_id: uuid.UUID, *, via: str = "password") -> str:
+    async def create(
+        self, user_id: uuid.UUID, *, via: str = "password", csrf: str | None = None
+    ) -> str:
+        """A new session; ``csrf`` binds the CSRF token issued with it (see core.security)."""
         token = secrets.token_urlsafe(32)
-        data = {"user_id": str(user_id), "created_at": time.time(), "via": via}
+        data: dict[str, object] = {"user_id": str(user_id), "created_at": time.time(), "via": via}
+        if csrf:
+            data["csrf"] = csrf_hash(csrf)
         key = _key(token)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(key, json.dumps(data), ex=self.idle_seconds)
@@ -63,7 +73,10 @@ class SessionStore:
         remaining = int(self.absolute_seconds - age)
         await self.redis.expire(key, max(1, min(self.idle_seconds, remaining)))
         return SessionData(
-            uuid.UUID(data["user_id"]), float(data["created_at"]), data.get("via", "password")
+            uuid.UUID(data["user_id"]),
+            float(data["created_at"]),
+            data.get("via", "password"),
+            data.get("csrf"),
         )
 
     async def destroy(self, token: str | None) -> None:

@@ -12,7 +12,7 @@ Two implementations, each behind the same Protocol, chosen by ``TONGXIN_UPLOADS_
 Nothing is ever served from ``/static``: files are read back through authorizing routes.
 Keys are random (``<area>/<32 hex>.<ext>``); an original file name never becomes a key.
 
-Photos are checked by content with Pillow (real JPEG, PNG or WebP; at most
+Photos and disbursement receipts are checked by content with Pillow (real JPEG, PNG or WebP; at most
 :data:`MAX_PHOTO_BYTES`; at most :data:`MAX_SIDE` px a side before shrinking and
 :data:`MAX_PIXELS` in all) and re-encoded, which drops EXIF, GPS and every other metadata block.
 """
@@ -76,25 +76,48 @@ def clean_photo(data: bytes) -> tuple[bytes, str]:
 
     Returns (bytes, extension); raises :class:`Invalid` (field ``photos``) with the reason.
     """
+    return clean_image(data, field="photos", max_bytes=MAX_PHOTO_BYTES)
+
+
+MAX_RECEIPT_BYTES = 5 * 1024 * 1024
+
+
+def clean_receipt(data: bytes) -> tuple[bytes, str]:
+    """A disbursement receipt, cleaned like a photo: its type is found by decoding it (never by
+    the declared content type or the first bytes), it is re-encoded, which drops EXIF, GPS and
+    every other metadata block, and size and pixel limits apply. Receipts are public on the
+    ledger. PDFs are refused: no checker here can prove a PDF free of metadata, scripts,
+    attachments or hidden layers, so receipts are images only (docs/storage.md)."""
+    if data.startswith(b"%PDF"):
+        raise Invalid(
+            N_("Upload the receipt as a photo or scan (JPEG, PNG or WebP). PDFs are not accepted."),
+            fields={"receipt": "type"},
+        )
+    return clean_image(data, field="receipt", max_bytes=MAX_RECEIPT_BYTES, keep_side=MAX_SIDE // 2)
+
+
+def clean_image(
+    data: bytes, *, field: str, max_bytes: int, keep_side: int = STORED_SIDE
+) -> tuple[bytes, str]:
+    """Decode ``data`` as JPEG, PNG or WebP within the limits and re-encode it from its pixels
+    alone (JPEG, or PNG when it has transparency). Raises :class:`Invalid` on ``field``."""
     if not data:
-        raise Invalid(N_("The photo is empty."), fields={"photos": "invalid"})
-    if len(data) > MAX_PHOTO_BYTES:
+        raise Invalid(N_("The photo is empty."), fields={field: "invalid"})
+    if len(data) > max_bytes:
         raise Invalid(
             N_("Each photo may be at most {mb} MB."),
-            fields={"photos": "too_long"},
-            mb=MAX_PHOTO_BYTES // (1024 * 1024),
+            fields={field: "too_long"},
+            mb=max_bytes // (1024 * 1024),
         )
     try:
         with Image.open(io.BytesIO(data)) as probe:
             fmt = probe.format or ""
             if fmt not in ALLOWED_FORMATS:
-                raise Invalid(
-                    N_("Upload photos as JPEG, PNG or WebP."), fields={"photos": "invalid"}
-                )
+                raise Invalid(N_("Upload photos as JPEG, PNG or WebP."), fields={field: "invalid"})
             if max(probe.size) > MAX_SIDE or probe.width * probe.height > MAX_PIXELS:
                 raise Invalid(
                     N_("The photo is too large: at most {side} pixels a side."),
-                    fields={"photos": "too_long"},
+                    fields={field: "too_long"},
                     side=MAX_SIDE,
                 )
             probe.verify()
@@ -105,7 +128,7 @@ def clean_photo(data: bytes) -> tuple[bytes, str]:
                 oriented.mode == "P" and "transparency" in oriented.info
             )
             pixels = oriented.convert("RGBA" if alpha else "RGB")
-            pixels.thumbnail((STORED_SIDE, STORED_SIDE))
+            pixels.thumbnail((keep_side, keep_side))
             clean = Image.new(pixels.mode, pixels.size)  # a fresh image: no info, no EXIF
             clean.paste(pixels)
             out = io.BytesIO()
@@ -124,7 +147,7 @@ def clean_photo(data: bytes) -> tuple[bytes, str]:
         Image.DecompressionBombError,
     ) as exc:
         raise Invalid(
-            N_("This file is not a photo we can read."), fields={"photos": "invalid"}
+            N_("This file is not a photo we can read."), fields={field: "invalid"}
         ) from exc
 
 

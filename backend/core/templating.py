@@ -14,6 +14,7 @@ from litestar.response import Template
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
+from backend.core.headers import csp_nonce
 from backend.core.i18n import LOCALES, get_translations
 from backend.core.security import current_locale, user_of
 
@@ -68,6 +69,7 @@ def _configure(engine: JinjaTemplateEngine) -> None:
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["translate"] = translate
     env.globals["LOCALES"] = LOCALES
+    env.globals["csp_nonce"] = csp_nonce
     env.filters["local_datetime"] = local_datetime
     env.filters["local_date"] = local_date
     env.filters["fen"] = fen

@@ -46,5 +46,14 @@ async def seed_demo(session: AsyncSession) -> dict[str, Any]:
     return ids
 
 
+async def demo_accounts_present(session: AsyncSession) -> bool:
+    """Any of the demo accounts (whose password is published) exists."""
+    emails = [user.email for user in DEMO_USERS]
+    found = await session.scalar(
+        select(func.count()).select_from(User).where(User.email.in_(emails))
+    )
+    return bool(found)
+
+
 def demo_logins() -> list[tuple[str, str, str]]:
     return [(user.key, user.email, DEMO_PASSWORD) for user in DEMO_USERS]

@@ -36,6 +36,7 @@ from backend.donations.models import (
 )
 from backend.donations.storage import ReceiptStorage
 from backend.grievance import service as grievance
+from backend.households import service as households
 from backend.integrations.stripe import CheckoutRequest, PaymentProvider, PaymentsUnavailableError
 from backend.outbox.service import emit, record_change
 from backend.projects.models import Project, ProjectState
@@ -516,6 +517,9 @@ async def request_disbursement(
     project = await managed_project(session, actor, project_id)
     if not purpose.strip():
         raise Invalid(N_("Say what the money pays for."), fields={"purpose": "required"})
+    await households.check_organization_text(
+        session, project.organization_id, {"purpose": purpose.strip()[:1000]}
+    )
     receipt_path = storage.save(receipt, content_type)
     disbursement = Disbursement(
         id=uuid.uuid4(),
@@ -605,6 +609,9 @@ async def book_adjustment(
         raise Forbidden(N_("Only an administrator of the organization can book an adjustment."))
     if not reason.strip():
         raise Invalid(N_("Give the reason for the adjustment."), fields={"reason": "required"})
+    await households.check_organization_text(
+        session, project.organization_id, {"reason": reason.strip()[:1000]}
+    )
     if amount_fen == 0:
         raise Invalid(
             N_("Enter an amount in yuan, for example 50 or 50.5."), fields={"amount": "invalid"}

@@ -1,4 +1,5 @@
-"""Receipt attachments of disbursements: checked, then stored in the shared upload storage.
+"""Receipt attachments of disbursements: cleaned like photos (decoded, re-encoded without
+metadata, see :func:`backend.core.storage.clean_receipt`), then stored.
 
 Receipts use the same ``backend.core.storage.Storage`` as photos: files under ``var/uploads``
 on the embedded footprint, an S3-compatible bucket when ``TONGXIN_UPLOADS_S3_BUCKET`` is set.
@@ -11,34 +12,21 @@ from typing import TYPE_CHECKING
 
 from backend.core.errors import Invalid, NotFound
 from backend.core.i18n import N_
-from backend.core.storage import Storage, get_storage
+from backend.core.storage import Storage, clean_receipt, get_storage
 
 if TYPE_CHECKING:
     from backend.core.runtime import Services
 
-MAX_RECEIPT_BYTES = 5 * 1024 * 1024
-
-# content type → (file extension, magic bytes the content must start with)
-ALLOWED_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
-    "application/pdf": ("pdf", (b"%PDF-",)),
-    "image/jpeg": ("jpg", (b"\xff\xd8\xff",)),
-    "image/png": ("png", (b"\x89PNG\r\n\x1a\n",)),
-}
-MEDIA_TYPES = {ext: ctype for ctype, (ext, _) in ALLOWED_TYPES.items()}
+# stored extension → media type (receipts are re-encoded images; older PDFs stay readable)
+MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "pdf": "application/pdf"}
 
 
-def check_receipt(content: bytes, content_type: str) -> str:
-    """The file extension for a valid receipt; ``Invalid`` (422) otherwise."""
+def check_receipt(content: bytes, content_type: str) -> tuple[bytes, str]:
+    """The cleaned receipt (re-encoded image, no metadata) and its extension; ``Invalid`` (422)
+    otherwise. The declared content type is not trusted: the content is decoded."""
     if not content:
-        raise Invalid(N_("Attach the receipt (PDF, JPEG or PNG)."), fields={"receipt": "required"})
-    if len(content) > MAX_RECEIPT_BYTES:
-        raise Invalid(N_("The receipt is larger than 5 MB."), fields={"receipt": "too_large"})
-    kind = ALLOWED_TYPES.get(content_type.split(";", maxsplit=1)[0].strip().lower())
-    if kind is None or not content.startswith(kind[1]):
-        raise Invalid(
-            N_("The receipt must be a PDF, JPEG or PNG file."), fields={"receipt": "type"}
-        )
-    return kind[0]
+        raise Invalid(N_("Attach the receipt (JPEG or PNG)."), fields={"receipt": "required"})
+    return clean_receipt(content)
 
 
 @dataclass
@@ -49,8 +37,8 @@ class ReceiptStorage:
     storage: Storage
 
     def save(self, content: bytes, content_type: str) -> str:
-        ext = check_receipt(content, content_type)
-        return self.storage.put("receipts", content, ext)
+        cleaned, ext = check_receipt(content, content_type)
+        return self.storage.put("receipts", cleaned, ext)
 
     def load(self, key: str) -> tuple[bytes, str]:
         ext = key.rsplit(".", 1)[-1]

@@ -4,7 +4,6 @@ and the organization's side (confirm pledges, disbursements with four eyes, adju
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import uuid
 from typing import Annotated, Any
@@ -16,6 +15,7 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.accounts.identity import CurrentUser
+from backend.core.csvsafe import safe_writer
 from backend.core.errors import DomainError, NotFound
 from backend.core.http import DB, Form, form_error
 from backend.core.i18n import N_
@@ -245,7 +245,7 @@ class DonationViews(Controller):
         project = await service.visible_project(db, project_id)
         rows, _ = await repo.entries(db, project.id, limit=None)
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = safe_writer(out)
         writer.writerow(
             [
                 "booked_at",
@@ -271,8 +271,8 @@ class DonationViews(Controller):
                     entry.entry_type.value,
                     _yuan(entry.amount_fen),
                     _yuan(entry.balance_after_fen),
-                    _csv_safe(name or ""),
-                    _csv_safe(reason),
+                    name or "",
+                    reason,
                     receipt,
                 ]
             )
@@ -464,8 +464,3 @@ def _yuan(value: int) -> str:
     sign = "-" if value < 0 else ""
     yuan, cents = divmod(abs(value), 100)
     return f"{sign}{yuan}.{cents:02d}"
-
-
-def _csv_safe(text: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas: neutralize them."""
-    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text

@@ -52,6 +52,7 @@ from backend.households.schemas import CodeCheck
 from backend.needs.models import Need, NeedState
 from backend.needs.states import lock_need, transition
 from backend.outbox.service import emit, record_change
+from backend.privacy.gate import gate_public_text
 from backend.privacy.scanner import scan_public_text
 from backend.regions.models import Region
 from backend.resources import service as resources_service
@@ -595,9 +596,14 @@ async def report_not_received(
 # ---------------------------------------------------------------- feedback
 
 
-def _redact(comment: str) -> str:
-    """Comments are shown to the organization without identity: personal data is blanked out."""
-    text = " ".join(comment.split())[:COMMENT_MAX]
+def _clean_comment(comment: str) -> str:
+    return " ".join(comment.split())[:COMMENT_MAX]
+
+
+def _redact(note: str) -> str:
+    """A caseworker's note on a confirmation made for the household: personal data blanked out
+    (the note is shown to staff and the delivering organization, never needed with names)."""
+    text = _clean_comment(note)
     for finding in reversed(scan_public_text(text)):
         text = text[: finding.start] + "＊" * (finding.end - finding.start) + text[finding.end :]
     return text
@@ -631,6 +637,12 @@ async def give_feedback(
         raise Invalid(N_("Choose a rating from 1 to 5."), fields={"rating": "invalid"})
     if (await repo.feedback_of(session, [delivery.id])).get(delivery.id) is not None:
         raise Conflict(N_("This delivery has been rated already."), code="rated")
+    comment = _clean_comment(comment)
+    # Comments are shown to the organization: the public-text gate refuses personal data
+    # (the household's own values included) with each span marked, instead of storing it.
+    gate_public_text(
+        {"comment": comment}, own_values=await households.own_values_for(session, need.household_id)
+    )
     org = await get_by_id(session, Organization, org_row.id, for_update=True)
     assert org is not None
     feedback = Feedback(
@@ -638,7 +650,7 @@ async def give_feedback(
         delivery_id=delivery.id,
         organization_id=org.id,
         rating=rating,
-        comment=_redact(comment),
+        comment=comment,
         via_caseworker=user.id if user else None,
     )
     session.add(feedback)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from backend.core.bounds import QueryCode, QueryPage
 from backend.core.http import DB
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user
@@ -86,10 +87,10 @@ class HouseholdsAPI(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         *,
-        category: FromQuery[str] = "",
-        verification: FromQuery[str] = "",
-        community: FromQuery[str] = "",
-        page: FromQuery[int] = 1,
+        category: QueryCode = "",
+        verification: FromQuery[Literal["", "valid", "lapsed", "none"]] = "",
+        community: QueryCode = "",
+        page: QueryPage = 1,
     ) -> HouseholdPage:
         user = require_user(request)
         pager = Page(number=page)

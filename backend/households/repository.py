@@ -278,3 +278,25 @@ async def contact_columns(session: AsyncSession, household_id: uuid.UUID) -> Any
             ).where(Household.id == household_id)
         )
     ).first()
+
+
+async def head_names_claimed_by(
+    session: AsyncSession, organization_id: uuid.UUID, *, limit: int = 500
+) -> Sequence[bytes]:
+    """Encrypted head names of the households whose needs this organization holds an active or
+    fulfilled claim on (for the public-text gate; decrypted only by the households service)."""
+    from backend.needs.models import Need
+    from backend.resources.models import Claim, ClaimState
+
+    rows = await session.scalars(
+        select(Household.head_name_enc)
+        .join(Need, Need.household_id == Household.id)
+        .join(Claim, Claim.need_id == Need.id)
+        .where(
+            Claim.organization_id == organization_id,
+            Claim.state.in_((ClaimState.ACTIVE, ClaimState.FULFILLED)),
+        )
+        .distinct()
+        .limit(limit)
+    )
+    return [r for r in rows if r]

@@ -8,19 +8,21 @@ from datetime import date, datetime
 
 import msgspec
 
+from backend.core.bounds import Ages, Code, Codes, RegionCode, ShortText, Text
+
 PERSONAL_FIELDS = ("head_name", "id_number", "phone", "address")
 DIMENSIONS = ("economic", "health", "education", "housing", "employment", "social")
 
 
 class HouseholdIn(msgspec.Struct, kw_only=True):
-    head_name: str
-    id_number: str
-    region_code: str
-    category: str
-    phone: str = ""
-    address: str = ""
-    member_ages: list[int] = msgspec.field(default_factory=list)
-    flags: list[str] = msgspec.field(default_factory=list)
+    head_name: ShortText
+    id_number: Code
+    region_code: RegionCode
+    category: Code
+    phone: Code = ""
+    address: ShortText = ""
+    member_ages: Ages = msgspec.field(default_factory=list)
+    flags: Codes = msgspec.field(default_factory=list)
     unstable_income: bool = False
     referral_id: uuid.UUID | None = None
 
@@ -56,13 +58,13 @@ class Revealed(msgspec.Struct, frozen=True):
 
 
 class RevealIn(msgspec.Struct):
-    fields: list[str] = msgspec.field(default_factory=lambda: list(PERSONAL_FIELDS))
+    fields: Codes = msgspec.field(default_factory=lambda: list(PERSONAL_FIELDS))
 
 
 class ReferralIn(msgspec.Struct):
-    region_code: str
-    text: str
-    contact: str = ""
+    region_code: RegionCode
+    text: Text
+    contact: ShortText = ""
 
 
 class ReferralOut(msgspec.Struct, frozen=True):

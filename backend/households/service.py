@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import calendar
-import csv
 import io
 import secrets
 import uuid
@@ -38,6 +37,7 @@ from backend.accounts.identity import CurrentUser
 from backend.accounts.models import Role
 from backend.accounts.passwords import hash_password, verify_password
 from backend.audit.service import Actor, record
+from backend.core.csvsafe import safe_writer
 from backend.core.db import queue_of, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from backend.core.i18n import N_
@@ -77,6 +77,7 @@ from backend.needs.models import Need, NeedState
 from backend.needs.states import transition
 from backend.outbox.service import emit, record_change
 from backend.privacy.crypto import FieldCipher, keyed_hash
+from backend.privacy.gate import NamesProvider, check_public_text
 from backend.privacy.idcard import is_valid_id, normalize_id
 from backend.privacy.masking import mask_address, mask_id, mask_name, mask_phone
 from backend.privacy.phone import normalize_phone
@@ -406,7 +407,7 @@ async def export_csv(
         limit=EXPORT_LIMIT,
     )
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = safe_writer(out)
     writer.writerow(
         [
             "id",
@@ -445,6 +446,31 @@ async def export_csv(
             detail={"fields": list(PERSONAL_FIELDS)},
         )
     return out.getvalue()
+
+
+def claimed_names_provider(session: AsyncSession, organization_id: uuid.UUID) -> NamesProvider:
+    """For the public-text gate: the head names of the households this organization knows through
+    its claims. The names stay in memory for the comparison; never returned to a page or logged."""
+
+    async def names() -> list[str]:
+        blobs = await repo.head_names_claimed_by(session, organization_id)
+        return [name for name in (_dec("head_name", b) for b in blobs) if name]
+
+    return names
+
+
+async def check_organization_text(
+    session: AsyncSession, organization_id: uuid.UUID | None, texts: dict[str, str | None]
+) -> None:
+    """The public-text gate for text written on behalf of an organization."""
+    provider = claimed_names_provider(session, organization_id) if organization_id else None
+    await check_public_text(texts, names=provider)
+
+
+async def own_values_for(session: AsyncSession, household_id: uuid.UUID) -> OwnValues | None:
+    """:func:`own_values` of a household by id (for a text written about it, e.g. a project plan)."""
+    found = await repo.household_with_path(session, household_id)
+    return own_values(found[0]) if found else None
 
 
 def own_values(household: Household) -> OwnValues:

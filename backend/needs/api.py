@@ -8,11 +8,13 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from backend.core.bounds import QueryCode, QueryPage
 from backend.core.errors import NotFound
 from backend.core.http import DB
 from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.needs import repository as repo
+from backend.needs.models import NeedState, Urgency
 from backend.needs.schemas import PublicNeed, PublicNeedPage
 from backend.regions.service import get_region
 
@@ -26,19 +28,19 @@ class PublicNeedsAPI(Controller):
         self,
         db: DB,
         *,
-        category: FromQuery[str] = "",
-        urgency: FromQuery[str] = "",
-        region: FromQuery[str] = "",
-        state_: Annotated[str, QueryParameter(name="state")] = "",
-        page: FromQuery[int] = 1,
+        category: QueryCode = "",
+        urgency: FromQuery[Urgency | None] = None,
+        region: QueryCode = "",
+        state_: Annotated[NeedState | None, QueryParameter(name="state")] = None,
+        page: QueryPage = 1,
     ) -> PublicNeedPage:
         pager = Page(number=page)
         region_row = await get_region(db, region) if region else None
         items, total = await repo.public_needs(
             db,
             category=category or None,
-            urgency=urgency or None,
-            state=state_ or None,
+            urgency=urgency.value if urgency else None,
+            state=state_.value if state_ else None,
             region_path=region_row.path if region_row else None,
             offset=pager.offset,
             limit=pager.size,

@@ -20,6 +20,8 @@ from typing import Any
 
 import msgspec
 
+from backend.core.bounds import AmountFen, Code, Quantity, Text, Title, Unit
+
 #: Need states in which a need is shown publicly (unless hidden: verification or consent lapsed).
 PUBLIC_STATES = ("published", "reserved", "in_progress", "delivered", "confirmed", "closed")
 
@@ -96,13 +98,13 @@ def public_profile(data: dict[str, Any] | None) -> PublicProfile:
 class NeedIn(msgspec.Struct, kw_only=True):
     """What a caseworker drafts. ``amount_fen`` for amount categories, quantity+unit otherwise."""
 
-    category: str
-    title: str
-    body: str = ""
-    quantity: int | None = None
-    unit: str = ""
-    amount_fen: int | None = None
-    urgency: str = "normal"
+    category: Code
+    title: Title
+    body: Text = ""
+    quantity: Quantity | None = None
+    unit: Unit = ""
+    amount_fen: AmountFen | None = None
+    urgency: Code = "normal"
     deadline: date | None = None
     #: Code of an item kind of the category; inferred from the title when absent.
     item_kind: str | None = None

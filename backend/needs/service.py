@@ -39,28 +39,16 @@ from backend.needs.models import Need, NeedCategory, NeedState, Urgency
 from backend.needs.repository import categories as categories
 from backend.needs.repository import needs_of_household as needs_of_household
 from backend.needs.repository import public_need as public_need
-from backend.needs.schemas import NeedIn, PublishBlock
+from backend.needs.schemas import NeedIn
 from backend.needs.states import lock_need, transition
 from backend.outbox.service import record_change
+from backend.privacy.gate import Block, PersonalDataFound, findings_of
 from backend.privacy.kanon import GeneralizedProfile, KAnonIndex, ProfileInput
-from backend.privacy.scanner import Finding, scan_public_text
+
+__all__ = ["PersonalDataFound"]
 
 TITLE_MAX = 120
 BODY_MAX = 4000
-
-
-class PersonalDataFound(Invalid):
-    """The public text holds personal data; ``blocks`` names each span (field, kind, offsets)."""
-
-    def __init__(self, blocks: list[PublishBlock]) -> None:
-        super().__init__(
-            N_(
-                "The public text contains personal data (marked below). Remove it, then publish again."
-            ),
-            code="personal_data",
-            fields={b.field: "personal_data" for b in blocks},
-        )
-        self.blocks = blocks
 
 
 def _actor(user: CurrentUser) -> Actor:
@@ -183,14 +171,10 @@ async def update_draft(
     return need
 
 
-def scan(need: Need, household: Household) -> list[PublishBlock]:
+def scan(need: Need, household: Household) -> list[Block]:
     """Personal-data findings in the need's public title and text, for this household."""
     own = households.own_values(household)
-    blocks: list[PublishBlock] = []
-    for field, text in (("title", need.title), ("body", need.body)):
-        findings: list[Finding] = scan_public_text(text, own_values=own)
-        blocks += [PublishBlock(field, f.kind, f.start, f.end) for f in findings]
-    return blocks
+    return findings_of({"title": need.title, "body": need.body}, own_values=own)
 
 
 def profile_input(region_path: str, ages: list[int], flags: list[str]) -> ProfileInput:
@@ -244,7 +228,7 @@ async def publish(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID) 
         )
     blocks = scan(need, household)
     if blocks:
-        raise PersonalDataFound(blocks)
+        raise PersonalDataFound(blocks, {"title": need.title, "body": need.body})
     k = get_settings().k_anonymity
     result = await generalize(session, household, region_path, k)
     if not result.k_satisfied:

@@ -8,8 +8,11 @@ import msgspec
 from litestar import Controller, get
 from litestar.params import FromPath, FromQuery
 
-from backend.accounts.models import Organization
+from backend.accounts.models import Organization, OrgType
+from backend.core.bounds import OptionalQueryCode, QueryPage
+from backend.core.errors import Invalid
 from backend.core.http import DB
+from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.organizations import repository as repo
 from backend.organizations import service
@@ -71,11 +74,11 @@ class DirectoryAPI(Controller):
 
     @get("/directory/organizations", summary="Approved organizations with verified figures")
     async def directory(
-        self, db: DB, org_type: FromQuery[str | None] = None, page: FromQuery[int] = 1
+        self, db: DB, org_type: FromQuery[OrgType | None] = None, page: QueryPage = 1
     ) -> DirectoryPage:
         pager = Page(number=page)
         rows, total = await repo.directory(
-            db, org_type=org_type, offset=pager.offset, limit=pager.size
+            db, org_type=org_type.value if org_type else None, offset=pager.offset, limit=pager.size
         )
         figs = await repo.figures(db, [o.id for o in rows])
         pager = pager.with_total(total)
@@ -89,6 +92,8 @@ class DirectoryAPI(Controller):
         return _public(org, (await repo.figures(db, [org.id]))[org.id])
 
     @get("/csr-ranking", summary="企业社会责任榜单: ranked by verified records")
-    async def ranking(self, db: DB, org_type: FromQuery[str | None] = "company") -> list[RankOut]:
+    async def ranking(self, db: DB, org_type: OptionalQueryCode = "company") -> list[RankOut]:
+        if org_type and org_type not in {t.value for t in OrgType}:
+            raise Invalid(N_("Choose a type from the list."), fields={"org_type": "invalid"})
         rows = await service.csr_ranking(db, org_type=org_type or None)
         return [RankOut(r.rank, _public(r.organization, r.figures)) for r in rows]

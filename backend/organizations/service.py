@@ -23,6 +23,7 @@ from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.core.repository import get_by_id
+from backend.households import service as households
 from backend.organizations import repository as repo
 from backend.organizations.repository import Figures
 from backend.organizations.repository import (  # a read query other domains may call
@@ -74,6 +75,9 @@ async def update_profile(
         errors["contact_email"] = "invalid"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
+    await households.check_organization_text(
+        session, org.id, {"description": description.strip()[:5000]}
+    )
     org.name = name.strip()
     org.name_en = name_en.strip()[:200]
     org.description = description.strip()[:5000]

@@ -18,10 +18,11 @@ from urllib.parse import unquote
 from litestar import Controller, MediaType, Request, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import Body, FromPath, FromQuery, QueryParameter
+from litestar.params import Body, FromPath, QueryParameter
 
 from backend.accounts.models import APIClient
 from backend.audit.service import record
+from backend.core.bounds import PAGE_MAX, OptionalQueryCode
 from backend.core.errors import DomainError, Forbidden, NotFound, Unauthenticated
 from backend.core.http import DB, Form
 from backend.core.i18n import N_
@@ -222,8 +223,8 @@ class PartnerAPI(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         client: NamedDependency[APIClient],
-        category: FromQuery[str | None] = None,
-        page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+        category: OptionalQueryCode = None,
+        page_no: Annotated[int, QueryParameter(name="page", ge=1, le=PAGE_MAX)] = 1,
         size: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
     ) -> dict[str, Any]:
         pager = Page(number=page_no, size=size)
@@ -253,7 +254,7 @@ class PartnerAPI(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         client: NamedDependency[APIClient],
-        page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+        page_no: Annotated[int, QueryParameter(name="page", ge=1, le=PAGE_MAX)] = 1,
     ) -> dict[str, Any]:
         pager = Page(number=page_no, size=50)
 

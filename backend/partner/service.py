@@ -17,11 +17,18 @@ from backend.accounts.identity import CurrentUser
 from backend.accounts.models import APIClient, Organization, OrgRole, OrgStatus
 from backend.accounts.passwords import hash_password, verify_password
 from backend.audit.service import Actor, record
+from backend.core.bounds import (
+    DESCRIPTION_MAX,
+    INT_MAX,
+    SERVICE_AREA_MAX,
+    has_control_chars,
+)
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.core.repository import get_by_id
 from backend.fulfilment.models import Delivery, FulfilmentState
+from backend.households import service as households
 from backend.items import service as items
 from backend.needs.models import NeedCategory
 from backend.outbox.service import emit, record_change
@@ -197,6 +204,8 @@ async def save_resource(
     area = merged.get("service_area")
     if not isinstance(area, list) or not area or not all(isinstance(c, str) for c in area):
         errors["service_area"] = "invalid"
+    elif len(area) > SERVICE_AREA_MAX or any(len(c) > 12 for c in area):
+        errors["service_area"] = "too_many"
     else:
         for code in area:
             if await get_by_id(session, Region, code) is None:
@@ -209,11 +218,22 @@ async def save_resource(
     unit = str(merged.get("unit") or "")
     if len(unit) > 16:
         errors["unit"] = "too_long"
+    description = str(merged.get("description") or "")
+    if len(description) > DESCRIPTION_MAX:
+        errors["description"] = "too_long"
+    if isinstance(capacity, int) and capacity > INT_MAX:
+        errors["capacity"] = "invalid"
+    for name, text in (("title", title), ("description", description), ("unit", unit)):
+        if has_control_chars(text):
+            errors[name] = "control_chars"
     given_kind = merged.get("item_kind") if "item_kind" in data else None
     if given_kind is not None and not isinstance(given_kind, str):
         errors["item_kind"] = "invalid"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
+    await households.check_organization_text(
+        session, client.organization_id, {"title": title, "description": description}
+    )
     # The item kind: as given, or inferred from the title when the call does not name one (an
     # update that changes neither keeps the stored kind).
     keep = (
@@ -230,7 +250,7 @@ async def save_resource(
             org.region_code if org is not None else None,
             category=str(category),
             title=title,
-            body=str(merged.get("description") or ""),
+            body=description,
             item_kind=given_kind or None,
             unit=unit,
         )
@@ -239,7 +259,7 @@ async def save_resource(
         "kind": ResourceKind(str(kind)),
         "category": category,
         "title": title,
-        "description": str(merged.get("description") or ""),
+        "description": description,
         "unit": unit,
         "capacity": capacity,
         "remaining": remaining,

@@ -13,6 +13,16 @@ What is found (offsets always index the ORIGINAL text, ``end`` exclusive):
   their own too (road + number, estate, village group, building/unit/room).
 * ``person_name`` – words that rjieba tags ``nr``, 2–4 Han characters, starting with a common
   surname and not on :data:`NAME_ALLOW_LIST`.
+* ``wechat`` – a WeChat id (6–20 characters starting with a letter, or a number) written after
+  微信/威信/薇信/V信/vx/wx/WeChat/weixin (with an optional 号/ID and colon); only the id is marked.
+* ``qq`` – a QQ number (5–12 digits, no leading 0) after QQ/扣扣/企鹅号.
+* ``email`` – an e-mail address (full-width ＠ and letters folded).
+* ``bank_card`` – a digit run of 16–19 digits (separators allowed) that passes the Luhn check and
+  is not an ID or phone number.
+* ``plate`` – a Chinese vehicle plate: province abbreviation, a letter, then 5 (or 6 for new-energy
+  plates) letters/digits with at least one digit, with an optional ``·``/space/hyphen.
+* ``household_name`` – the name of a household known to the acting organization through its
+  active claims (passed in as ``known_names``; decrypted only inside the households module).
 
 How numbers are read: the text is cut into *digit runs* — digit groups (ASCII or full-width;
 an ``X`` may end a group) joined by at most 3 separator characters (spaces, hyphens, dots,
@@ -47,6 +57,12 @@ FindingKind = Literal[
     "own_address",
     "own_id",
     "person_name",
+    "wechat",
+    "qq",
+    "email",
+    "bank_card",
+    "plate",
+    "household_name",
 ]
 
 MAX_SEPARATOR_RUN = 3
@@ -208,6 +224,71 @@ def _number_findings(text: str, own_phone: str | None, own_id: str | None) -> li
     return out
 
 
+_WECHAT = re.compile(
+    r"(?<![a-z0-9])(?:微信|威信|薇信|徽信|v信|vx|wx|wechat|weixin)\s*(?:号码|号|id|账号)?\s*[:=：]?\s*"
+    r"(?P<id>[a-z][-_a-z0-9]{5,19}|\d{5,20})(?![-_a-z0-9])",
+    re.IGNORECASE,
+)
+_QQ = re.compile(
+    r"(?<![a-z0-9])(?:qq|扣扣|企鹅)\s*(?:号码|号|群)?\s*[:=：]?\s*(?P<id>[1-9]\d{4,11})(?!\d)",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(
+    r"(?<![a-z0-9._%+-])(?P<id>[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*\.[a-z]{2,24})",
+    re.IGNORECASE,
+)
+_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+_PLATE = re.compile(
+    rf"(?P<id>[{_PROVINCES}]\s?[A-Z]\s?[·•・\-\s]?\s?"
+    r"(?:[A-HJ-NP-Z0-9]{6}|[A-HJ-NP-Z0-9]{4}[A-HJ-NP-Z0-9挂学警港澳]))(?![A-Z0-9])",
+    re.IGNORECASE,
+)
+
+
+def luhn_ok(digits: str) -> bool:
+    """The Luhn (mod 10) check used by bank-card numbers."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def _contact_findings(text: str) -> list[Finding]:
+    """WeChat and QQ ids (in context), e-mail addresses and vehicle plates."""
+    folded = fold(text)  # same length as text: offsets carry over
+    out: list[Finding] = []
+    for kind, pattern in (
+        ("wechat", _WECHAT),
+        ("qq", _QQ),
+        ("email", _EMAIL),
+        ("plate", _PLATE),
+    ):
+        for m in pattern.finditer(folded):
+            start, end = m.span("id")
+            if kind == "plate" and not any(c.isdigit() for c in folded[start + 2 : end]):
+                continue
+            out.append(Finding(kind, start, end, text[start:end]))  # type: ignore[arg-type]
+    return out
+
+
+def _bank_cards(text: str, taken: Sequence[Finding]) -> list[Finding]:
+    out: list[Finding] = []
+    for run in _digit_runs(text):
+        whole = run.chars
+        if "X" in whole or not 16 <= len(whole) <= 19 or not luhn_ok(whole):
+            continue
+        start, end = run.index[0], run.index[-1] + 1
+        if any(f.start <= start and end <= f.end for f in taken):
+            continue
+        out.append(Finding("bank_card", start, end, text[start:end]))
+    return out
+
+
 def _substring_findings(
     compacted: str, index: list[int], text: str, needle: str, kind: FindingKind
 ) -> list[Finding]:
@@ -269,6 +350,12 @@ _PRIORITY: dict[str, int] = {
     "id_number": 1,
     "mobile": 1,
     "landline": 1,
+    "household_name": 0,
+    "wechat": 1,
+    "qq": 1,
+    "email": 1,
+    "bank_card": 1,
+    "plate": 1,
     "person_name": 2,
 }
 
@@ -289,8 +376,14 @@ def _dedupe(findings: Sequence[Finding]) -> list[Finding]:
     return sorted(kept, key=lambda f: (f.start, f.end, f.kind))
 
 
-def scan_public_text(text: str, *, own_values: OwnValues | None = None) -> list[Finding]:
-    """All personal data found in ``text``, sorted by position. Empty list: publishable."""
+def scan_public_text(
+    text: str, *, own_values: OwnValues | None = None, known_names: Sequence[str] = ()
+) -> list[Finding]:
+    """All personal data found in ``text``, sorted by position. Empty list: publishable.
+
+    ``known_names``: names of households the author knows through its organization's active
+    claims; each is refused as ``household_name``.
+    """
     own = own_values or OwnValues()
     own_phone: str | None = None
     if own.phone:
@@ -301,12 +394,23 @@ def scan_public_text(text: str, *, own_values: OwnValues | None = None) -> list[
     own_id = normalize_id(own.id_number) if own.id_number else None
 
     findings = _number_findings(text, own_phone, own_id)
+    cards = _bank_cards(text, [f for f in findings if f.kind in ("id_number", "own_id")])
+    if cards:  # a phone-shaped part of a card number is the card, not a phone
+        findings = [
+            f for f in findings if not any(c.start <= f.start and f.end <= c.end for c in cards)
+        ]
+    findings += cards
+    findings += _contact_findings(text)
     compacted, index = compact(text)
     if own_phone and not any(f.kind == "own_phone" for f in findings):
         findings += _substring_findings(compacted, index, text, own_phone, "own_phone")
     for name in (own.name, *own.other_names):
         if name and len(compact_value(name)) >= 2:
             findings += _substring_findings(compacted, index, text, compact_value(name), "own_name")
+    for name in known_names:
+        if name and len(compact_value(name)) >= 2:
+            needle = compact_value(name)
+            findings += _substring_findings(compacted, index, text, needle, "household_name")
     if own.address:
         for needle in _address_needles(own.address):
             findings += _substring_findings(compacted, index, text, needle, "own_address")

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, QueryParameter
 
 from backend.accounts.models import Organization
+from backend.core.bounds import OptionalQueryCode, QueryPage
 from backend.core.errors import NotFound
 from backend.core.http import DB
 from backend.core.i18n import N_
@@ -18,7 +19,7 @@ from backend.core.pagination import Page
 from backend.organizations.scope import is_member
 from backend.projects import repository as repo
 from backend.projects import service
-from backend.projects.models import Project
+from backend.projects.models import Project, ProjectState
 from backend.resources.schemas import NeedSummary
 from backend.resources.service import need_summary
 
@@ -83,13 +84,17 @@ class ProjectsAPI(Controller):
     async def list_projects(
         self,
         db: DB,
-        state_: Annotated[str | None, QueryParameter(name="state")] = None,
-        category: FromQuery[str | None] = None,
-        page: FromQuery[int] = 1,
+        state_: Annotated[ProjectState | None, QueryParameter(name="state")] = None,
+        category: OptionalQueryCode = None,
+        page: QueryPage = 1,
     ) -> ProjectPage:
         pager = Page(number=page)
         rows, total = await repo.public_projects(
-            db, state=state_, category=category, offset=pager.offset, limit=pager.size
+            db,
+            state=state_.value if state_ else None,
+            category=category,
+            offset=pager.offset,
+            limit=pager.size,
         )
         pager = pager.with_total(total)
         return ProjectPage([project_out(p, o) for p, o in rows], pager.number, pager.pages, total)

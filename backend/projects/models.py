@@ -80,3 +80,5 @@ class ProjectUpdate(UUIDPrimaryKey, Timestamps, Base):
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     photos: Mapped[list[str]] = mapped_column(ARRAY(String(300)), default=list)
+    edited_at: Mapped[datetime | None]  # the author corrected it
+    withdrawn_at: Mapped[datetime | None]  # the author withdrew it: no longer public

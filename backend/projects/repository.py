@@ -120,11 +120,19 @@ async def updates(
     return (
         await session.scalars(
             select(ProjectUpdate)
-            .where(ProjectUpdate.project_id == project_id)
+            .where(ProjectUpdate.project_id == project_id, ProjectUpdate.withdrawn_at.is_(None))
             .order_by(ProjectUpdate.created_at.desc())
             .limit(limit)
         )
     ).all()
+
+
+async def update_for_change(session: AsyncSession, update_id: uuid.UUID) -> ProjectUpdate | None:
+    return (
+        await session.scalars(
+            select(ProjectUpdate).where(ProjectUpdate.id == update_id).with_for_update()
+        )
+    ).first()
 
 
 async def overdue_candidates(session: AsyncSession, cutoff: datetime) -> Sequence[Project]:
@@ -148,7 +156,11 @@ async def photo_is_public(session: AsyncSession, name: str) -> bool:
     in_update = (
         select(ProjectUpdate.id)
         .join(Project, Project.id == ProjectUpdate.project_id)
-        .where(public, literal(name) == any_(ProjectUpdate.photos))
+        .where(
+            public,
+            ProjectUpdate.withdrawn_at.is_(None),
+            literal(name) == any_(ProjectUpdate.photos),
+        )
     )
     in_link = (
         select(ProjectNeed.id)

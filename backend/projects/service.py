@@ -18,13 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts.identity import CurrentUser
 from backend.audit.service import Actor, record
 from backend.core.db import utcnow
-from backend.core.errors import Conflict, Invalid, NotFound
+from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.core.repository import get_by_id
 from backend.core.storage import MAX_PHOTOS
+from backend.households import service as households
 from backend.needs.models import Need, NeedCategory, NeedState
 from backend.organizations.scope import approved_organization, require_member
 from backend.outbox.service import emit, record_change
+from backend.privacy.gate import gate_public_text
 from backend.projects import repository as repo
 from backend.projects.models import (
     PROJECT_TRANSITIONS,
@@ -115,6 +117,9 @@ async def create_project(
         errors["ends_on"] = "invalid"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
+    await households.check_organization_text(
+        session, org_id, {"title": title.strip(), "goal": goal.strip()}
+    )
     assert target_fen is not None
     project = Project(
         id=uuid.uuid4(),
@@ -194,6 +199,11 @@ async def link_need(
         raise Invalid(N_("Describe the plan for this household."), fields={"plan": "required"})
     if await repo.link_of_need(session, need_id) is not None:
         raise Conflict(N_("This need belongs to a project already."))
+    gate_public_text(
+        {"plan": plan.strip()},
+        own_values=await households.own_values_for(session, need.household_id),
+        known_names=await households.claimed_names_provider(session, project.organization_id)(),
+    )
     link = ProjectNeed(id=uuid.uuid4(), project_id=project.id, need_id=need.id, plan=plan.strip())
     session.add(link)
     try:
@@ -235,6 +245,9 @@ async def post_update(
         raise Conflict(N_("A closed project takes no more updates."))
     if not body.strip():
         raise Invalid(N_("Write what happened."), fields={"body": "required"})
+    await households.check_organization_text(
+        session, project.organization_id, {"body": body.strip()}
+    )
     names = _store(storage, photos)
     update = ProjectUpdate(
         id=uuid.uuid4(), project_id=project.id, author_id=actor.id, body=body.strip(), photos=names
@@ -259,6 +272,81 @@ async def post_update(
         aggregate_type="project",
         aggregate_id=project.id,
         payload={"update_id": str(update.id), "update_overdue": False},
+    )
+    return update
+
+
+async def _update_by_author(
+    session: AsyncSession, actor: CurrentUser, project_id: uuid.UUID, update_id: uuid.UUID
+) -> tuple[Project, ProjectUpdate]:
+    project = await _project_for_member(session, actor, project_id)
+    update = await repo.update_for_change(session, update_id)
+    if update is None or update.project_id != project.id or update.withdrawn_at is not None:
+        raise NotFound(N_("Update not found."))
+    if update.author_id != actor.id:
+        raise Forbidden(N_("Only the author of an update can change or withdraw it."))
+    return project, update
+
+
+async def edit_update(
+    session: AsyncSession,
+    actor: CurrentUser,
+    project_id: uuid.UUID,
+    update_id: uuid.UUID,
+    *,
+    body: str,
+) -> ProjectUpdate:
+    """The author corrects a published update; the text passes the public-text gate again."""
+    project, update = await _update_by_author(session, actor, project_id, update_id)
+    if not body.strip():
+        raise Invalid(N_("Write what happened."), fields={"body": "required"})
+    await households.check_organization_text(
+        session, project.organization_id, {"body": body.strip()}
+    )
+    update.body = body.strip()
+    update.edited_at = utcnow()
+    await session.flush()
+    await record(
+        session,
+        actor=_actor(actor),
+        action="project.update_edited",
+        object_type="project",
+        object_id=project.id,
+        region_code=project.region_code,
+        detail={"update_id": str(update.id)},
+    )
+    await emit(
+        session,
+        topic="project.updated",
+        aggregate_type="project",
+        aggregate_id=project.id,
+        payload={"update_id": str(update.id), "update_overdue": project.update_overdue},
+    )
+    return update
+
+
+async def withdraw_update(
+    session: AsyncSession, actor: CurrentUser, project_id: uuid.UUID, update_id: uuid.UUID
+) -> ProjectUpdate:
+    """The author withdraws a published update: its text and photos leave every public view."""
+    project, update = await _update_by_author(session, actor, project_id, update_id)
+    update.withdrawn_at = utcnow()
+    await session.flush()
+    await record(
+        session,
+        actor=_actor(actor),
+        action="project.update_withdrawn",
+        object_type="project",
+        object_id=project.id,
+        region_code=project.region_code,
+        detail={"update_id": str(update.id)},
+    )
+    await emit(
+        session,
+        topic="project.updated",
+        aggregate_type="project",
+        aggregate_id=project.id,
+        payload={"update_id": str(update.id), "update_overdue": project.update_overdue},
     )
     return update
 

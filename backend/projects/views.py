@@ -230,6 +230,37 @@ class ProjectViews(Controller):
             return await self._rerender(request, db, project_id, exc, fields)
         return Redirect(f"/projects/{project_id}?saved=update", status_code=303)
 
+    @post("/projects/{project_id:uuid}/updates/{update_id:uuid}", guards=[login_required])
+    async def edit_update(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        project_id: FromPath[uuid.UUID],
+        update_id: FromPath[uuid.UUID],
+        data: Form,
+    ) -> Template | Redirect:
+        name = f"body-{update_id}"  # each update's edit form names its own field
+        try:
+            await service.edit_update(
+                db, require_user(request), project_id, update_id, body=data.get(name, "")
+            )
+        except DomainError as exc:
+            if isinstance(exc, Invalid) and "body" in exc.fields:
+                exc.fields = {name: exc.fields["body"]}
+            return await self._rerender(request, db, project_id, exc, {name: data.get(name, "")})
+        return Redirect(f"/projects/{project_id}?saved=update_edited", status_code=303)
+
+    @post("/projects/{project_id:uuid}/updates/{update_id:uuid}/withdraw", guards=[login_required])
+    async def withdraw_update(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        project_id: FromPath[uuid.UUID],
+        update_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        await service.withdraw_update(db, require_user(request), project_id, update_id)
+        return Redirect(f"/projects/{project_id}?saved=update_withdrawn", status_code=303)
+
     @post("/projects/{project_id:uuid}/needs", guards=[login_required])
     async def link_need(
         self, request: Request[Any, Any, Any], db: DB, project_id: FromPath[uuid.UUID], data: Form

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from backend.core.bounds import OptionalQueryCode, QueryPage
 from backend.core.errors import NotFound
 from backend.core.http import DB
 from backend.core.i18n import N_
@@ -17,7 +18,7 @@ from backend.needs.models import Need
 from backend.organizations.scope import is_member
 from backend.resources import repository as repo
 from backend.resources import service
-from backend.resources.models import Claim, ResourceState
+from backend.resources.models import Claim, ResourceKind, ResourceState
 from backend.resources.schemas import (
     ClaimIn,
     ClaimOut,
@@ -49,16 +50,16 @@ class ResourcesAPI(Controller):
     async def list_resources(
         self,
         db: DB,
-        kind: FromQuery[str | None] = None,
-        category: FromQuery[str | None] = None,
-        region: FromQuery[str | None] = None,
-        page: FromQuery[int] = 1,
+        kind: FromQuery[ResourceKind | None] = None,
+        category: OptionalQueryCode = None,
+        region: OptionalQueryCode = None,
+        page: QueryPage = 1,
     ) -> ResourcePage:
         pager = Page(number=page)
         path = await repo.region_path(db, region) if region else None
         rows, total = await repo.public_resources(
             db,
-            kind=kind,
+            kind=kind.value if kind else None,
             category=category,
             region_path=path,
             offset=pager.offset,

@@ -7,13 +7,25 @@ from datetime import date
 
 import msgspec
 
+from backend.core.bounds import (
+    Code,
+    Codes,
+    Count,
+    Description,
+    Quantity,
+    RegionCodes,
+    Text,
+    Title,
+    Unit,
+)
+
 
 class Eligibility(msgspec.Struct, omit_defaults=True):
     """Eligibility rules stored as data in ``Resource.eligibility``."""
 
-    categories: list[str] = msgspec.field(default_factory=list)  # allowed assistance categories
-    flags: list[str] = msgspec.field(default_factory=list)  # required household member flags
-    max_per_household: int | None = None
+    categories: Codes = msgspec.field(default_factory=list)  # allowed assistance categories
+    flags: Codes = msgspec.field(default_factory=list)  # required household member flags
+    max_per_household: Count | None = None
 
 
 class PublicResource(msgspec.Struct):
@@ -49,13 +61,13 @@ class ResourcePage(msgspec.Struct):
 
 class ResourceIn(msgspec.Struct):
     organization_id: uuid.UUID
-    kind: str
-    category: str
-    title: str
-    capacity: int
-    service_area: list[str]
-    unit: str = ""
-    description: str = ""
+    kind: Code
+    category: Code
+    title: Title
+    capacity: Quantity
+    service_area: RegionCodes
+    unit: Unit = ""
+    description: Description = ""
     eligibility: Eligibility = msgspec.field(default_factory=Eligibility)
     available_from: date | None = None
     available_until: date | None = None
@@ -67,11 +79,11 @@ class ClaimIn(msgspec.Struct):
     need_id: uuid.UUID
     organization_id: uuid.UUID
     resource_id: uuid.UUID | None = None
-    quantity: int | None = None
+    quantity: Quantity | None = None
 
 
 class ReleaseIn(msgspec.Struct):
-    reason: str
+    reason: Text
 
 
 class ClaimOut(msgspec.Struct):

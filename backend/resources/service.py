@@ -140,6 +140,9 @@ async def create_resource(
         errors["available_until"] = "invalid"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
+    await households.check_organization_text(
+        session, organization_id, {"title": title.strip(), "description": description.strip()}
+    )
     assert capacity is not None
     # The item kind: as given (of the category), or inferred from the title and description.
     resolved = await items.resolve_for_region(
@@ -307,6 +310,29 @@ async def _check_resource(
         )
 
 
+async def _check_organization_area(
+    session: AsyncSession, organization_id: uuid.UUID, need: Need
+) -> None:
+    """Every claim path, with or without a resource: the need lies in the organization's
+    declared service area (its own region when it declared none)."""
+    org = await get_by_id(session, Organization, organization_id)
+    if org is None:
+        raise NotFound(N_("Organization not found."))
+    area = list(org.service_area or ([org.region_code] if org.region_code else []))
+    path = await repo.region_path(session, need.region_code)
+    roots = await repo.paths_of(session, area) if area else []
+    if path is None or not repo.in_area(path, roots):
+        raise Invalid(
+            N_(
+                "This need lies outside your organization's service area. Add its region to"
+                " the service area in the organization's profile, or leave it to an"
+                " organization that serves it."
+            ),
+            code="service_area",
+            fields={"need_id": "service_area"},
+        )
+
+
 async def claim_need(
     session: AsyncSession,
     actor: CurrentUser,
@@ -351,6 +377,8 @@ async def claim_need(
         resource = await repo.resource_for_update(session, resource_id)
         if resource is None or resource.organization_id != organization_id:
             raise NotFound(N_("Resource not found."))
+    await _check_organization_area(session, organization_id, need)
+    if resource is not None:
         await _check_resource(session, resource, need, amount)
         resource.remaining -= amount
     claim = Claim(

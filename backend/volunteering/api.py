@@ -7,8 +7,9 @@ from datetime import datetime
 
 import msgspec
 from litestar import Controller, get
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 
+from backend.core.bounds import OptionalQueryCode, QueryPage
 from backend.core.errors import NotFound
 from backend.core.http import DB
 from backend.core.i18n import N_
@@ -50,7 +51,7 @@ class TasksAPI(Controller):
 
     @get("/tasks", summary="Open volunteer tasks")
     async def list_tasks(
-        self, db: DB, category: FromQuery[str | None] = None, page: FromQuery[int] = 1
+        self, db: DB, category: OptionalQueryCode = None, page: QueryPage = 1
     ) -> TaskPage:
         pager = Page(number=page)
         rows, total = await repo.open_tasks(

@@ -22,6 +22,7 @@ from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.core.repository import get_by_id
+from backend.households import service as households
 from backend.organizations.scope import approved_organization, require_member
 from backend.outbox.service import emit, record_change
 from backend.resources import service as resources_service
@@ -117,6 +118,11 @@ async def create_task(
         errors["region_code"] = "invalid"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
+    await households.check_organization_text(
+        session,
+        org_id,
+        {"title": title.strip(), "description": description.strip(), "place": place.strip()},
+    )
     starts_at, ends_at, capacity = _check_slot(slot)
     task = VolunteerTask(
         id=uuid.uuid4(),

@@ -13,6 +13,28 @@
     }
   }, true);
 
+  // Print buttons (no inline handlers: the CSP forbids them).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-print]");
+    if (button) {
+      window.print();
+    }
+  });
+
+  // Forms with data-swap-errors="422 503" show those error answers in place (search).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var source = event.detail && event.detail.elt;
+    var form = source && source.closest && source.closest("[data-swap-errors]");
+    if (!form || !event.detail.xhr) {
+      return;
+    }
+    var codes = form.getAttribute("data-swap-errors").split(" ");
+    if (codes.indexOf(String(event.detail.xhr.status)) !== -1) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   // After an htmx swap, move focus to the new region so screen-reader and keyboard users follow.
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail && event.detail.target;

@@ -27,8 +27,9 @@ from backend.donations.models import (
 from backend.donations.storage import ReceiptStorage
 from backend.projects.models import ProjectState
 from tests.donations.conftest import ledger_of, make_donation, make_project
+from tests.fulfilment.factories import png_bytes
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = png_bytes()
 
 
 @pytest.mark.parametrize(
@@ -154,8 +155,8 @@ async def test_disbursement_needs_a_second_member_and_a_covering_balance(
             project.id,
             amount_fen=100,
             purpose="买材料",
-            receipt=PNG,
-            content_type="text/html",
+            receipt=b"%PDF-1.7\n",  # receipts are images only: a PDF cannot be checked here
+            content_type="application/pdf",
             storage=storage,
         )
     too_big = await service.request_disbursement(
@@ -178,7 +179,8 @@ async def test_disbursement_needs_a_second_member_and_a_covering_balance(
         content_type="image/png",
         storage=storage,
     )
-    assert storage.load(request.receipt_path) == (PNG, "image/png")
+    stored, media = storage.load(request.receipt_path)
+    assert media == "image/jpeg" and stored.startswith(b"\xff\xd8")  # re-encoded
     with pytest.raises(Forbidden):  # four eyes: not by the requester
         await service.decide_disbursement(db, member, request.id, approve=True)
     with pytest.raises(Conflict):  # would take the balance below zero

@@ -7,10 +7,12 @@ import io
 import uuid
 from typing import Any
 
+from PIL import Image
 from sqlalchemy import select
 
 from backend.donations.models import Donation, DonationChannel, DonationState
 from tests.donations.conftest import FakeStripeAPI, make_donation, make_project
+from tests.fulfilment.factories import png_bytes
 from tests.helpers import post_form, sign_in_as
 
 
@@ -187,11 +189,11 @@ async def test_disbursement_upload_and_four_eyes_through_the_pages(
     from tests.helpers import csrf_token
 
     token = await csrf_token(client)
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    png = png_bytes(gps=True)  # a JPEG carrying GPS: served without it
     upload = await client.post(
         f"/donations/manage/{project.id}/disbursements",
         data={"amount": "80", "purpose": "采购防水材料", "_csrf_token": token},
-        files={"receipt": ("invoice.png", png, "image/png")},
+        files={"receipt": ("invoice.jpg", png, "image/jpeg")},
         follow_redirects=False,
     )
     assert upload.status_code == 303, upload.text[:500]
@@ -226,7 +228,12 @@ async def test_disbursement_upload_and_four_eyes_through_the_pages(
     ).status_code == 303
     receipt = await client.get(f"/donations/disbursements/{request.id}/receipt")
     assert receipt.status_code == 200
-    assert receipt.content == png
+    assert receipt.content != png
+    assert receipt.headers["content-type"] == "image/jpeg"
+    with Image.open(io.BytesIO(receipt.content)) as served:
+        assert not served.getexif(), "EXIF (GPS, camera) must be stripped"
+        assert "exif" not in served.info
+    assert b"CanaryCam" not in receipt.content and b"GPS" not in receipt.content
     ledger = await client.get(f"/projects/{project.id}/ledger")
     assert "采购防水材料" in ledger.text
     assert "¥120.00" in ledger.text

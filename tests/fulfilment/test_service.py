@@ -27,6 +27,7 @@ from backend.households.models import AssistanceRecord
 from backend.needs.models import NeedState
 from backend.organizations.repository import figures
 from backend.outbox.models import OutboxEvent
+from backend.privacy.gate import PersonalDataFound
 from backend.resources.models import Claim, ClaimState
 from tests.fulfilment.factories import claimed_story, png_bytes, user
 
@@ -113,16 +114,21 @@ async def test_full_loop_closes_need_and_counts_for_the_org(
 
     org = await db.get(Organization, demo["org:charity"])
     sum_before, count_before = org.rating_sum, org.rating_count
+    with pytest.raises(PersonalDataFound) as refused:  # the comment is shown to the organization
+        await service.give_feedback(
+            db,
+            delivery.id,
+            4,
+            "很好，谢谢王秀英，电话13812345678",
+            household_id=story.need.household_id,
+        )
+    assert {b.kind for b in refused.value.blocks} >= {"mobile"}
     fb = await service.give_feedback(
-        db,
-        delivery.id,
-        4,
-        "很好，谢谢王秀英，电话13812345678",
-        household_id=story.need.household_id,
+        db, delivery.id, 4, "很好，谢谢", household_id=story.need.household_id
     )
     assert org.rating_sum == sum_before + 4
     assert org.rating_count == count_before + 1
-    assert "13812345678" not in fb.comment
+    assert fb.comment == "很好，谢谢"
     with pytest.raises(Conflict):
         await service.give_feedback(db, delivery.id, 5, household_id=story.need.household_id)
 

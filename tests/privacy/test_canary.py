@@ -15,7 +15,7 @@ from sqlalchemy import select
 from backend.outbox.models import Notification, OutboxEvent
 from backend.privacy.idcard import make_fake_id
 from jobs.context import JobCtx
-from tests.helpers import drain_outbox, post_json, sign_in_as
+from tests.helpers import csrf_token, drain_outbox, post_json, sign_in_as
 
 
 def _markers(n: int) -> dict[str, str]:
@@ -161,3 +161,154 @@ async def test_no_personal_value_leaves(
             assert value not in haystack, f"{field} leaked"
         assert m["id_number"][6:14] + m["id_number"][14:] not in haystack
         assert m["phone"][3:] not in haystack
+
+
+def _receipt_with_exif(text: str) -> bytes:
+    """A JPEG receipt whose EXIF carries ``text`` (description) and a GPS position."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (80, 60), (240, 240, 240))
+    exif = Image.Exif()
+    exif[0x010E] = text.encode("utf-8").decode("latin-1")  # ImageDescription
+    exif[0x8825] = {1: "N", 2: (30.0, 15.0, 0.0)}  # GPS IFD
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+async def test_no_personal_value_leaves_through_organization_texts(
+    client: Any, runtime: Any, demo: dict[str, Any], tmp_path: Any
+) -> None:
+    """The organization side: a household the organization claimed, then its name and phone
+    planted in a project update, a disbursement purpose, a receipt's metadata and a feedback
+    comment. Every text is refused; the receipt is stored without its metadata; the project
+    page, the ledger (page, CSV, API), the receipt and the organization's feedback page carry
+    none of the values."""
+    from tests.helpers import post_form
+
+    m = _markers(4)
+    await sign_in_as(client, runtime, demo["caseworker"])
+    r = await post_json(
+        client,
+        "/api/v1/households",
+        {**m, "region_code": "330106004", "category": "dibao", "member_ages": [71]},
+    )
+    assert r.status_code == 201, r.text
+    hid = r.json()["id"]
+    for path, body in (
+        (f"/households/{hid}/verify", {"basis": "canary"}),
+        (f"/households/{hid}/consents", {"purpose": "publish_needs"}),
+    ):
+        assert (await post_form(client, path, body)).status_code == 303
+    r = await post_json(
+        client,
+        f"/api/v1/households/{hid}/needs",
+        {"category": "goods", "title": "需要一台轮椅", "body": "老人腿脚不便。", "quantity": 1},
+    )
+    nid = r.json()["id"]
+    assert (
+        await post_json(client, f"/api/v1/households/needs/{nid}/publish", {})
+    ).status_code == 200
+
+    await sign_in_as(client, runtime, demo["org_member"])
+    r = await post_json(
+        client, "/api/v1/claims", {"need_id": nid, "organization_id": str(demo["org:charity"])}
+    )
+    assert r.status_code in {200, 201}, r.text
+    project = demo["project:warm_nest"]
+    planted = f"已为{m['head_name']}老人送去轮椅，电话{m['phone']}"
+    r = await post_form(client, f"/projects/{project}/updates", {"body": planted})
+    assert r.status_code == 422
+    token = await csrf_token(client)
+    r = await client.post(
+        f"/donations/manage/{project}/disbursements",
+        data={"amount": "1", "purpose": planted, "_csrf_token": token},
+        files={"receipt": ("r.jpg", _receipt_with_exif("ok"), "image/jpeg")},
+    )
+    assert r.status_code == 422
+    r = await client.post(
+        f"/donations/manage/{project}/disbursements",
+        data={"amount": "1", "purpose": "购买轮椅", "_csrf_token": token},
+        files={"receipt": ("r.jpg", _receipt_with_exif(planted), "image/jpeg")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:300]
+    from backend.donations.models import Disbursement
+    from backend.fulfilment import service as fulfilment
+    from backend.privacy.gate import PersonalDataFound
+
+    async with runtime.sessionmaker() as session:
+        disbursement = (
+            await session.scalars(
+                select(Disbursement)
+                .where(Disbursement.project_id == project)
+                .order_by(Disbursement.created_at.desc())
+            )
+        ).first()
+    await sign_in_as(client, runtime, demo["org_admin"])
+    r = await post_form(
+        client, f"/donations/disbursements/{disbursement.id}/decide", {"decision": "approve"}
+    )
+    assert r.status_code == 303, r.text[:300]
+
+    # feedback: the household's comment, shown to the organization, is refused as well
+    from backend.households import service as households
+    from backend.resources.models import Claim
+    from tests.fulfilment.factories import user
+
+    async with runtime.transaction() as session:
+        claim = (await session.scalars(select(Claim).where(Claim.need_id == uuid.UUID(nid)))).one()
+        member = await user(session, demo["org_member"])
+        caseworker = await user(session, demo["caseworker"])
+        issued = await households.issue_code(session, caseworker, uuid.UUID(hid))
+        opened = await fulfilment.open_for_claim(session, member, claim.id)
+        delivery = await fulfilment.record_delivery(
+            session,
+            member,
+            opened.id,
+            fulfilment.DeliveryIn(
+                delivered_on=fulfilment.today_local(),
+                description="轮椅",
+                quantity=opened.promised,
+                volunteer_minutes=30,
+                notes="",
+            ),
+            photos=[],
+            storage=None,  # type: ignore[arg-type]  # no photo
+        )
+        await fulfilment.confirm_with_code(
+            session, member, delivery.id, issued.code, issued.pin, client_ip="127.0.0.1"
+        )
+        delivery_id = delivery.id
+    async with runtime.transaction() as session:
+        with pytest.raises(PersonalDataFound):
+            await fulfilment.give_feedback(
+                session, delivery_id, 5, planted, household_id=uuid.UUID(hid)
+            )
+
+    texts: list[str] = []
+    org_pages = [f"/org/{demo['org:charity']}/feedback", f"/donations/manage/{project}"]
+    for url in org_pages:
+        response = await client.get(url)
+        assert response.status_code == 200, url
+        texts.append(response.text)
+    client.cookies.clear()
+    for url in (
+        f"/projects/{project}",
+        f"/projects/{project}/ledger",
+        f"/projects/{project}/ledger.csv",
+        f"/api/v1/projects/{project}/ledger",
+        f"/donations/disbursements/{disbursement.id}/receipt",
+    ):
+        response = await client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        texts.append(response.content.decode("utf-8", "replace"))
+        texts.append(response.content.decode("latin-1"))
+    haystack = "\n".join(texts)
+    for field, value in m.items():
+        assert value not in haystack, f"{field} leaked"
+    assert m["phone"][3:] not in haystack
+    receipt = texts[-1]
+    assert "GPS" not in receipt and "Exif" not in receipt  # stored without its metadata
