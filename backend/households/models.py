@@ -178,3 +178,23 @@ class AssistanceRecord(UUIDPrimaryKey, Timestamps, Base):
     source_id: Mapped[uuid.UUID | None]
     amount_fen: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+
+
+class KAnonCell(Base):
+    """How many active households share one k-anonymity cell (backend/privacy/kanon.py).
+
+    Maintained in the same transaction as every household change (households service), so
+    publishing a need reads the few cells of its household instead of counting the city.
+    """
+
+    __tablename__ = "kanon_cells"
+
+    location: Mapped[str] = mapped_column(String(80), primary_key=True)
+    profile_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    profile: Mapped[str] = mapped_column(Text, primary_key=True)
+    households: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+# The flush listener that keeps KAnonCell equal to the households it counts: imported here so
+# that every session that can write a Household maintains the counters.
+from backend.households import counters as _counters  # noqa: E402, F401

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.households.models import (
@@ -16,10 +16,12 @@ from backend.households.models import (
     ConsentPurpose,
     Household,
     HouseholdStatus,
+    KAnonCell,
     Referral,
     ReferralState,
     Verification,
 )
+from backend.privacy.kanon import Cell
 from backend.regions.models import Region
 from backend.regions.repository import in_subtrees
 
@@ -123,6 +125,28 @@ async def population(
         )
     )
     return [(p, list(a or []), list(f or [])) for p, a, f in rows.all()]
+
+
+async def kanon_counts(session: AsyncSession, wanted: Sequence[Cell]) -> dict[Cell, int]:
+    """The counters of the given cells (cells never counted are absent)."""
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(
+            KAnonCell.location, KAnonCell.profile_level, KAnonCell.profile, KAnonCell.households
+        ).where(tuple_(KAnonCell.location, KAnonCell.profile_level, KAnonCell.profile).in_(wanted))
+    )
+    return {(loc, level, profile): n for loc, level, profile, n in rows.all()}
+
+
+async def all_kanon_counts(session: AsyncSession) -> dict[Cell, int]:
+    """Every non-zero counter (for checks and tests)."""
+    rows = await session.execute(
+        select(
+            KAnonCell.location, KAnonCell.profile_level, KAnonCell.profile, KAnonCell.households
+        ).where(KAnonCell.households != 0)
+    )
+    return {(loc, level, profile): n for loc, level, profile, n in rows.all()}
 
 
 async def verifications(session: AsyncSession, household_id: uuid.UUID) -> Sequence[Verification]:

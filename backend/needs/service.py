@@ -30,13 +30,19 @@ from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.households import service as households
 from backend.households.models import Household
-from backend.households.repository import population
+from backend.households.repository import kanon_counts
 from backend.needs import repository as repo
 from backend.needs.models import Need, NeedCategory, NeedState, Urgency
 from backend.needs.schemas import NeedIn, PublishBlock
 from backend.needs.states import lock_need, transition
 from backend.outbox.service import record_change
-from backend.privacy.kanon import GeneralizedProfile, KAnonIndex, ProfileInput
+from backend.privacy.kanon import (
+    CountsIndex,
+    GeneralizedProfile,
+    ProfileInput,
+    cells,
+    household_profile,
+)
 from backend.privacy.scanner import Finding, scan_public_text
 
 TITLE_MAX = 120
@@ -174,12 +180,8 @@ def scan(need: Need, household: Household) -> list[PublishBlock]:
 
 
 def profile_input(region_path: str, ages: list[int], flags: list[str]) -> ProfileInput:
-    """(province, city, county, township, community): a household registered at township level
-    repeats the township code as its community, so the finest level is whatever depth exists."""
-    parts = region_path.split(".")
-    while len(parts) < 5:
-        parts.append(parts[-1])
-    return ProfileInput(tuple(parts[:5]), tuple(ages) or (40,), frozenset(flags))
+    """(province, city, county, township, community); see ``kanon.household_profile``."""
+    return household_profile(region_path, ages, flags)
 
 
 LEVEL_NAMES = ("province", "city", "county", "township", "community")
@@ -200,10 +202,11 @@ def public_profile_json(result: GeneralizedProfile) -> dict[str, Any]:
 async def generalize(
     session: AsyncSession, household: Household, region_path: str, k: int
 ) -> GeneralizedProfile:
-    city_path = ".".join(region_path.split(".")[:2])
-    rows = await population(session, city_path)
-    index = KAnonIndex([profile_input(p, a, f) for p, a, f in rows])
+    """Reads the household's own k-anonymity cells (4 locations × 6 profile levels), which the
+    households service keeps counted as households change: constant work whatever the city's
+    size."""
     target = profile_input(region_path, household.member_ages, household.flags)
+    index = CountsIndex(await kanon_counts(session, cells(target)))
     result = index.generalize(target, k)
     if not result.k_satisfied:
         # Flags gate eligibility for some offers, so they are kept whenever possible; a rare
