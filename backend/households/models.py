@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -92,6 +93,8 @@ class Household(UUIDPrimaryKey, Timestamps, Base):
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy API
+    # the caseworker list's order (newest first), so a page reads its rows from an index
+    __table_args__ = (Index("ix_households_created_at_id", "created_at", "id"),)
 
 
 class Verification(UUIDPrimaryKey, Timestamps, Base):

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.pagination import capped_count
 from backend.households.models import (
     Assessment,
     AssistanceCategory,
@@ -84,19 +85,24 @@ async def list_households(
     if community:
         sub = (await session.scalars(select(Region.path).where(Region.code == community))).first()
         query = query.where(in_subtrees(Household.region_code, [sub] if sub else []))
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = await session.scalar(capped_count(query)) or 0
     rows = await session.execute(
-        query.order_by(Household.created_at.desc(), Household.id).offset(offset).limit(limit)
+        # newest first along ix_households_created_at_id
+        query.order_by(Household.created_at.desc(), Household.id.desc()).offset(offset).limit(limit)
     )
     return [(h, name) for h, name in rows.all()], total
 
 
 async def count_lapsed(session: AsyncSession, root_paths: Sequence[str], today: date) -> int:
+    """Capped like the lists (above COUNT_CAP means "more than that")."""
     return (
         await session.scalar(
-            select(func.count())
-            .select_from(Household)
-            .where(in_subtrees(Household.region_code, root_paths), Household.verified_until < today)
+            capped_count(
+                select(Household.id).where(
+                    in_subtrees(Household.region_code, root_paths),
+                    Household.verified_until < today,
+                )
+            )
         )
         or 0
     )
@@ -243,7 +249,11 @@ async def referrals_by(session: AsyncSession, user_id: uuid.UUID) -> Sequence[tu
 
 
 async def regions_under(
-    session: AsyncSession, root_paths: Sequence[str], levels: Sequence[str]
+    session: AsyncSession,
+    root_paths: Sequence[str],
+    levels: Sequence[str],
+    *,
+    limit: int | None = None,
 ) -> Sequence[Region]:
     from backend.regions.models import RegionLevel
 
@@ -255,5 +265,6 @@ async def regions_under(
                 Region.level.in_([RegionLevel(lv) for lv in levels]),
             )
             .order_by(Region.path)
+            .limit(limit)
         )
     ).all()
