@@ -33,6 +33,7 @@ from backend.core.runtime import Runtime
 from backend.core.security import SessionAuthMiddleware
 from backend.core.templating import TEMPLATES_DIR, template_config
 from backend.routes import api_handlers, web_handlers
+from backend.web.cache import PublicCacheMiddleware
 
 log = logging.getLogger("tongxin")
 
@@ -110,6 +111,7 @@ def create_app(
         ],
         dependencies={"db": Provide(provide_db)},
         middleware=[
+            DefineMiddleware(PublicCacheMiddleware, csrf=csrf),
             DefineMiddleware(SessionAuthMiddleware, exclude=["^/static", "^/healthz$", "^/schema"]),
         ],
         csrf_config=csrf,

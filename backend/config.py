@@ -72,6 +72,7 @@ class Settings:
     login_window_minutes: int = 15
     login_lockout_minutes: int = 15
     outbox_sweep_after_seconds: int = 300
+    public_cache_seconds: int = 300  # anonymous public pages cached in Redis; 0 turns it off
     pledge_expiry_days: int = 14
     run_worker_in_process: bool = True
     load_demo_data: bool = True
@@ -123,6 +124,7 @@ class Settings:
             "login_window_minutes": int(_env("LOGIN_WINDOW_MINUTES", "15") or 15),
             "login_lockout_minutes": int(_env("LOGIN_LOCKOUT_MINUTES", "15") or 15),
             "outbox_sweep_after_seconds": int(_env("OUTBOX_SWEEP_AFTER_SECONDS", "300") or 300),
+            "public_cache_seconds": int(_env("PUBLIC_CACHE_SECONDS", "300") or 0),
             "pledge_expiry_days": int(_env("PLEDGE_EXPIRY_DAYS", "14") or 14),
             "run_worker_in_process": _bool("WORKER_IN_PROCESS", True),
             "load_demo_data": _bool("LOAD_DEMO_DATA", True),

@@ -9,4 +9,5 @@ from __future__ import annotations
 
 import backend.donations.handlers
 import backend.matches.handlers
-import backend.search.provider  # noqa: F401 - the search service and its handlers
+import backend.search.provider
+import backend.web.cache  # noqa: F401 - the public page cache and its invalidation
