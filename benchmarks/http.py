@@ -38,12 +38,13 @@ assert _spec.loader is not None
 benchdb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(benchdb)
 REDIS, StatementCounter, ensure = benchdb.REDIS, benchdb.StatementCounter, benchdb.ensure
+database_url = benchdb.database_url
 load, median, pct = benchdb.load, benchdb.median, benchdb.pct
 
 from litestar.testing import AsyncTestClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from backend.config import get_settings  # noqa: E402
+from backend.config import Settings, get_settings  # noqa: E402
 from backend.core.runtime import Runtime  # noqa: E402
 from backend.core.sessions import SESSION_COOKIE  # noqa: E402
 
@@ -148,8 +149,12 @@ async def measure(url: str, requests: int, counter: Any) -> dict[str, dict[str, 
         await rt.close()
     from backend.app import create_app
 
-    app = create_app(
-        settings, database_url=url, redis_url=REDIS, queue_name="bench", start_worker=False
+    app = create_app(  # the pages themselves: the public page cache is off here (see --hot)
+        Settings.from_env(public_cache_seconds=0),
+        database_url=url,
+        redis_url=REDIS,
+        queue_name="bench",
+        start_worker=False,
     )
     results: dict[str, dict[str, float]] = {}
     async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as client:
@@ -177,17 +182,142 @@ async def measure(url: str, requests: int, counter: Any) -> dict[str, dict[str, 
     return results
 
 
+HOT_PORT = 8103  # 8100 + this helper's Redis db number; the raw endpoint on the next port
+
+
+async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """One keep-alive HTTP/1.1 GET on an open connection; returns the status."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:] if x)}
+    if "content-length" in headers:
+        await reader.readexactly(int(headers["content-length"]))
+    elif headers.get("transfer-encoding") == "chunked":
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    return status
+
+
+async def _rps(base: str, path: str, cookies: dict[str, str], conns: int, seconds: float) -> float:
+    """Requests/s of ``conns`` keep-alive connections for ``seconds``. A bare asyncio client
+    (not httpx): on 2 cores the load generator must cost far less than the server."""
+    host, port = base.removeprefix("http://").split(":")
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept-Language: zh-CN\r\n"
+        + (f"Cookie: {cookie}\r\n" if cookie else "")
+        + "\r\n"
+    ).encode()
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def loop() -> None:
+        nonlocal done
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            for _ in range(2):  # warm-up
+                assert await _get(reader, writer, request) == 200, path
+            while time.perf_counter() < deadline:
+                status = await _get(reader, writer, request)
+                assert status == 200, (path, status)
+                done += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(loop() for _ in range(conns)))
+    return done / (time.perf_counter() - started)
+
+
+def hot(url: str, conns: int, seconds: float) -> dict[str, float]:
+    """Requests/s at ``conns`` connections: a raw asyncpg endpoint, then the app (one process
+    each, uvicorn on loopback), measured in the same run."""
+    import os
+    import subprocess
+
+    import httpx
+
+    async def setup() -> tuple[Fixture, str]:
+        rt = await Runtime.start(get_settings(), database_url=url, redis_url=REDIS)
+        try:
+            fixture = await _fixture(rt)
+            token = await rt.services["sessions"].create(fixture.caseworker)
+        finally:
+            await rt.close()
+        return fixture, token
+
+    fixture, token = asyncio.run(setup())
+    serve = str(_HERE / "serve.py")
+    env = {**os.environ, "TONGXIN_LOG_LEVEL": "WARNING", "TONGXIN_PUBLIC_CACHE_SECONDS": "300"}
+    procs = {
+        "raw": subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+            [sys.executable, serve, "raw", url, "-", str(HOT_PORT + 1)], env=env
+        ),
+        "app": subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+            [sys.executable, serve, "app", url, REDIS, str(HOT_PORT)], env=env
+        ),
+    }
+    try:
+        for port in (HOT_PORT, HOT_PORT + 1):
+            for _ in range(120):
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.5)
+        raw = f"http://127.0.0.1:{HOT_PORT + 1}"
+        app = f"http://127.0.0.1:{HOT_PORT}"
+        figures = {
+            "raw_rps": asyncio.run(_rps(raw, "/raw", {}, conns, seconds)),
+            "hot_list_rps": asyncio.run(_rps(app, "/needs", {}, conns, seconds)),
+            "hot_detail_rps": asyncio.run(_rps(app, f"/needs/{fixture.need}", {}, conns, seconds)),
+            "signed_in_list_rps": asyncio.run(
+                _rps(app, "/households/", {SESSION_COOKIE: token}, conns, seconds)
+            ),
+        }
+        figures["raw_rps_again"] = asyncio.run(_rps(raw, "/raw", {}, conns, seconds))
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+            proc.wait(timeout=30)
+    base = (figures["raw_rps"] + figures["raw_rps_again"]) / 2
+    return {
+        **{k: round(v, 1) for k, v in figures.items()},
+        "hot_list_ratio": round(figures["hot_list_rps"] / base, 3),
+        "hot_detail_ratio": round(figures["hot_detail_rps"] / base, 3),
+        "signed_in_list_ratio": round(figures["signed_in_list_rps"] / base, 3),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--households", default="1000,20000", help="comma-separated sizes")
     ap.add_argument("--requests", type=int, default=30)
+    ap.add_argument("--hot", action="store_true", help="also requests/s at 16 connections")
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--skip-pages", action="store_true", help="only the --hot figures")
     args = ap.parse_args()
     sizes = [int(x) for x in args.households.split(",")]
     counter = StatementCounter()
     by_size: dict[int, dict[str, dict[str, float]]] = {}
+    hot_figures: dict[str, float] = {}
     for size in sizes:
         url = ensure(size)
-        by_size[size] = asyncio.run(measure(url, args.requests, counter))
+        if not args.skip_pages:
+            by_size[size] = asyncio.run(measure(url, args.requests, counter))
+    if args.hot:
+        hot_figures = hot(database_url(sizes[-1]), args.connections, args.seconds)
+        for key, value in hot_figures.items():
+            print(f"{key:<30}{value:>12}")
+    if args.skip_pages:
+        print(json.dumps({"households": sizes, **hot_figures, "load": load()}))
+        return
     small, big = by_size[sizes[0]], by_size[sizes[-1]]
     header = f"{'page':<30}" + "".join(f"{'med ' + str(s):>11}{'p95 ' + str(s):>11}" for s in sizes)
     print(header + f"{'ratio':>8}{'SQL':>5}")
@@ -212,6 +342,7 @@ def main() -> None:
         "pages": summary_pages,
         "worst_ratio": max(p["ratio"] for p in summary_pages.values()),
         "worst_big_p95_ms": max(p["p95_big_ms"] for p in summary_pages.values()),
+        **hot_figures,
         "load": load(),
     }
     print(json.dumps(summary, ensure_ascii=False))

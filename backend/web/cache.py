@@ -27,8 +27,10 @@ import hashlib
 import json
 import logging
 import re
+import time
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from litestar.config.csrf import CSRFConfig
@@ -123,6 +125,10 @@ class PublicCache:
 
     redis: Redis
     ttl: int = TTL
+    # the hottest entries also in this process: a key holds the generations, so a hit here is
+    # as fresh as one from Redis and saves a round trip (the generations are always read)
+    local: OrderedDict[str, tuple[float, dict[str, Any]]] = field(default_factory=OrderedDict)
+    local_size: int = 256
 
     async def generations(self, areas: Iterable[str]) -> list[str]:
         values = await self.redis.mget([f"{PREFIX}:gen:{a}" for a in areas])
@@ -135,17 +141,29 @@ class PublicCache:
         await pipe.execute()
 
     async def get(self, key: str) -> dict[str, Any] | None:
+        local = self.local.get(key)
+        if local is not None and local[0] > time.monotonic():
+            self.local.move_to_end(key)
+            return local[1]
         raw = await self.redis.get(key)
         if raw is None:
             return None
         head, _, body = raw.partition(b"\n")
         entry: dict[str, Any] = json.loads(head)
         entry["body"] = body
+        self._remember(key, entry)
         return entry
 
     async def put(self, key: str, headers: list[tuple[str, str]], body: bytes) -> None:
         head = json.dumps({"headers": headers}).encode()
         await self.redis.set(key, head + b"\n" + body, ex=self.ttl)
+        self._remember(key, {"headers": headers, "body": body})
+
+    def _remember(self, key: str, entry: dict[str, Any]) -> None:
+        self.local[key] = (time.monotonic() + self.ttl, entry)
+        self.local.move_to_end(key)
+        while len(self.local) > self.local_size:
+            self.local.popitem(last=False)
 
 
 async def _start(runtime: Runtime) -> PublicCache:
