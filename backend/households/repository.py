@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import false, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.pagination import capped_count
@@ -261,7 +261,16 @@ async def regions_under(
         await session.scalars(
             select(Region)
             .where(
-                in_subtrees(Region.code, root_paths),
+                # the path prefix itself (ix_regions_path_pattern), not codes of a subquery
+                or_(
+                    false(),
+                    *(
+                        or_(
+                            Region.path == root, Region.path.startswith(root + ".", autoescape=True)
+                        )
+                        for root in root_paths
+                    ),
+                ),
                 Region.level.in_([RegionLevel(lv) for lv in levels]),
             )
             .order_by(Region.path)
