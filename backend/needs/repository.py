@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization
 from backend.core.pagination import capped_count
-from backend.needs.models import Need, NeedCategory, NeedState
+from backend.needs.models import URGENCY_RANK, Need, NeedCategory, NeedState
 from backend.needs.schemas import PUBLIC_STATES, PublicNeed, public_profile
 from backend.regions.models import Region
 from backend.regions.repository import in_subtrees
@@ -115,7 +115,9 @@ async def public_needs(
     if category:
         query = query.where(Need.category == category)
     if urgency:
-        query = query.where(Need.urgency == urgency)
+        # the same condition on the index's first column, so the scan starts at that urgency
+        rank = URGENCY_RANK.get(urgency)
+        query = query.where(Need.urgency == urgency, Need.urgency_rank == rank)
     if state and state in PUBLIC_STATES:
         query = query.where(Need.state == NeedState(state))
     if region_path:
