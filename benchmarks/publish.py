@@ -13,23 +13,44 @@ figures. Figures, not pass/fail.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
-import logging
-import time
-import uuid
-from typing import Any
+import sys
+from pathlib import Path
 
-from benchdb import REDIS, ensure, load, median, pct
-from litestar.testing import AsyncTestClient
-from sqlalchemy import text
+# benchmarks/http.py is named like the standard library's ``http`` package: take this folder
+# off the import path before anything imports ``http``; load the shared helpers by file name.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-from backend.accounts.service import load_current_user
-from backend.app import create_app
-from backend.config import get_settings
-from backend.core.runtime import Runtime
-from backend.needs import service as needs
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from typing import Any  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("benchdb", _HERE / "benchdb.py")
+assert _spec is not None
+assert _spec.loader is not None
+benchdb = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(benchdb)
+REDIS, ensure, load, median, pct = (
+    benchdb.REDIS,
+    benchdb.ensure,
+    benchdb.load,
+    benchdb.median,
+    benchdb.pct,
+)
+
+from litestar.testing import AsyncTestClient  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from backend.accounts.service import load_current_user  # noqa: E402
+from backend.app import create_app  # noqa: E402
+from backend.config import Settings, get_settings  # noqa: E402
+from backend.core.runtime import Runtime  # noqa: E402
+from backend.needs import service as needs  # noqa: E402
 
 DRAFTS = text(
     """
@@ -80,8 +101,12 @@ async def measure(url: str, publishes: int, probes: int) -> dict[str, float]:
         assert drafts, "no publishable draft in the generated database"
         publish_ms = [await _publish_once(rt, n, u) for n, u in drafts]
         # the test client serves the app from its own event loop: the app starts its own runtime
-        app = create_app(
-            settings, database_url=url, redis_url=REDIS, queue_name="bench", start_worker=False
+        app = create_app(  # the probe measures the page itself: public cache off
+            Settings.from_env(public_cache_seconds=0),
+            database_url=url,
+            redis_url=REDIS,
+            queue_name="bench",
+            start_worker=False,
         )
         async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as client:
             await _probe(client, ids, 5)  # warm up
