@@ -327,6 +327,10 @@ class PublicCacheMiddleware:
         headers = [(k.decode().lower(), v.decode("latin-1")) for k, v in state["headers"]]
         if any(k == "cache-control" for k, _ in headers):
             return  # the handler decided about caching itself
+        if any(
+            k == "set-cookie" and not v.startswith(self.csrf.cookie_name + "=") for k, v in headers
+        ):
+            return  # a cookie for this browser only (e.g. a message): not for everyone
         body = b"".join(state["chunks"])
         token = ScopeState.from_scope(scope).csrf_token
         if isinstance(token, str) and token:
