@@ -125,19 +125,22 @@ class PublicCache:
 
     redis: Redis
     ttl: int = TTL
+    # one namespace per job queue: the app and its workers share it; parallel test sessions
+    # (each with its own queue on one Redis) do not see each other's generations
+    prefix: str = PREFIX
     # the hottest entries also in this process: a key holds the generations, so a hit here is
     # as fresh as one from Redis and saves a round trip (the generations are always read)
     local: OrderedDict[str, tuple[float, dict[str, Any]]] = field(default_factory=OrderedDict)
     local_size: int = 256
 
     async def generations(self, areas: Iterable[str]) -> list[str]:
-        values = await self.redis.mget([f"{PREFIX}:gen:{a}" for a in areas])
+        values = await self.redis.mget([f"{self.prefix}:gen:{a}" for a in areas])
         return [v.decode() if isinstance(v, bytes) else str(v or 0) for v in values]
 
     async def bump(self, areas: Iterable[str]) -> None:
         pipe = self.redis.pipeline(transaction=False)
         for area in areas:
-            pipe.incr(f"{PREFIX}:gen:{area}")
+            pipe.incr(f"{self.prefix}:gen:{area}")
         await pipe.execute()
 
     async def get(self, key: str) -> dict[str, Any] | None:
@@ -167,7 +170,11 @@ class PublicCache:
 
 
 async def _start(runtime: Runtime) -> PublicCache:
-    return PublicCache(runtime.queue.pool, runtime.settings.public_cache_seconds)
+    return PublicCache(
+        runtime.queue.pool,
+        runtime.settings.public_cache_seconds,
+        f"{PREFIX}:{runtime.queue.queue_name}",
+    )
 
 
 provide("public_cache", _start)
@@ -245,7 +252,7 @@ class PublicCacheMiddleware:
         query = "&".join(sorted(scope.get("query_string", b"").decode("latin-1").split("&")))
         key = ":".join(
             (
-                PREFIX,
+                cache.prefix,
                 "page",
                 ".".join(generations),
                 cookies.get(LANG_COOKIE, ""),
