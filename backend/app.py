@@ -40,6 +40,7 @@ from backend.core.security import SessionAuthMiddleware
 from backend.core.templating import TEMPLATES_DIR, template_config
 from backend.models import load_all_models
 from backend.routes import api_handlers, web_handlers
+from backend.web.cache import PublicCacheMiddleware
 
 log = logging.getLogger("tongxin")
 
@@ -122,6 +123,7 @@ def create_app(
         middleware=[
             outcome_middleware,
             InputGuardMiddleware(),
+            DefineMiddleware(PublicCacheMiddleware, csrf=csrf),
             DefineMiddleware(SessionAuthMiddleware, exclude=["^/static", "^/healthz$", "^/schema"]),
         ],
         csrf_config=csrf,

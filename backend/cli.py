@@ -146,6 +146,16 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_seed_scale(args: argparse.Namespace, settings: Settings) -> int:
+    """Generated province for benchmarks (backend/demo/scale.py; docs/scale.md)."""
+    from backend.core import migrate
+    from backend.demo.scale import run
+
+    with servers(settings, need_redis=False) as (db_url, _):
+        migrate.upgrade(db_url)
+        return asyncio.run(run(db_url, args.households, seed=args.seed, out=print))
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -318,6 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("seed-demo", help="load the demo data into an empty database").set_defaults(
         func=cmd_seed
     )
+    scale = sub.add_parser("seed-scale", help="grow a generated province (benchmarks only)")
+    scale.add_argument("--households", type=int, required=True)
+    scale.add_argument("--seed", type=int, default=14)
+    scale.set_defaults(func=cmd_seed_scale)
     audit = sub.add_parser("verify-audit", help="check the audit log's HMAC chain")
     audit.add_argument("--from-seq", type=int, default=1, help="first row (after a key rotation)")
     audit.add_argument("--to-seq", type=int, default=None, help="last row (an old key's segment)")

@@ -67,6 +67,7 @@ class Settings:
     outbox_sweep_after_seconds: int = 300
     outbox_retention_days: int = 30
     audit_retention_months: int = 0  # 0 = forever; otherwise at least 6 (enforced in SQL too)
+    public_cache_seconds: int = 300  # anonymous public pages cached in Redis; 0 turns it off
     pledge_expiry_days: int = 14
     report_ack_working_days: int = 1
     report_answer_working_days: int = 5

@@ -10,12 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import backend.donations.handlers
-import backend.grievance.handlers
-import backend.matches.handlers
-import backend.notifications.handlers
-import backend.search.handlers  # noqa: F401 - outbox subscribers of every domain
-
 if TYPE_CHECKING:
     from backend.core.runtime import Runtime
 
@@ -26,12 +20,14 @@ async def start_services(runtime: Runtime) -> None:
     from backend.integrations.oidc import build_registry
     from backend.integrations.sms import sms_sender
     from backend.search.provider import engine_from_settings
+    from backend.web.cache import public_cache_of
 
     services = runtime.services
     services.search = engine_from_settings(runtime.settings)
     services.uploads = storage_from_settings(runtime.settings)
     services.mailer = mailer(runtime.settings)
     services.sms = sms_sender(runtime.settings)
+    services.public_cache = public_cache_of(runtime)
     services.oidc = build_registry(runtime.settings.oidc_providers)
 
 

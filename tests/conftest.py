@@ -26,6 +26,9 @@ import pytest
 _VAR = Path(tempfile.mkdtemp(prefix="tongxin-test-var-"))
 os.environ["TONGXIN_VAR_DIR"] = str(_VAR)
 os.environ["TONGXIN_ENV"] = "test"
+# tests write rows directly (factories, no outbox events): the public page cache is off except
+# in tests/web/test_public_cache.py, which turns it on for its own app
+os.environ["TONGXIN_PUBLIC_CACHE_SECONDS"] = "0"
 os.environ.setdefault("XDG_RUNTIME_DIR", str(_VAR / "run"))
 (_VAR / "run").mkdir(mode=0o700, exist_ok=True)
 for _name in ("TONGXIN_DATABASE_URL", "TONGXIN_REDIS_URL", "TONGXIN_SEARCH_ENGINE"):

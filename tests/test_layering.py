@@ -45,6 +45,11 @@ QUERY_EXCEPTIONS = {
     "backend/demo/seed.py": "demo seeding",
     "backend/demo/donations.py": "demo seeding",
     "backend/demo/fulfilment.py": "demo seeding",
+    "backend/demo/scale.py": "generated province for measuring (tongxin seed-scale)",
+    # k-anonymity counters are kept by a flush listener in the changing transaction itself.
+    "backend/households/counters.py": "k-anonymity counters (flush listener)",
+    # capped_count builds the capped count() query that repositories execute.
+    "backend/core/pagination.py": "query builder for repositories",
 }
 # Files outside backend/households allowed to name *_enc columns, and why.
 PERSONAL_COLUMN_EXCEPTIONS = {

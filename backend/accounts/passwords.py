@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -10,6 +11,17 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY = _hasher.hash("tongxin-dummy-password")
 
 MIN_LENGTH = 10
+
+
+async def hash_password_async(password: str) -> str:
+    """:func:`hash_password` in a worker thread: argon2 takes tens of milliseconds of CPU, which
+    must not stall the event loop (every other request of the process waits meanwhile)."""
+    return await anyio.to_thread.run_sync(hash_password, password)
+
+
+async def verify_password_async(password_hash: str | None, password: str) -> bool:
+    """:func:`verify_password` in a worker thread (see :func:`hash_password_async`)."""
+    return await anyio.to_thread.run_sync(verify_password, password_hash, password)
 
 
 def hash_password(password: str) -> str:

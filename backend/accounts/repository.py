@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, literal_column, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import (
@@ -27,6 +29,65 @@ from backend.regions.models import Region
 async def user_by_email(session: AsyncSession, email: str) -> User | None:
     return (
         await session.scalars(select(User).where(func.lower(User.email) == email.strip().lower()))
+    ).first()
+
+
+async def identity(session: AsyncSession, user_id: uuid.UUID) -> Row[Any] | None:
+    """The signed-in user, roles and memberships in ONE statement (every signed-in request
+    resolves its user): the user's columns, ``grants`` as a JSON list of [role, region code,
+    region path] and ``members`` as a JSON list of [organization id, role, status, name]."""
+    grants = (
+        select(
+            func.coalesce(
+                func.json_agg(
+                    aggregate_order_by(
+                        func.json_build_array(RoleGrant.role, RoleGrant.region_code, Region.path),
+                        RoleGrant.role,
+                    )
+                ),
+                literal_column("'[]'::json"),
+            )
+        )
+        .select_from(RoleGrant)
+        .outerjoin(Region, Region.code == RoleGrant.region_code)
+        .where(RoleGrant.user_id == User.id)
+        .scalar_subquery()
+    )
+    members = (
+        select(
+            func.coalesce(
+                func.json_agg(
+                    aggregate_order_by(
+                        func.json_build_array(
+                            Membership.organization_id,
+                            Membership.role,
+                            Organization.status,
+                            Organization.name,
+                        ),
+                        Organization.name,
+                    )
+                ),
+                literal_column("'[]'::json"),
+            )
+        )
+        .select_from(Membership)
+        .join(Organization, Organization.id == Membership.organization_id)
+        .where(Membership.user_id == User.id)
+        .scalar_subquery()
+    )
+    return (
+        await session.execute(
+            select(
+                User.id,
+                User.email,
+                User.display_name,
+                User.locale,
+                User.status,
+                User.password_hash.is_not(None).label("has_password"),
+                grants.label("grants"),
+                members.label("members"),
+            ).where(User.id == user_id)
+        )
     ).first()
 
 

@@ -27,7 +27,12 @@ from backend.accounts.models import (
     User,
     UserStatus,
 )
-from backend.accounts.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
+from backend.accounts.passwords import (
+    MIN_LENGTH,
+    hash_password_async,
+    needs_rehash,
+    verify_password_async,
+)
 from backend.accounts.repository import (  # a read query other domains may call
     user_by_email as user_by_email,
 )
@@ -52,20 +57,20 @@ def actor_of(user: CurrentUser) -> Actor:
 
 
 async def load_current_user(session: AsyncSession, user_id: uuid.UUID) -> CurrentUser | None:
-    user = await get_by_id(session, User, user_id)
-    if user is None or user.status != UserStatus.ACTIVE:
+    """The user with roles and memberships, from one statement (``repo.identity``)."""
+    row = await repo.identity(session, user_id)
+    if row is None or UserStatus(row.status) != UserStatus.ACTIVE:
         return None
-    grants = await repo.role_grants(session, user_id)
-    members = await repo.memberships(session, user_id)
     return CurrentUser(
-        id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        locale=user.locale,
-        has_password=user.password_hash is not None,
-        roles=tuple(RoleScope(g.role, g.region_code, path) for g, path in grants),
+        id=row.id,
+        email=row.email,
+        display_name=row.display_name,
+        locale=row.locale,
+        has_password=bool(row.has_password),
+        roles=tuple(RoleScope(Role(role), code, path) for role, code, path in row.grants),
         memberships=tuple(
-            OrgMembership(org.id, m.role, org.status, org.name) for m, org in members
+            OrgMembership(uuid.UUID(org), OrgRole(role), OrgStatus(status), name)
+            for org, role, status, name in row.members
         ),
     )
 
@@ -99,7 +104,7 @@ async def sign_up(
         id=uuid.uuid4(),
         email=email,
         display_name=display_name.strip()[:100],
-        password_hash=hash_password(password),
+        password_hash=await hash_password_async(password),
         locale=locale if locale in LOCALES else "zh_CN",
         status=UserStatus.ACTIVE,
     )
@@ -133,7 +138,7 @@ async def sign_in(session: AsyncSession, lockout: Lockout, *, email: str, passwo
             minutes=max(1, (seconds + 59) // 60),
         )
     user = await repo.user_by_email(session, subject)
-    ok = verify_password(user.password_hash if user else None, password)
+    ok = await verify_password_async(user.password_hash if user else None, password)
     if not ok or user is None or user.status != UserStatus.ACTIVE:
         if seconds := await lockout.fail(subject):
             locked = RateLimited(
@@ -148,7 +153,7 @@ async def sign_in(session: AsyncSession, lockout: Lockout, *, email: str, passwo
         raise Invalid(N_("Wrong e-mail address or password."), code="bad_credentials")
     await lockout.reset(subject)
     if user.password_hash and needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password_async(password)
     user.last_login_at = utcnow()
     await record(
         session,
@@ -216,10 +221,10 @@ async def change_password(
     user = await get_by_id(session, User, actor.id)
     if user is None:
         raise NotFound(N_("Account not found."))
-    if not verify_password(user.password_hash, current):
+    if not await verify_password_async(user.password_hash, current):
         raise Invalid(N_("The current password is wrong."), fields={"current_password": "wrong"})
     _check_password(new)
-    user.password_hash = hash_password(new)
+    user.password_hash = await hash_password_async(new)
     await record(
         session,
         actor=actor_of(actor),

@@ -84,6 +84,11 @@ def _entry_fields(row: Any) -> dict[str, Any]:
     }
 
 
+def entry_mac(key: bytes, row: Any) -> str:
+    """The row MAC ``record`` stores with an entry (for bulk writers such as seed-scale)."""
+    return _row_mac(key, _entry_fields(row))
+
+
 def _chain_fields(seq: int, row: Any) -> dict[str, Any]:
     return {"seq": seq, **_entry_fields(row)}
 

@@ -1,12 +1,28 @@
-"""Page numbers and sizes, bounded."""
+"""Page numbers and sizes, bounded; counts capped so a list never counts a whole table."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TypeVarTuple
+
+from sqlalchemy import Select, func, select
 
 from backend.core.bounds import PAGE_MAX
 from backend.core.errors import Invalid
 from backend.core.i18n import N_
+
+_Ts = TypeVarTuple("_Ts")
+
+#: Lists count at most this many rows (plus one, to know there are more): "10,000+".
+COUNT_CAP = 10_000
+
+
+def capped_count(query: Select[*_Ts]) -> Select[int]:
+    """``count(*)`` of ``query`` stopped after ``COUNT_CAP + 1`` rows: constant work at any size.
+
+    A result above ``COUNT_CAP`` means "more than COUNT_CAP" (see :attr:`Page.capped`).
+    """
+    return select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery())
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,20 @@ class Page:
     @property
     def pages(self) -> int:
         return max(1, -(-(self.total or 0) // self.size))
+
+    @property
+    def capped(self) -> bool:
+        """The total was counted only up to :data:`COUNT_CAP`: there are more."""
+        return (self.total or 0) > COUNT_CAP
+
+    @property
+    def shown_total(self) -> int:
+        return min(self.total or 0, COUNT_CAP)
+
+    @property
+    def shown_pages(self) -> int:
+        """Pages of the counted part: "page 3 of more than 500" when capped."""
+        return max(1, self.shown_total // self.size) if self.capped else self.pages
 
     @property
     def has_next(self) -> bool:

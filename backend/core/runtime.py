@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from backend.integrations.sms import SMSSender
     from backend.integrations.stripe import PaymentProvider
     from backend.search.engine import SearchEngine
+    from backend.web.cache import PublicCache
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Services:
     oidc: OIDCRegistry | None = None
     mailer: Mailer | None = None  # e-mail (SMTP, or the development mailbox)
     sms: SMSSender | None = None  # SMS (Aliyun, or the development outbox)
+    public_cache: PublicCache | None = None  # anonymous public pages (backend/web/cache.py)
 
 
 @dataclass

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
+import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, UploadFile
@@ -953,7 +955,9 @@ class SelfServiceViews(Controller):
         start, end = service.quarter_bounds(quarter)
         record = await service.household_record(db, household_id, start=start, end=end)
         masked_name = await households.masked_head_name(db, household_id)
-        pdf = render_pdf(record, quarter, start, end, masked_name=masked_name)
+        pdf = await anyio.to_thread.run_sync(  # WeasyPrint: CPU work off the event loop
+            partial(render_pdf, record, quarter, start, end, masked_name=masked_name)
+        )
         return Response(
             pdf,
             media_type="application/pdf",

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -79,6 +80,8 @@ class Household(UUIDPrimaryKey, Timestamps, Base):
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy API
+    # the caseworker list's order (newest first), so a page reads its rows from an index
+    __table_args__ = (Index("ix_households_created_at_id", "created_at", "id"),)
 
 
 class Verification(UUIDPrimaryKey, Timestamps, Base):
@@ -165,3 +168,23 @@ class AssistanceRecord(UUIDPrimaryKey, Timestamps, Base):
     source_id: Mapped[uuid.UUID | None]
     amount_fen: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+
+
+class KAnonCell(Base):
+    """How many active households share one k-anonymity cell (backend/privacy/kanon.py).
+
+    Maintained in the same transaction as every household change (households service), so
+    publishing a need reads the few cells of its household instead of counting the city.
+    """
+
+    __tablename__ = "kanon_cells"
+
+    location: Mapped[str] = mapped_column(String(80), primary_key=True)
+    profile_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    profile: Mapped[str] = mapped_column(Text, primary_key=True)
+    households: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+# The flush listener that keeps KAnonCell equal to the households it counts: imported here so
+# that every session that can write a Household maintains the counters.
+from backend.households import counters as _counters  # noqa: E402, F401

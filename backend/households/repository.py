@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.pagination import capped_count
 from backend.households.models import (
     Assessment,
     AssistanceCategory,
@@ -17,10 +18,12 @@ from backend.households.models import (
     ConsentPurpose,
     Household,
     HouseholdStatus,
+    KAnonCell,
     Referral,
     ReferralState,
     Verification,
 )
+from backend.privacy.kanon import Cell
 from backend.regions.models import Region
 from backend.regions.repository import in_subtrees
 
@@ -98,19 +101,24 @@ async def list_households(
     if community:
         sub = (await session.scalars(select(Region.path).where(Region.code == community))).first()
         query = query.where(in_subtrees(Household.region_code, [sub] if sub else []))
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = await session.scalar(capped_count(query)) or 0
     rows = await session.execute(
-        query.order_by(Household.created_at.desc(), Household.id).offset(offset).limit(limit)
+        # newest first along ix_households_created_at_id
+        query.order_by(Household.created_at.desc(), Household.id.desc()).offset(offset).limit(limit)
     )
     return [(h, name) for h, name in rows.all()], total
 
 
 async def count_lapsed(session: AsyncSession, root_paths: Sequence[str], today: date) -> int:
+    """Capped like the lists (above COUNT_CAP means "more than that")."""
     return (
         await session.scalar(
-            select(func.count())
-            .select_from(Household)
-            .where(in_subtrees(Household.region_code, root_paths), Household.verified_until < today)
+            capped_count(
+                select(Household.id).where(
+                    in_subtrees(Household.region_code, root_paths),
+                    Household.verified_until < today,
+                )
+            )
         )
         or 0
     )
@@ -139,6 +147,28 @@ async def population(
         )
     )
     return [(p, list(a or []), list(f or [])) for p, a, f in rows.all()]
+
+
+async def kanon_counts(session: AsyncSession, wanted: Sequence[Cell]) -> dict[Cell, int]:
+    """The counters of the given cells (cells never counted are absent)."""
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(
+            KAnonCell.location, KAnonCell.profile_level, KAnonCell.profile, KAnonCell.households
+        ).where(tuple_(KAnonCell.location, KAnonCell.profile_level, KAnonCell.profile).in_(wanted))
+    )
+    return {(loc, level, profile): n for loc, level, profile, n in rows.all()}
+
+
+async def all_kanon_counts(session: AsyncSession) -> dict[Cell, int]:
+    """Every non-zero counter (for checks and tests)."""
+    rows = await session.execute(
+        select(
+            KAnonCell.location, KAnonCell.profile_level, KAnonCell.profile, KAnonCell.households
+        ).where(KAnonCell.households != 0)
+    )
+    return {(loc, level, profile): n for loc, level, profile, n in rows.all()}
 
 
 async def verifications(session: AsyncSession, household_id: uuid.UUID) -> Sequence[Verification]:
@@ -235,7 +265,11 @@ async def referrals_by(session: AsyncSession, user_id: uuid.UUID) -> Sequence[tu
 
 
 async def regions_under(
-    session: AsyncSession, root_paths: Sequence[str], levels: Sequence[str]
+    session: AsyncSession,
+    root_paths: Sequence[str],
+    levels: Sequence[str],
+    *,
+    limit: int | None = None,
 ) -> Sequence[Region]:
     from backend.regions.models import RegionLevel
 
@@ -243,10 +277,20 @@ async def regions_under(
         await session.scalars(
             select(Region)
             .where(
-                in_subtrees(Region.code, root_paths),
+                # the path prefix itself (ix_regions_path_pattern), not codes of a subquery
+                or_(
+                    false(),
+                    *(
+                        or_(
+                            Region.path == root, Region.path.startswith(root + ".", autoescape=True)
+                        )
+                        for root in root_paths
+                    ),
+                ),
                 Region.level.in_([RegionLevel(lv) for lv in levels]),
             )
             .order_by(Region.path)
+            .limit(limit)
         )
     ).all()
 

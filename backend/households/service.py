@@ -66,6 +66,9 @@ from backend.households.repository import (
     household_with_path as household_with_path,
 )
 from backend.households.repository import (
+    kanon_counts as kanon_counts,
+)
+from backend.households.repository import (
     population as population,
 )
 from backend.households.repository import (
@@ -332,6 +335,12 @@ async def update(
     household.flags = clean.flags
     household.category = clean.category
     household.unstable_income = data.unstable_income
+    # flush first: the row and its k-anonymity counters are locked before the audit chain's
+    # lock, in the same order as a registration (rows first, shared sequencer last)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(N_("This ID number is registered already."), code="duplicate_id") from exc
     await record_change(
         session,
         actor=actor_of(user),
@@ -341,10 +350,6 @@ async def update(
         region_code=region.code,
         detail={"personal_fields_changed": changed},
     )
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(N_("This ID number is registered already."), code="duplicate_id") from exc
     return household
 
 

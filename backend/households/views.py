@@ -20,7 +20,7 @@ from backend.accounts.models import Role
 from backend.core.errors import DomainError, NotFound
 from backend.core.http import DB, Form, error_context, form_error
 from backend.core.i18n import N_
-from backend.core.pagination import Page
+from backend.core.pagination import COUNT_CAP, Page
 from backend.core.runtime import runtime_of
 from backend.core.security import login_required, require_user, user_of
 from backend.core.templating import page
@@ -152,6 +152,26 @@ async def _form_context(db: AsyncSession, user: CurrentUser) -> dict[str, Any]:
     }
 
 
+def _shown_count(count: int) -> int | str:
+    """A capped count as shown: "10000+" above the cap (backend.core.pagination)."""
+    return f"{COUNT_CAP}+" if count > COUNT_CAP else count
+
+
+FILTER_REGIONS_MAX = 400
+# finest first: a county caseworker filters by township or community; a province-wide one by
+# city or county (a dropdown of the province's ~14,000 communities would be unusable and slow)
+FILTER_LEVELS = (("township", "community"), ("county", "township"), ("city", "county"))
+
+
+async def _filter_regions(db: AsyncSession, paths: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The list filter's regions: the finest pair of levels with at most FILTER_REGIONS_MAX."""
+    for levels in FILTER_LEVELS:
+        regions = await repo.regions_under(db, paths, levels, limit=FILTER_REGIONS_MAX + 1)
+        if len(regions) <= FILTER_REGIONS_MAX:
+            break
+    return [(r.code, r.name) for r in regions[:FILTER_REGIONS_MAX]]
+
+
 async def _detail_context(
     db: AsyncSession, user: CurrentUser, household_id: uuid.UUID
 ) -> dict[str, Any]:
@@ -231,11 +251,12 @@ class HouseholdViews(Controller):
             pager=pager.with_total(total),
             filters={"category": category, "verification": verification, "community": community},
             base_url="/households" + (f"?{query}" if query else ""),
-            lapsed=await repo.count_lapsed(db, paths, service.today_local()),
+            lapsed=_shown_count(await repo.count_lapsed(db, paths, service.today_local())),
             new_referrals=(await repo.referrals_for(db, paths, state=ReferralState.NEW, limit=1))[
                 1
             ],
-            **await _form_context(db, user),
+            filter_regions=await _filter_regions(db, paths),
+            categories=list(AssistanceCategory),
         )
 
     @get("/new", name="household_new")

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization, OrgStatus, Role, RoleGrant
+from backend.core.pagination import capped_count
 from backend.households.enums import HouseholdStatus
 from backend.households.models import Household
 from backend.matches.models import (
@@ -192,7 +193,7 @@ async def runs(
     query = select(MatchingRun)
     if root_paths is not None:
         query = query.where(in_subtrees(MatchingRun.county_code, root_paths))
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = await session.scalar(capped_count(query)) or 0
     rows = await session.scalars(
         query.order_by(MatchingRun.created_at.desc()).offset(offset).limit(limit)
     )
@@ -298,12 +299,10 @@ async def coordinator_queue(
         query = query.where(Need.urgency == urgency)
     if organization_id is not None:
         query = query.where(Match.organization_id == organization_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    urgency_rank = func.array_position(
-        func.string_to_array("emergency,high,normal", ","), Need.urgency
-    )
+    total = await session.scalar(capped_count(query)) or 0
     rows = await session.execute(
-        query.order_by(urgency_rank, Match.score.desc(), Match.id).offset(offset).limit(limit)
+        # the need's stored urgency_rank: emergency first
+        query.order_by(Need.urgency_rank, Match.score.desc(), Match.id).offset(offset).limit(limit)
     )
     return [MatchRow(r[0], r[1], r[2], r[3]) for r in rows.all()], total
 
@@ -399,7 +398,7 @@ async def organization_queue(
     query = _match_rows().where(
         Match.organization_id.in_(list(org_ids)), Match.state.in_(list(states))
     )
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = await session.scalar(capped_count(query)) or 0
     rows = await session.execute(
         query.order_by(Match.updated_at.desc(), Match.id).offset(offset).limit(limit)
     )
@@ -539,7 +538,7 @@ async def unmatched_emergencies(
     )
     if root_paths is not None:
         query = query.where(in_subtrees(Need.region_code, root_paths))
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = await session.scalar(capped_count(query)) or 0
     rows = await session.scalars(
         query.order_by(Need.published_at.asc().nulls_last(), Need.id).limit(limit)
     )

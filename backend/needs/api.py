@@ -46,7 +46,9 @@ class PublicNeedsAPI(Controller):
             limit=pager.size,
         )
         pager = pager.with_total(total)
-        return PublicNeedPage(items, pager.number, pager.pages, total)
+        return PublicNeedPage(
+            items, pager.number, pager.shown_pages, pager.shown_total, total_capped=pager.capped
+        )
 
     @get("/{need_id:uuid}", summary="One published need (anonymized)")
     async def get_need(self, db: DB, need_id: FromPath[uuid.UUID]) -> PublicNeed:

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization
-from backend.needs.models import Need, NeedCategory, NeedState
+from backend.core.pagination import capped_count
+from backend.needs.models import URGENCY_RANK, Need, NeedCategory, NeedState
 from backend.needs.schemas import PUBLIC_STATES, PublicNeed, public_profile
 from backend.regions.models import Region
 from backend.regions.repository import in_subtrees
@@ -104,7 +105,8 @@ async def public_needs(
     limit: int = 20,
     ids: Sequence[uuid.UUID] | None = None,
 ) -> tuple[list[PublicNeed], int]:
-    """Publicly visible needs, newest first (emergency first), with the total count.
+    """Publicly visible needs, newest first (emergency first), with the total count (capped:
+    above ``COUNT_CAP`` it means "more than that", see ``backend.core.pagination``).
 
     ``region_path``: only needs whose *published* (generalised) location lies in that subtree.
     ``ids``: restrict to these needs (the search layer reloads hits this way).
@@ -113,18 +115,20 @@ async def public_needs(
     if category:
         query = query.where(Need.category == category)
     if urgency:
-        query = query.where(Need.urgency == urgency)
+        # the same condition on the index's first column, so the scan starts at that urgency
+        rank = URGENCY_RANK.get(urgency)
+        query = query.where(Need.urgency == urgency, Need.urgency_rank == rank)
     if state and state in PUBLIC_STATES:
         query = query.where(Need.state == NeedState(state))
     if region_path:
         query = query.where(in_subtrees(cast(Any, Need.public_region_code), [region_path]))
     if ids is not None:
         query = query.where(Need.id.in_(list(ids)))
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    urgency_rank = func.array_position(["emergency", "high", "normal"], Need.urgency)
+    total = await session.scalar(capped_count(query)) or 0
     rows = (
         await session.execute(
-            query.order_by(urgency_rank, Need.published_at.desc().nulls_last(), Need.id)
+            # the order of the partial index ix_needs_public_order
+            query.order_by(Need.urgency_rank, Need.published_at.desc().nulls_last(), Need.id)
             .offset(offset)
             .limit(limit)
         )

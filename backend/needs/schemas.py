@@ -78,10 +78,14 @@ class PublicNeed(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PublicNeedPage(msgspec.Struct, frozen=True):
+    """``total`` is exact up to 10,000; above that ``total_capped`` is true and ``total`` and
+    ``pages`` count the first 10,000 (lists never count a whole table)."""
+
     items: list[PublicNeed]
     page: int
     pages: int
     total: int
+    total_capped: bool = False
 
 
 def public_profile(data: dict[str, Any] | None) -> PublicProfile:

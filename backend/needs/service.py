@@ -43,7 +43,13 @@ from backend.needs.schemas import NeedIn
 from backend.needs.states import lock_need, transition
 from backend.outbox.service import record_change
 from backend.privacy.gate import Block, PersonalDataFound, findings_of
-from backend.privacy.kanon import GeneralizedProfile, KAnonIndex, ProfileInput
+from backend.privacy.kanon import (
+    CountsIndex,
+    GeneralizedProfile,
+    ProfileInput,
+    cells,
+    household_profile,
+)
 
 __all__ = ["PersonalDataFound"]
 
@@ -178,12 +184,8 @@ def scan(need: Need, household: Household) -> list[Block]:
 
 
 def profile_input(region_path: str, ages: list[int], flags: list[str]) -> ProfileInput:
-    """(province, city, county, township, community): a household registered at township level
-    repeats the township code as its community, so the finest level is whatever depth exists."""
-    parts = region_path.split(".")
-    while len(parts) < 5:
-        parts.append(parts[-1])
-    return ProfileInput(tuple(parts[:5]), tuple(ages) or (40,), frozenset(flags))
+    """(province, city, county, township, community); see ``kanon.household_profile``."""
+    return household_profile(region_path, ages, flags)
 
 
 LEVEL_NAMES = ("province", "city", "county", "township", "community")
@@ -204,10 +206,11 @@ def public_profile_json(result: GeneralizedProfile) -> dict[str, Any]:
 async def generalize(
     session: AsyncSession, household: Household, region_path: str, k: int
 ) -> GeneralizedProfile:
-    city_path = ".".join(region_path.split(".")[:2])
-    rows = await households.population(session, city_path)
-    index = KAnonIndex([profile_input(p, a, f) for p, a, f in rows])
+    """Reads the household's own k-anonymity cells (4 locations × 6 profile levels), which the
+    households service keeps counted as households change: constant work whatever the city's
+    size."""
     target = profile_input(region_path, household.member_ages, household.flags)
+    index = CountsIndex(await households.kanon_counts(session, cells(target)))
     result = index.generalize(target, k)
     if not result.k_satisfied:
         # Flags gate eligibility for some offers, so they are kept whenever possible; a rare

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.identity import CurrentUser
 from backend.accounts.models import APIClient, Organization, OrgRole, OrgStatus
-from backend.accounts.passwords import hash_password, verify_password
+from backend.accounts.passwords import hash_password_async, verify_password_async
 from backend.audit.service import Actor, record
 from backend.core.bounds import (
     DESCRIPTION_MAX,
@@ -81,7 +81,7 @@ async def create_client(
         organization_id=org.id,
         name=name.strip()[:100],
         client_id="txc_" + secrets.token_hex(12),
-        secret_hash=hash_password(secret),
+        secret_hash=await hash_password_async(secret),
         scopes=wanted,
         created_by=actor.id,
         active=True,
@@ -128,7 +128,7 @@ def usable(client: APIClient | None) -> bool:
 
 async def authenticate(session: AsyncSession, client_id: str, secret: str) -> APIClient | None:
     client = await repo.client_by_client_id(session, client_id)
-    ok = verify_password(client.secret_hash if client else None, secret)
+    ok = await verify_password_async(client.secret_hash if client else None, secret)
     return client if ok and usable(client) else None
 
 

@@ -23,9 +23,11 @@ from level 0. The first (location, profile) pair shared by at least k households
 population is published. If none is, the coarsest pair at city level is returned with
 ``k_satisfied=False`` — the caller must not publish it without review.
 
-Counting is done with one ``Counter`` per (location, profile) level over the whole population,
-built lazily and cached by :class:`KAnonIndex`, so each household costs O(levels) after an
-O(N · levels) build. The population should include the target household itself.
+Two sources of counts feed the same ladder: :class:`KAnonIndex` counts a population in memory
+(one ``Counter`` per level, built lazily; the population should include the target itself),
+and :class:`CountsIndex` reads the counters the database maintains per cell (:func:`cells`:
+location prefix × profile level × profile key), so a publish reads a fixed handful of rows
+whatever the city's size.
 """
 
 from __future__ import annotations
@@ -75,6 +77,16 @@ class GeneralizedProfile:
     k_satisfied: bool
 
 
+def household_profile(region_path: str, ages: Sequence[int], flags: Sequence[str]) -> ProfileInput:
+    """A household's input from its region's dot-joined path. A household registered at
+    township level repeats the township code as its community, so the finest level is whatever
+    depth exists; a household without recorded ages counts as one adult of 40."""
+    parts = region_path.split(".")
+    while len(parts) < 5:
+        parts.append(parts[-1])
+    return ProfileInput(tuple(parts[:5]), tuple(ages) or (40,), frozenset(flags))
+
+
 def age_band(age: int, profile_level: int) -> str:
     """The published band of one age at a profile level (0, 1 or 2)."""
     if age < CHILD_UNDER:
@@ -116,19 +128,11 @@ def _ladder(drop_flags: bool) -> list[tuple[Level, int]]:
     return [(lv, pl) for lv in LEVELS for pl in range(top + 1)]
 
 
-class KAnonIndex:
-    """Group counts over a population, computed once per (location, profile) level."""
-
-    def __init__(self, population: Sequence[ProfileInput]) -> None:
-        self._population = population
-        self._counts: dict[tuple[Level, int], Counter[Hashable]] = {}
+class _Counting:
+    """The generalization ladder over any source of group counts."""
 
     def count(self, target: ProfileInput, level: Level, profile_level: int) -> int:
-        counter = self._counts.get((level, profile_level))
-        if counter is None:
-            counter = Counter(_key(p, level, profile_level) for p in self._population)
-            self._counts[(level, profile_level)] = counter
-        return counter[_key(target, level, profile_level)]
+        raise NotImplementedError
 
     def generalize(
         self, target: ProfileInput, k: int = DEFAULT_K, *, drop_flags: bool = False
@@ -143,6 +147,55 @@ class KAnonIndex:
         level, profile_level = ladder[-1]
         shared = self.count(target, level, profile_level)
         return _result(target, level, profile_level, shared, k, satisfied=False)
+
+
+class KAnonIndex(_Counting):
+    """Group counts over a population, computed once per (location, profile) level."""
+
+    def __init__(self, population: Sequence[ProfileInput]) -> None:
+        self._population = population
+        self._counts: dict[tuple[Level, int], Counter[Hashable]] = {}
+
+    def count(self, target: ProfileInput, level: Level, profile_level: int) -> int:
+        counter = self._counts.get((level, profile_level))
+        if counter is None:
+            counter = Counter(_key(p, level, profile_level) for p in self._population)
+            self._counts[(level, profile_level)] = counter
+        return counter[_key(target, level, profile_level)]
+
+
+# ---------------------------------------------------------------- maintained counters
+#
+# Instead of counting a whole city's population at every publish, the database keeps one
+# counter per cell: (location prefix, profile level, profile key). Each household adds 1 to
+# each of its len(LEVELS) * (PROFILE_LEVELS + 1) cells; a publish reads just those cells.
+
+Cell = tuple[str, int, str]  # (dot-joined location prefix, profile level, profile key)
+
+
+def _profile_text(key: tuple[tuple[str, ...], str | None, tuple[str, ...]]) -> str:
+    bands, size, flags = key
+    return "|".join((",".join(bands), size or "", ",".join(flags)))
+
+
+def cell(target: ProfileInput, level: Level, profile_level: int) -> Cell:
+    prefix = ".".join(target.region_path[: _PATH_INDEX[level] + 1])
+    return prefix, profile_level, _profile_text(_profile_key(target, profile_level))
+
+
+def cells(target: ProfileInput) -> list[Cell]:
+    """Every cell the household counts in (all location levels, all profile levels)."""
+    return [cell(target, lv, pl) for lv in LEVELS for pl in range(PROFILE_LEVELS + 1)]
+
+
+class CountsIndex(_Counting):
+    """Generalization over counts read from maintained counters (missing cells count 0)."""
+
+    def __init__(self, counts: dict[Cell, int]) -> None:
+        self._counts = counts
+
+    def count(self, target: ProfileInput, level: Level, profile_level: int) -> int:
+        return self._counts.get(cell(target, level, profile_level), 0)
 
 
 def _result(

