@@ -10,6 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import backend.donations.handlers
+import backend.grievance.handlers
+import backend.matches.handlers
+import backend.notifications.handlers
+import backend.search.handlers
+import backend.web.cache  # noqa: F401 - outbox subscribers of every domain, the page cache's too
+
 if TYPE_CHECKING:
     from backend.core.runtime import Runtime
 
