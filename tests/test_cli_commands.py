@@ -98,8 +98,8 @@ async def _generate(url: str) -> tuple[int, int]:
                 for row in await session.execute(
                     text(
                         "SELECT column_name FROM information_schema.columns "
-                        "WHERE table_name = 'needs' AND column_name NOT IN "
-                        "('id', 'created_at', 'updated_at') ORDER BY ordinal_position"
+                        "WHERE table_name = 'needs' AND is_generated = 'NEVER' AND column_name "
+                        "NOT IN ('id', 'created_at', 'updated_at') ORDER BY ordinal_position"
                     )
                 )
             ]

@@ -18,6 +18,7 @@ from backend.households import service as hs
 from backend.households.enums import AssistanceCategory, ConsentPurpose
 from backend.households.models import Assessment, Consent, Household, Verification
 from backend.households.schemas import DIMENSIONS
+from backend.items.service import base_taxonomy
 from backend.needs.models import Need, NeedState, Urgency
 from backend.needs.service import profile_input, public_profile_json
 from backend.privacy.idcard import make_fake_id
@@ -236,6 +237,8 @@ async def seed_households(session: AsyncSession, ids: dict[str, Any]) -> None:
                 ),
                 deadline=deadline,
                 state=state,
+                # the item kind the need form would infer from the title (matching compares kinds)
+                item_kind=base_taxonomy().infer(title, categories[pick], strict=True).kind,
                 created_by=ids[caseworker_key],
                 hidden_reason="verification_lapsed"
                 if public
