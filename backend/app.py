@@ -47,6 +47,20 @@ log = logging.getLogger("tongxin")
 PUBLIC_PATHS = {"/static", "/healthz", "/schema"}
 
 
+def _form_origins(settings: Settings) -> tuple[str, ...]:
+    """Origins a form POST may redirect to: the OpenID providers and Stripe Checkout."""
+    from urllib.parse import urlsplit
+
+    origins = []
+    for provider in settings.oidc_providers:
+        parts = urlsplit(provider.issuer)
+        if parts.scheme and parts.netloc:
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+    if settings.stripe_enabled:
+        origins.append("https://checkout.stripe.com")
+    return tuple(dict.fromkeys(origins))
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -127,7 +141,11 @@ def create_app(
             DefineMiddleware(SessionAuthMiddleware, exclude=["^/static", "^/healthz$", "^/schema"]),
         ],
         csrf_config=csrf,
-        before_send=[make_security_headers(https=settings.base_url.startswith("https://"))],
+        before_send=[
+            make_security_headers(
+                https=settings.base_url.startswith("https://"), form_origins=_form_origins(settings)
+            )
+        ],
         template_config=template_config(),
         exception_handlers=exception_handlers,
         lifespan=[lifespan],

@@ -140,9 +140,9 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
         loaded = asyncio.run(_seed_if_empty(db_url, force=False))
         if loaded:  # the seeders write rows directly: index them once
             asyncio.run(_reindex(settings, db_url))
-    print("demo data loaded" if loaded else "the database is not empty; demo data not loaded")
-    if loaded:
-        _print_logins(settings, db_url, serving=False)
+        print("demo data loaded" if loaded else "the database is not empty; demo data not loaded")
+        if loaded:  # while the (embedded) server still runs: the demo household is read from it
+            _print_logins(settings, db_url, serving=False)
     return 0
 
 

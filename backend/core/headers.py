@@ -47,8 +47,12 @@ def csp_nonce(context: Context) -> str:
     return nonce_for(request.scope) if request is not None else ""
 
 
-def content_security_policy(nonce: str | None) -> str:
+def content_security_policy(nonce: str | None, form_origins: tuple[str, ...] = ()) -> str:
+    """``form_origins``: where a form's POST may be redirected besides this site (the OpenID
+    providers' sign-in and sign-out pages, Stripe Checkout): browsers apply form-action to the
+    redirect as well."""
     with_nonce = f" 'nonce-{nonce}'" if nonce else ""
+    form_action = " ".join(("'self'", *form_origins))
     return "; ".join(
         [
             "default-src 'self'",
@@ -60,7 +64,7 @@ def content_security_policy(nonce: str | None) -> str:
             "media-src 'self' blob:",
             "object-src 'none'",
             "base-uri 'self'",
-            "form-action 'self'",
+            f"form-action {form_action}",
             "frame-ancestors 'none'",
         ]
     )
@@ -75,13 +79,13 @@ def _signed_in(scope: Scope) -> bool:
     return scope.get("user") is not None
 
 
-def make_security_headers(*, https: bool) -> Any:
+def make_security_headers(*, https: bool, form_origins: tuple[str, ...] = ()) -> Any:
     async def security_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
         headers = MutableScopeHeaders(message)
         nonce = scope.get("state", {}).get(NONCE_KEY)
-        headers["Content-Security-Policy"] = content_security_policy(nonce)
+        headers["Content-Security-Policy"] = content_security_policy(nonce, form_origins)
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "same-origin"
         headers["X-Frame-Options"] = "DENY"

@@ -131,8 +131,27 @@ async def _emit(
 # --- organizations -------------------------------------------------------------------------------
 
 
+async def _registrant(session: AsyncSession) -> uuid.UUID:
+    """A fresh volunteer account: registering makes it the organization's admin, which must not
+    change what the shared demo volunteer may do in other tests."""
+    from backend.accounts.models import RoleGrant
+
+    account = User(
+        id=uuid.uuid4(),
+        email=f"registrant-{uuid.uuid4().hex[:8]}@example.org",
+        display_name="测试注册人",
+        locale="zh_CN",
+        status=UserStatus.ACTIVE,
+    )
+    session.add(account)
+    await session.flush()
+    session.add(RoleGrant(id=uuid.uuid4(), user_id=account.id, role=Role.VOLUNTEER))
+    await session.flush()
+    return account.id
+
+
 async def _register(session: AsyncSession, demo: dict[str, Any]) -> uuid.UUID:
-    registrant = await user(session, demo["volunteer"])
+    registrant = await user(session, await _registrant(session))
     org = await accounts.register_organization(
         session,
         registrant,

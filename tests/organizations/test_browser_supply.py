@@ -43,7 +43,8 @@ def test_resource_claim_and_signup(
 
     ARTIFACTS.mkdir(exist_ok=True)
     org = demo["org:charity"]
-    title = f"浏览器测试棉被 {uuid.uuid4().hex[:6]}"
+    # a walker: the claim form offers only resources of the need's item kind (助行器)
+    title = f"浏览器测试助行器 {uuid.uuid4().hex[:6]}"
     context = browser.new_context(
         viewport=PHONE, extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"}
     )
@@ -58,7 +59,7 @@ def test_resource_claim_and_signup(
         page.locator("#f-title").fill(title)
         page.locator("#f-category").select_option("goods")
         page.locator("#f-capacity").fill("10")
-        page.locator("#f-unit").fill("床")
+        page.locator("#f-unit").fill("台")
         page.locator("#f-service_area").select_option(["330106"])
         page.get_by_role("button", name="发布资源").click()
         expect(page.locator("h1")).to_have_text(title)
@@ -75,7 +76,7 @@ def test_resource_claim_and_signup(
             page.wait_for_load_state()
         card.locator("a", has_text="认领").click()
         expect(page.locator("h1")).to_have_text("认领需求")
-        page.locator("#f-resource_id").select_option(label=f"{title} — 剩余 10 床")
+        page.locator("#f-resource_id").select_option(label=f"{title} — 剩余 10 台")
         page.get_by_role("button", name="认领这个需求").click()
         expect(page.locator("main")).to_contain_text("您已认领这个需求")
         expect(page.locator("main")).to_contain_text(title)
