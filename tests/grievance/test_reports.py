@@ -4,6 +4,7 @@ confidentiality of misconduct reports, pausing donations, figures."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -321,25 +322,33 @@ async def test_deadlines_count_working_days_and_escalate(
         assert (await repo.get(session, report.id)).escalation == "answer"  # type: ignore[union-attr]
         events = list(
             await session.scalars(
-                select(AuditEntry.detail).where(
+                select(AuditEntry.detail)
+                .where(
                     AuditEntry.object_id == str(report.id), AuditEntry.action == "report.escalated"
                 )
+                .order_by(AuditEntry.occurred_at)
             )
         )
     assert [e["deadline"] for e in events] == ["ack", "answer"]
-    await drain_outbox(runtime)
-    async with runtime.sessionmaker() as session:
-        told = set(
-            await session.scalars(
-                select(Notification.user_id).where(
-                    Notification.kind == "report.escalated",
-                    Notification.params["code"].astext
-                    == service.display_code(report.tracking_code),
+    wanted = {demo["caseworker"], demo["coordinator"], demo["admin"]}
+    told: set[Any] = set()
+    for _ in range(20):  # a live server's worker of this session may be handling the events
+        await drain_outbox(runtime)
+        async with runtime.sessionmaker() as session:
+            told = set(
+                await session.scalars(
+                    select(Notification.user_id).where(
+                        Notification.kind == "report.escalated",
+                        Notification.params["code"].astext
+                        == service.display_code(report.tracking_code),
+                    )
                 )
             )
-        )
+        if wanted <= told:
+            break
+        await asyncio.sleep(0.5)
     # the household's caseworkers, the county's coordinators and the platform admin
-    assert {demo["caseworker"], demo["coordinator"], demo["admin"]} <= told
+    assert wanted <= told
     assert demo["caseworker_sanmen"] not in told
 
 
@@ -463,9 +472,9 @@ async def test_misconduct_reporter_is_known_to_the_admin_only(
     async with runtime.sessionmaker() as session:
         reads = list(
             await session.scalars(
-                select(AuditEntry.detail).where(
-                    AuditEntry.object_id == str(report.id), AuditEntry.action == "report.read"
-                )
+                select(AuditEntry.detail)
+                .where(AuditEntry.object_id == str(report.id), AuditEntry.action == "report.read")
+                .order_by(AuditEntry.occurred_at)
             )
         )
         received_actor = await session.scalar(
