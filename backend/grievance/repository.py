@@ -90,7 +90,13 @@ async def subject(
     if subject_type == SubjectType.DELIVERY:
         found = (
             await session.execute(
-                select(Need.title, Need.region_code, Fulfilment.organization_id, Need.id)
+                select(
+                    Need.title,
+                    Need.region_code,
+                    Fulfilment.organization_id,
+                    Need.id,
+                    Need.household_id,
+                )
                 .join(Fulfilment, Fulfilment.need_id == Need.id)
                 .join(Delivery, Delivery.fulfilment_id == Fulfilment.id)
                 .where(Delivery.id == subject_id)
@@ -98,27 +104,16 @@ async def subject(
         ).first()
         if found is None:
             return None
-        need_id = found[3]
-        household = await session.scalar(select(Need.household_id).where(Need.id == need_id))
         return Subject(
             subject_type,
             subject_id,
             found[0],
             found[1],
             found[2],
-            need_id=need_id,
-            household_id=household,
+            need_id=found[3],
+            household_id=found[4],
         )
     return None
-
-
-async def delivery_household(session: AsyncSession, delivery_id: uuid.UUID) -> uuid.UUID | None:
-    return await session.scalar(
-        select(Need.household_id)
-        .join(Fulfilment, Fulfilment.need_id == Need.id)
-        .join(Delivery, Delivery.fulfilment_id == Fulfilment.id)
-        .where(Delivery.id == delivery_id)
-    )
 
 
 async def region_path(session: AsyncSession, code: str | None) -> str | None:
@@ -241,20 +236,60 @@ async def listing(
     return list(rows), int(total)
 
 
-async def scoped_for_figures(
+@dataclass(frozen=True)
+class FigureCounts:
+    by_type: dict[str, int]
+    by_stage: dict[str, int]
+    answered: int
+    on_time: int
+    median_days: float | None
+    open_since: list[datetime]  # when each open report arrived (for working-day ages)
+
+
+async def figure_counts(
     session: AsyncSession,
     *,
     is_admin: bool,
     coordinator_paths: tuple[str, ...],
     since: datetime,
-) -> list[Report]:
-    query = _scope(
+) -> FigureCounts:
+    """Counted in the database: the rows never come to Python, only the open reports' dates."""
+    scoped = _scope(
         select(Report).where(Report.created_at >= since),
         is_admin=is_admin,
         coordinator_paths=coordinator_paths,
         caseworker_paths=(),
+    ).subquery()
+    by_type: dict[str, int] = {}
+    by_stage: dict[str, int] = {}
+    for kind, stage, n in await session.execute(
+        select(scoped.c.type, scoped.c.stage, func.count()).group_by(scoped.c.type, scoped.c.stage)
+    ):
+        by_type[str(kind)] = by_type.get(str(kind), 0) + int(n)
+        by_stage[str(stage)] = by_stage.get(str(stage), 0) + int(n)
+    closed = scoped.c.closed_at.is_not(None)
+    answered, on_time, median_days = (
+        await session.execute(
+            select(
+                func.count().filter(closed),
+                func.count().filter(closed, scoped.c.closed_at <= scoped.c.answer_due_at),
+                func.percentile_cont(0.5).within_group(
+                    func.extract("epoch", scoped.c.closed_at - scoped.c.created_at) / 86400
+                ),
+            )
+        )
+    ).one()
+    open_since = list(
+        await session.scalars(select(scoped.c.created_at).where(scoped.c.closed_at.is_(None)))
     )
-    return list(await session.scalars(query))
+    return FigureCounts(
+        by_type,
+        by_stage,
+        int(answered),
+        int(on_time),
+        None if median_days is None else float(median_days),
+        open_since,
+    )
 
 
 async def monthly_public(

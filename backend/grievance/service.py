@@ -17,7 +17,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from statistics import median
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +24,7 @@ from backend.accounts.identity import CurrentUser
 from backend.accounts.models import Role
 from backend.audit.service import Actor, record
 from backend.config import Settings
+from backend.core.bounds import has_control_chars
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_
@@ -131,9 +131,10 @@ class Reporter:
         return Actor(kind="public")
 
 
-def _bounded(value: str, limit: int) -> str:
-    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
-        raise Invalid(N_("Please correct the marked fields."), fields={"text": "invalid"})
+def _bounded(value: str, limit: int, field: str) -> str:
+    """The value stripped and cut to ``limit``; control characters are refused on ``field``."""
+    if has_control_chars(value):
+        raise Invalid(N_("Please correct the marked fields."), fields={field: "control_chars"})
     return value.strip()[:limit]
 
 
@@ -181,8 +182,8 @@ async def submit(
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     assert kind is not None
-    body = _bounded(text, MAX_TEXT)
-    contact = _bounded(contact, MAX_CONTACT)
+    body = _bounded(text, MAX_TEXT, "text")
+    contact = _bounded(contact, MAX_CONTACT, "contact")
     region = subject.region_code if subject else None
     if region is None and reporter.household_id is not None:
         region = await households.region_code_of(session, reporter.household_id) or None
@@ -390,7 +391,7 @@ async def move(
             report_id=report.id,
             from_stage=report.stage.value,
             to_stage=target.value,
-            reason=_bounded(reason, MAX_REASON),
+            reason=_bounded(reason, MAX_REASON, "reason"),
             actor_id=user.id,
             at=now,
         )
@@ -403,7 +404,7 @@ async def move(
         report.acknowledged_at = now
     if closing:
         report.closed_at = now
-        report.outcome = _bounded(outcome, MAX_TEXT)
+        report.outcome = _bounded(outcome, MAX_TEXT, "outcome")
         if target == ReportStage.DISMISSED and report.held:
             await _release(session, report, Actor(kind="user", id=user.id))
         if report.donations_paused:
@@ -468,7 +469,7 @@ async def release_hold(
             report_id=report.id,
             from_stage=report.stage.value,
             to_stage=report.stage.value,
-            reason=_bounded(reason, MAX_REASON),
+            reason=_bounded(reason, MAX_REASON, "reason"),
             actor_id=user.id,
             at=utcnow(),
         )
@@ -516,7 +517,7 @@ async def set_donations_paused(
             report_id=report.id,
             from_stage=report.stage.value,
             to_stage=report.stage.value,
-            reason=_bounded(reason, MAX_REASON),
+            reason=_bounded(reason, MAX_REASON, "reason"),
             actor_id=user.id,
             at=utcnow(),
         )
@@ -682,33 +683,25 @@ async def figures(
     now = now or utcnow()
     if not (user.is_admin or user.has_role(Role.COORDINATOR)):
         raise Forbidden(N_("Only coordinators and the platform admin see these figures."))
-    rows = await repo.scoped_for_figures(
+    counts = await repo.figure_counts(
         session,
         is_admin=user.is_admin,
         coordinator_paths=user.region_paths(Role.COORDINATOR),
         since=now - timedelta(days=365),
     )
     calendar = calendar_of(settings)
-    by_type = {t.value: 0 for t in ReportType}
-    by_stage = {s.value: 0 for s in ReportStage}
     by_age = {band: 0 for band, _a, _b in AGE_BANDS}
-    answered = on_time = 0
-    days: list[float] = []
-    for r in rows:
-        by_type[r.type.value] += 1
-        by_stage[r.stage.value] += 1
-        if r.closed_at is None:
-            age = calendar.working_days_between(r.created_at, now)
-            for band, low, high in AGE_BANDS:
-                if low <= age <= high:
-                    by_age[band] += 1
-                    break
-        else:
-            answered += 1
-            on_time += r.closed_at <= r.answer_due_at
-            days.append((r.closed_at - r.created_at).total_seconds() / 86400)
+    for arrived in counts.open_since:
+        age = calendar.working_days_between(arrived, now)
+        band = next(b for b, low, high in AGE_BANDS if low <= age <= high)
+        by_age[band] += 1
     return Figures(
-        by_type, by_stage, by_age, answered, on_time, round(median(days), 1) if days else None
+        by_type={t.value: counts.by_type.get(t.value, 0) for t in ReportType},
+        by_stage={s.value: counts.by_stage.get(s.value, 0) for s in ReportStage},
+        by_age=by_age,
+        answered=counts.answered,
+        answered_on_time=counts.on_time,
+        median_days_to_answer=None if counts.median_days is None else round(counts.median_days, 1),
     )
 
 

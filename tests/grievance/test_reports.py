@@ -529,8 +529,28 @@ async def test_figures_and_the_public_page(client: Any, runtime: Any, demo: dict
     assert public.status_code == 200 and "&lt;11" in public.text
     admin = await current_user(runtime, demo["admin"])
     async with runtime.sessionmaker() as session:
-        figs = await service.figures(session, SETTINGS, admin)
-    assert sum(figs.by_type.values()) == sum(figs.by_stage.values()) >= 1
+        before = await service.figures(session, SETTINGS, admin)
+    answered = await _submit(
+        runtime, report_type="fraud", subject_type="none", subject_id="", text="y"
+    )
+    await _submit(runtime, report_type="fraud", subject_type="none", subject_id="", text="z")
+    async with runtime.transaction() as session:
+        await service.move(session, admin, answered.id, to_stage="acknowledged", reason="已收到")
+        await service.move(
+            session, admin, answered.id, to_stage="resolved", reason="查实", outcome="已处理。"
+        )
+    async with runtime.sessionmaker() as session:
+        after = await service.figures(session, SETTINGS, admin)
+    # one more answered on time, one more open (aged 0-1 working days), two more fraud reports
+    assert after.by_type["fraud"] == before.by_type["fraud"] + 2
+    assert after.by_stage["resolved"] == before.by_stage["resolved"] + 1
+    assert after.answered == before.answered + 1
+    assert after.answered_on_time == before.answered_on_time + 1
+    assert after.by_age["0-1"] == before.by_age["0-1"] + 1
+    assert sum(after.by_age.values()) == sum(
+        n for stage, n in after.by_stage.items() if stage not in ("resolved", "dismissed")
+    )
+    assert after.median_days_to_answer is not None
 
 
 async def test_anonymous_reports_are_rate_limited(client: Any, runtime: Any) -> None:
