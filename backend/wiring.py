@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import backend.donations.handlers
-import backend.grievance.handlers
 import backend.matches.handlers
 import backend.notifications.handlers
 import backend.search.handlers

@@ -28,7 +28,13 @@ from backend.core.http import DB, Form
 from backend.core.i18n import N_
 from backend.core.pagination import Page
 from backend.core.runtime import runtime_of
-from backend.core.security import login_required, require_user, roles_required
+from backend.core.security import (
+    csrf_cookie,
+    login_required,
+    new_csrf_token,
+    require_user,
+    roles_required,
+)
 from backend.core.sessions import SESSION_COOKIE
 from backend.core.templating import page
 from backend.integrations.oidc import (
@@ -211,14 +217,17 @@ class OIDCViews(Controller):
             )
         sessions = runtime_of(state).services.sessions
         await sessions.destroy(request.cookies.get(SESSION_COOKIE))
-        token = await sessions.create(user.id, via=f"oidc:{name}")
+        csrf = new_csrf_token(state)
+        token = await sessions.create(user.id, via=f"oidc:{name}", csrf=csrf)
         await runtime_of(state).queue.pool.set(
             _logout_key(token),
             json.dumps({"provider": name, "id_token": id_token}),
             ex=runtime_of(state).settings.session_absolute_hours * 3600,
         )
         return Redirect(
-            flow["next"], status_code=303, cookies=[session_cookie(state, token), clear]
+            flow["next"],
+            status_code=303,
+            cookies=[session_cookie(state, token), csrf_cookie(state, csrf), clear],
         )
 
     @post("/signout", name="oidc_signout")

@@ -883,12 +883,17 @@ class SelfServiceViews(Controller):
         self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID]
     ) -> Template:
         """ "Did you receive this?" — yes (one tap) or no (then one more to be sure)."""
+        return await self._delivery_page(request, db, delivery_id, asking=False)
+
+    async def _delivery_page(
+        self, request: Request[Any, Any, Any], db: DB, delivery_id: uuid.UUID, *, asking: bool
+    ) -> Template:
         item = await self._pending(db, await self._require(request), delivery_id)
         return page(
             request,
             "household_self/delivery.html",
             item=item,
-            asking=False,
+            asking=asking,
             idle_minutes=IDLE_SECONDS // 60,
         )
 
@@ -904,14 +909,7 @@ class SelfServiceViews(Controller):
     async def not_received_check(
         self, request: Request[Any, Any, Any], db: DB, delivery_id: FromPath[uuid.UUID]
     ) -> Template:
-        item = await self._pending(db, await self._require(request), delivery_id)
-        return page(
-            request,
-            "household_self/delivery.html",
-            item=item,
-            asking=True,
-            idle_minutes=IDLE_SECONDS // 60,
-        )
+        return await self._delivery_page(request, db, delivery_id, asking=True)
 
     @post("/deliveries/{delivery_id:uuid}/not-received")
     async def not_received(

@@ -102,6 +102,7 @@ class Report(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         Index("ix_reports_stage_answer_due", "stage", "answer_due_at"),
         Index("ix_reports_subject", "subject_type", "subject_id"),
+        Index("ix_reports_created_at", "created_at"),
     )
 
 

@@ -738,3 +738,58 @@ async def transparency(session: AsyncSession, *, now: datetime | None = None) ->
             )
         )
     return out
+
+
+# --- who is told (the notification catalogue asks through here) -------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Recipients and public parameters of one ``report.*`` event: the tracking code and the
+    subject's public title only, never the report's text or the reporter's contact."""
+
+    users: tuple[uuid.UUID, ...]
+    organizations: tuple[uuid.UUID, ...]
+    params: dict[str, object]
+    link: str
+
+
+async def notice_for(session: AsyncSession, topic: str, report_id: uuid.UUID) -> Notice | None:
+    """Who is told of ``topic`` on this report (docs/notifications.md): the handlers of a new
+    report (and the county's coordinators for a regional fraud report); handlers, coordinators
+    and platform admins of an overdue one; the signed-in reporter of a move; the owning
+    organization of hidden text or paused donations."""
+    report = await repo.get(session, report_id)
+    if report is None:
+        return None
+    params: dict[str, object] = {
+        "code": display_code(report.tracking_code),
+        "title": report.subject_title,
+    }
+    handler_link = f"/reports/{report.id}"
+    if topic == "report.received":
+        users = set(await repo.handler_ids(session, report.route, report.region_code))
+        if report.route == Route.ADMIN and report.region_code and report.type == ReportType.FRAUD:
+            users |= set(await repo.handler_ids(session, Route.COORDINATORS, report.region_code))
+        return Notice(tuple(sorted(users)), (), params, handler_link)
+    if topic == "report.escalated":
+        users = {
+            *await repo.handler_ids(session, report.route, report.region_code),
+            *await repo.admin_ids(session),
+        }
+        if report.region_code:
+            users |= set(await repo.handler_ids(session, Route.COORDINATORS, report.region_code))
+        return Notice(tuple(sorted(users)), (), params, handler_link)
+    if topic == "report.moved":
+        if report.reporter_user_id is None:
+            return None
+        link = f"/report/track/{report.tracking_code}"
+        return Notice((report.reporter_user_id,), (), params, link)
+    if topic in ("report.held", "report.donations_paused", "report.donations_resumed"):
+        if report.subject_id is None:
+            return None
+        subject = await repo.subject(session, report.subject_type, report.subject_id)
+        if subject is None or subject.organization_id is None:
+            return None
+        return Notice((), (subject.organization_id,), params, "/org")
+    return None

@@ -20,6 +20,7 @@ from backend.accounts.models import Organization, Role, User, UserStatus
 from backend.core.repository import get_by_id
 from backend.donations.models import Disbursement, Donation
 from backend.fulfilment.models import Delivery, Fulfilment, VisitSchedule
+from backend.grievance import service as grievance
 from backend.households.models import Household, Referral
 from backend.matches.models import Match
 from backend.needs.models import Need, Urgency
@@ -529,3 +530,27 @@ async def _oidc_pending(session: AsyncSession, event: OutboxEvent) -> Produced |
     if user is None or user.status != UserStatus.PENDING:
         return None
     return Produced(users=await admins(session), link="/admin/users/pending")
+
+
+# --- reports (the grievance channel) ------------------------------------------------------------
+
+
+async def _report(session: AsyncSession, event: OutboxEvent) -> Produced | None:
+    notice = await grievance.notice_for(session, event.topic, event.aggregate_id)
+    if notice is None or not (notice.users or notice.organizations):
+        return None
+    return Produced(
+        users=notice.users,
+        organizations=notice.organizations,
+        params=notice.params,
+        link=notice.link,
+        urgent=event.topic in ("report.escalated", "report.held"),
+    )
+
+
+entry("report.received", "reports")(_report)
+entry("report.moved", "reports")(_report)
+entry("report.escalated", "reports", urgent=True)(_report)
+entry("report.held", "reports", urgent=True)(_report)
+entry("report.donations_paused", "reports")(_report)
+entry("report.donations_resumed", "reports")(_report)

@@ -110,6 +110,19 @@ MESSAGES: dict[str, str] = {
         "Please confirm your e-mail address for Tongxin with this link (valid {hours} hours):"
     ),
     "digest": N_("Your daily summary from Tongxin:"),
+    "report.received": N_("A new report {code} about “{title}” is waiting for you."),
+    "report.held": N_(
+        "Text of yours (“{title}”) was reported as showing personal data and is hidden "
+        "until it is reviewed. Please check it and remove any personal data."
+    ),
+    "report.moved": N_("Your report {code} has a new stage. Open it to read the answer."),
+    "report.escalated": N_(
+        "The report {code} about “{title}” is past its deadline and was escalated to you."
+    ),
+    "report.donations_paused": N_(
+        "Donations to your project “{title}” are paused while a report is reviewed."
+    ),
+    "report.donations_resumed": N_("Donations to your project “{title}” are open again."),
     "account.reset_password": N_(
         "Someone asked to reset your Tongxin password. If it was you, use this link within {minutes} minutes:"
     ),
@@ -125,6 +138,7 @@ GROUP_LABELS: dict[str, str] = {
     "volunteering": N_("Volunteering"),
     "households": N_("Households and referrals"),
     "review": N_("Review deadlines"),
+    "reports": N_("Reports and complaints"),
     "account": N_("Your account"),
     "digest": N_("Daily summary"),
 }

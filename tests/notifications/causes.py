@@ -610,3 +610,70 @@ async def _reset(session: AsyncSession, demo: dict[str, Any], ctx: Ctx) -> None:
     name = f"pwreset-test-{uuid.uuid4().hex[:6]}"
     limits = (RateLimit(redis, name, 5, 3600), RateLimit(redis, name + "-ip", 30, 3600))
     await lifecycle.request_reset(session, limits, email="donor@demo.tongxin.cn", ip="127.0.0.9")
+
+
+# --- reports (the grievance channel) ------------------------------------------------------------
+
+
+async def _report(
+    session: AsyncSession, demo: dict[str, Any], *, report_type: str, by: str | None = None
+) -> uuid.UUID:
+    from backend.config import get_settings
+    from backend.grievance import service as grievance
+
+    project = await _project(session, demo)
+    reporter = grievance.Reporter(user=await user(session, demo[by]) if by else None)
+    report = await grievance.submit(
+        session,
+        get_settings(),
+        reporter,
+        report_type=report_type,
+        subject_type="project",
+        subject_id=str(project.id),
+        text="项目介绍里写的开始日期不对。",
+    )
+    return report.id
+
+
+@cause("report.received")
+async def _report_received(session: AsyncSession, demo: dict[str, Any], ctx: Ctx) -> None:
+    await _report(session, demo, report_type="wrong_info")
+
+
+@cause("report.moved")
+async def _report_moved(session: AsyncSession, demo: dict[str, Any], ctx: Ctx) -> None:
+    from backend.grievance import service as grievance
+
+    report_id = await _report(session, demo, report_type="wrong_info", by="donor")
+    coordinator = await user(session, demo["coordinator"])
+    await grievance.move(
+        session, coordinator, report_id, to_stage="acknowledged", reason="已收到，正在核实。"
+    )
+
+
+@cause("report.escalated")
+async def _report_escalated(session: AsyncSession, demo: dict[str, Any], ctx: Ctx) -> None:
+    from backend.grievance import service as grievance
+
+    await _report(session, demo, report_type="wrong_info")
+    await grievance.escalate_overdue(session, now=utcnow() + timedelta(days=30))
+
+
+@cause("report.held")
+async def _report_held(session: AsyncSession, demo: dict[str, Any], ctx: Ctx) -> None:
+    await _report(session, demo, report_type="personal_data")
+
+
+@cause("report.donations_paused", "report.donations_resumed")
+async def _report_paused(session: AsyncSession, demo: dict[str, Any], ctx: Ctx) -> None:
+    from backend.grievance import service as grievance
+
+    report_id = await _report(session, demo, report_type="fraud")
+    admin = await user(session, demo["admin"])
+    await grievance.set_donations_paused(
+        session, admin, report_id, paused=True, reason="核实期间暂停捐款。"
+    )
+    if ctx.name == "report.donations_resumed":
+        await grievance.set_donations_paused(
+            session, admin, report_id, paused=False, reason="核实无误，恢复捐款。"
+        )

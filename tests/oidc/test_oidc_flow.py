@@ -333,3 +333,20 @@ def test_sign_out_ends_the_session_and_goes_to_the_provider(
     assert http.get(f"{oidc_env.app}/profile").status_code == 303  # signed out locally
     # The provider accepts the request (its sign-out confirmation page).
     assert http.get(location).status_code == 200
+
+
+def test_single_sign_on_issues_a_csrf_token_bound_to_the_new_session(
+    oidc_env: OIDCEnv, http: httpx.Client
+) -> None:
+    before = http.get(f"{oidc_env.app}/signin").cookies.get("tx_csrf") or http.cookies.get(
+        "tx_csrf"
+    )
+    assert run_flow(http, oidc_env, oidc_env.alpha, "bob").url.path == "/profile"
+    fresh = http.cookies.get("tx_csrf")
+    assert fresh and fresh != before, "single sign-on keeps the CSRF token of before sign-in"
+    # The token of before sign-in no longer works for this session; the fresh one does.
+    http.cookies.set("tx_csrf", before or "")
+    refused = http.post(f"{oidc_env.app}/signout", data={"_csrf_token": before or ""})
+    assert refused.status_code == 403
+    http.cookies.set("tx_csrf", fresh)
+    assert http.post(f"{oidc_env.app}/signout", data={"_csrf_token": fresh}).status_code == 303
