@@ -145,9 +145,38 @@ def max_unit_score(weights: Weights) -> int:
     )
 
 
-def score_candidates(cands: Candidates, today: dt.date, weights: Weights) -> array[int]:
+def need_part_table(
+    cands: Candidates, today: dt.date, weights: Weights
+) -> list[tuple[int, int, int, int] | None]:
+    """Per need, its scaled (urgency, vulnerability, waiting, deadline) parts; None for a need
+    without candidate edges (never scored). Computed once per run and shared by the scores and
+    the proposals' explanations."""
+    need_start = cands.need_start
+    memo: dict[tuple[object, ...], tuple[int, int, int, int]] = {}
+    table: list[tuple[int, int, int, int] | None] = []
+    for ni, n in enumerate(cands.needs):
+        if need_start[ni] == need_start[ni + 1]:
+            table.append(None)
+            continue
+        key = (n.urgency, n.vulnerability, n.waiting_days, n.deadline)
+        parts = memo.get(key)
+        if parts is None:
+            d = need_parts(n, today, weights)
+            parts = memo[key] = (d["urgency"], d["vulnerability"], d["waiting"], d["deadline"])
+        table.append(parts)
+    return table
+
+
+def score_candidates(
+    cands: Candidates,
+    today: dt.date,
+    weights: Weights,
+    need_table: list[tuple[int, int, int, int] | None] | None = None,
+) -> array[int]:
     """Scaled integer score of every candidate edge, aligned with the edge arrays."""
-    need_score = [sum(need_parts(n, today, weights).values()) for n in cands.needs]
+    if need_table is None:
+        need_table = need_part_table(cands, today, weights)
+    need_score = [sum(p) if p is not None else 0 for p in need_table]
     offer_score = [offer_part(o, weights) for o in cands.offers]
     level_score = [
         distance_part(level, weights) for level in range(max(cands.edge_level, default=0) + 1)

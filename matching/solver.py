@@ -40,10 +40,9 @@ from matching.candidates import CONSTRAINTS, DEFAULT_COMPAT, Candidates, Compat,
 from matching.explain import explain_edge
 from matching.items import Taxonomy
 from matching.scoring import (
-    PARTS,
     SCALE,
     distance_part,
-    need_parts,
+    need_part_table,
     offer_part,
     score_candidates,
 )
@@ -314,7 +313,8 @@ def run_matching(
         }
     cands = build_candidates(needs, offers, config.today, compat, taxonomy)
     t1 = time.perf_counter()
-    scores = score_candidates(cands, config.today, config.weights)
+    need_table = need_part_table(cands, config.today, config.weights)
+    scores = score_candidates(cands, config.today, config.weights, need_table)
     t2 = time.perf_counter()
     graph = build_graph(cands, scores, config)
     t3 = time.perf_counter()
@@ -326,29 +326,30 @@ def run_matching(
     proposals: list[Proposal] = []
     runner_up: list[int] = []
     converted: list[bool] = []
-    need_cache: dict[int, dict[str, int]] = {}
     objective = 0
     emergency_units = 0
-    today = config.today
+    # Parts in points: the need's own four from the table the scores used, distance by level,
+    # rating by offer; relevance is what is left of the integer score (parts are rounded
+    # separately and sum to it exactly).
+    level_parts = [distance_part(level, w) for level in range(max(cands.edge_level, default=0) + 1)]
+    offer_parts: dict[int, int] = {}
+    edge_need, edge_offer, edge_level = cands.edge_need, cands.edge_offer, cands.edge_level
+    edge_emergency = graph.edge_emergency
     for e in used:
-        ni = cands.edge_need[e]
+        ni = edge_need[e]
+        oi = edge_offer[e]
         need = cands.needs[ni]
-        offer = cands.offers[cands.edge_offer[e]]
+        offer = cands.offers[oi]
         quantity = flows[e]
         score = scores[e]
-        # The parts: the need's own (once per need), distance and rating; relevance is what is
-        # left of the integer score (parts are rounded separately and sum to it exactly).
-        scaled = need_cache.get(ni)
-        if scaled is None:
-            scaled = need_cache[ni] = need_parts(need, today, w)
-        scaled = {
-            **scaled,
-            "distance": distance_part(cands.edge_level[e], w),
-            "rating": offer_part(offer, w),
-        }
-        scaled["relevance"] = score - sum(scaled.values())
+        urgency, vulnerability, waiting, deadline = need_table[ni] or (0, 0, 0, 0)
+        distance = level_parts[edge_level[e]]
+        rating = offer_parts.get(oi)
+        if rating is None:
+            rating = offer_parts[oi] = offer_part(offer, w)
+        relevance = score - urgency - vulnerability - waiting - deadline - distance - rating
         objective += score * quantity
-        if graph.edge_emergency[e]:
+        if edge_emergency[e]:
             emergency_units += quantity
         proposals.append(
             Proposal(
@@ -356,7 +357,15 @@ def run_matching(
                 offer_id=offer.id,
                 quantity=quantity,
                 score=score / SCALE,
-                parts={name: scaled[name] / SCALE for name in PARTS},
+                parts={
+                    "urgency": urgency / SCALE,
+                    "vulnerability": vulnerability / SCALE,
+                    "waiting": waiting / SCALE,
+                    "distance": distance / SCALE,
+                    "deadline": deadline / SCALE,
+                    "rating": rating / SCALE,
+                    "relevance": relevance / SCALE,
+                },
                 passed=PASSED,
                 unit=need.unit,
             )
