@@ -32,6 +32,7 @@ from backend.grievance.views import (
 from backend.households.api import HouseholdsAPI, ReferralsAPI
 from backend.households.views import HouseholdViews, ReferralViews
 from backend.items.views import CountyKindViews, ItemViews, KindConfirmViews
+from backend.dashboard.views import DashboardViews
 from backend.matches.views import CoordinationViews, OrganizationMatchViews
 from backend.needs.api import PublicNeedsAPI
 from backend.needs.views import PublicNeedViews
@@ -75,6 +76,7 @@ WEB: list[Any] = [
     ItemViews,
     KindConfirmViews,
     CoordinationViews,
+    DashboardViews,
     OrganizationMatchViews,
     PublicNeedViews,
     DevMailboxViews,
