@@ -13,6 +13,7 @@ from backend.accounts.api import AccountsAPI
 from backend.accounts.lifecycle_views import InvitationInboxViews, LifecycleViews
 from backend.accounts.oidc_views import OIDCViews, PendingUserViews
 from backend.accounts.views import AccountViews, AdminViews, OrganizationViews
+from backend.dashboard.views import DashboardViews
 from backend.donations.api import DonationsAPI
 from backend.donations.views import DonationViews
 from backend.donations.webhooks import stripe_webhook
@@ -32,7 +33,6 @@ from backend.grievance.views import (
 from backend.households.api import HouseholdsAPI, ReferralsAPI
 from backend.households.views import HouseholdViews, ReferralViews
 from backend.items.views import CountyKindViews, ItemViews, KindConfirmViews
-from backend.dashboard.views import DashboardViews
 from backend.matches.views import CoordinationViews, OrganizationMatchViews
 from backend.needs.api import PublicNeedsAPI
 from backend.needs.views import PublicNeedViews

@@ -207,7 +207,7 @@ class EmergencyRow:
     title: str
     category: str
     region_code: str
-    published_at: datetime
+    published_at: datetime | None  # never None here (the query requires it)
 
 
 def _unmatched_emergencies(roots: Sequence[str] | None) -> Any:
@@ -247,9 +247,7 @@ async def oldest_emergencies(
         .order_by(Need.published_at.asc(), Need.id)
         .limit(limit)
     )
-    return [
-        EmergencyRow(i, t, c, r, p) for i, t, c, r, p in (await session.execute(query)).all()
-    ]
+    return [EmergencyRow(i, t, c, r, p) for i, t, c, r, p in (await session.execute(query)).all()]
 
 
 # ---------------------------------------------------------------- review SLA
@@ -266,9 +264,9 @@ async def review_status(
     proposals waiting for a coordinator's review in the area."""
     hours = cast(func.extract("epoch", literal(now) - Match.created_at), Float) / 3600.0
     sla = case(*[(Need.urgency == u, h) for u, h in sla_hours.items()], else_=72)
-    status = case(
-        (hours >= sla, 2), (hours >= sla * (warn_percent / 100.0), 1), else_=0
-    ).label("status")
+    status = case((hours >= sla, 2), (hours >= sla * (warn_percent / 100.0), 1), else_=0).label(
+        "status"
+    )
     query = (
         select(Need.urgency, status, func.count())
         .select_from(Match)

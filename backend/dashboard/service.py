@@ -234,7 +234,9 @@ async def _time_to_confirm(ctx: Context) -> tuple[list[Chart], repo.DaysRow | No
 
 async def _fill_rate(ctx: Context) -> list[Chart]:
     since = ctx.now - timedelta(days=PERIOD_DAYS)
-    counts = {c: (n, f) for c, n, f in await repo.fill_by_category(ctx.session, ctx.area.roots, since)}
+    counts = {
+        c: (n, f) for c, n, f in await repo.fill_by_category(ctx.session, ctx.area.roots, since)
+    }
     rows: list[list[Cell]] = []
     for category in await repo.categories(ctx.session):
         n, filled = counts.get(category.code, (0, 0))
@@ -272,7 +274,7 @@ async def _emergencies(ctx: Context) -> tuple[list[Chart], int, list[list[str]]]
     listing: list[list[str]] = []
     for e in oldest:
         category = names.get(e.category)
-        days = (ctx.now - e.published_at).total_seconds() / 86400
+        days = (ctx.now - (e.published_at or ctx.now)).total_seconds() / 86400
         listing.append(
             [
                 e.title,
@@ -331,16 +333,20 @@ async def _review_sla(ctx: Context) -> tuple[list[Chart], int]:
 async def _organizations(ctx: Context) -> list[Chart]:
     since = ctx.now - timedelta(days=PERIOD_DAYS)
     per: dict[uuid.UUID, dict[str, int]] = {}
-    for org, step, n in await repo.organization_activity(ctx.session, ctx.area.roots, since):
-        per.setdefault(org, {})[step] = n
+    for org_id, step, n in await repo.organization_activity(ctx.session, ctx.area.roots, since):
+        per.setdefault(org_id, {})[step] = n
     ranked = sorted(
         per.items(),
-        key=lambda kv: (-kv[1].get("confirmed", 0), -kv[1].get("delivered", 0), -kv[1].get("claimed", 0)),
+        key=lambda kv: (
+            -kv[1].get("confirmed", 0),
+            -kv[1].get("delivered", 0),
+            -kv[1].get("claimed", 0),
+        ),
     )[:ORGANIZATIONS_MAX]
     orgs = await repo.organizations_by_id(ctx.session, [o for o, _c in ranked])
     rows: list[list[Cell]] = []
-    for org_id, c in ranked:
-        org = orgs.get(org_id)
+    for ranked_id, c in ranked:
+        org = orgs.get(ranked_id)
         if org is None:
             continue
         name = org.name_en if ctx.locale == "en" and org.name_en else org.name
@@ -431,8 +437,7 @@ async def _reports(ctx: Context) -> tuple[list[Chart], grievance.Figures]:
         [ctx._(label), figures.by_type.get(code, 0)] for code, label in REPORT_TYPE_LABELS.items()
     ]
     by_stage: list[list[Cell]] = [
-        [ctx._(label), figures.by_stage.get(code, 0)]
-        for code, label in REPORT_STAGE_LABELS.items()
+        [ctx._(label), figures.by_stage.get(code, 0)] for code, label in REPORT_STAGE_LABELS.items()
     ]
     by_age: list[list[Cell]] = [
         [ctx._("{band} working days", band=band), n] for band, n in figures.by_age.items()
@@ -538,9 +543,9 @@ async def chart(
     settings: Settings,
     user: CurrentUser,
     area: Area,
+    *,
     locale: str,
     key: str,
-    *,
     now: datetime | None = None,
 ) -> Chart:
     """One figure (for its CSV): computes only the queries that figure needs."""

@@ -52,7 +52,9 @@ class DashboardViews(Controller):
         user = require_user(request)
         locale = current_locale.get()
         area = await service.area_of(db, user, county or None, locale)
-        chart = await service.chart(db, runtime_of(state).settings, user, area, locale, chart_key)
+        chart = await service.chart(
+            db, runtime_of(state).settings, user, area, locale=locale, key=chart_key
+        )
         suffix = f"-{area.county}" if area.county else ""
         return Response(
             service.csv_bytes(chart),

@@ -49,7 +49,10 @@ async def test_every_figure_moves_with_its_data(db: Any, demo: dict[str, Any]) -
     org = demo["org:charity"]
     now = utcnow()
     claim = Claim(
-        id=uuid.uuid4(), need_id=done.id, organization_id=org, quantity=1,
+        id=uuid.uuid4(),
+        need_id=done.id,
+        organization_id=org,
+        quantity=1,
         claimed_by=demo["org_admin"],
     )
     db.add(claim)
@@ -61,17 +64,29 @@ async def test_every_figure_moves_with_its_data(db: Any, demo: dict[str, Any]) -
     await db.flush()
     db.add(
         Delivery(
-            id=uuid.uuid4(), fulfilment_id=fulfilment.id, delivered_on=now.date(),
-            description="米面油", quantity=1, recorded_by=demo["org_admin"],
-            state=DeliveryState.CONFIRMED, confirmed_at=now,
+            id=uuid.uuid4(),
+            fulfilment_id=fulfilment.id,
+            delivered_on=now.date(),
+            description="米面油",
+            quantity=1,
+            recorded_by=demo["org_admin"],
+            state=DeliveryState.CONFIRMED,
+            confirmed_at=now,
         )
     )
     done.state = NeedState.CONFIRMED
     db.add(
         Match(
-            id=uuid.uuid4(), need_id=proposed.id, resource_id=w.resources[0].id,
-            organization_id=org, source=MatchSource.ENGINE, state=MatchState.PROPOSED,
-            quantity=1, score=1.0, score_parts={}, explanation=[],
+            id=uuid.uuid4(),
+            need_id=proposed.id,
+            resource_id=w.resources[0].id,
+            organization_id=org,
+            source=MatchSource.ENGINE,
+            state=MatchState.PROPOSED,
+            quantity=1,
+            score=1.0,
+            score_parts={},
+            explanation=[],
             created_at=now - timedelta(hours=5),  # emergency review deadline: 4 hours
         )
     )
@@ -91,16 +106,21 @@ async def test_every_figure_moves_with_its_data(db: Any, demo: dict[str, Any]) -
     assert moved("emergencies", 1) == 1
     assert any(row[0] == waiting.title for row in after.emergencies)
     assert after.summary.overdue_reviews - before.summary.overdue_reviews == 1
-    assert _cell(after, "review_sla", "Emergency (within 4 h)", 3) - _cell(
-        before, "review_sla", "Emergency (within 4 h)", 3
-    ) == 1
+    assert (
+        _cell(after, "review_sla", "Emergency (within 4 h)", 3)
+        - _cell(before, "review_sla", "Emergency (within 4 h)", 3)
+        == 1
+    )
     assert [moved("organizations", c) for c in (1, 2, 3)] == [1, 1, 1]
-    assert _cell(after, "households", "Never helped", 1) - _cell(
-        before, "households", "Never helped", 1
-    ) == 2
-    assert _cell(after, "households", "Helped once", 1) - _cell(
-        before, "households", "Helped once", 1
-    ) == 1
+    assert (
+        _cell(after, "households", "Never helped", 1)
+        - _cell(before, "households", "Never helped", 1)
+        == 2
+    )
+    assert (
+        _cell(after, "households", "Helped once", 1) - _cell(before, "households", "Helped once", 1)
+        == 1
+    )
     assert moved("townships", 3) == 2  # `proposed` and `waiting` are still published
 
     # another county of the same city does not see them
@@ -127,7 +147,7 @@ async def test_csv_has_a_bom_a_translated_header_and_labels(db: Any, demo: dict[
     user = await fx.user(db, demo["coordinator"])
     await fx.world(db, demo, community=COUNTY + "016001", needs=1)
     area = await service.area_of(db, user, COUNTY, "zh_CN")
-    chart = await service.chart(db, get_settings(), user, area, "zh_CN", "fill_rate")
+    chart = await service.chart(db, get_settings(), user, area, locale="zh_CN", key="fill_rate")
     data = service.csv_bytes(chart)
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
@@ -135,4 +155,4 @@ async def test_csv_has_a_bom_a_translated_header_and_labels(db: Any, demo: dict[
     assert "food" not in {r[0] for r in rows[1:]}
     assert len(rows) == len(chart.rows) + 1
     with pytest.raises(NotFound):
-        await service.chart(db, get_settings(), user, area, "zh_CN", "nothing")
+        await service.chart(db, get_settings(), user, area, locale="zh_CN", key="nothing")
