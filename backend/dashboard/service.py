@@ -87,6 +87,11 @@ class Chart:
     unit: str = ""
     drawn_rows: int | None = None  # draw only the first n rows (the table has them all)
 
+    @property
+    def has_values(self) -> bool:
+        """Is anything to draw (a chart of zeros only says "nothing yet" instead)?"""
+        return any(row[i] for row in self.rows for i in self.drawn)
+
     def as_json(self) -> dict[str, object]:
         rows = self.rows if self.drawn_rows is None else self.rows[: self.drawn_rows]
         return {
@@ -185,7 +190,7 @@ async def _flow(ctx: Context) -> list[Chart]:
     for step, week, n in await repo.weekly_flow(ctx.session, ctx.area.roots, since):
         counts[(step, week)] = n
     rows: list[list[Cell]] = [
-        [ctx._("Week of {date}", date=w.isoformat())] + [counts.get((s, w), 0) for s, _l in STEPS]
+        [w.isoformat()] + [counts.get((s, w), 0) for s, _l in STEPS]
         for w in weeks
     ]
     return [
@@ -199,7 +204,7 @@ async def _flow(ctx: Context) -> list[Chart]:
                 weeks=WEEKS,
             ),
             "line",
-            [ctx._("Week")] + [ctx._(label) for _s, label in STEPS],
+            [ctx._("Week (Monday)")] + [ctx._(label) for _s, label in STEPS],
             rows,
             [1, 2, 3, 4],
         )

@@ -20,20 +20,33 @@
     };
   }
 
-  function categoryAxis(labels, horizontal) {
-    var width = narrow() ? 88 : 150;
+  function categoryAxis(labels, horizontal, line, width) {
+    var label;
+    if (horizontal) {
+      // names of categories, townships, organizations: wrapped on two lines at most
+      label = { width: narrow() ? 112 : 160, overflow: "break", interval: 0, lineHeight: 14 };
+    } else if (line) {
+      // weeks and months: "2026-06-08" → "06-08", as many as fit
+      label = {
+        hideOverlap: true,
+        formatter: function (value) {
+          return /^\d{4}-\d{2}-\d{2}$/.test(value) ? value.slice(5) : value;
+        }
+      };
+    } else {
+      // a few bands: every label, wrapped under its bar
+      label = { interval: 0, overflow: "break", width: Math.max(48, width / labels.length - 8) };
+    }
     return {
       type: "category",
       data: labels,
       inverse: horizontal,
       axisTick: { alignWithLabel: true },
-      axisLabel: horizontal
-        ? { width: width, overflow: "truncate", interval: 0 }
-        : { hideOverlap: true }
+      axisLabel: label
     };
   }
 
-  function option(data) {
+  function option(data, width) {
     var horizontal = data.kind === "hbar" || data.kind === "stack";
     var line = data.kind === "line";
     var series = data.series.map(function (s) {
@@ -67,8 +80,8 @@
         bottom: 8,
         containLabel: true
       },
-      xAxis: horizontal ? valueAxis(data.unit) : categoryAxis(data.labels, false),
-      yAxis: horizontal ? categoryAxis(data.labels, true) : valueAxis(data.unit),
+      xAxis: horizontal ? valueAxis(data.unit) : categoryAxis(data.labels, false, line, width),
+      yAxis: horizontal ? categoryAxis(data.labels, true, line, width) : valueAxis(data.unit),
       series: series
     };
   }
@@ -87,10 +100,11 @@
       var data = JSON.parse(source.textContent);
       if (data.kind === "hbar" || data.kind === "stack") {
         var legend = data.series.length > 1 ? 36 : 12;
-        el.style.height = Math.max(160, data.labels.length * 28 * (data.kind === "hbar" ? Math.min(data.series.length, 2) : 1) + legend + 40) + "px";
+        var perRow = data.kind === "hbar" ? 20 + 12 * Math.min(data.series.length, 3) : 36;
+        el.style.height = Math.max(160, data.labels.length * perRow + legend + 40) + "px";
       }
       var chart = window.echarts.init(el, null, { renderer: "canvas", locale: locale });
-      chart.setOption(option(data));
+      chart.setOption(option(data, el.clientWidth));
       el.setAttribute("data-drawn", "true");
       charts.push(chart);
     });
