@@ -190,8 +190,7 @@ async def _flow(ctx: Context) -> list[Chart]:
     for step, week, n in await repo.weekly_flow(ctx.session, ctx.area.roots, since):
         counts[(step, week)] = n
     rows: list[list[Cell]] = [
-        [w.isoformat()] + [counts.get((s, w), 0) for s, _l in STEPS]
-        for w in weeks
+        [w.isoformat()] + [counts.get((s, w), 0) for s, _l in STEPS] for w in weeks
     ]
     return [
         Chart(

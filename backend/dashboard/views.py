@@ -31,13 +31,15 @@ class DashboardViews(Controller):
         user = require_user(request)
         locale = current_locale.get()
         area = await service.area_of(db, user, county or None, locale)
-        board = await service.dashboard(db, runtime_of(state).settings, user, area, locale)
+        settings = runtime_of(state).settings
+        board = await service.dashboard(db, settings, user, area, locale)
         return page(
             request,
             "dashboard/index.html",
             board=board,
             chart_json={c.key: c.as_json() for c in board.charts},
             county_query=f"?county={area.county}" if area.county else "",
+            answer_days=settings.report_answer_working_days,
         )
 
     @get("/csv/{chart_key:str}", name="coordination_dashboard_csv")
