@@ -123,4 +123,4 @@ def test_coordinator_lands_on_the_dashboard(
         assert not problems, problems
     finally:
         context.close()
-    print("dashboard screenshots:", SHOTS)  # noqa: T201 - where to look
+    print("dashboard screenshots:", SHOTS)
