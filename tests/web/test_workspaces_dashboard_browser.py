@@ -49,7 +49,7 @@ def _charts_drawn(page: Any) -> int:
     from playwright.sync_api import expect
 
     charts = page.locator("[data-chart]")
-    count = charts.count()
+    count = int(charts.count())
     assert page.locator(".dash-chart").count() == 11  # drawn, or "nothing yet" when all zero
     assert count >= 4, f"only {count} charts drawn on the dashboard"
     expect(page.locator("[data-chart][data-drawn=true]")).to_have_count(count)
