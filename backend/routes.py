@@ -13,6 +13,7 @@ from backend.accounts.api import AccountsAPI
 from backend.accounts.lifecycle_views import InvitationInboxViews, LifecycleViews
 from backend.accounts.oidc_views import OIDCViews, PendingUserViews
 from backend.accounts.views import AccountViews, AdminViews, OrganizationViews
+from backend.dashboard.views import DashboardViews
 from backend.donations.api import DonationsAPI
 from backend.donations.views import DonationViews
 from backend.donations.webhooks import stripe_webhook
@@ -75,6 +76,7 @@ WEB: list[Any] = [
     ItemViews,
     KindConfirmViews,
     CoordinationViews,
+    DashboardViews,
     OrganizationMatchViews,
     PublicNeedViews,
     DevMailboxViews,

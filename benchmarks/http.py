@@ -132,6 +132,12 @@ def pages(f: Fixture) -> list[tuple[str, str, str | None]]:
         ("household detail", f"/households/{f.household}", "caseworker"),
         ("coordinator match queue", "/coordination/matches", "coordinator"),
         ("coordinator fairness", "/coordination/fairness", "coordinator"),
+        ("coordinator dashboard (city)", "/coordination/dashboard", "coordinator"),
+        (
+            "coordinator dashboard (county)",
+            f"/coordination/dashboard?county={COUNTY}",
+            "coordinator",
+        ),
         ("organization needs", f"/org/{f.org}/needs", "org_member"),
     ]
 

@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 
 from backend.accounts import repository as repo
 from backend.accounts import service
+from backend.accounts.identity import CurrentUser
 from backend.accounts.models import OrgStatus, OrgType, Role
 from backend.core.errors import DomainError, RateLimited
 from backend.core.http import DB, Form, error_context, form_error
@@ -29,6 +30,17 @@ from backend.core.templating import page, translate
 from backend.regions.models import RegionLevel
 from backend.regions.service import by_level
 from backend.web.views import safe_next
+
+#: Where a sign-in without ``next`` lands, by role (the first role the user holds wins);
+#: everyone else goes to the home page.
+LANDING: tuple[tuple[Role, str], ...] = ((Role.COORDINATOR, "/coordination/dashboard"),)
+
+
+def landing(user: CurrentUser | None) -> str:
+    for role, path in LANDING:
+        if user is not None and user.has_role(role):
+            return path
+    return "/"
 
 
 def session_cookie(state: State, token: str) -> Cookie:
@@ -53,7 +65,7 @@ class AccountViews(Controller):
         request: Request[Any, Any, Any],
         next_: Annotated[str | None, QueryParameter(name="next")] = None,
     ) -> Template:
-        return page(request, "accounts/signin.html", form={}, next=safe_next(next_))
+        return page(request, "accounts/signin.html", form={}, next=safe_next(next_, default=""))
 
     @post("/signin")
     async def signin(
@@ -63,7 +75,7 @@ class AccountViews(Controller):
 
         await check_signin_ip(request)
         sessions = runtime_of(state).services.sessions
-        target = safe_next(data.get("next"))
+        target = safe_next(data.get("next"), default="")
         try:
             user = await service.sign_in(
                 db,
@@ -100,6 +112,8 @@ class AccountViews(Controller):
             return response
         # A fresh session id and a fresh CSRF token bound to it at every sign-in; the old
         # session (if any) is destroyed.
+        if not target:
+            target = landing(await service.load_current_user(db, user.id))
         await sessions.destroy(request.cookies.get(SESSION_COOKIE))
         csrf = new_csrf_token(state)
         token = await sessions.create(user.id, csrf=csrf)
