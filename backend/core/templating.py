@@ -17,7 +17,7 @@ from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
 from backend.core.headers import csp_nonce
-from backend.core.i18n import LOCALES, get_translations
+from backend.core.i18n import LOCALES, get_translations, render_params
 from backend.core.security import current_locale, user_of
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "frontend_templates"
@@ -38,8 +38,9 @@ def _ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
 
 def translate(message: str, **params: Any) -> str:
     """Translate a ``{name}``-style message id (services' error messages) for the request."""
-    text = get_translations(current_locale.get()).gettext(message)
-    return text.format(**params) if params else text
+    locale = current_locale.get()
+    text = get_translations(locale).gettext(message)
+    return text.format(**render_params(params, locale)) if params else text
 
 
 def local_datetime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

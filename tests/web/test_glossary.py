@@ -36,7 +36,7 @@ def zh_messages() -> list[tuple[str, str, str]]:
                     continue
                 ids = m.id if isinstance(m.id, tuple) else (m.id,)
                 strings = m.string if isinstance(m.string, tuple) else (m.string,)
-                out += [(path.name, ids[0], s) for s in strings if s]
+                out += [(path.name, str(ids[0]), str(s)) for s in strings if s]
     return out
 
 

@@ -368,7 +368,16 @@ class Crawler:
         crawl.visited[-1] = (url, shape_of(url), status, time.monotonic() - t0)
         return [u for u in (self._same_site(link) for link in data["links"]) if u]
 
-    def crawl(self, page: Any, start: list[str], *, role: str, lang: str, viewport: str) -> Crawl:
+    def crawl(
+        self,
+        page: Any,
+        start: list[str],
+        *,
+        role: str,
+        lang: str,
+        viewport: str,
+        within: str = "/",
+    ) -> Crawl:
         crawl = Crawl()
         seen: set[str] = set()
         queue: deque[tuple[str, int, str | None]] = deque()
@@ -402,7 +411,7 @@ class Crawler:
                 continue
             for link in links:
                 s = shape_of(link)
-                if s not in seen:
+                if s not in seen and urlsplit(link).path.startswith(within):
                     seen.add(s)
                     queue.append((link, depth + 1, url))
         return crawl
@@ -435,7 +444,7 @@ def _sign_in(page: Any, base: str, role: str, demo_users: dict[str, tuple[str, s
         page.locator("#open-list").click()
         page.wait_for_load_state("load")
         assert page.locator("#f-pin").count() == 0, "the demo household could not sign in"
-        return page.url
+        return str(page.url)
     sign_in(page, base, *demo_users[ACTOR_USERS[role]])
     return str(page.url)
 
@@ -465,9 +474,13 @@ def _crawl_role(
             for a in page.locator("header a[href], footer a[href]").all()
         ]
         start = [landing, *(base + h for h in nav if h.startswith("/"))]
+        within = "/"
         if role == "household":
-            start = [landing, base + "/my/reports"]
-        return crawler.crawl(page, start, role=role, lang=lang, viewport=str(viewport["width"]))
+            # The household's session opens only /my; elsewhere it is the anonymous visitor.
+            start, within = [landing, base + "/my/reports"], "/my"
+        return crawler.crawl(
+            page, start, role=role, lang=lang, viewport=str(viewport["width"]), within=within
+        )
     finally:
         context.close()
 
