@@ -1,13 +1,16 @@
 """Page quality: every role crawls the pages it can reach and every page is checked.
 
-Each actor of ``tests/access.py`` (anonymous, the nine demo users) and the demo household's
-self-service session signs in, then crawls, GET only and on the app's own origin, from where it
-lands and from the navigation: breadth first, two links deep, one page per URL *shape* (ids,
-UUIDs and codes in the path count as one shape; a query string is kept only on the shape's first
-visit). Sign-out, language switch, downloads, the API, the OpenAPI UI, static files and
-sign-in providers are never followed. Each role crawls in zh_CN and en at 390 × 844; staff
-(caseworkers, coordinator, auditor, administrator) also at 1280 × 800 on the pages found on the
-phone.
+One actor per role of ``tests/access.py`` (anonymous, volunteer, donor, organization member,
+caseworker, coordinator, auditor, administrator) and the demo household's self-service session
+signs in, then crawls, GET only and on the app's own origin, from where it lands and from the
+navigation: breadth first, two links deep, at most ``MAX_PAGES`` pages, one page per URL *shape*
+(ids, UUIDs and codes in the path count as one shape; a query string is kept only on the shape's
+first visit). Sign-out, language switch, downloads, the API, the OpenAPI UI, static files and
+sign-in providers are never followed; the household stays in ``/my``. Each role crawls in zh_CN
+and en at 390 × 844; staff (caseworker, coordinator, auditor, administrator) also at 1280 × 800,
+where a page shape already seen wide by another staff role is not visited again. axe runs once
+per page shape in the module (its rules do not depend on the language or the role's extras).
+One test per role keeps each under the per-test timeout.
 
 A page fails on:
 
