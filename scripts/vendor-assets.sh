@@ -7,6 +7,8 @@
 #   npm view @picocss/pico version
 #   npm view swagger-ui-dist version  (the OpenAPI UI at /schema/swagger, served by the app)
 #   npm view echarts version          (the coordinator dashboard's charts, docs/dashboard.md)
+#   npm view axe-core version         (accessibility rules: injected only by
+#                                      tests/web/test_page_quality.py, never linked from a page)
 # change the pins below, run `bash scripts/vendor-assets.sh`, look at the pages, commit.
 set -euo pipefail
 
@@ -14,6 +16,7 @@ HTMX_VERSION="2.0.11"
 PICO_VERSION="2.1.1"
 SWAGGER_UI_VERSION="5.35.0"
 ECHARTS_VERSION="6.1.0"
+AXE_CORE_VERSION="4.14.1"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dest="$root/frontend_templates/static/vendor"
@@ -22,11 +25,11 @@ trap 'rm -rf "$work"' EXIT
 
 npm install --no-save --no-audit --no-fund --ignore-scripts --loglevel=error \
   --prefix "$work" "htmx.org@$HTMX_VERSION" "@picocss/pico@$PICO_VERSION" \
-  "swagger-ui-dist@$SWAGGER_UI_VERSION" "echarts@$ECHARTS_VERSION"
+  "swagger-ui-dist@$SWAGGER_UI_VERSION" "echarts@$ECHARTS_VERSION" "axe-core@$AXE_CORE_VERSION"
 
 mods="$work/node_modules"
 rm -rf "$dest"
-mkdir -p "$dest/htmx" "$dest/pico" "$dest/swagger-ui" "$dest/echarts"
+mkdir -p "$dest/htmx" "$dest/pico" "$dest/swagger-ui" "$dest/echarts" "$dest/axe-core"
 cp "$mods/htmx.org/dist/htmx.min.js" "$dest/htmx/htmx.min.js"
 cp "$mods/htmx.org/LICENSE" "$dest/htmx/LICENSE"
 cp "$mods/@picocss/pico/css/pico.min.css" "$dest/pico/pico.min.css"
@@ -37,10 +40,13 @@ done
 cp "$mods/echarts/dist/echarts.min.js" "$dest/echarts/echarts.min.js"
 cp "$mods/echarts/LICENSE" "$dest/echarts/LICENSE"
 cp "$mods/echarts/NOTICE" "$dest/echarts/NOTICE"
+cp "$mods/axe-core/axe.min.js" "$dest/axe-core/axe.min.js"
+cp "$mods/axe-core/LICENSE" "$dest/axe-core/LICENSE"
 cat > "$dest/VERSIONS" <<TXT
 htmx.org $HTMX_VERSION
 @picocss/pico $PICO_VERSION
 swagger-ui-dist $SWAGGER_UI_VERSION
 echarts $ECHARTS_VERSION
+axe-core $AXE_CORE_VERSION
 TXT
-echo "vendored htmx.org $HTMX_VERSION, @picocss/pico $PICO_VERSION, swagger-ui-dist $SWAGGER_UI_VERSION and echarts $ECHARTS_VERSION into ${dest#"$root"/}"
+echo "vendored htmx.org $HTMX_VERSION, @picocss/pico $PICO_VERSION, swagger-ui-dist $SWAGGER_UI_VERSION, echarts $ECHARTS_VERSION and axe-core $AXE_CORE_VERSION into ${dest#"$root"/}"

@@ -29,6 +29,17 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker nam
     return message
 
 
+class Terms(tuple[str, ...]):
+    """Message ids passed as one parameter of an error message (``flags=Terms(...)``): each is
+    translated where the message is shown and they are joined the locale's way (、 or , )."""
+
+    __slots__ = ()
+
+    def render(self, translations: NullTranslations, locale: str) -> str:
+        sep = "、" if locale == "zh_CN" else ", "
+        return sep.join(translations.gettext(term) for term in self)
+
+
 def catalog_files(locale: str) -> list[Path]:
     """``messages.po`` first, then one ``<domain>.po`` per domain (each domain owns its file)."""
     folder = TRANSLATIONS_DIR / locale / "LC_MESSAGES"
@@ -62,9 +73,17 @@ def get_translations(locale: str) -> NullTranslations:
     return Translations(buffer)
 
 
+def render_params(params: dict[str, object], locale: str) -> dict[str, object]:
+    """Parameters ready for ``str.format``: ``Terms`` translated into ``locale``."""
+    translations = get_translations(locale)
+    return {
+        k: v.render(translations, locale) if isinstance(v, Terms) else v for k, v in params.items()
+    }
+
+
 def gettext(message: str, locale: str, **params: object) -> str:
     text = get_translations(locale).gettext(message)
-    return text.format(**params) if params else text
+    return text.format(**render_params(params, locale)) if params else text
 
 
 def default_locale(settings: Settings) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,10 +17,11 @@ from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
 from backend.core.headers import csp_nonce
-from backend.core.i18n import LOCALES, get_translations
+from backend.core.i18n import LOCALES, get_translations, render_params
 from backend.core.security import current_locale, user_of
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "frontend_templates"
+REGIONS_DIR = Path(__file__).resolve().parents[1] / "regions" / "data"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -35,8 +38,9 @@ def _ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
 
 def translate(message: str, **params: Any) -> str:
     """Translate a ``{name}``-style message id (services' error messages) for the request."""
-    text = get_translations(current_locale.get()).gettext(message)
-    return text.format(**params) if params else text
+    locale = current_locale.get()
+    text = get_translations(locale).gettext(message)
+    return text.format(**render_params(params, locale)) if params else text
 
 
 def local_datetime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -63,6 +67,30 @@ def fen(value: int | None) -> str:
     return f"{sign}¥{yuan:,}.{cents:02d}"
 
 
+@lru_cache(maxsize=1)
+def _bundled_region_names() -> dict[str, tuple[str, str]]:
+    """GB/T 2260 code → (Chinese name, English name), from the CSV files the regions load."""
+    names: dict[str, tuple[str, str]] = {}
+    for path in sorted(REGIONS_DIR.glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                names[row["code"]] = (row["name"], row.get("name_en") or row["name"])
+    return names
+
+
+def region_name(code: str | None) -> str:
+    """A region code as people read it (西湖区 / Xihu District), never the bare code."""
+    if not code:
+        return ""
+    zh, en = _bundled_region_names().get(code, (code, code))
+    return zh if current_locale.get() == "zh_CN" else en
+
+
+def colon() -> str:
+    """The colon after a label: full-width in Chinese (金额：), ": " in English."""
+    return "：" if current_locale.get() == "zh_CN" else ": "
+
+
 def _configure(engine: JinjaTemplateEngine) -> None:
     env: Environment = engine.engine
     env.add_extension("jinja2.ext.i18n")
@@ -70,9 +98,11 @@ def _configure(engine: JinjaTemplateEngine) -> None:
     env.globals["translate"] = translate
     env.globals["LOCALES"] = LOCALES
     env.globals["csp_nonce"] = csp_nonce
+    env.globals["colon"] = colon
     env.filters["local_datetime"] = local_datetime
     env.filters["local_date"] = local_date
     env.filters["fen"] = fen
+    env.filters["region_name"] = region_name
     env.policies["ext.i18n.trimmed"] = True
 
 

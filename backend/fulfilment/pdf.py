@@ -23,7 +23,7 @@ KIND_LABELS = {
 CATEGORY_LABELS = {
     "dibao": ("低保", "Minimum living allowance"),
     "dibao_edge": ("低保边缘", "Near minimum living allowance"),
-    "tekun": ("特困供养", "Extreme hardship support"),
+    "tekun": ("特困供养", "Extreme poverty support"),
     "expense_poverty": ("支出型贫困", "Expense-induced poverty"),
     "temporary": ("临时救助", "Temporary assistance"),
     "low_income_farmer": ("低收入农户", "Low-income farming household"),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import enum
 
+from backend.core.i18n import N_
+
 
 class AssistanceCategory(enum.StrEnum):
     DIBAO = "dibao"  # 低保
@@ -23,6 +25,17 @@ class MemberFlag(enum.StrEnum):
     ELDERLY = "elderly"
     UNION_HARDSHIP = "union_hardship"
     VETERAN = "veteran"
+
+
+# What people read for each flag (docs/glossary.md); never the code (union_hardship).
+FLAG_LABELS: dict[str, str] = {
+    MemberFlag.DISABLED: N_("Member with a disability"),
+    MemberFlag.SERIOUSLY_ILL: N_("Seriously ill member"),
+    MemberFlag.MINOR: N_("Child"),
+    MemberFlag.ELDERLY: N_("Elderly member"),
+    MemberFlag.UNION_HARDSHIP: N_("Union member in difficulty"),
+    MemberFlag.VETERAN: N_("Veteran"),
+}
 
 
 class HouseholdStatus(enum.StrEnum):

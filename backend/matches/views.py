@@ -21,6 +21,7 @@ from backend.matches import fairness, service
 from backend.matches import repository as repo
 from backend.matches.models import MatchState, RunState
 from backend.needs.models import Urgency
+from backend.resources import service as resources_service
 from matching.explain import render_item
 
 PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
@@ -323,6 +324,7 @@ class CoordinationViews(Controller):
             request,
             "matches/fairness.html",
             report=report,
+            categories=await resources_service.categories(db),
             public_count=fairness.public_count,
             help_labels=fairness.HELP_BUCKETS,
             wait_labels=fairness.WAIT_LABELS,

@@ -20,10 +20,10 @@ from backend.accounts.models import Organization
 from backend.audit.service import Actor, record
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
-from backend.core.i18n import N_
+from backend.core.i18n import N_, Terms
 from backend.core.repository import get_by_id
 from backend.households import service as households
-from backend.households.enums import AssistanceCategory, MemberFlag
+from backend.households.enums import FLAG_LABELS, AssistanceCategory, MemberFlag
 from backend.items import service as items
 from backend.needs.models import Need, NeedCategory, NeedState
 from backend.needs.states import lock_need, transition
@@ -289,7 +289,7 @@ async def _check_resource(
                 N_("This resource is only for households with: {flags}."),
                 code="eligibility_flags",
                 fields={"resource_id": "eligibility"},
-                flags=", ".join(missing),
+                flags=Terms(FLAG_LABELS.get(flag, flag) for flag in missing),
             )
         if rules.max_per_household:
             used = await repo.claims_by_resource_for_household(

@@ -86,7 +86,7 @@ def test_offline_pledge_confirmed_and_public(
         page.goto(f"{live_server}/donations/manage/{project_id}")
         row = page.locator("li", has_text=code)
         row.get_by_label("Transfer reference").fill("ICBC-20261123-0042")
-        row.get_by_role("button", name="Confirm received").click()
+        row.get_by_role("button", name="Confirm the money arrived").click()
         expect(page.locator("main")).to_contain_text(
             "The transfer is confirmed and booked on the ledger."
         )

@@ -104,7 +104,8 @@ def test_register_draft_block_fix_publish_browse(
         page.wait_for_url("**saved=edited")
         page.locator("#publish").click()
         page.wait_for_url("**saved=published")
-        expect(page.locator("#need-state")).to_have_text("已发布")
+        # A published need is open for claims: 待认领 (docs/glossary.md).
+        expect(page.locator("#need-state")).to_have_text("待认领")
     finally:
         ctx.close()
 

@@ -177,7 +177,14 @@ async def test_service_area_and_eligibility_refused_with_reason(
             resource_id=only_disabled.id,
         )
     assert flags.value.code == "eligibility_flags"
-    assert flags.value.params["flags"] == "disabled"
+    # The flag is named in the reader's language, never by its code (disabled, union_hardship).
+    assert flags.value.params["flags"] == ("Member with a disability",)
+    from backend.core.i18n import gettext
+
+    assert gettext(flags.value.message, "zh_CN", **flags.value.params) == (
+        "这项资源仅限有以下情况的家庭：有残疾成员。"
+    )
+    assert "disabled" not in gettext(flags.value.message, "en", **flags.value.params)
     only_tekun = await _resource(
         db, demo, eligibility=service.build_eligibility(["tekun"], [], None)
     )
