@@ -14,6 +14,7 @@ from backend.accounts.lifecycle_views import InvitationInboxViews, LifecycleView
 from backend.accounts.oidc_views import OIDCViews, PendingUserViews
 from backend.accounts.views import AccountViews, AdminViews, OrganizationViews
 from backend.donations.api import DonationsAPI
+from backend.donations.bank_views import BankAccountViews
 from backend.donations.views import DonationViews
 from backend.donations.webhooks import stripe_webhook
 from backend.fulfilment.views import (
@@ -59,6 +60,7 @@ WEB: list[Any] = [
     AdminViews,
     OrganizationViews,
     DonationViews,
+    BankAccountViews,
     stripe_webhook,
     CaseworkerViews,
     CodeViews,
