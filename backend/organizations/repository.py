@@ -68,7 +68,8 @@ class Figures:
 
     @property
     def score(self) -> Decimal:
-        return Decimal(self.score_hundredths) / 100
+        """Points with two decimals (17.00, 20.50): exactly what ranks."""
+        return (Decimal(self.score_hundredths) / 100).quantize(HUNDREDTHS)
 
     @property
     def verified(self) -> bool:
