@@ -256,6 +256,8 @@ async def link_need(
 
 
 NEED_QUERY_MAX = 60
+CANDIDATES_FIRST = 8  # before anything is typed: the most urgent, newest
+CANDIDATES_FOUND = 15  # for a search
 
 
 async def need_candidates(
@@ -277,11 +279,13 @@ async def need_candidates(
     path = await resources_service.region_path(session, project.region_code)
     if path is None:
         return []
+    query = " ".join(q.split())[:NEED_QUERY_MAX]
     needs = await repo.linkable_needs(
         session,
         region_path=path,
         states=sorted(LINKABLE_NEED_STATES),
-        q=" ".join(q.split())[:NEED_QUERY_MAX],
+        q=query,
+        limit=CANDIDATES_FOUND if query else CANDIDATES_FIRST,
     )
     return [resources_service.need_summary(n) for n in needs]
 

@@ -121,6 +121,7 @@ class ProjectViews(Controller):
             ),
             "candidates": candidates,
             "need_q": "",
+            "picker_limit": service.CANDIDATES_FIRST,
             "form": {},
         }
 
@@ -153,7 +154,11 @@ class ProjectViews(Controller):
         context["region_names"] = await resources_service.region_names(
             db, [*context["region_names"].keys(), *[c.region_code for c in candidates]]
         )
-        context.update(candidates=candidates, need_q=q)
+        context.update(
+            candidates=candidates,
+            need_q=q,
+            picker_limit=service.CANDIDATES_FOUND if q.strip() else service.CANDIDATES_FIRST,
+        )
         return page(
             request,
             "projects/detail.html",

@@ -155,3 +155,53 @@ def test_pledge_page_other_sizes_and_english(
         page.screenshot(path=str(ARTIFACTS / name), full_page=True)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(("lang", "viewport"), [("zh_CN", PHONE), ("en", DESKTOP)])
+def test_changed_pages_fit_the_screen(
+    browser: Any,
+    live_server: str,
+    demo: dict[str, Any],
+    demo_users: dict[str, tuple[str, str]],
+    lang: str,
+    viewport: dict[str, int],
+) -> None:
+    """The other pages this work changed, as their users see them: no horizontal scroll."""
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    size = f"{lang}-{viewport['width']}"
+    context = _context(browser, live_server, lang=lang, viewport=viewport)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/organizations/ranking")
+        expect(page.locator("#formula")).to_be_visible()
+        assert no_horizontal_scroll(page)
+        page.screenshot(path=str(ARTIFACTS / f"donate-ranking-{size}.png"), full_page=True)
+
+        sign_in(page, live_server, *demo_users["org_admin"])
+        page.goto(f"{live_server}/projects/{demo['project:nest']}")
+        expect(page.locator("#f-need-q")).to_be_visible()
+        assert no_horizontal_scroll(page)
+        page.screenshot(path=str(ARTIFACTS / f"donate-project-member-{size}.png"), full_page=True)
+        page.goto(f"{live_server}/org/{demo['org:charity']}/bank-account")
+        expect(page.locator("#bank-state")).to_be_visible()
+        expect(page.locator("main")).to_contain_text("•••• 3445")
+        assert no_horizontal_scroll(page)
+        page.screenshot(path=str(ARTIFACTS / f"donate-bank-account-{size}.png"), full_page=True)
+        _sign_out(page)
+
+        sign_in(page, live_server, *demo_users["admin"])
+        page.goto(f"{live_server}/admin/organizations/bank-accounts")
+        expect(page.locator("h1")).to_be_visible()
+        assert no_horizontal_scroll(page)
+        page.screenshot(path=str(ARTIFACTS / f"donate-bank-review-{size}.png"), full_page=True)
+        _sign_out(page)
+
+        sign_in(page, live_server, *demo_users["donor"])
+        page.goto(f"{live_server}/projects/{demo['project:warm_nest']}/donate")
+        expect(page.locator("input[name=channel][value=offline]")).to_be_visible()
+        assert no_horizontal_scroll(page)
+        page.screenshot(path=str(ARTIFACTS / f"donate-form-{size}.png"), full_page=True)
+    finally:
+        context.close()
