@@ -22,7 +22,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 STATES_OLD = ("pending", "paid", "failed", "expired", "refunded", "disputed")
-STATES_NEW = (*STATES_OLD, "cancelled")
+STATES_NEW = ("pending", "paid", "failed", "expired", "refunded", "disputed", "cancelled")
 ACCOUNT_STATES = ("submitted", "verified", "rejected")
 
 
