@@ -487,6 +487,8 @@ async def test_donate_button_states(
     assert f'href="/projects/{project.id}/ledger"' in page.text  # the ledger, always
     form = await client.get(f"/projects/{project.id}/donate")
     ledger = await client.get(f"/projects/{project.id}/ledger")
+    api = await client.get(f"/api/v1/projects/{project.id}/ledger")
+    assert api.json()["accepts_donations"] is (reason is None)
     if reason is None:
         assert 'id="donate"' in page.text and 'id="donate-blocked"' not in page.text
         assert form.status_code == 200
