@@ -487,6 +487,7 @@ async def _manage_context(db: DB, user: CurrentUser, project: Project) -> dict[s
         "entry_labels": ENTRY_LABELS,
         "public_name": service.public_name,
         "code": _code,
+        "bank_account": await service.bank_account(db, project.organization_id),
     }
 
 

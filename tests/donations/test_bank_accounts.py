@@ -499,3 +499,13 @@ async def test_donate_button_states(
         assert form.status_code == 409 and reason in form.text
         assert f'href="/projects/{project.id}/donate"' not in ledger.text
         assert reason in ledger.text
+
+
+async def test_manage_page_warns_only_without_a_checked_account(
+    client: Any, runtime: Any, demo: dict[str, Any]
+) -> None:
+    project = await make_project(runtime, demo)  # the charity's: its account is verified
+    await sign_in_as(client, runtime, demo["org_member"])
+    page = await client.get(f"/donations/manage/{project.id}")
+    assert page.status_code == 200
+    assert 'id="bank-missing"' not in page.text
