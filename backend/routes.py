@@ -15,6 +15,7 @@ from backend.accounts.oidc_views import OIDCViews, PendingUserViews
 from backend.accounts.views import AccountViews, AdminViews, OrganizationViews
 from backend.dashboard.views import DashboardViews
 from backend.donations.api import DonationsAPI
+from backend.donations.bank_views import BankAccountViews
 from backend.donations.views import DonationViews
 from backend.donations.webhooks import stripe_webhook
 from backend.fulfilment.views import (
@@ -60,6 +61,7 @@ WEB: list[Any] = [
     AdminViews,
     OrganizationViews,
     DonationViews,
+    BankAccountViews,
     stripe_webhook,
     CaseworkerViews,
     CodeViews,

@@ -16,7 +16,13 @@ from backend.config import get_settings
 from backend.core.db import utcnow
 from backend.core.storage import LocalStorage
 from backend.donations import service
-from backend.donations.models import Donation, DonationChannel, DonationState
+from backend.donations.models import (
+    BankAccountState,
+    Donation,
+    DonationChannel,
+    DonationState,
+    OrgBankAccount,
+)
 from backend.donations.storage import ReceiptStorage
 from backend.projects.models import Project, ProjectState
 
@@ -36,7 +42,37 @@ DEMO_PROJECTS = [
 ]
 
 
+# Demo bank accounts (invented numbers), already checked by the platform administrator, so
+# that donors can pledge transfers to the demo projects.
+DEMO_ACCOUNTS = [
+    ("charity", "杭州市西湖区慈善总会", "中国工商银行杭州西湖支行", "6222020200112233445"),
+    ("union", "三门县总工会", "中国农业银行三门县支行", "6228480300998877665"),
+]
+
+
 async def seed_donations(session: AsyncSession, ids: dict[str, Any]) -> None:
+    for org_key, name, bank, number in DEMO_ACCOUNTS:
+        org_id = ids[f"org:{org_key}"]
+        found = (
+            await session.scalars(
+                select(OrgBankAccount).where(OrgBankAccount.organization_id == org_id)
+            )
+        ).first()
+        if found is None:
+            session.add(
+                OrgBankAccount(
+                    id=uuid.uuid4(),
+                    organization_id=org_id,
+                    account_name=name,
+                    bank_name=bank,
+                    account_number=number,
+                    state=BankAccountState.VERIFIED,
+                    submitted_by=ids["org_admin"] if org_key == "charity" else ids["admin"],
+                    reviewed_by=ids["admin"],
+                    reviewed_at=utcnow(),
+                )
+            )
+    await session.flush()
     for key, org_key, title, category, region, target, overdue in DEMO_PROJECTS:
         existing = (
             await session.scalars(

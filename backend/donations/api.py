@@ -7,12 +7,15 @@ from datetime import datetime
 
 import msgspec
 from litestar import Controller, get
+from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 
 from backend.core.http import DB
 from backend.core.pagination import Page
+from backend.core.runtime import runtime_of
 from backend.donations import repository as repo
 from backend.donations import service
+from backend.donations.tasks import provider_of
 
 
 class EntryOut(msgspec.Struct):
@@ -47,7 +50,7 @@ class DonationsAPI(Controller):
         "/projects/{project_id:uuid}/ledger", summary="A project's public ledger (no personal data)"
     )
     async def ledger(
-        self, db: DB, project_id: FromPath[uuid.UUID], page: FromQuery[int] = 1
+        self, state: State, db: DB, project_id: FromPath[uuid.UUID], page: FromQuery[int] = 1
     ) -> LedgerOut:
         project = await service.visible_project(db, project_id)
         pager = Page(number=page, size=50)
@@ -62,7 +65,9 @@ class DonationsAPI(Controller):
             refunded_fen=totals.refunded_fen,
             disbursed_fen=totals.disbursed_fen,
             balance_fen=totals.balance_fen,
-            accepts_donations=service.blocked_reason(project) is None,
+            accepts_donations=(
+                await service.donation_options(db, project, provider_of(runtime_of(state)))
+            ).possible,
             entries=[
                 EntryOut(
                     e.id,

@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -34,6 +35,7 @@ class DonationState(enum.StrEnum):
     EXPIRED = "expired"
     REFUNDED = "refunded"
     DISPUTED = "disputed"
+    CANCELLED = "cancelled"  # the donor withdrew an offline pledge before it was confirmed
 
 
 class Donation(UUIDPrimaryKey, Timestamps, Base):
@@ -151,4 +153,42 @@ class PendingEffect(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("payment_intent_id", "entry_type"),
         CheckConstraint("amount_fen > 0", name="amount_positive"),
+    )
+
+
+class BankAccountState(enum.StrEnum):
+    SUBMITTED = "submitted"  # waiting for a platform administrator's check
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class OrgBankAccount(UUIDPrimaryKey, Timestamps, Base):
+    """The account an organization receives offline donations on; one per organization.
+
+    Donors see it only once a platform administrator checked it (``verified``). Any change by
+    the organization puts it back to ``submitted``: a changed account needs a new check.
+    ``version`` grows with every change, so an administrator verifies exactly what they saw.
+    """
+
+    __tablename__ = "org_bank_accounts"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), unique=True)
+    account_name: Mapped[str] = mapped_column(String(100))
+    bank_name: Mapped[str] = mapped_column(String(100))
+    account_number: Mapped[str] = mapped_column(String(40))
+    state: Mapped[BankAccountState] = mapped_column(
+        str_enum(BankAccountState), default=BankAccountState.SUBMITTED
+    )
+    review_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    submitted_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    reviewed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __table_args__ = (
+        Index(
+            "ix_org_bank_accounts_waiting",
+            "updated_at",
+            postgresql_where="state = 'submitted'",
+        ),
     )

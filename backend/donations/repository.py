@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization
 from backend.donations.models import (
+    BankAccountState,
     Disbursement,
     DisbursementState,
     Donation,
@@ -20,6 +21,7 @@ from backend.donations.models import (
     DonationState,
     EntryType,
     LedgerEntry,
+    OrgBankAccount,
     PendingEffect,
 )
 from backend.outbox.models import ExternalEvent
@@ -364,3 +366,60 @@ async def public_disbursements(
 
 async def project_id_of_donation(session: AsyncSession, donation_id: uuid.UUID) -> uuid.UUID | None:
     return await session.scalar(select(Donation.project_id).where(Donation.id == donation_id))
+
+
+async def verified_bank_account(session: AsyncSession, org_id: uuid.UUID) -> OrgBankAccount | None:
+    return (
+        await session.scalars(
+            select(OrgBankAccount).where(
+                OrgBankAccount.organization_id == org_id,
+                OrgBankAccount.state == BankAccountState.VERIFIED,
+            )
+        )
+    ).first()
+
+
+async def bank_account_of(session: AsyncSession, org_id: uuid.UUID) -> OrgBankAccount | None:
+    return (
+        await session.scalars(
+            select(OrgBankAccount).where(OrgBankAccount.organization_id == org_id)
+        )
+    ).first()
+
+
+async def lock_bank_account(session: AsyncSession, org_id: uuid.UUID) -> OrgBankAccount | None:
+    return (
+        await session.scalars(
+            select(OrgBankAccount)
+            .where(OrgBankAccount.organization_id == org_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+
+
+async def lock_bank_account_by_id(
+    session: AsyncSession, account_id: uuid.UUID
+) -> OrgBankAccount | None:
+    return (
+        await session.scalars(
+            select(OrgBankAccount)
+            .where(OrgBankAccount.id == account_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+
+
+async def bank_accounts(
+    session: AsyncSession, *, state: BankAccountState, limit: int = 100
+) -> Sequence[tuple[OrgBankAccount, str]]:
+    """Accounts in one state with their organization's name, oldest change first."""
+    rows = await session.execute(
+        select(OrgBankAccount, Organization.name)
+        .join(Organization, Organization.id == OrgBankAccount.organization_id)
+        .where(OrgBankAccount.state == state)
+        .order_by(OrgBankAccount.updated_at, OrgBankAccount.id)
+        .limit(limit)
+    )
+    return [(a, n) for a, n in rows.all()]

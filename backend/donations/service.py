@@ -9,7 +9,10 @@ order or how often Stripe's events arrive. Services flush and never commit.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -17,7 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.identity import CurrentUser
-from backend.accounts.models import OrgRole
+from backend.accounts.models import OrgRole, Role
 from backend.audit.service import Actor, record
 from backend.config import Settings
 from backend.core.db import utcnow
@@ -26,6 +29,7 @@ from backend.core.i18n import N_
 from backend.core.repository import get_by_id
 from backend.donations import repository as repo
 from backend.donations.models import (
+    BankAccountState,
     Disbursement,
     DisbursementState,
     Donation,
@@ -33,12 +37,15 @@ from backend.donations.models import (
     DonationState,
     EntryType,
     LedgerEntry,
+    OrgBankAccount,
 )
 from backend.donations.storage import ReceiptStorage
 from backend.grievance import service as grievance
 from backend.households import service as households
 from backend.integrations.stripe import CheckoutRequest, PaymentProvider, PaymentsUnavailableError
+from backend.organizations.scope import approved_organization
 from backend.outbox.service import emit, record_change
+from backend.projects import service as projects
 from backend.projects.models import Project, ProjectState
 
 log = logging.getLogger(__name__)
@@ -80,20 +87,47 @@ def parse_yuan(text: str) -> int:
 def blocked_reason(project: Project, *, paused: bool = False) -> str | None:
     """Why the project takes no donations now (a message id), or None when it does.
 
-    ``paused``: a coordinator paused donations while a fraud report about it is reviewed.
+    ``paused``: a coordinator paused donations while a fraud report about it is reviewed. The
+    project's own rules (state, target, overdue report) are ``projects.service.donation_block``.
     """
     if paused:
         return N_("Donations to this project are paused while a report about it is reviewed.")
-    if project.state != ProjectState.FUNDRAISING:
-        return N_("This project is not raising funds at the moment.")
-    if project.raised_fen >= project.target_fen:
-        return N_("This project has reached its target and takes no more donations. Thank you!")
-    if project.update_overdue:
-        return N_(
-            "This project's progress report is overdue, so it takes no donations until the "
-            "organization publishes it."
-        )
-    return None
+    return projects.donation_block(project)
+
+
+NO_WAY_TO_PAY = N_(
+    "This organization cannot take donations yet: its bank account has not been checked by "
+    "the platform."
+)
+
+
+@dataclass(frozen=True)
+class DonationOptions:
+    """Whether and how a project takes donations now, as the donate button and form show it."""
+
+    blocked: str | None  # a message id: why no donation is possible; None when one is
+    online: bool  # online payment (Stripe) is offered
+    account: OrgBankAccount | None  # the organization's verified account: offline pledges
+
+    @property
+    def possible(self) -> bool:
+        return self.blocked is None
+
+
+async def donation_options(
+    session: AsyncSession, project: Project, provider: PaymentProvider
+) -> DonationOptions:
+    """One answer for the project page, the ledger, the donate form and the API.
+
+    A donation is possible when the project itself allows it (``blocked_reason``) and there is
+    a way to pay: online payment, or a bank account a platform administrator verified.
+    """
+    paused = await grievance.donations_paused(session, project.id)
+    account = await repo.verified_bank_account(session, project.organization_id)
+    blocked = blocked_reason(project, paused=paused)
+    if blocked is None and not provider.online and account is None:
+        blocked = NO_WAY_TO_PAY
+    return DonationOptions(blocked=blocked, online=provider.online, account=account)
 
 
 async def visible_project(session: AsyncSession, project_id: uuid.UUID) -> Project:
@@ -148,6 +182,16 @@ async def start_donation(
         )
     if channel == DonationChannel.STRIPE and not provider.online:
         raise Conflict(N_("Online payment is not available here. Pledge a bank transfer instead."))
+    if (
+        channel == DonationChannel.OFFLINE
+        and await repo.verified_bank_account(session, project.organization_id) is None
+    ):
+        raise Conflict(
+            N_(
+                "Bank transfers are not possible yet: the organization's bank account has not "
+                "been checked by the platform."
+            )
+        )
     try:
         token = uuid.UUID(submission)
     except ValueError as exc:
@@ -298,6 +342,8 @@ async def book_credit(
     if project is None or donation is None:
         return None
     if await repo.credit_entry(session, donation.id) is not None:
+        return None
+    if donation.state == DonationState.CANCELLED:  # the donor withdrew it first
         return None
     if payment_intent_id and await repo.entry_for(session, payment_intent_id, EntryType.DONATION):
         return None
@@ -480,6 +526,40 @@ async def confirm_pledge(
     if entry is None:  # a colleague confirmed it at the same moment
         raise Conflict(N_("This pledge was confirmed or closed already."))
     return entry
+
+
+async def cancel_pledge(
+    session: AsyncSession, actor: CurrentUser, donation_id: uuid.UUID
+) -> Donation:
+    """The donor withdraws an offline pledge nobody confirmed yet.
+
+    Locks like a confirmation (project, then donation), so a confirmation and a cancellation at
+    the same moment are serialized: the second finds the state changed and gets 409.
+    """
+    found = await get_by_id(session, Donation, donation_id)
+    if found is None or found.donor_id != actor.id:
+        raise NotFound(N_("Donation not found."))
+    project = await repo.lock_project(session, found.project_id)
+    donation = await repo.lock_donation(session, donation_id)
+    assert project is not None
+    assert donation is not None
+    if donation.channel != DonationChannel.OFFLINE:
+        raise Conflict(N_("Only a bank transfer pledge can be cancelled here."))
+    if donation.state != DonationState.PENDING:
+        raise Conflict(N_("This pledge was confirmed or closed already."))
+    donation.state = DonationState.CANCELLED
+    await record_change(
+        session,
+        actor=actor_of(actor),
+        action="donation.cancelled",
+        object_type="donation",
+        object_id=donation.id,
+        region_code=project.region_code,
+        detail={"amount_fen": donation.amount_fen},
+        payload={"project_id": str(project.id), "amount_fen": donation.amount_fen},
+    )
+    await session.flush()
+    return donation
 
 
 async def expire_pledges(session: AsyncSession) -> int:
@@ -681,3 +761,179 @@ async def project_of_disbursement(
     if found is None:
         raise NotFound(N_("Receipt not found."))
     return await managed_project(session, user, found.project_id)
+
+
+# --- organizations' bank accounts -----------------------------------------------------------
+
+ACCOUNT_NUMBER = re.compile(r"^\d{8,30}$")
+
+
+def normalize_account_number(text: str) -> str:
+    """ "6222 0212-0000 1234" → "6222021200001234": spaces and hyphens are only for reading."""
+    return re.sub(r"[\s\-]", "", text)
+
+
+def mask_account_number(number: str) -> str:
+    """Shown everywhere except the pledge page: the last four digits only."""
+    return "•••• " + number[-4:] if len(number) > 4 else "••••"
+
+
+def group_account_number(number: str) -> str:
+    """Groups of four, as printed on cards and bank slips, to read and copy without mistakes."""
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+async def donation_account(session: AsyncSession, org_id: uuid.UUID) -> OrgBankAccount | None:
+    """The account donors transfer to: only a verified one."""
+    return await repo.verified_bank_account(session, org_id)
+
+
+async def bank_account(session: AsyncSession, org_id: uuid.UUID) -> OrgBankAccount | None:
+    """The organization's account in any state (for its own members and administrators)."""
+    return await repo.bank_account_of(session, org_id)
+
+
+async def submit_bank_account(
+    session: AsyncSession,
+    actor: CurrentUser,
+    org_id: uuid.UUID,
+    *,
+    account_name: str,
+    bank_name: str,
+    account_number: str,
+) -> OrgBankAccount:
+    """An administrator of an approved organization records or changes its account.
+
+    A new or changed account waits for a platform administrator's check (``submitted``);
+    donors see none until it is verified. Saving the same details again changes nothing.
+    """
+    await approved_organization(
+        session,
+        actor,
+        org_id,
+        refusal=N_("Your organization must be approved before it can record a bank account."),
+        admin_only=True,
+    )
+    name, bank = " ".join(account_name.split()), " ".join(bank_name.split())
+    number = normalize_account_number(account_number)
+    errors: dict[str, str] = {}
+    if not 2 <= len(name) <= 100:
+        errors["account_name"] = "required" if not name else "invalid"
+    if not 2 <= len(bank) <= 100:
+        errors["bank_name"] = "required" if not bank else "invalid"
+    if not ACCOUNT_NUMBER.match(number):
+        errors["account_number"] = "required" if not number else "invalid"
+    if errors:
+        raise Invalid(
+            N_(
+                "Please correct the marked fields. The account number has 8 to 30 digits; "
+                "spaces are allowed."
+            ),
+            fields=errors,
+        )
+    await households.check_organization_text(
+        session, org_id, {"account_name": name, "bank_name": bank}
+    )
+    account = await repo.lock_bank_account(session, org_id)
+    if account is None:
+        account = OrgBankAccount(
+            id=uuid.uuid4(),
+            organization_id=org_id,
+            account_name=name,
+            bank_name=bank,
+            account_number=number,
+            state=BankAccountState.SUBMITTED,
+            submitted_by=actor.id,
+            version=1,
+        )
+        session.add(account)
+        action = "bank_account.submitted"
+    elif (account.account_name, account.bank_name, account.account_number) == (
+        name,
+        bank,
+        number,
+    ) and account.state != BankAccountState.REJECTED:
+        return account  # nothing changed: a verified account stays verified
+    else:
+        account.account_name, account.bank_name, account.account_number = name, bank, number
+        account.state = BankAccountState.SUBMITTED
+        account.review_note = ""
+        account.reviewed_by = None
+        account.reviewed_at = None
+        account.submitted_by = actor.id
+        account.version += 1
+        action = "bank_account.changed"
+    await session.flush()
+    await record_change(
+        session,
+        actor=actor_of(actor),
+        action=action,
+        object_type="organization",
+        object_id=org_id,
+        detail={
+            "account_id": str(account.id),
+            "version": account.version,
+            "number": mask_account_number(number),
+        },
+        payload={"account_id": str(account.id), "state": account.state.value},
+    )
+    return account
+
+
+async def review_bank_account(
+    session: AsyncSession,
+    actor: CurrentUser,
+    account_id: uuid.UUID,
+    *,
+    version: int,
+    approve: bool,
+    note: str = "",
+) -> OrgBankAccount:
+    """A platform administrator verifies or rejects (with a reason) the account they saw.
+
+    ``version`` is the version the administrator's page showed: when the organization changed
+    the account since, the decision is refused (409) and the new details must be checked.
+    """
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden(N_("Only a platform administrator can check bank accounts."))
+    account = await repo.lock_bank_account_by_id(session, account_id)
+    if account is None:
+        raise NotFound(N_("Bank account not found."))
+    if account.version != version:
+        raise Conflict(
+            N_("The organization changed this account after you opened the page. Check it again.")
+        )
+    if account.state != BankAccountState.SUBMITTED:
+        raise Conflict(N_("This account was checked already."))
+    reason = note.strip()[:1000]
+    if not approve and not reason:
+        raise Invalid(
+            N_("Say why the account is rejected, so the organization can correct it."),
+            fields={"note": "required"},
+        )
+    account.state = BankAccountState.VERIFIED if approve else BankAccountState.REJECTED
+    account.review_note = "" if approve else reason
+    account.reviewed_by = actor.id
+    account.reviewed_at = utcnow()
+    await session.flush()
+    await record_change(
+        session,
+        actor=actor_of(actor),
+        action=f"bank_account.{account.state.value}",
+        object_type="organization",
+        object_id=account.organization_id,
+        detail={
+            "account_id": str(account.id),
+            "version": account.version,
+            **({"reason": reason} if not approve else {}),
+        },
+        payload={"account_id": str(account.id), "state": account.state.value},
+    )
+    return account
+
+
+async def waiting_bank_accounts(
+    session: AsyncSession, *, state: BankAccountState = BankAccountState.SUBMITTED
+) -> Sequence[tuple[OrgBankAccount, str]]:
+    """Accounts in this state with their organization's name, oldest change first."""
+    return await repo.bank_accounts(session, state=state)

@@ -25,11 +25,16 @@ from backend.core.security import current_locale, login_required, require_user, 
 from backend.core.templating import local_datetime, page
 from backend.donations import repository as repo
 from backend.donations import service
-from backend.donations.models import DisbursementState, DonationChannel, DonationState, EntryType
+from backend.donations.models import (
+    DisbursementState,
+    Donation,
+    DonationChannel,
+    DonationState,
+    EntryType,
+)
 from backend.donations.receipts import render_receipt_pdf
 from backend.donations.storage import receipt_storage
 from backend.donations.tasks import provider_of
-from backend.grievance import service as grievance
 from backend.projects.models import Project
 
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -44,16 +49,21 @@ ENTRY_LABELS = {
 
 
 def _form_context(
-    state: State, project: Project, *, paused: bool = False, **extra: Any
+    project: Project, options: service.DonationOptions, **extra: Any
 ) -> dict[str, Any]:
     return {
         "project": project,
         "presets": service.PRESETS_FEN,
-        "online": provider_of(runtime_of(state)).online,
-        "blocked": service.blocked_reason(project, paused=paused),
+        "online": options.online,
+        "account": options.account,
+        "blocked": options.blocked,
         "submission": str(uuid.uuid4()),
         **extra,
     }
+
+
+async def _options(state: State, db: DB, project: Project) -> service.DonationOptions:
+    return await service.donation_options(db, project, provider_of(runtime_of(state)))
 
 
 class DonationViews(Controller):
@@ -66,14 +76,13 @@ class DonationViews(Controller):
         self, request: Request[Any, Any, Any], state: State, db: DB, project_id: FromPath[uuid.UUID]
     ) -> Template:
         project = await service.visible_project(db, project_id)
-        paused = await grievance.donations_paused(db, project.id)
-        blocked = service.blocked_reason(project, paused=paused)
+        options = await _options(state, db, project)
         return page(
             request,
             "donations/donate.html",
-            status_code=409 if blocked else 200,
+            status_code=409 if options.blocked else 200,
             form={"amount": "100"},
-            **_form_context(state, project, paused=paused),
+            **_form_context(project, options),
         )
 
     @post("/projects/{project_id:uuid}/donate", guards=[login_required])
@@ -109,7 +118,11 @@ class DonationViews(Controller):
             if exc.status_code == 404:
                 raise
             return form_error(
-                request, "donations/donate.html", exc, form=data, **_form_context(state, project)
+                request,
+                "donations/donate.html",
+                exc,
+                form=data,
+                **_form_context(project, await _options(state, db, project)),
             )
         if url:
             return Redirect(url, status_code=303)
@@ -122,17 +135,38 @@ class DonationViews(Controller):
         db: DB,
         donation_id: FromPath[uuid.UUID],
         new: FromQuery[str | None] = None,
+        cancelled: FromQuery[str | None] = None,
     ) -> Template:
         donation, project = await service.donation_for(db, require_user(request), donation_id)
         return page(
             request,
             "donations/detail.html",
             fragment="donations/_status.html",
-            donation=donation,
-            project=project,
+            **await _detail_context(db, donation, project),
             new=bool(new),
-            reference_code=_code(donation.id),
+            cancelled=bool(cancelled),
         )
+
+    @post("/donations/{donation_id:uuid}/cancel-pledge", guards=[login_required])
+    async def cancel_pledge(
+        self, request: Request[Any, Any, Any], db: DB, donation_id: FromPath[uuid.UUID]
+    ) -> Template | Redirect:
+        user = require_user(request)
+        donation, project = await service.donation_for(db, user, donation_id)
+        try:
+            await service.cancel_pledge(db, user, donation_id)
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            return form_error(
+                request,
+                "donations/detail.html",
+                exc,
+                **await _detail_context(db, donation, project),
+                new=False,
+                cancelled=False,
+            )
+        return Redirect(f"/donations/{donation_id}?cancelled=1", status_code=303)
 
     @get("/donations/{donation_id:uuid}/success", guards=[login_required])
     async def success(
@@ -217,6 +251,7 @@ class DonationViews(Controller):
     async def ledger(
         self,
         request: Request[Any, Any, Any],
+        state: State,
         db: DB,
         project_id: FromPath[uuid.UUID],
         page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
@@ -236,7 +271,7 @@ class DonationViews(Controller):
             disbursements=await repo.public_disbursements(db, project.id),
             public_name=service.public_name,
             entry_labels=ENTRY_LABELS,
-            blocked=service.blocked_reason(project),
+            blocked=(await _options(state, db, project)).blocked,
             is_member=service.is_member(user_of(request), project),
         )
 
@@ -452,6 +487,24 @@ async def _manage_context(db: DB, user: CurrentUser, project: Project) -> dict[s
         "entry_labels": ENTRY_LABELS,
         "public_name": service.public_name,
         "code": _code,
+        "bank_account": await service.bank_account(db, project.organization_id),
+    }
+
+
+async def _detail_context(db: DB, donation: Donation, project: Project) -> dict[str, Any]:
+    """The donation page: its state, and for a pledge waiting for the transfer the verified
+    account it goes to (the only page that shows the full number) and the reference to quote."""
+    waiting = (
+        donation.channel == DonationChannel.OFFLINE and donation.state == DonationState.PENDING
+    )
+    account = await service.donation_account(db, project.organization_id) if waiting else None
+    return {
+        "donation": donation,
+        "project": project,
+        "reference_code": _code(donation.id),
+        "account": account,
+        "account_number": service.group_account_number(account.account_number) if account else "",
+        "amount_yuan": _yuan(donation.amount_fen),
     }
 
 

@@ -24,7 +24,8 @@ class FiguresOut(msgspec.Struct):
     households_helped: int
     volunteer_minutes: int
     funds_delivered_fen: int
-    score: int
+    score: float  # two decimals: volunteer hours count to the minute
+    volunteer_hours: float
 
 
 class PublicOrganization(msgspec.Struct):
@@ -48,11 +49,17 @@ class DirectoryPage(msgspec.Struct):
 class RankOut(msgspec.Struct):
     rank: int
     organization: PublicOrganization
+    tied: bool  # shares its rank: same score as another listed organization
 
 
 def _figures(f: Figures) -> FiguresOut:
     return FiguresOut(
-        f.needs_fulfilled, f.households_helped, f.volunteer_minutes, f.funds_delivered_fen, f.score
+        f.needs_fulfilled,
+        f.households_helped,
+        f.volunteer_minutes,
+        f.funds_delivered_fen,
+        float(f.score),
+        float(f.volunteer_hours),
     )
 
 
@@ -96,4 +103,4 @@ class DirectoryAPI(Controller):
         if org_type and org_type not in {t.value for t in OrgType}:
             raise Invalid(N_("Choose a type from the list."), fields={"org_type": "invalid"})
         rows = await service.csr_ranking(db, org_type=org_type or None)
-        return [RankOut(r.rank, _public(r.organization, r.figures)) for r in rows]
+        return [RankOut(r.rank, _public(r.organization, r.figures), r.tied) for r in rows]

@@ -211,16 +211,22 @@ class RankRow:
     rank: int
     organization: Organization
     figures: Figures
+    tied: bool  # another listed organization has the same score and shares the rank
 
 
 async def csr_ranking(
     session: AsyncSession, *, org_type: str | None = "company", limit: int = 50
 ) -> list[RankRow]:
-    """Ranked by ``Figures.score``, computed only from verified records; ties by name."""
-    orgs = await repo.approved_orgs(session, org_type=org_type or None)
-    figs = await repo.figures(session, [o.id for o in orgs])
-    ordered = sorted(orgs, key=lambda o: (-figs[o.id].score, o.name))
-    return [RankRow(n, org, figs[org.id]) for n, org in enumerate(ordered[:limit], start=1)]
+    """Organizations with at least one verified record, by score; equal scores share a rank
+    (1, 2, 2, 4) and are listed by name. One aggregate statement (``repository.ranking``)."""
+    ranked = await repo.ranking(session, org_type=org_type or None, limit=limit)
+    scores = [figs.score_hundredths for _, figs in ranked]
+    rows: list[RankRow] = []
+    for position, (org, figs) in enumerate(ranked, start=1):
+        score = figs.score_hundredths
+        rank = position if position == 1 or scores[position - 2] != score else rows[-1].rank
+        rows.append(RankRow(rank, org, figs, tied=scores.count(score) > 1))
+    return rows
 
 
 async def organization_or_404(session: AsyncSession, org_id: uuid.UUID) -> Organization:

@@ -10,8 +10,9 @@ from sqlalchemy import any_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization
-from backend.needs.models import Need
+from backend.needs.models import Need, NeedState
 from backend.projects.models import Project, ProjectNeed, ProjectState, ProjectUpdate
+from backend.regions.repository import in_subtrees
 
 PUBLIC_STATES = (
     ProjectState.FUNDRAISING,
@@ -178,3 +179,30 @@ async def photo_is_public(session: AsyncSession, name: str) -> bool:
         if (await session.scalars(query.limit(1))).first() is not None:
             return True
     return False
+
+
+async def linkable_needs(
+    session: AsyncSession,
+    *,
+    region_path: str,
+    states: Sequence[NeedState],
+    q: str = "",
+    limit: int = 20,
+) -> Sequence[Need]:
+    """Needs a project in ``region_path`` may take on: in one of ``states``, not hidden, in the
+    project's region subtree, not linked to any project yet; titles containing ``q`` first by
+    urgency then newest. The picker of the project page (a need is never typed as an id)."""
+    query = (
+        select(Need)
+        .where(
+            Need.state.in_(states),
+            Need.hidden_reason.is_(None),
+            in_subtrees(Need.region_code, [region_path]),
+            ~select(ProjectNeed.id).where(ProjectNeed.need_id == Need.id).exists(),
+        )
+        .order_by(Need.urgency_rank, Need.published_at.desc().nulls_last(), Need.id)
+        .limit(limit)
+    )
+    if q.strip():
+        query = query.where(Need.title.icontains(q.strip(), autoescape=True))
+    return (await session.scalars(query)).all()

@@ -2,7 +2,8 @@
 post updates with photos, record before/after evidence, and flag overdue updates.
 
 While a project executes it must post an update at least every 90 days; the daily job sets
-``update_overdue`` (the donate button reads it, see ``can_donate``) and the next update clears it.
+``update_overdue`` (the donate button reads it, see ``donation_block``) and the next update
+clears it.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ from backend.projects.repository import (
 )
 from backend.projects.storage import PhotoStorage
 from backend.resources import service as resources_service
+from backend.resources.schemas import NeedSummary
 
 UPDATE_INTERVAL = timedelta(days=90)
-DONATABLE = frozenset({ProjectState.FUNDRAISING, ProjectState.FUNDED, ProjectState.EXECUTING})
 LINKABLE_NEED_STATES = frozenset({NeedState.PUBLISHED, NeedState.RESERVED, NeedState.IN_PROGRESS})
 _YUAN = re.compile(r"^\s*(\d{1,12})(?:\.(\d{1,2}))?\s*$")
 
@@ -64,9 +65,40 @@ def yuan_to_fen(text: str) -> int | None:
     return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
 
 
+STATE_BLOCKS: dict[ProjectState, str] = {
+    ProjectState.DRAFT: N_("This project is not published yet."),
+    ProjectState.FUNDED: N_("This project is fully funded and takes no more donations. Thank you!"),
+    ProjectState.EXECUTING: N_(
+        "This project is being carried out and no longer raises funds. Its ledger shows how the "
+        "money is spent."
+    ),
+    ProjectState.COMPLETED: N_("This project is finished and takes no more donations."),
+    ProjectState.CLOSED: N_("This project is closed and takes no more donations."),
+}
+
+
+def donation_block(project: Project) -> str | None:
+    """Why the project itself takes no donations now (a message id), or None when it does.
+
+    Only a fundraising project below its target and not overdue with its progress report takes
+    donations. ``donations.service.donation_options`` adds the rest (a pause while a report is
+    reviewed, a way to pay); the donate button, the form and the booking all ask it.
+    """
+    if project.state != ProjectState.FUNDRAISING:
+        return STATE_BLOCKS.get(project.state, STATE_BLOCKS[ProjectState.CLOSED])
+    if project.raised_fen >= project.target_fen:
+        return N_("This project has reached its target and takes no more donations. Thank you!")
+    if project.update_overdue:
+        return N_(
+            "This project's progress report is overdue, so it takes no donations until the "
+            "organization publishes it."
+        )
+    return None
+
+
 def can_donate(project: Project) -> bool:
-    """The donate button shows while money is useful and the project is not overdue with updates."""
-    return project.state in DONATABLE and not project.update_overdue
+    """The project's own rules allow a donation (see ``donation_block``)."""
+    return donation_block(project) is None
 
 
 def percent(project: Project) -> int:
@@ -221,6 +253,41 @@ async def link_need(
         payload={"need_id": str(need.id)},
     )
     return link
+
+
+NEED_QUERY_MAX = 60
+CANDIDATES_FIRST = 8  # before anything is typed: the most urgent, newest
+CANDIDATES_FOUND = 15  # for a search
+
+
+async def need_candidates(
+    session: AsyncSession, actor: CurrentUser, project_id: uuid.UUID, q: str = ""
+) -> list[NeedSummary]:
+    """The needs this member may link to the project, found by title (public fields only).
+
+    The same rules as ``link_need``: a member of the project's organization, a project not
+    completed or closed, needs published (or under way) and not hidden, inside the project's
+    region, and not linked to another project.
+    """
+    found = await repo.project_with_org(session, project_id)
+    if found is None:
+        raise NotFound(N_("Project not found."))
+    project = found[0]
+    require_member(actor, project.organization_id)
+    if project.state in {ProjectState.COMPLETED, ProjectState.CLOSED}:
+        return []
+    path = await resources_service.region_path(session, project.region_code)
+    if path is None:
+        return []
+    query = " ".join(q.split())[:NEED_QUERY_MAX]
+    needs = await repo.linkable_needs(
+        session,
+        region_path=path,
+        states=sorted(LINKABLE_NEED_STATES),
+        q=query,
+        limit=CANDIDATES_FOUND if query else CANDIDATES_FIRST,
+    )
+    return [resources_service.need_summary(n) for n in needs]
 
 
 def _store(storage: PhotoStorage, photos: Sequence[bytes]) -> list[str]:

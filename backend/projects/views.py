@@ -18,6 +18,8 @@ from backend.core.pagination import Page
 from backend.core.runtime import runtime_of
 from backend.core.security import login_required, require_user
 from backend.core.templating import page
+from backend.donations import service as donations
+from backend.donations.tasks import provider_of
 from backend.grievance import service as grievance
 from backend.grievance.models import SubjectType
 from backend.organizations.scope import is_member, require_member
@@ -93,20 +95,33 @@ class ProjectViews(Controller):
         links = [
             (link, need_summary(need)) for link, need in await repo.linked_needs(db, project.id)
         ]
+        # The need picker of members: the first linkable needs before anything is typed.
+        candidates = (
+            await service.need_candidates(db, require_user(request), project.id) if member else []
+        )
         return {
             "project": project,
             "org": org,
             "member": member,
             "links": links,
             "updates": await repo.updates(db, project.id),
-            "can_donate": service.can_donate(project)
-            and not await grievance.donations_paused(db, project.id),
+            "donation": await donations.donation_options(
+                db, project, provider_of(runtime_of(request.app.state))
+            ),
             "held": await grievance.held(db, SubjectType.PROJECT, project.id),
             "percent": service.percent(project),
             "next_states": sorted(s.value for s in PROJECT_TRANSITIONS[project.state]),
             "region_names": await resources_service.region_names(
-                db, [project.region_code, *[s.region_code for _, s in links]]
+                db,
+                [
+                    project.region_code,
+                    *[s.region_code for _, s in links],
+                    *[c.region_code for c in candidates],
+                ],
             ),
+            "candidates": candidates,
+            "need_q": "",
+            "picker_limit": service.CANDIDATES_FIRST,
             "form": {},
         }
 
@@ -123,6 +138,33 @@ class ProjectViews(Controller):
             "projects/detail.html",
             saved=saved,
             **await self._context(request, db, project_id),
+        )
+
+    @get("/projects/{project_id:uuid}/needs/candidates", guards=[login_required])
+    async def need_candidates(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        project_id: FromPath[uuid.UUID],
+        q: Annotated[str, QueryParameter(max_length=100)] = "",
+    ) -> Template:
+        """The need picker's results: the fragment for htmx, the whole page without JavaScript."""
+        context = await self._context(request, db, project_id)
+        candidates = await service.need_candidates(db, require_user(request), project_id, q)
+        context["region_names"] = await resources_service.region_names(
+            db, [*context["region_names"].keys(), *[c.region_code for c in candidates]]
+        )
+        context.update(
+            candidates=candidates,
+            need_q=q,
+            picker_limit=service.CANDIDATES_FOUND if q.strip() else service.CANDIDATES_FIRST,
+        )
+        return page(
+            request,
+            "projects/detail.html",
+            fragment="projects/_need_candidates.html",
+            saved=None,
+            **context,
         )
 
     @get("/photos/{name:str}", name="photo")
@@ -265,11 +307,14 @@ class ProjectViews(Controller):
     async def link_need(
         self, request: Request[Any, Any, Any], db: DB, project_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
+        raw = data.get("need_id", "").strip()
         try:
-            need_id = uuid.UUID(data.get("need_id", "").strip())
+            need_id = uuid.UUID(raw)
         except ValueError:
             need_id = uuid.uuid4()  # unknown id: answered as "cannot be linked"
         try:
+            if not raw:
+                raise Invalid(N_("Choose the need to link."), fields={"need_id": "required"})
             await service.link_need(
                 db, require_user(request), project_id, need_id, data.get("plan", "")
             )

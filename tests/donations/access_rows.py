@@ -10,13 +10,15 @@ from sqlalchemy import select
 
 from backend.core.db import utcnow
 from backend.donations.models import (
+    BankAccountState,
     Disbursement,
     DisbursementState,
     Donation,
     DonationChannel,
     DonationState,
+    OrgBankAccount,
 )
-from tests.access import ACTORS, Ctx, Row, everyone, signed_in
+from tests.access import ACTORS, Ctx, Row, everyone, only, signed_in
 
 
 def _warm(ctx: Ctx) -> uuid.UUID:
@@ -132,6 +134,41 @@ async def _api_ledger_url(ctx: Ctx) -> str:
     return f"/api/v1/projects/{_warm(ctx)}/ledger"
 
 
+async def _submitted_account(ctx: Ctx) -> str:
+    """The volunteer team's account, (back) in ``submitted`` with version 1, to be reviewed."""
+    org_id = ctx.demo["org:volunteers"]
+    async with ctx.runtime.transaction() as session:
+        account = (
+            await session.scalars(
+                select(OrgBankAccount).where(OrgBankAccount.organization_id == org_id)
+            )
+        ).first()
+        if account is None:
+            account = OrgBankAccount(
+                id=uuid.uuid4(),
+                organization_id=org_id,
+                account_name="西湖区志愿者协会",
+                bank_name="中国银行杭州西湖支行",
+                account_number="6216600100001234567",
+                submitted_by=ctx.demo["admin"],
+            )
+            session.add(account)
+        account.state = BankAccountState.SUBMITTED
+        account.version = 1
+    return f"/admin/organizations/bank-accounts/{account.id}/review"
+
+
+def _org_a(status: int, *, member_a: int | None = None) -> dict[str, int]:
+    """Org A's pages: its member and the platform admin; everybody else 404."""
+    return _not_found_except(
+        {"member_a": status if member_a is None else member_a, "admin": status}
+    )
+
+
+async def _bank_url(ctx: Ctx) -> str:
+    return f"/org/{ctx.demo['org:charity']}/bank-account"
+
+
 DONOR_AND_ORG = {"donor": 200, "member_a": 200}
 
 ROWS = [
@@ -223,4 +260,35 @@ ROWS = [
         note="members are not org admins",
     ),
     Row("POST", "/webhooks/stripe", everyone(404), note="no webhook secret configured"),
+    Row(
+        "POST",
+        "/donations/{donation_id:uuid}/cancel-pledge",
+        _not_found_except({"donor": 303}),
+        url=_on_pledge("/cancel-pledge"),
+        note="only the donor's own unpaid pledge",
+    ),
+    Row("GET", "/org/{org_id:uuid}/bank-account", _org_a(200), url=_bank_url),
+    Row(
+        "POST",
+        "/org/{org_id:uuid}/bank-account",
+        _org_a(422, member_a=403),
+        url=_bank_url,
+        data={"account_name": "", "bank_name": "", "account_number": ""},
+        note="members are not org admins; empty form",
+    ),
+    Row("GET", "/admin/organizations/bank-accounts", only(("admin",), 200)),
+    Row(
+        "POST",
+        "/admin/organizations/bank-accounts/{account_id:uuid}/review",
+        only(("admin",), 303),
+        url=_submitted_account,
+        data={"decision": "verify", "version": "1"},
+    ),
+    Row(
+        "GET",
+        "/projects/{project_id:uuid}/needs/candidates",
+        _org_a(200),
+        url=_on_warm("/needs/candidates?q=%E6%88%BF"),
+        note="the need picker: members of the project's organization",
+    ),
 ]

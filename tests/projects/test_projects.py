@@ -84,12 +84,13 @@ async def test_update_strips_metadata_and_clears_overdue(
     project = await _project(db, demo, member)
     for target in (ProjectState.FUNDRAISING, ProjectState.FUNDED, ProjectState.EXECUTING):
         await service.move(db, member, project.id, target)
-    assert service.can_donate(project)
+    # An executing project no longer raises funds: the page says why instead of a button.
+    assert not service.can_donate(project)
+    assert service.donation_block(project) == service.STATE_BLOCKS[ProjectState.EXECUTING]
     project.last_update_at = utcnow() - timedelta(days=91)
     await db.flush()
     assert await service.flag_overdue(db) >= 1
     assert project.update_overdue
-    assert not service.can_donate(project)
     assert (
         await service.flag_overdue(db) == 0 or project.update_overdue
     )  # idempotent: already flagged
@@ -101,7 +102,6 @@ async def test_update_strips_metadata_and_clears_overdue(
         db, member, storage, project.id, body="屋顶完工", photos=[_jpeg_with_exif()]
     )
     assert not project.update_overdue
-    assert service.can_donate(project)
     stored = storage.open(update.photos[0])
     assert stored is not None
     assert stored[1] == "image/jpeg"
@@ -155,13 +155,21 @@ async def test_public_project_page(client: Any, runtime: Any, demo: dict[str, An
     assert page.status_code == 200
     assert "暖巢更新" in page.text
     assert "老房屋顶漏水修缮" in page.text
-    assert 'id="donate"' in page.text
+    # The demo 暖巢更新 project is executing: no donate button, the reason instead, and the ledger.
+    assert 'id="donate"' not in page.text
+    assert 'id="donate-blocked"' in page.text
+    assert "正在实施" in page.text
+    assert f'href="/projects/{demo["project:nest"]}/ledger"' in page.text
     for name in ("张三", "李四", "13800000000"):
         assert name not in page.text
     api = await client.get(f"/api/v1/projects/{demo['project:nest']}")
     assert api.status_code == 200
     assert len(api.json()["needs"]) == 2
-    assert api.json()["can_donate"] is True
+    assert api.json()["can_donate"] is False
+    fundraiser = await client.get(f"/projects/{demo['project:education']}")
+    assert 'id="donate"' in fundraiser.text
+    assert 'id="donate-blocked"' not in fundraiser.text
+    assert (await client.get(f"/api/v1/projects/{demo['project:education']}")).json()["can_donate"]
     async with runtime.transaction() as session:
         project = await session.get(Project, demo["project:education"])
         draft = Project(
