@@ -75,6 +75,23 @@ async def load_current_user(session: AsyncSession, user_id: uuid.UUID) -> Curren
     )
 
 
+# Where a sign-in without ``next`` lands, by role: a role whose work has one home page goes
+# there (the auditor has no other function than its workspace); everyone else gets the home page.
+LANDING = {Role.AUDITOR: "/audit"}
+
+
+async def landing_page(session: AsyncSession, user_id: uuid.UUID) -> str:
+    """The page a user lands on after signing in without a ``next``: the workspace of a user
+    whose only staff role has one (an auditor who is also a caseworker lands on the home page)."""
+    user = await load_current_user(session, user_id)
+    if user is None:
+        return "/"
+    staff = {s.role for s in user.roles} - {Role.VOLUNTEER, Role.DONOR}
+    if len(staff) == 1 and (role := next(iter(staff))) in LANDING:
+        return LANDING[role]
+    return "/"
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_LENGTH:
         raise Invalid(

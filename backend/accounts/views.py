@@ -100,6 +100,8 @@ class AccountViews(Controller):
             return response
         # A fresh session id and a fresh CSRF token bound to it at every sign-in; the old
         # session (if any) is destroyed.
+        if not data.get("next"):
+            target = await service.landing_page(db, user.id)
         await sessions.destroy(request.cookies.get(SESSION_COOKIE))
         csrf = new_csrf_token(state)
         token = await sessions.create(user.id, csrf=csrf)
