@@ -199,6 +199,7 @@ class AuditorViews(Controller):
                 kind=kind,
                 form=form,
                 lines=[],
+                limit=workspace.REPORT_LIMIT,
                 **error_context(exc),
             )
         if kind == "access":

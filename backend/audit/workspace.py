@@ -318,9 +318,11 @@ async def record_export(session: AsyncSession, user: CurrentUser, query: LogQuer
     return export_id
 
 
-def _detail_text(details: Sequence[Detail], translate: Any) -> str:
-    return "; ".join(
-        f"{translate(d.label)}: {translate(d.value) if d.translate else d.value}" for d in details
+def _detail_text(details: Sequence[Detail], translate: Any, *, chinese: bool) -> str:
+    colon, separator = ("：", "；") if chinese else (": ", "; ")
+    return separator.join(
+        f"{translate(d.label)}{colon}{translate(d.value) if d.translate else d.value}"
+        for d in details
     )
 
 
@@ -335,7 +337,7 @@ def _csv_line(view: LogRow, tr: Any, locale: str) -> list[Any]:
         tr(view.object),
         view.ref,
         view.region,
-        _detail_text(view.details, tr),
+        _detail_text(view.details, tr, chinese=chinese),
     ]
 
 
