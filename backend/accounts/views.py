@@ -100,7 +100,7 @@ class AccountViews(Controller):
             return response
         # A fresh session id and a fresh CSRF token bound to it at every sign-in; the old
         # session (if any) is destroyed.
-        if not data.get("next"):
+        if target == "/":  # no page asked for (the form's default): the role's workspace
             target = await service.landing_page(db, user.id)
         await sessions.destroy(request.cookies.get(SESSION_COOKIE))
         csrf = new_csrf_token(state)
