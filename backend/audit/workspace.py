@@ -162,6 +162,7 @@ class LogRow:
     action_verb: str  # message id
     object: str  # message id
     ref: str  # a short, non-identifying reference of the object (first 8 hex digits)
+    object_id: str  # the full id, for the link "every entry on this object" (never shown)
     region: str
     details: tuple[Detail, ...] = field(default_factory=tuple)
 
@@ -243,6 +244,7 @@ def _log_rows(rows: Sequence[Any], roles: dict[uuid.UUID, set[Any]], locale: str
                 action_verb=verb,
                 object=object_label(row.object_type),
                 ref=str(row.object_id).replace("-", "")[:8],
+                object_id=str(row.object_id),
                 region=_region(row, locale),
                 details=_details(row.detail or {}),
             )

@@ -38,7 +38,10 @@ def test_auditor_workspace(
     browser: Any, live_server: str, demo_users: dict[str, tuple[str, str]], lang: str, size: str
 ) -> None:
     width, height = SIZES[size]
-    context = browser.new_context(viewport={"width": width, "height": height})
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        locale="zh-CN" if lang == "zh_CN" else "en-US",  # the phone's own date pickers
+    )
     context.add_cookies([{"name": "tx_lang", "value": lang, "url": live_server}])
     page = context.new_page()
     try:
