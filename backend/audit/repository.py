@@ -14,7 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, false, func, or_, select, tuple_
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Row,
+    String,
+    and_,
+    any_,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -47,7 +60,7 @@ class LogFilter:
     action: str | None = None
     object_type: str | None = None
     object_id: str | None = None
-    region_path: str | None = None
+    region_codes: tuple[str, ...] | None = None  # a region and everything below it
     since: datetime | None = None  # UTC, inclusive
     until: datetime | None = None  # UTC, exclusive
     seq: int | None = None
@@ -66,8 +79,10 @@ def _conditions(f: LogFilter) -> list[ColumnElement[bool]]:
         out.append(e.object_type == f.object_type)
     if f.object_id:
         out.append(e.object_id == f.object_id)
-    if f.region_path:
-        out.append(in_subtrees(e.region_code, [f.region_path]))  # type: ignore[arg-type]
+    if f.region_codes is not None:
+        # A literal array (not a subquery): the planner sees how many codes and picks the
+        # region index for a small area, the time index for a large one.
+        out.append(e.region_code == any_(literal(list(f.region_codes), ARRAY(String))))
     if f.since is not None:
         out.append(e.occurred_at >= f.since)
     if f.until is not None:
@@ -139,6 +154,12 @@ async def users_matching(session: AsyncSession, who: str) -> tuple[uuid.UUID, ..
         .where(or_(func.lower(User.email) == who.lower(), User.display_name == who))
         .limit(50)
     )
+    return tuple(rows.all())
+
+
+async def subtree_codes(session: AsyncSession, root_path: str) -> tuple[str, ...]:
+    """The codes of a region and of every region below it."""
+    rows = await session.scalars(select(Region.code).where(in_subtrees(Region.code, [root_path])))
     return tuple(rows.all())
 
 

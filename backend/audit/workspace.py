@@ -95,11 +95,12 @@ async def parse_filter(
     action = form["action"] if re.fullmatch(r"[a-z_.]{1,64}", form["action"]) else ""
     object_type = form["object"] if form["object"] in OBJECT_LABELS else ""
     object_id = form["object_id"][:64]
-    region_path = None
+    region_codes = None
     if form["region"]:
         region_path = await region_path_of(form["region"][:12])
         if region_path is None:
             raise Invalid(N_("Unknown region."), fields={"region": "invalid"})
+        region_codes = await repo.subtree_codes(session, region_path)
     since_day = _local_day(form["since"], "since")
     until_day = _local_day(form["until"], "until")
     if since_day and until_day and until_day < since_day:
@@ -117,7 +118,7 @@ async def parse_filter(
             action=action or None,
             object_type=object_type or None,
             object_id=object_id or None,
-            region_path=region_path,
+            region_codes=region_codes,
             since=_utc_start(since_day) if since_day else None,
             until=_utc_start(until_day + timedelta(days=1)) if until_day else None,
             seq=seq,
