@@ -74,9 +74,12 @@ def _local_day(value: str, field_name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
-        raise Invalid(N_("Please give a valid date."), fields={field_name: "invalid"}) from None
+        day = None
+    if day is None or not 2000 <= day.year <= 2999:  # also keeps day + 1 inside the calendar
+        raise Invalid(N_("Please give a valid date."), fields={field_name: "invalid"})
+    return day
 
 
 def _utc_start(day: date) -> datetime:
@@ -476,9 +479,12 @@ def month_range(since: str, until: str) -> tuple[date, date]:
         if not value:
             return None
         try:
-            return datetime.strptime(value, "%Y-%m").date()  # noqa: DTZ007 - a month, no time
+            day = datetime.strptime(value, "%Y-%m").date()  # noqa: DTZ007 - a month, no time
         except ValueError:
-            raise Invalid(N_("Please give a month."), fields={name: "invalid"}) from None
+            day = None
+        if day is None or not 2000 <= day.year <= 2999:
+            raise Invalid(N_("Please give a month."), fields={name: "invalid"})
+        return day
 
     last = month(until, "until") or today.replace(day=1)
     first = month(since, "since") or _add_months(last, -11)
