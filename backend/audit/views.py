@@ -17,7 +17,7 @@ from backend.accounts.models import Role
 from backend.audit import workspace
 from backend.audit.labels import ACTOR_KIND_LABELS, OBJECT_LABELS
 from backend.core.bounds import BIGINT_MAX
-from backend.core.csvexport import csv_response, csv_stream_async, header
+from backend.core.csvexport import csv_response, csv_stream, csv_stream_async, header
 from backend.core.errors import DomainError
 from backend.core.http import DB, Form, error_context
 from backend.core.runtime import runtime_of
@@ -184,6 +184,34 @@ class AuditorViews(Controller):
         self, request: Request[Any, Any, Any], db: DB, since: Month = "", until: Month = ""
     ) -> Template:
         return await self._report(request, db, "disbursements", since, until)
+
+    @post("/reports/export", name="audit_report_export", status_code=200)
+    async def report_export(
+        self, request: Request[Any, Any, Any], db: DB, data: Form
+    ) -> Stream | Template:
+        user = require_user(request)
+        kind = data.get("kind", "")
+        if kind not in workspace.REPORT_KINDS:
+            kind = "access"
+        since, until = str(data.get("since", ""))[:7], str(data.get("until", ""))[:7]
+        try:
+            first, last = workspace.month_range(since, until)
+        except DomainError as exc:
+            return page(
+                request,
+                "audit/report.html",
+                status_code=exc.status_code,
+                kind=kind,
+                form={"since": since, "until": until},
+                lines=[],
+                limit=workspace.REPORT_LIMIT,
+                **error_context(exc),
+            )
+        locale = current_locale.get()
+        rows = await workspace.report_rows(db, user, kind, first, last, locale=locale)
+        head = header(workspace.REPORT_COLUMNS[kind], locale)
+        name = f"audit-{kind}-{first:%Y%m}-{last:%Y%m}.csv"
+        return csv_response(name, csv_stream(head, rows))
 
     async def _report(
         self, request: Request[Any, Any, Any], db: DB, kind: str, since: str, until: str

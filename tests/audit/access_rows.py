@@ -14,4 +14,5 @@ ROWS = [
     Row("GET", "/audit/reports/access", only(AUDITOR, 200)),
     Row("GET", "/audit/reports/overrides", only(AUDITOR, 200)),
     Row("GET", "/audit/reports/disbursements", only(AUDITOR, 200)),
+    Row("POST", "/audit/reports/export", only(AUDITOR, 200), data={"kind": "access"}),
 ]

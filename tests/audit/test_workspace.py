@@ -394,3 +394,47 @@ async def test_an_auditor_never_sees_a_personal_value(client: Any, runtime: Any,
     for body in seen:
         for value in (name, phone, id_number, "文三路1号"):
             assert value not in body
+
+
+async def test_report_downloads_are_audited_and_translated(
+    client: Any, runtime: Any, demo: Any
+) -> None:
+    async with runtime.transaction() as session:
+        worker = await _user(session, "报表下载测试社工")
+    await _entries(
+        runtime,
+        {
+            "actor": Actor("user", worker),
+            "action": "household.revealed",
+            "object_type": "household",
+            "object_id": uuid.uuid4(),
+        },
+    )
+    await sign_in_as(client, runtime, demo["auditor"])
+    page = await client.get("/audit/reports/access")
+    assert "/audit/reports/export" in page.text
+    month = utcnow().astimezone(workspace.SHANGHAI).strftime("%Y-%m")
+    for kind, first_column in (
+        ("access", "月份"),
+        ("overrides", "时间（北京时间）"),
+        ("disbursements", "决定时间"),
+    ):
+        response = await post_form(
+            client, "/audit/reports/export", {"kind": kind, "since": month, "until": month}
+        )
+        assert response.status_code == 200
+        assert response.content.startswith(BOM)
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert rows[0][0] == first_column
+        if kind == "access":
+            mine = [r for r in rows if r[1] == "报表下载测试社工"]
+            assert mine == [[month, "报表下载测试社工", "1", "1", "0"]]
+    async with runtime.transaction() as session:
+        reports = (
+            await session.scalars(
+                select(AuditEntry.detail).where(
+                    AuditEntry.action == "audit.exported", AuditEntry.actor_id == demo["auditor"]
+                )
+            )
+        ).all()
+    assert {d.get("report") for d in reports} >= {"access", "overrides", "disbursements"}
