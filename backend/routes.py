@@ -13,6 +13,7 @@ from backend.accounts.api import AccountsAPI
 from backend.accounts.lifecycle_views import InvitationInboxViews, LifecycleViews
 from backend.accounts.oidc_views import OIDCViews, PendingUserViews
 from backend.accounts.views import AccountViews, AdminViews, OrganizationViews
+from backend.audit.views import AuditorViews
 from backend.dashboard.views import DashboardViews
 from backend.donations.api import DonationsAPI
 from backend.donations.bank_views import BankAccountViews
@@ -53,6 +54,7 @@ from backend.volunteering.views import CertificateCheckViews, TaskViews, Volunte
 from backend.web.views import SiteController, healthz
 
 WEB: list[Any] = [
+    AuditorViews,
     InvitationInboxViews,
     LifecycleViews,
     OIDCViews,

@@ -33,7 +33,10 @@ from backend.web.views import safe_next
 
 #: Where a sign-in without ``next`` lands, by role (the first role the user holds wins);
 #: everyone else goes to the home page.
-LANDING: tuple[tuple[Role, str], ...] = ((Role.COORDINATOR, "/coordination/dashboard"),)
+LANDING: tuple[tuple[Role, str], ...] = (
+    (Role.COORDINATOR, "/coordination/dashboard"),
+    (Role.AUDITOR, "/audit"),
+)
 
 
 def landing(user: CurrentUser | None) -> str:

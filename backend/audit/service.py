@@ -239,6 +239,7 @@ class VerifyResult:
     last_seq: int = 0
     last_hash: str = GENESIS
     unsealed: int = 0
+    problem: str = ""  # MISSING | OUT_OF_ORDER | ALTERED | UNSEALED when not ok
 
 
 async def unsealed_entries(
@@ -276,16 +277,22 @@ async def unsealed_entries(
     return count, oldest
 
 
-def _check_link(row: Any, expected_seq: int, prev_hash: str, key: bytes) -> tuple[int, str] | None:
-    """(first bad seq, reason) when this chain row is missing, out of order or altered."""
+# What went wrong, as a code the auditor's page translates (the reason stays English for the CLI).
+MISSING, OUT_OF_ORDER, ALTERED, UNSEALED = "missing", "out_of_order", "altered", "unsealed"
+
+
+def _check_link(
+    row: Any, expected_seq: int, prev_hash: str, key: bytes
+) -> tuple[int, str, str] | None:
+    """(first bad seq, reason, problem) when this chain row is missing, out of order or altered."""
     if row.seq != expected_seq:
-        return expected_seq, f"row {expected_seq} is missing"
+        return expected_seq, f"row {expected_seq} is missing", MISSING
     if row.id is None:
-        return row.seq, f"row {row.seq} is missing"
+        return row.seq, f"row {row.seq} is missing", MISSING
     if row.link_prev_hash != prev_hash:
-        return row.seq, f"row {row.seq} does not follow its predecessor"
+        return row.seq, f"row {row.seq} does not follow its predecessor", OUT_OF_ORDER
     if not hmac.compare_digest(row.link_hash, _digest(key, prev_hash, _chain_fields(row.seq, row))):
-        return row.seq, f"row {row.seq} was altered"
+        return row.seq, f"row {row.seq} was altered", ALTERED
     return None
 
 
@@ -316,7 +323,9 @@ async def verify(
                 select(AuditLink.hash).where(AuditLink.seq == from_seq - 1)
             )
             if before is None:
-                return VerifyResult(False, 0, from_seq - 1, f"row {from_seq - 1} is missing")
+                return VerifyResult(
+                    False, 0, from_seq - 1, f"row {from_seq - 1} is missing", problem=MISSING
+                )
             prev_hash = before
     entry = AuditEntry.__table__.c
     query = (
@@ -347,7 +356,7 @@ async def verify(
         for row in rows:
             bad = _check_link(row, expected_seq, prev_hash, key)
             if bad is not None:
-                return VerifyResult(False, checked, bad[0], bad[1])
+                return VerifyResult(False, checked, bad[0], bad[1], problem=bad[2])
             prev_hash, last_seq, expected_seq = row.link_hash, row.seq, row.seq + 1
             checked += 1
     if stale_after is not None and to_seq is None:
@@ -363,5 +372,6 @@ async def verify(
                 last_seq,
                 prev_hash,
                 count,
+                problem=UNSEALED,
             )
     return VerifyResult(True, checked, None, "", last_seq, prev_hash)

@@ -4,21 +4,21 @@ and the organization's side (confirm pledges, disbursements with four eyes, adju
 from __future__ import annotations
 
 import asyncio
-import io
 import uuid
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
 from backend.accounts.identity import CurrentUser
-from backend.core.csvsafe import safe_writer
+from backend.core.csvexport import csv_response, csv_stream, header, yuan
 from backend.core.errors import DomainError, NotFound
 from backend.core.http import DB, Form, form_error
-from backend.core.i18n import N_
+from backend.core.i18n import N_, get_translations
 from backend.core.pagination import Page
 from backend.core.runtime import runtime_of
 from backend.core.security import current_locale, login_required, require_user, user_of
@@ -39,6 +39,16 @@ from backend.projects.models import Project
 
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 
+# The ledger export's columns (translated into its header row; docs/operations.md, "CSV exports").
+LEDGER_COLUMNS = (
+    N_("Booked at"),
+    N_("Type"),
+    N_("Amount (yuan)"),
+    N_("Balance after (yuan)"),
+    N_("Donor"),
+    N_("Purpose or reason"),
+    N_("Receipt"),
+)
 ENTRY_LABELS = {
     EntryType.DONATION: N_("Donation"),
     EntryType.REFUND: N_("Refund"),
@@ -276,45 +286,42 @@ class DonationViews(Controller):
         )
 
     @get("/projects/{project_id:uuid}/ledger.csv")
-    async def ledger_csv(self, db: DB, project_id: FromPath[uuid.UUID]) -> Response[str]:
+    async def ledger_csv(self, state: State, db: DB, project_id: FromPath[uuid.UUID]) -> Stream:
         project = await service.visible_project(db, project_id)
         rows, _ = await repo.entries(db, project.id, limit=None)
-        out = io.StringIO()
-        writer = safe_writer(out)
-        writer.writerow(
-            [
-                "booked_at",
-                "type",
-                "amount_yuan",
-                "balance_after_yuan",
-                "donor",
-                "purpose_or_reason",
-                "receipt",
-            ]
-        )
-        for entry, donation, disbursement in reversed(rows):
-            name = service.public_name(donation) if entry.entry_type == EntryType.DONATION else None
-            reason = (
-                entry.reason
-                if entry.entry_type in {EntryType.DISBURSEMENT, EntryType.ADJUSTMENT}
-                else ""
-            )
-            receipt = f"/donations/disbursements/{disbursement.id}/receipt" if disbursement else ""
-            writer.writerow(
-                [
+        locale = current_locale.get()
+        translations = get_translations(locale)
+        base = runtime_of(state).settings.base_url.rstrip("/")
+
+        def lines() -> Iterator[list[str]]:
+            for entry, donation, disbursement in reversed(rows):
+                name = (
+                    service.public_name(donation)
+                    if entry.entry_type == EntryType.DONATION
+                    else None
+                )
+                reason = (
+                    entry.reason
+                    if entry.entry_type in {EntryType.DISBURSEMENT, EntryType.ADJUSTMENT}
+                    else ""
+                )
+                receipt = (
+                    f"{base}/donations/disbursements/{disbursement.id}/receipt"
+                    if disbursement
+                    else ""
+                )
+                yield [
                     local_datetime(entry.created_at, "%Y-%m-%d %H:%M"),
-                    entry.entry_type.value,
-                    _yuan(entry.amount_fen),
-                    _yuan(entry.balance_after_fen),
+                    translations.gettext(ENTRY_LABELS[entry.entry_type]),
+                    yuan(entry.amount_fen),
+                    yuan(entry.balance_after_fen),
                     name or "",
                     reason,
                     receipt,
                 ]
-            )
-        return Response(
-            "\ufeff" + out.getvalue(),
-            media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": f'attachment; filename="ledger-{project.id}.csv"'},
+
+        return csv_response(
+            f"ledger-{project.id}.csv", csv_stream(header(LEDGER_COLUMNS, locale), lines())
         )
 
     @get("/donations/disbursements/{disbursement_id:uuid}/receipt")
@@ -511,9 +518,3 @@ async def _detail_context(db: DB, donation: Donation, project: Project) -> dict[
 def _code(donation_id: uuid.UUID) -> str:
     """A short reference the donor writes on the bank transfer (no personal data)."""
     return "TX-" + donation_id.hex[:8].upper()
-
-
-def _yuan(value: int) -> str:
-    sign = "-" if value < 0 else ""
-    yuan, cents = divmod(abs(value), 100)
-    return f"{sign}{yuan}.{cents:02d}"

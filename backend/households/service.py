@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import calendar
-import io
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -37,10 +36,10 @@ from backend.accounts.identity import CurrentUser
 from backend.accounts.models import Role
 from backend.accounts.passwords import hash_password, verify_password
 from backend.audit.service import Actor, record
-from backend.core.csvsafe import safe_writer
+from backend.core.csvexport import header
 from backend.core.db import queue_of, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
-from backend.core.i18n import N_
+from backend.core.i18n import N_, get_translations
 from backend.core.keys import get_keys
 from backend.core.repository import get_by_id
 from backend.households import code as household_code
@@ -393,15 +392,49 @@ async def reveal(
 EXPORT_LIMIT = 1000
 
 
+# The export's columns (message ids, translated into the header row) and the labels of its
+# coded values: a spreadsheet shows words, never codes (docs/operations.md, "CSV exports").
+EXPORT_COLUMNS = (
+    N_("Region"),
+    N_("Category"),
+    N_("Head of household"),
+    N_("ID card number"),
+    N_("Phone"),
+    N_("Address"),
+    N_("Members"),
+    N_("Circumstances"),
+    N_("Verified until"),
+    N_("Vulnerability"),
+)
+CATEGORY_LABELS = {
+    AssistanceCategory.DIBAO: N_("Minimum living allowance (低保)"),
+    AssistanceCategory.DIBAO_EDGE: N_("Near minimum living allowance (低保边缘)"),
+    AssistanceCategory.TEKUN: N_("Extreme hardship support (特困)"),
+    AssistanceCategory.EXPENSE_POVERTY: N_("Expenditure-type poverty (支出型贫困)"),
+    AssistanceCategory.TEMPORARY: N_("Temporary assistance (临时救助)"),
+    AssistanceCategory.LOW_INCOME_FARMER: N_("Low-income rural household (低收入农户)"),
+}
+FLAG_LABELS = {
+    "disabled": N_("Member with a disability"),
+    "seriously_ill": N_("Seriously ill member"),
+    "minor": N_("Child"),
+    "elderly": N_("Elderly member"),
+    "union_hardship": N_("Union member in difficulty"),
+    "veteran": N_("Veteran"),
+}
+
+
 async def export_csv(
     session: AsyncSession,
     user: CurrentUser,
     *,
+    locale: str,
     category: AssistanceCategory | None = None,
     verification: str | None = None,
     community: str | None = None,
-) -> str:
-    """CSV of the caseworker's households, personal fields in clear: one audit row each."""
+) -> tuple[list[str], list[list[Any]]]:
+    """The caseworker's households with personal fields in clear, one audit row each: the
+    header (in ``locale``) and the rows, for ``backend.core.csvexport``."""
     rows, _ = await repo.list_households(
         session,
         caseworker_paths(user),
@@ -411,33 +444,21 @@ async def export_csv(
         community=community,
         limit=EXPORT_LIMIT,
     )
-    out = io.StringIO()
-    writer = safe_writer(out)
-    writer.writerow(
-        [
-            "id",
-            "region",
-            "category",
-            "head_name",
-            "id_number",
-            "phone",
-            "address",
-            "members",
-            "flags",
-            "verified_until",
-            "vulnerability",
-        ]
-    )
+    translations = get_translations(locale)
+    joiner = "、" if locale == "zh_CN" else ", "
+    out: list[list[Any]] = []
     for household, region_name in rows:
-        writer.writerow(
+        out.append(
             [
-                household.id,
                 region_name,
-                household.category.value,
-                *(_dec(f, getattr(household, f"{f}_enc")) for f in PERSONAL_FIELDS),
+                translations.gettext(CATEGORY_LABELS[household.category]),
+                *(_dec(f, getattr(household, f"{f}_enc")) or "" for f in PERSONAL_FIELDS),
                 len(household.member_ages),
-                " ".join(household.flags),
-                household.verified_until or "",
+                joiner.join(
+                    translations.gettext(FLAG_LABELS[f]) if f in FLAG_LABELS else f
+                    for f in household.flags
+                ),
+                household.verified_until.isoformat() if household.verified_until else "",
                 household.vulnerability if household.vulnerability is not None else "",
             ]
         )
@@ -450,7 +471,7 @@ async def export_csv(
             region_code=household.region_code,
             detail={"fields": list(PERSONAL_FIELDS)},
         )
-    return out.getvalue()
+    return header(EXPORT_COLUMNS, locale), out
 
 
 def claimed_names_provider(session: AsyncSession, organization_id: uuid.UUID) -> NamesProvider:

@@ -7,22 +7,23 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.identity import CurrentUser
 from backend.accounts.models import Role
+from backend.core.csvexport import csv_response, csv_stream
 from backend.core.errors import DomainError, NotFound
 from backend.core.http import DB, Form, error_context, form_error
 from backend.core.i18n import N_
 from backend.core.pagination import COUNT_CAP, Page
 from backend.core.runtime import runtime_of
-from backend.core.security import login_required, require_user, user_of
+from backend.core.security import current_locale, login_required, require_user, user_of
 from backend.core.templating import page
 from backend.households import code as household_code
 from backend.households import repository as repo
@@ -300,25 +301,21 @@ class HouseholdViews(Controller):
             )
         return Redirect(f"/households/{household.id}?saved=registered", status_code=303)
 
-    @post("/export", name="households_export")
-    async def export(self, request: Request[Any, Any, Any], db: DB, data: Form) -> Response[str]:
+    @post("/export", name="households_export", status_code=200)
+    async def export(self, request: Request[Any, Any, Any], db: DB, data: Form) -> Stream:
         user = require_user(request)
         cat = data.get("category", "")
-        body = await service.export_csv(
+        head, rows = await service.export_csv(
             db,
             user,
+            locale=current_locale.get(),
             category=AssistanceCategory(cat)
             if cat in {c.value for c in AssistanceCategory}
             else None,
             verification=data.get("verification") or None,
             community=data.get("community") or None,
         )
-        return Response(
-            body,
-            status_code=200,
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="households.csv"'},
-        )
+        return csv_response("households.csv", csv_stream(head, rows))
 
     @get("/{household_id:uuid}", name="household")
     async def detail(

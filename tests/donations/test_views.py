@@ -151,11 +151,27 @@ async def test_public_ledger_csv_and_receipt(client: Any, runtime: Any, demo: An
     export = await client.get(f"/projects/{project.id}/ledger.csv")
     assert export.status_code == 200
     assert export.headers["content-type"].startswith("text/csv")
+    assert export.content.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel and WPS read Chinese
     rows = list(csv.DictReader(io.StringIO(export.text.lstrip("\ufeff"))))
-    assert [(r["type"], r["amount_yuan"], r["balance_after_yuan"], r["donor"]) for r in rows] == [
-        ("donation", "50.50", "50.50", "周捐赠"),
-        ("donation", "70.00", "120.50", ""),
+    assert list(rows[0]) == [
+        "入账时间",
+        "类型",
+        "金额（元）",
+        "入账后余额（元）",
+        "捐赠人",
+        "用途或原因",
+        "票据",
     ]
+    assert [(r["类型"], r["金额（元）"], r["入账后余额（元）"], r["捐赠人"]) for r in rows] == [
+        ("捐款", "50.50", "50.50", "周捐赠"),
+        ("捐款", "70.00", "120.50", ""),
+    ]
+    client.cookies.set("tx_lang", "en")
+    english = await client.get(f"/projects/{project.id}/ledger.csv")
+    client.cookies.delete("tx_lang")
+    head = next(csv.reader(io.StringIO(english.text.lstrip("\ufeff"))))
+    assert head[:3] == ["Booked at", "Type", "Amount (yuan)"]
+    assert "Donation" in english.text
     assert "donor@demo" not in export.text
     assert "pi_" not in export.text
 

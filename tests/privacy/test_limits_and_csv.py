@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from backend.audit.models import AuditEntry
-from backend.core.csvsafe import safe_cell, safe_writer
+from backend.core.csvexport import safe_cell, safe_writer
 from backend.partner import limits
 from tests.helpers import post_form, post_json, sign_in_as
 
