@@ -511,7 +511,7 @@ async def _detail_context(db: DB, donation: Donation, project: Project) -> dict[
         "reference_code": _code(donation.id),
         "account": account,
         "account_number": service.group_account_number(account.account_number) if account else "",
-        "amount_yuan": _yuan(donation.amount_fen),
+        "amount_yuan": yuan(donation.amount_fen),
     }
 
 

@@ -1,7 +1,7 @@
 """Organizations' bank accounts (checked by a platform administrator); cancelled pledges.
 
 Revision ID: donate_0001
-Revises: scale_0004
+Revises: grievance_0002
 Create Date: 2026-12-01
 
 org_bank_accounts: one account per organization for offline donations, ``submitted`` →
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "donate_0001"
-down_revision: str | Sequence[str] | None = "scale_0004"
+down_revision: str | Sequence[str] | None = "grievance_0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,7 +5,7 @@ Indexes created on the partitioned parent are created on every month partition (
 partitions made later by ``tongxin_month_partition``).
 
 Revision ID: auditor_0001
-Revises: scale_0004
+Revises: donate_0001
 Create Date: 2026-12-01 09:00:00
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "auditor_0001"
-down_revision: str | Sequence[str] | None = "scale_0004"
+down_revision: str | Sequence[str] | None = "donate_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
