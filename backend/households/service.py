@@ -409,10 +409,10 @@ EXPORT_COLUMNS = (
 CATEGORY_LABELS = {
     AssistanceCategory.DIBAO: N_("Minimum living allowance (低保)"),
     AssistanceCategory.DIBAO_EDGE: N_("Near minimum living allowance (低保边缘)"),
-    AssistanceCategory.TEKUN: N_("Extreme hardship support (特困)"),
-    AssistanceCategory.EXPENSE_POVERTY: N_("Expenditure-type poverty (支出型贫困)"),
+    AssistanceCategory.TEKUN: N_("Extreme poverty support (特困)"),
+    AssistanceCategory.EXPENSE_POVERTY: N_("Expense-induced poverty (支出型贫困)"),
     AssistanceCategory.TEMPORARY: N_("Temporary assistance (临时救助)"),
-    AssistanceCategory.LOW_INCOME_FARMER: N_("Low-income rural household (低收入农户)"),
+    AssistanceCategory.LOW_INCOME_FARMER: N_("Low-income farming household (低收入农户)"),
 }
 FLAG_LABELS = {
     "disabled": N_("Member with a disability"),

@@ -79,9 +79,9 @@ async def test_household_export_has_bom_translated_header_and_labels(
 
 async def test_an_auditor_lands_on_the_workspace(client: Any, demo_users: dict[str, Any]) -> None:
     for who, asked, lands in (
-        ("auditor", "/", "/audit"),
+        ("auditor", "", "/audit"),
         ("auditor", "/needs", "/needs"),
-        ("caseworker", "/", "/"),
+        ("caseworker", "", "/work"),
     ):
         client.cookies.clear()
         email, password = demo_users[who]

@@ -158,11 +158,11 @@ async def test_public_ledger_csv_and_receipt(client: Any, runtime: Any, demo: An
         "类型",
         "金额（元）",
         "入账后余额（元）",
-        "捐赠人",
+        "捐赠者",
         "用途或原因",
         "票据",
     ]
-    assert [(r["类型"], r["金额（元）"], r["入账后余额（元）"], r["捐赠人"]) for r in rows] == [
+    assert [(r["类型"], r["金额（元）"], r["入账后余额（元）"], r["捐赠者"]) for r in rows] == [
         ("捐款", "50.50", "50.50", "周捐赠"),
         ("捐款", "70.00", "120.50", ""),
     ]
