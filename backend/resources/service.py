@@ -40,13 +40,13 @@ from backend.resources.repository import (
     categories as categories,
 )
 from backend.resources.repository import (
-    claiming_organizations as claiming_organizations,
-)
-from backend.resources.repository import (
     claim_detail as claim_detail,
 )
 from backend.resources.repository import (
     claim_for_update as claim_for_update,
+)
+from backend.resources.repository import (
+    claiming_organizations as claiming_organizations,
 )
 from backend.resources.repository import (
     in_area as in_area,

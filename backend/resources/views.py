@@ -10,8 +10,8 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from backend.accounts.models import Organization
 from backend.accounts.identity import CurrentUser
+from backend.accounts.models import Organization
 from backend.core.errors import DomainError, Invalid, NotFound
 from backend.core.http import DB, Form, form_error
 from backend.core.i18n import N_
@@ -97,7 +97,9 @@ def _fields(data: dict[str, str], form: Any) -> service.ResourceFields:
         category=data.get("category", ""),
         title=data.get("title", ""),
         capacity=service.parse_capacity(kind, data.get("capacity", "")),
-        service_area=[str(v) for v in form.getall("service_area")] if "service_area" in form else [],
+        service_area=[str(v) for v in form.getall("service_area")]
+        if "service_area" in form
+        else [],
         unit=data.get("unit", ""),
         description=data.get("description", ""),
         eligibility=service.build_eligibility(
@@ -317,7 +319,11 @@ class ClaimViews(Controller):
     ) -> dict[str, Any]:
         summary = service.need_summary(need)
         refusal = next(
-            (o.reason for o in await service.help_options(db, user, need.id) if o.organization_id == org.id and not o.allowed),
+            (
+                o.reason
+                for o in await service.help_options(db, user, need.id)
+                if o.organization_id == org.id and not o.allowed
+            ),
             "",
         )
         return {

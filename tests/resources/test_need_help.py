@@ -28,6 +28,11 @@ from tests.helpers import drain_outbox, post_form, sign_in_as
 CHARITY = "org:charity"
 
 
+async def _get(client: Any, url: str, lang: str) -> Any:
+    client.cookies.set("tx_lang", lang)
+    return await client.get(url)
+
+
 async def _user(session: Any, demo: dict[str, Any], key: str) -> Any:
     user = await load_current_user(session, demo[key])
     assert user is not None
@@ -89,7 +94,7 @@ async def test_need_page_shows_progress_and_helper_after_a_claim(
 ) -> None:
     async with runtime.transaction() as session:
         need = await _need(session, demo)
-    page = await client.get(f"/needs/{need.id}", cookies={"tx_lang": "en"})
+    page = await _get(client, f"/needs/{need.id}", "en")
     assert "0 kg pledged of 100 kg needed" in page.text
     assert "Helped by" not in page.text
     async with runtime.transaction() as session:
@@ -97,24 +102,27 @@ async def test_need_page_shows_progress_and_helper_after_a_claim(
         await service.claim_need(
             session, member, need_id=need.id, organization_id=demo[CHARITY], quantity=40
         )
-    page = await client.get(f"/needs/{need.id}", cookies={"tx_lang": "en"})
+    page = await _get(client, f"/needs/{need.id}", "en")
     assert "40 kg pledged of 100 kg needed" in page.text
     assert "Still needed: 60 kg" in page.text
     assert "西湖区慈善总会" in page.text
-    zh = await client.get(f"/needs/{need.id}", cookies={"tx_lang": "zh_CN"})
+    zh = await _get(client, f"/needs/{need.id}", "zh_CN")
     assert "需要 100 kg，已认领 40 kg" in zh.text
     assert "帮扶组织" in zh.text
 
 
-async def test_amount_need_page_shows_yuan(
-    client: Any, runtime: Any, demo: dict[str, Any]
-) -> None:
+async def test_amount_need_page_shows_yuan(client: Any, runtime: Any, demo: dict[str, Any]) -> None:
     async with runtime.transaction() as session:
         need = await _need(
-            session, demo, title="屋顶修缮", category="housing_repair", quantity=None,
-            unit="", amount_fen=1_000_050,
+            session,
+            demo,
+            title="屋顶修缮",
+            category="housing_repair",
+            quantity=None,
+            unit="",
+            amount_fen=1_000_050,
         )
-    page = await client.get(f"/needs/{need.id}", cookies={"tx_lang": "en"})
+    page = await _get(client, f"/needs/{need.id}", "en")
     assert "¥0.00 pledged of ¥10,000.50 needed" in page.text
     assert "1000050" not in page.text
 
@@ -150,20 +158,20 @@ async def test_help_action_on_the_page_per_user(
     async with runtime.transaction() as session:
         need = await _need(session, demo)
     claim_url = f"/org/{demo[CHARITY]}/needs/{need.id}/claim"
-    anonymous = await client.get(f"/needs/{need.id}", cookies={"tx_lang": "en"})
+    anonymous = await _get(client, f"/needs/{need.id}", "en")
     assert "Sign in to help" in anonymous.text
     assert claim_url not in anonymous.text
     await sign_in_as(client, runtime, demo["org_member"])
-    member = await client.get(f"/needs/{need.id}", cookies={"tx_lang": "en"})
+    member = await _get(client, f"/needs/{need.id}", "en")
     assert claim_url in member.text
     assert "Help with this" in member.text
     assert "no-store" in member.headers["cache-control"]
     await sign_in_as(client, runtime, demo["union_admin"])
-    union = await client.get(f"/needs/{need.id}", cookies={"tx_lang": "en"})
+    union = await _get(client, f"/needs/{need.id}", "en")
     assert "/claim" not in union.text
     assert "outside your organization's service area" in union.text
     await sign_in_as(client, runtime, demo["volunteer"])
-    volunteer = await client.get(f"/needs/{need.id}", cookies={"tx_lang": "en"})
+    volunteer = await _get(client, f"/needs/{need.id}", "en")
     assert "/claim" not in volunteer.text
     client.cookies.clear()
 
@@ -242,12 +250,17 @@ async def test_claim_form_for_an_amount_takes_yuan(
 ) -> None:
     async with runtime.transaction() as session:
         need = await _need(
-            session, demo, title="屋顶修缮", category="housing_repair", quantity=None,
-            unit="", amount_fen=1_000_000,
+            session,
+            demo,
+            title="屋顶修缮",
+            category="housing_repair",
+            quantity=None,
+            unit="",
+            amount_fen=1_000_000,
         )
     await sign_in_as(client, runtime, demo["org_member"])
     url = f"/org/{demo[CHARITY]}/needs/{need.id}/claim"
-    form = await client.get(url, cookies={"tx_lang": "en"})
+    form = await _get(client, url, "en")
     assert 'value="10000.00"' in form.text
     assert "1000000" not in form.text
     done = await post_form(client, url, {"quantity": "2500.50"})
@@ -323,12 +336,12 @@ async def test_a_delivered_claim_page_offers_no_release(
             session, member, need_id=need.id, organization_id=demo[CHARITY]
         )
     await sign_in_as(client, runtime, demo["org_member"])
-    page = await client.get(f"/claims/{claim.id}", cookies={"tx_lang": "zh_CN"})
+    page = await _get(client, f"/claims/{claim.id}", "zh_CN")
     assert f"/claims/{claim.id}/release" in page.text
     async with runtime.transaction() as session:
         member = await _user(session, demo, "org_member")
         await _deliver(session, member, claim.id, storage)
-    page = await client.get(f"/claims/{claim.id}", cookies={"tx_lang": "zh_CN"})
+    page = await _get(client, f"/claims/{claim.id}", "zh_CN")
     assert f"/claims/{claim.id}/release" not in page.text
     assert "放弃认领" not in page.text or "不能再放弃认领" in page.text
     refused = await post_form(client, f"/claims/{claim.id}/release", {"reason": "送不到"})
@@ -372,7 +385,7 @@ async def test_edit_a_resource(db: Any, demo: dict[str, Any]) -> None:
     audit = (
         await db.scalars(
             select(AuditEntry).where(
-                AuditEntry.object_id == resource.id, AuditEntry.action == "resource.edited"
+                AuditEntry.object_id == str(resource.id), AuditEntry.action == "resource.edited"
             )
         )
     ).one()
@@ -435,7 +448,7 @@ async def test_edit_form_over_http(client: Any, runtime: Any, demo: dict[str, An
         resource = await _resource(session, demo, title=f"大米 {uuid.uuid4().hex[:6]}")
     await sign_in_as(client, runtime, demo["org_member"])
     url = f"/resources/{resource.id}/edit"
-    form = await client.get(url, cookies={"tx_lang": "en"})
+    form = await _get(client, url, "en")
     assert form.status_code == 200
     assert resource.title in form.text
     data = {
@@ -477,7 +490,7 @@ async def test_resource_form_takes_yuan_for_funds(
 ) -> None:
     await sign_in_as(client, runtime, demo["org_member"])
     title = f"助学金 {uuid.uuid4().hex[:6]}"
-    form = await client.get(f"/org/{demo[CHARITY]}/resources/new", cookies={"tx_lang": "en"})
+    form = await _get(client, f"/org/{demo[CHARITY]}/resources/new", "en")
     assert "in yuan" in form.text
     assert "in fen" not in form.text
     done = await post_form(
@@ -496,6 +509,6 @@ async def test_resource_form_takes_yuan_for_funds(
         resource = (await session.scalars(select(Resource).where(Resource.title == title))).one()
         assert resource.kind == ResourceKind.FUNDS
         assert (resource.capacity, resource.remaining, resource.unit) == (500_050, 500_050, "")
-    page = await client.get(f"/resources/{resource.id}", cookies={"tx_lang": "en"})
+    page = await _get(client, f"/resources/{resource.id}", "en")
     assert "¥5,000.50 of ¥5,000.50 left" in page.text
     client.cookies.clear()
