@@ -258,3 +258,19 @@ async def deliveries_under_claim(session: AsyncSession, claim_id: uuid.UUID) -> 
         )
         or 0
     )
+
+
+async def active_claim_of(
+    session: AsyncSession, need_id: uuid.UUID, organization_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The organization's newest active claim on the need, if any."""
+    return await session.scalar(
+        select(Claim.id)
+        .where(
+            Claim.need_id == need_id,
+            Claim.organization_id == organization_id,
+            Claim.state == ClaimState.ACTIVE,
+        )
+        .order_by(Claim.created_at.desc())
+        .limit(1)
+    )

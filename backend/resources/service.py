@@ -704,6 +704,8 @@ class HelpOption:
     organization_name: str
     allowed: bool
     reason: str = ""
+    #: The organization's own active claim on the need, when it has one (a link to it).
+    claim_id: uuid.UUID | None = None
 
 
 async def help_options(
@@ -736,7 +738,12 @@ async def help_options(
                     " the service area in the organization's profile, or leave it to an"
                     " organization that serves it."
                 )
-        options.append(HelpOption(org_id, name, not reason, reason))
+        claim_id = (
+            await repo.active_claim_of(session, need.id, org_id)
+            if membership.status == OrgStatus.APPROVED
+            else None
+        )
+        options.append(HelpOption(org_id, name, not reason, reason, claim_id))
     return options
 
 
