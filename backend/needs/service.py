@@ -299,14 +299,44 @@ async def publish(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID) 
 async def withdraw(
     session: AsyncSession, user: CurrentUser, need_id: uuid.UUID, reason: str = ""
 ) -> Need:
+    """The caseworker takes a need off the marketplace (docs/needs-and-claims.md).
+
+    Allowed while nothing has been handed over: a draft, or a published or reserved need.
+    Once a delivery is recorded (in progress) or later, 409: the help is finished through its
+    deliveries. The claims still standing are released (their pledges and resource capacity
+    return), each audited as ``claim.released``."""
+    from backend.resources import service as resources
+
     need, _ = await need_for(session, user, need_id, lock=True)
+    if need.state in {
+        NeedState.IN_PROGRESS,
+        NeedState.DELIVERED,
+        NeedState.CONFIRMED,
+        NeedState.CLOSED,
+    }:
+        raise Conflict(
+            N_("Help has been handed over for this need, so it can no longer be withdrawn."),
+            code="need_state",
+        )
+    await resources.release_for_withdrawal(session, need, actor=_actor(user))
+    need.helper_organization_id = None
     await transition(session, need, NeedState.WITHDRAWN, actor=_actor(user), reason=reason)
     return need
 
 
 async def reopen(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID) -> Need:
-    """A withdrawn or expired need (or a published one) goes back to draft for editing."""
+    """A withdrawn or expired need (or a published one nobody pledged to yet) goes back to
+    draft for editing. A published need with pledges is refused (409): the organizations
+    pledged for what it says now."""
     need, _ = await need_for(session, user, need_id, lock=True)
+    if need.state == NeedState.PUBLISHED and need.pledged > 0:
+        raise Conflict(
+            N_(
+                "Organizations have pledged help with this need, so it cannot go back to draft."
+                " Withdraw it instead (their claims are released), then draft a new one."
+            ),
+            code="pledged",
+        )
     await transition(session, need, NeedState.DRAFT, actor=_actor(user))
     need.public_region_code = None
     need.public_profile = {}

@@ -274,3 +274,15 @@ async def active_claim_of(
         .order_by(Claim.created_at.desc())
         .limit(1)
     )
+
+
+async def active_claims_of_need(session: AsyncSession, need_id: uuid.UUID) -> Sequence[Claim]:
+    """The need's active claims, locked (in id order, so two releases queue)."""
+    return (
+        await session.scalars(
+            select(Claim)
+            .where(Claim.need_id == need_id, Claim.state == ClaimState.ACTIVE)
+            .order_by(Claim.id)
+            .with_for_update()
+        )
+    ).all()

@@ -664,6 +664,45 @@ async def release_claim(
     return claim
 
 
+async def release_for_withdrawal(session: AsyncSession, need: Need, *, actor: Actor) -> int:
+    """The caseworker withdraws the (locked) need: each claim still active on it is released,
+    its pledge and resource capacity returned, audited as ``claim.released``. Claims under
+    which something was delivered are not expected here (the need would be in progress)."""
+    count = 0
+    for claim in await repo.active_claims_of_need(session, need.id):
+        resource = (
+            await repo.resource_for_update(session, claim.resource_id)
+            if claim.resource_id
+            else None
+        )
+        claim.state = ClaimState.RELEASED
+        claim.release_reason = "need_withdrawn"
+        need.pledged = max(0, need.pledged - claim.quantity)
+        if resource is not None and resource.state != ResourceState.CLOSED:
+            resource.remaining = min(resource.capacity, resource.remaining + claim.quantity)
+        await record_change(
+            session,
+            actor=actor,
+            action="claim.released",
+            object_type="claim",
+            object_id=claim.id,
+            region_code=need.region_code,
+            detail={"need_id": str(need.id), "reason": "need_withdrawn"},
+            payload={"need_id": str(need.id), "organization_id": str(claim.organization_id)},
+        )
+        if resource is not None:
+            await emit(
+                session,
+                topic="resource.updated",
+                aggregate_type="resource",
+                aggregate_id=resource.id,
+                payload={"remaining": resource.remaining},
+            )
+        count += 1
+    await session.flush()
+    return count
+
+
 async def release_refusal(session: AsyncSession, claim: Claim, need: Need) -> Conflict | None:
     """Why this claim can no longer be released (放弃认领), or ``None`` when it can.
 

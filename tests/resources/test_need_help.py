@@ -349,13 +349,50 @@ async def test_a_delivered_claim_page_offers_no_release(
     client.cookies.clear()
 
 
-async def test_withdrawing_a_delivered_need_is_refused(db: Any, demo: dict[str, Any]) -> None:
+async def test_withdrawing_releases_claims_and_is_refused_once_help_was_handed_over(
+    db: Any, demo: dict[str, Any], storage: LocalStorage
+) -> None:
     caseworker = await _user(db, demo, "caseworker")
+    member = await _user(db, demo, "org_member")
+    resource = await _resource(db, demo, capacity=100)
     need = await _need(db, demo)
-    need.state = NeedState.DELIVERED
-    with pytest.raises(Conflict) as refused:
-        await needs.withdraw(db, caseworker, need.id, "")
-    assert refused.value.status_code == 409
+    claim = await service.claim_need(
+        db,
+        member,
+        need_id=need.id,
+        organization_id=demo[CHARITY],
+        resource_id=resource.id,
+        quantity=40,
+    )
+    # Back to draft is refused while organizations have pledged.
+    with pytest.raises(Conflict) as pledged:
+        await needs.reopen(db, caseworker, need.id)
+    assert pledged.value.code == "pledged"
+    await needs.withdraw(db, caseworker, need.id, "")
+    assert need.state == NeedState.WITHDRAWN
+    assert (claim.state, claim.release_reason) == (ClaimState.RELEASED, "need_withdrawn")
+    assert need.pledged == 0
+    assert resource.remaining == 100
+    released = (
+        await db.scalars(
+            select(AuditEntry).where(
+                AuditEntry.object_id == str(claim.id), AuditEntry.action == "claim.released"
+            )
+        )
+    ).one()
+    assert released.detail["reason"] == "need_withdrawn"
+
+    # Once a delivery is recorded (in progress) and later: 409.
+    other = await _need(db, demo, title="棉被")
+    whole = await service.claim_need(db, member, need_id=other.id, organization_id=demo[CHARITY])
+    await _deliver(db, member, whole.id, storage)
+    assert other.state == NeedState.IN_PROGRESS
+    for state in (NeedState.IN_PROGRESS, NeedState.DELIVERED):
+        other.state = state
+        with pytest.raises(Conflict) as refused:
+            await needs.withdraw(db, caseworker, other.id, "")
+        assert refused.value.status_code == 409
+        assert refused.value.code == "need_state"
 
 
 # ---------------------------------------------------------------- editing a resource
