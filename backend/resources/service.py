@@ -70,6 +70,7 @@ from backend.resources.repository import (
     region_path as region_path,
 )
 from backend.resources.schemas import Eligibility, NeedSummary, PublicResource
+from matching.items import normalize_unit
 
 RESOURCE_MOVES: dict[ResourceState, frozenset[ResourceState]] = {
     ResourceState.ACTIVE: frozenset({ResourceState.PAUSED, ResourceState.CLOSED}),
@@ -790,11 +791,18 @@ async def claimable_resources(
     session: AsyncSession, organization_id: uuid.UUID, need: Need
 ) -> list[Resource]:
     """The organization's resources a claim on this need may use: active, inside their dates,
-    of the need's category, serving its area and household, with something left."""
+    of the need's category and unit, serving its area and household, with something left."""
     fitting: list[Resource] = []
     for resource in await repo.org_resources(session, organization_id, active_only=True):
         if resource.remaining < 1 or resource.category != need.category:
             continue
+        if (
+            need.quantity is not None
+            and resource.unit
+            and need.unit
+            and normalize_unit(resource.unit) != normalize_unit(need.unit)
+        ):
+            continue  # a claim takes the need's count from the resource: same unit only
         try:
             await _check_resource(session, resource, need, 1)
         except DomainError:

@@ -231,12 +231,14 @@ async def test_claim_form_offers_only_resources_with_something_left(
         other = await _resource(
             session, demo, title=f"辅导服务 {tag}", kind="service", category="education"
         )
+        bags = await _resource(session, demo, title=f"袋装大米 {tag}", unit="袋", capacity=9)
     await sign_in_as(client, runtime, demo["org_member"])
     page = await client.get(f"/org/{demo[CHARITY]}/needs/{need.id}/claim")
     assert page.status_code == 200
     assert str(full.id) in page.text
     assert str(empty.id) not in page.text
     assert str(other.id) not in page.text
+    assert str(bags.id) not in page.text  # counted in bags, the need in kg
     # Typing a bad number is an error next to the field, not "all of it".
     bad = await post_form(
         client, f"/org/{demo[CHARITY]}/needs/{need.id}/claim", {"quantity": "abc"}
