@@ -5,14 +5,16 @@ handed over, editing a resource, and funds typed in yuan."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from backend.accounts.service import load_current_user
 from backend.audit.models import AuditEntry
+from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.storage import LocalStorage
 from backend.demo.organizations import make_household, make_published_need
@@ -26,6 +28,22 @@ from backend.resources.models import Claim, ClaimState, Resource, ResourceKind
 from tests.helpers import drain_outbox, post_form, sign_in_as
 
 CHARITY = "org:charity"
+
+
+@pytest.fixture(autouse=True, scope="module")
+async def _close_our_resources(runtime: Any, demo: dict[str, Any]) -> AsyncIterator[None]:
+    """The resources these tests commit for the demo charity are closed afterwards, so the
+    charity's public profile (its six newest active offers) shows its demo offers again."""
+    started = utcnow()
+    yield
+    async with runtime.transaction() as session:
+        await session.execute(
+            text(
+                "UPDATE resources SET state = 'closed' "
+                "WHERE organization_id = :org AND created_at >= :t AND state <> 'closed'"
+            ),
+            {"org": demo[CHARITY], "t": started},
+        )
 
 
 async def _get(client: Any, url: str, lang: str) -> Any:

@@ -85,3 +85,17 @@ def test_member_edits_a_funds_resource(
     page.screenshot(path=str(SHOTS / f"resource-saved-{name}.png"), full_page=True)
     assert no_horizontal_scroll(page), SHOTS
     context.close()
+    _close(database_url, resource_id)
+
+
+def _close(database_url: str, resource_id: uuid.UUID) -> None:
+    """Closed afterwards: the charity's public profile shows its six newest active offers."""
+
+    async def go(session: Any) -> None:
+        from sqlalchemy import text
+
+        await session.execute(
+            text("UPDATE resources SET state = 'closed' WHERE id = :id"), {"id": resource_id}
+        )
+
+    _run(database_url, go)
