@@ -191,6 +191,17 @@ async def test_help_action_on_the_page_per_user(
     await sign_in_as(client, runtime, demo["volunteer"])
     volunteer = await _get(client, f"/needs/{need.id}", "en")
     assert "/claim" not in volunteer.text
+    # Once the member's organization took the whole need: no action, a link to its claim.
+    async with runtime.transaction() as session:
+        user = await _user(session, demo, "org_member")
+        claim = await service.claim_need(
+            session, user, need_id=need.id, organization_id=demo[CHARITY]
+        )
+    await sign_in_as(client, runtime, demo["org_member"])
+    taken = await _get(client, f"/needs/{need.id}", "en")
+    assert f"/claims/{claim.id}" in taken.text
+    assert claim_url not in taken.text
+    assert "no longer open" not in taken.text
     client.cookies.clear()
 
 
