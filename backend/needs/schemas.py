@@ -121,3 +121,34 @@ class PublishBlock(msgspec.Struct, frozen=True):
     kind: str
     start: int
     end: int
+
+
+class NeedProgress(msgspec.Struct, frozen=True, kw_only=True):
+    """How far a need is: what it asks for, what organizations pledged, what was delivered.
+
+    ``total`` is a quantity in ``unit`` (the need's unit, else its item kind's default unit),
+    or an amount in fen when ``is_amount``; ``None`` for a need taken as a whole (pledged is
+    then 0 or 1). Public: numbers and a unit only.
+    """
+
+    total: int | None
+    pledged: int
+    delivered: int
+    unit: str
+    is_amount: bool
+
+    @property
+    def owed(self) -> int | None:
+        return None if self.total is None else max(0, self.total - self.pledged)
+
+    @property
+    def percent(self) -> int:
+        if self.total is None:
+            return 100 if self.pledged else 0
+        return min(100, self.pledged * 100 // self.total) if self.total else 0
+
+    @property
+    def delivered_percent(self) -> int:
+        if self.total is None:
+            return 100 if self.delivered else 0
+        return min(100, self.delivered * 100 // self.total) if self.total else 0

@@ -39,7 +39,7 @@ from backend.needs.models import Need, NeedCategory, NeedState, Urgency
 from backend.needs.repository import categories as categories
 from backend.needs.repository import needs_of_household as needs_of_household
 from backend.needs.repository import public_need as public_need
-from backend.needs.schemas import NeedIn
+from backend.needs.schemas import NeedIn, NeedProgress
 from backend.needs.states import lock_need, transition
 from backend.outbox.service import record_change
 from backend.privacy.gate import Block, PersonalDataFound, findings_of
@@ -55,6 +55,32 @@ __all__ = ["PersonalDataFound"]
 
 TITLE_MAX = 120
 BODY_MAX = 4000
+
+
+def progress_of(need: Need, kind_unit: str = "") -> NeedProgress:
+    """The need's figures; a quantity without a unit takes its item kind's (``kind_unit``)."""
+    is_amount = need.quantity is None and need.amount_fen is not None
+    return NeedProgress(
+        total=need.quantity if need.quantity is not None else need.amount_fen,
+        pledged=need.pledged,
+        delivered=need.delivered,
+        unit="" if is_amount else (need.unit or kind_unit),
+        is_amount=is_amount,
+    )
+
+
+async def public_progress(session: AsyncSession, need_id: uuid.UUID) -> NeedProgress | None:
+    """The figures of a publicly visible need (``None`` when it is not one), with the unit of
+    its item kind when the need names none."""
+    need = await get_by_id(session, Need, need_id)
+    if need is None:
+        return None
+    kind_unit = ""
+    if need.quantity is not None and not need.unit and need.item_kind:
+        taxonomy = await items.taxonomy_for_region(session, need.region_code)
+        kind = taxonomy.get(need.item_kind)
+        kind_unit = kind.default_unit if kind is not None else ""
+    return progress_of(need, kind_unit)
 
 
 def _actor(user: CurrentUser) -> Actor:
@@ -273,14 +299,44 @@ async def publish(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID) 
 async def withdraw(
     session: AsyncSession, user: CurrentUser, need_id: uuid.UUID, reason: str = ""
 ) -> Need:
+    """The caseworker takes a need off the marketplace (docs/needs-and-claims.md).
+
+    Allowed while nothing has been handed over: a draft, or a published or reserved need.
+    Once a delivery is recorded (in progress) or later, 409: the help is finished through its
+    deliveries. The claims still standing are released (their pledges and resource capacity
+    return), each audited as ``claim.released``."""
+    from backend.resources import service as resources
+
     need, _ = await need_for(session, user, need_id, lock=True)
+    if need.state in {
+        NeedState.IN_PROGRESS,
+        NeedState.DELIVERED,
+        NeedState.CONFIRMED,
+        NeedState.CLOSED,
+    }:
+        raise Conflict(
+            N_("Help has been handed over for this need, so it can no longer be withdrawn."),
+            code="need_state",
+        )
+    await resources.release_for_withdrawal(session, need, actor=_actor(user))
+    need.helper_organization_id = None
     await transition(session, need, NeedState.WITHDRAWN, actor=_actor(user), reason=reason)
     return need
 
 
 async def reopen(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID) -> Need:
-    """A withdrawn or expired need (or a published one) goes back to draft for editing."""
+    """A withdrawn or expired need (or a published one nobody pledged to yet) goes back to
+    draft for editing. A published need with pledges is refused (409): the organizations
+    pledged for what it says now."""
     need, _ = await need_for(session, user, need_id, lock=True)
+    if need.state == NeedState.PUBLISHED and need.pledged > 0:
+        raise Conflict(
+            N_(
+                "Organizations have pledged help with this need, so it cannot go back to draft."
+                " Withdraw it instead (their claims are released), then draft a new one."
+            ),
+            code="pledged",
+        )
     await transition(session, need, NeedState.DRAFT, actor=_actor(user))
     need.public_region_code = None
     need.public_profile = {}

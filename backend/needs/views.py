@@ -13,12 +13,15 @@ from backend.core.errors import NotFound
 from backend.core.http import DB
 from backend.core.i18n import N_
 from backend.core.pagination import Page
+from backend.core.security import user_of
 from backend.core.templating import page
 from backend.needs import repository as repo
+from backend.needs import service
 from backend.needs.models import Urgency
 from backend.needs.schemas import PUBLIC_STATES
 from backend.regions.models import RegionLevel
 from backend.regions.service import by_level
+from backend.resources import service as resources
 
 
 class PublicNeedViews(Controller):
@@ -72,4 +75,16 @@ class PublicNeedViews(Controller):
         need = await repo.public_need(db, need_id)
         if need is None:
             raise NotFound(N_("Need not found."))
-        return page(request, "needs/detail.html", need=need, public_states=PUBLIC_STATES)
+        # Anonymous pages are cached for everyone (backend/web/cache.py): they show the figures
+        # and the helpers, never anything of one user. A signed-in request is never cached, so
+        # the help action of the user's organizations is rendered only there.
+        user = user_of(request)
+        return page(
+            request,
+            "needs/detail.html",
+            need=need,
+            public_states=PUBLIC_STATES,
+            progress=await service.public_progress(db, need_id),
+            helpers=await resources.claiming_organizations(db, need_id),
+            help_options=await resources.help_options(db, user, need_id) if user else [],
+        )

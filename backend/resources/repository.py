@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization, OrgStatus
+from backend.fulfilment.models import Delivery, DeliveryState, Fulfilment
 from backend.households.models import Household
 from backend.needs.models import Need, NeedState
 from backend.regions.models import Region
@@ -17,7 +18,14 @@ from backend.resources.models import Claim, ClaimState, Resource, ResourceState
 
 
 async def resource_for_update(session: AsyncSession, resource_id: uuid.UUID) -> Resource | None:
-    query = select(Resource).where(Resource.id == resource_id).with_for_update()
+    """The resource, locked; refreshed when it was loaded earlier in the transaction (the
+    UPDATE then carries the locked row's version)."""
+    query = (
+        select(Resource)
+        .where(Resource.id == resource_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     return (await session.scalars(query)).first()
 
 
@@ -207,5 +215,74 @@ async def categories(session: AsyncSession) -> Sequence[Any]:
     return (
         await session.scalars(
             select(NeedCategory).order_by(NeedCategory.sort_order, NeedCategory.code)
+        )
+    ).all()
+
+
+async def claiming_organizations(session: AsyncSession, need_id: uuid.UUID) -> list[str]:
+    """Names of the organizations whose claims on this need stand (active or fulfilled), in
+    the order they first claimed it. Organization names are public; nothing of the household."""
+    first = func.min(Claim.created_at)
+    rows = await session.execute(
+        select(Organization.name, first)
+        .join(Claim, Claim.organization_id == Organization.id)
+        .where(
+            Claim.need_id == need_id,
+            Claim.state.in_((ClaimState.ACTIVE, ClaimState.FULFILLED)),
+        )
+        .group_by(Organization.id, Organization.name)
+        .order_by(first)
+    )
+    return [name for name, _ in rows.all()]
+
+
+async def active_claim_count(session: AsyncSession, resource_id: uuid.UUID) -> int:
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Claim)
+            .where(Claim.resource_id == resource_id, Claim.state == ClaimState.ACTIVE)
+        )
+        or 0
+    )
+
+
+async def deliveries_under_claim(session: AsyncSession, claim_id: uuid.UUID) -> int:
+    """Deliveries recorded under the claim's fulfilment that the household has not disputed."""
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .join(Fulfilment, Fulfilment.id == Delivery.fulfilment_id)
+            .where(Fulfilment.claim_id == claim_id, Delivery.state != DeliveryState.DISPUTED)
+        )
+        or 0
+    )
+
+
+async def active_claim_of(
+    session: AsyncSession, need_id: uuid.UUID, organization_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The organization's newest active claim on the need, if any."""
+    return await session.scalar(
+        select(Claim.id)
+        .where(
+            Claim.need_id == need_id,
+            Claim.organization_id == organization_id,
+            Claim.state == ClaimState.ACTIVE,
+        )
+        .order_by(Claim.created_at.desc())
+        .limit(1)
+    )
+
+
+async def active_claims_of_need(session: AsyncSession, need_id: uuid.UUID) -> Sequence[Claim]:
+    """The need's active claims, locked (in id order, so two releases queue)."""
+    return (
+        await session.scalars(
+            select(Claim)
+            .where(Claim.need_id == need_id, Claim.state == ClaimState.ACTIVE)
+            .order_by(Claim.id)
+            .with_for_update()
         )
     ).all()

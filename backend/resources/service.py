@@ -9,17 +9,20 @@ in the order need → resource, so concurrent claims queue instead of deadlockin
 
 from __future__ import annotations
 
+import re
 import uuid
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.identity import CurrentUser
-from backend.accounts.models import Organization
+from backend.accounts.models import Organization, OrgStatus
 from backend.audit.service import Actor, record
 from backend.core.db import utcnow
-from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_, Terms
 from backend.core.repository import get_by_id
 from backend.households import service as households
@@ -43,6 +46,9 @@ from backend.resources.repository import (
     claim_for_update as claim_for_update,
 )
 from backend.resources.repository import (
+    claiming_organizations as claiming_organizations,
+)
+from backend.resources.repository import (
     in_area as in_area,
 )
 from backend.resources.repository import (
@@ -64,6 +70,7 @@ from backend.resources.repository import (
     region_path as region_path,
 )
 from backend.resources.schemas import Eligibility, NeedSummary, PublicResource
+from matching.items import normalize_unit
 
 RESOURCE_MOVES: dict[ResourceState, frozenset[ResourceState]] = {
     ResourceState.ACTIVE: frozenset({ResourceState.PAUSED, ResourceState.CLOSED}),
@@ -99,6 +106,106 @@ def build_eligibility(
     return Eligibility(sorted(set(categories)), sorted(set(flags)), max_per_household)
 
 
+_YUAN = re.compile(r"^\s*[¥￥]?\s*(\d{1,12})(?:\.(\d{1,2}))?\s*(?:元)?\s*$")
+
+
+def yuan_to_fen(text: str) -> int | None:
+    """ "1,200.50" / "¥1200.5" → 120050 fen; whole numbers and at most two decimals, never
+    float (the same rule as the project form's target)."""
+    match = _YUAN.match(text.replace(",", "").replace("，", ""))
+    if not match:
+        return None
+    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+
+
+def fen_to_yuan(fen: int) -> str:
+    """1200050 → "12000.50" (what the form shows back)."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def parse_capacity(kind: str, text: str) -> int | None:
+    """The capacity a form typed: yuan with two decimals for funds (stored in fen), a whole
+    number of units for everything else."""
+    if kind == ResourceKind.FUNDS.value:
+        return yuan_to_fen(text)
+    try:
+        return int(text.strip()) if text.strip() else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ResourceFields:
+    """A resource as its form or the API gives it (checked by :func:`_clean_fields`)."""
+
+    kind: str
+    category: str
+    title: str
+    capacity: int | None
+    service_area: list[str]
+    unit: str = ""
+    description: str = ""
+    eligibility: Eligibility | None = None
+    available_from: date | None = None
+    available_until: date | None = None
+    item_kind: str | None = None
+
+
+async def _clean_fields(
+    session: AsyncSession, org: Organization, data: ResourceFields
+) -> dict[str, Any]:
+    """Every field checked (422 naming each), the public texts through the gate, the item kind
+    resolved: the column values of the resource."""
+    errors: dict[str, str] = {}
+    if data.kind not in {k.value for k in ResourceKind}:
+        errors["kind"] = "invalid"
+    title = data.title.strip()
+    if not title:
+        errors["title"] = "required"
+    elif len(title) > 120:
+        errors["title"] = "too_long"
+    if await get_by_id(session, NeedCategory, data.category) is None:
+        errors["category"] = "invalid"
+    if data.capacity is None or data.capacity < 1:
+        errors["capacity"] = "invalid"
+    area = [c.strip() for c in data.service_area if c.strip()]
+    if not area or await repo.known_regions(session, area) != set(area):
+        errors["service_area"] = "invalid"
+    if data.available_from and data.available_until and data.available_until < data.available_from:
+        errors["available_until"] = "invalid"
+    if errors:
+        raise Invalid(N_("Please correct the marked fields."), fields=errors)
+    description = data.description.strip()
+    await households.check_organization_text(
+        session, org.id, {"title": title, "description": description}
+    )
+    # The item kind: as given (of the category), or inferred from the title and description.
+    resolved = await items.resolve_for_region(
+        session,
+        org.region_code,
+        category=data.category,
+        title=title,
+        body=description,
+        item_kind=data.item_kind or None,
+        unit=data.unit,
+    )
+    funds = data.kind == ResourceKind.FUNDS.value
+    return {
+        "kind": ResourceKind(data.kind),
+        "category": data.category,
+        "title": title,
+        "description": description,
+        "unit": "" if funds else resolved.unit,  # funds count fen, shown as ¥
+        "item_kind": resolved.kind,
+        "item_kind_source": resolved.source.value,
+        "capacity": data.capacity,
+        "service_area": sorted(set(area)),
+        "eligibility": msgspec.to_builtins(data.eligibility or Eligibility()),
+        "available_from": data.available_from,
+        "available_until": data.available_until,
+    }
+
+
 async def create_resource(
     session: AsyncSession,
     actor: CurrentUser,
@@ -122,56 +229,30 @@ async def create_resource(
         organization_id,
         refusal=N_("Your organization must be approved before it can offer resources."),
     )
-    errors: dict[str, str] = {}
-    if kind not in {k.value for k in ResourceKind}:
-        errors["kind"] = "invalid"
-    if not title.strip():
-        errors["title"] = "required"
-    elif len(title.strip()) > 120:
-        errors["title"] = "too_long"
-    if await get_by_id(session, NeedCategory, category) is None:
-        errors["category"] = "invalid"
-    if capacity is None or capacity < 1:
-        errors["capacity"] = "invalid"
-    area = [c.strip() for c in service_area if c.strip()]
-    if not area or await repo.known_regions(session, area) != set(area):
-        errors["service_area"] = "invalid"
-    if available_from and available_until and available_until < available_from:
-        errors["available_until"] = "invalid"
-    if errors:
-        raise Invalid(N_("Please correct the marked fields."), fields=errors)
-    await households.check_organization_text(
-        session, organization_id, {"title": title.strip(), "description": description.strip()}
-    )
-    assert capacity is not None
-    # The item kind: as given (of the category), or inferred from the title and description.
-    resolved = await items.resolve_for_region(
+    values = await _clean_fields(
         session,
-        org.region_code,
-        category=category,
-        title=title.strip(),
-        body=description,
-        item_kind=item_kind or None,
-        unit=unit,
+        org,
+        ResourceFields(
+            kind=kind,
+            category=category,
+            title=title,
+            capacity=capacity,
+            service_area=service_area,
+            unit=unit,
+            description=description,
+            eligibility=eligibility,
+            available_from=available_from,
+            available_until=available_until,
+            item_kind=item_kind,
+        ),
     )
     resource = Resource(
         id=uuid.uuid4(),
         organization_id=organization_id,
-        kind=ResourceKind(kind),
-        category=category,
-        title=title.strip(),
-        description=description.strip(),
-        unit=resolved.unit,
-        item_kind=resolved.kind,
-        item_kind_source=resolved.source.value,
-        capacity=capacity,
-        remaining=capacity,
-        service_area=sorted(set(area)),
-        eligibility=msgspec.to_builtins(eligibility or Eligibility()),
-        available_from=available_from,
-        available_until=available_until,
+        remaining=values["capacity"],
         state=ResourceState.ACTIVE,
         created_by=actor.id,
+        **values,
     )
     session.add(resource)
     await session.flush()
@@ -188,6 +269,83 @@ async def create_resource(
             "category": category,
             "remaining": resource.remaining,
         },
+    )
+    return resource
+
+
+#: What a resource's active claims were pledged in: these stay while any claim is active.
+PLEDGED_IN = ("kind", "category", "unit", "item_kind")
+
+
+async def resource_for_edit(
+    session: AsyncSession, actor: CurrentUser, resource_id: uuid.UUID
+) -> Resource:
+    """The resource for a member of its organization (404 for everyone else)."""
+    found = await repo.resource_with_org(session, resource_id)
+    if found is None or actor.org_role(found[1].id) is None:
+        raise NotFound(N_("Resource not found."))
+    return found[0]
+
+
+async def update_resource(
+    session: AsyncSession, actor: CurrentUser, resource_id: uuid.UUID, data: ResourceFields
+) -> Resource:
+    """The organization corrects its offer (docs/resources.md, "Editing a resource").
+
+    Members of the owning (approved) organization only; a closed resource is final. The texts
+    pass the public-text gate. While claims on it are active, what they were pledged in (kind,
+    category, unit, item kind) cannot change (409), and the capacity never drops below what
+    claims hold already (422); the new remaining is the new capacity less that. Service area,
+    eligibility and dates apply to claims from now on. Audited as ``resource.edited`` with the
+    names of the changed fields.
+    """
+    resource = await repo.resource_for_update(session, resource_id)
+    if resource is None or actor.org_role(resource.organization_id) is None:
+        raise NotFound(N_("Resource not found."))
+    org = await approved_organization(
+        session,
+        actor,
+        resource.organization_id,
+        refusal=N_("Your organization must be approved before it can offer resources."),
+    )
+    if resource.state == ResourceState.CLOSED:
+        raise Conflict(N_("This resource is closed and can no longer be changed."), code="closed")
+    values = await _clean_fields(session, org, data)
+    changed = sorted(k for k, v in values.items() if getattr(resource, k) != v)
+    active = await repo.active_claim_count(session, resource.id)
+    if active and any(k in changed for k in PLEDGED_IN):
+        raise Conflict(
+            N_(
+                "{n} active claims were pledged in this resource's kind, category and unit;"
+                " these cannot change while the claims are active. Change only the other"
+                " fields, or offer a new resource."
+            ),
+            code="in_use",
+            n=active,
+        )
+    held = resource.capacity - resource.remaining
+    if values["capacity"] < held:
+        raise Invalid(
+            N_("Claims hold {held} of this resource already; the capacity cannot be less."),
+            code="capacity_held",
+            fields={"capacity": "below_held"},
+            held=held,
+        )
+    if not changed:
+        return resource
+    for key in changed:
+        setattr(resource, key, values[key])
+    resource.remaining = resource.capacity - held
+    await session.flush()
+    await record_change(
+        session,
+        actor=actor_of(actor),
+        action="resource.edited",
+        object_type="resource",
+        object_id=resource.id,
+        region_code=org.region_code,
+        detail={"fields": changed, "active_claims": active},
+        payload={"remaining": resource.remaining, "fields": changed},
     )
     return resource
 
@@ -459,12 +617,9 @@ async def release_claim(
     resource = (
         await repo.resource_for_update(session, claim.resource_id) if claim.resource_id else None
     )
-    if need.state not in {NeedState.PUBLISHED, NeedState.RESERVED, NeedState.IN_PROGRESS}:
-        raise Conflict(
-            N_("This need has moved on ({state}); the claim can no longer be released."),
-            code="need_state",
-            state=need.state.value,
-        )
+    refusal = await release_refusal(session, claim, need)
+    if refusal is not None:
+        raise refusal
     claim.state = ClaimState.RELEASED
     claim.release_reason = reason.strip()[:2000]
     need.pledged = max(0, need.pledged - claim.quantity)
@@ -508,6 +663,152 @@ async def release_claim(
         )
     await session.flush()
     return claim
+
+
+async def release_for_withdrawal(session: AsyncSession, need: Need, *, actor: Actor) -> int:
+    """The caseworker withdraws the (locked) need: each claim still active on it is released,
+    its pledge and resource capacity returned, audited as ``claim.released``. Claims under
+    which something was delivered are not expected here (the need would be in progress)."""
+    count = 0
+    for claim in await repo.active_claims_of_need(session, need.id):
+        resource = (
+            await repo.resource_for_update(session, claim.resource_id)
+            if claim.resource_id
+            else None
+        )
+        claim.state = ClaimState.RELEASED
+        claim.release_reason = "need_withdrawn"
+        need.pledged = max(0, need.pledged - claim.quantity)
+        if resource is not None and resource.state != ResourceState.CLOSED:
+            resource.remaining = min(resource.capacity, resource.remaining + claim.quantity)
+        await record_change(
+            session,
+            actor=actor,
+            action="claim.released",
+            object_type="claim",
+            object_id=claim.id,
+            region_code=need.region_code,
+            detail={"need_id": str(need.id), "reason": "need_withdrawn"},
+            payload={"need_id": str(need.id), "organization_id": str(claim.organization_id)},
+        )
+        if resource is not None:
+            await emit(
+                session,
+                topic="resource.updated",
+                aggregate_type="resource",
+                aggregate_id=resource.id,
+                payload={"remaining": resource.remaining},
+            )
+        count += 1
+    await session.flush()
+    return count
+
+
+async def release_refusal(session: AsyncSession, claim: Claim, need: Need) -> Conflict | None:
+    """Why this claim can no longer be released (放弃认领), or ``None`` when it can.
+
+    A claim is released only while it is active, its need is still open or being worked on,
+    and nothing has been handed over under it: once a delivery is recorded (and not disputed
+    by the household) the help has begun and is finished through the delivery pages instead.
+    """
+    if claim.state != ClaimState.ACTIVE:
+        return Conflict(N_("This claim is not active any more."), code="claim_state")
+    if need.state not in {NeedState.PUBLISHED, NeedState.RESERVED, NeedState.IN_PROGRESS}:
+        return Conflict(
+            N_("This need has moved on ({state}); the claim can no longer be released."),
+            code="need_state",
+            state=need.state.value,
+        )
+    if await repo.deliveries_under_claim(session, claim.id):
+        return Conflict(
+            N_(
+                "A delivery is recorded under this claim, so it can no longer be released."
+                " Finish the help through its deliveries."
+            ),
+            code="delivered",
+        )
+    return None
+
+
+async def can_release(session: AsyncSession, claim: Claim, need: Need) -> bool:
+    return await release_refusal(session, claim, need) is None
+
+
+@dataclass(frozen=True)
+class HelpOption:
+    """One of the user's organizations facing a need: may it help, and if not, why not.
+
+    ``reason`` is an English message id (translated where it is shown)."""
+
+    organization_id: uuid.UUID
+    organization_name: str
+    allowed: bool
+    reason: str = ""
+    #: The organization's own active claim on the need, when it has one (a link to it).
+    claim_id: uuid.UUID | None = None
+
+
+async def help_options(
+    session: AsyncSession, user: CurrentUser, need_id: uuid.UUID
+) -> list[HelpOption]:
+    """For a signed-in user on a public need page: each organization the user belongs to, and
+    whether it may start a claim on the need now (the same rules :func:`claim_need` applies:
+    approved organization, the need open, inside the organization's service area). Resource
+    rules (eligibility, what is left) are applied in the claim form, which lists only the
+    resources that fit; a plain pledge needs none. Empty for users in no organization."""
+    if not user.memberships:
+        return []
+    need = await get_by_id(session, Need, need_id)
+    if need is None or need.state == NeedState.DRAFT or need.hidden_reason:
+        return []
+    options: list[HelpOption] = []
+    for membership in user.memberships:
+        org_id, name = membership.organization_id, membership.name
+        if membership.status != OrgStatus.APPROVED:
+            reason = N_("Your organization must be approved before it can claim needs.")
+        elif need.state != NeedState.PUBLISHED:
+            reason = N_("This need is no longer open for claims.")
+        else:
+            try:
+                await _check_organization_area(session, org_id, need)
+                reason = ""
+            except DomainError:
+                reason = N_(
+                    "This need lies outside your organization's service area. Add its region to"
+                    " the service area in the organization's profile, or leave it to an"
+                    " organization that serves it."
+                )
+        claim_id = (
+            await repo.active_claim_of(session, need.id, org_id)
+            if membership.status == OrgStatus.APPROVED
+            else None
+        )
+        options.append(HelpOption(org_id, name, not reason, reason, claim_id))
+    return options
+
+
+async def claimable_resources(
+    session: AsyncSession, organization_id: uuid.UUID, need: Need
+) -> list[Resource]:
+    """The organization's resources a claim on this need may use: active, inside their dates,
+    of the need's category and unit, serving its area and household, with something left."""
+    fitting: list[Resource] = []
+    for resource in await repo.org_resources(session, organization_id, active_only=True):
+        if resource.remaining < 1 or resource.category != need.category:
+            continue
+        if (
+            need.quantity is not None
+            and resource.unit
+            and need.unit
+            and normalize_unit(resource.unit) != normalize_unit(need.unit)
+        ):
+            continue  # a claim takes the need's count from the resource: same unit only
+        try:
+            await _check_resource(session, resource, need, 1)
+        except DomainError:
+            continue
+        fitting.append(resource)
+    return fitting
 
 
 async def contact_details(

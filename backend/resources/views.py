@@ -10,8 +10,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
+from backend.accounts.identity import CurrentUser
 from backend.accounts.models import Organization
-from backend.core.errors import DomainError, NotFound
+from backend.core.errors import DomainError, Invalid, NotFound
 from backend.core.http import DB, Form, form_error
 from backend.core.i18n import N_
 from backend.core.pagination import Page
@@ -46,6 +47,19 @@ def parse_date(value: str | None) -> date | None:
         return None
 
 
+async def _claim_quantity(db: DB, need_id: uuid.UUID, text: str) -> int | None:
+    """What a claim form pledges: yuan (two decimals, stored in fen) for an amount need, a whole
+    number of the need's unit otherwise; empty means all that is still needed."""
+    if not text.strip():
+        return None
+    need = await service.claimable_need(db, need_id)
+    is_amount = need.quantity is None and need.amount_fen is not None
+    value = service.yuan_to_fen(text) if is_amount else parse_int(text.strip())
+    if value is None:
+        raise Invalid(N_("Please correct the marked fields."), fields={"quantity": "invalid"})
+    return value
+
+
 async def _org(db: DB, org_id: uuid.UUID) -> Organization:
     return await organizations.organization_or_404(db, org_id)
 
@@ -58,6 +72,43 @@ async def _resource_form_context(db: DB) -> dict[str, Any]:
         "assistance_categories": list(AssistanceCategory),
         "member_flags": list(MemberFlag),
     }
+
+
+def _form_data(form: Any) -> tuple[dict[str, str], list[str]]:
+    data = {k: str(form.get(k, "")) for k in form}
+    area = [str(v) for v in form.getall("service_area")] if "service_area" in form else []
+    return data, area
+
+
+def _choices(form: Any) -> dict[str, list[str]]:
+    """The ticked eligibility boxes, to show them again."""
+    return {
+        name: [str(v) for v in form.getall(name)] if name in form else []
+        for name in ("categories", "flags")
+    }
+
+
+def _fields(data: dict[str, str], form: Any) -> service.ResourceFields:
+    """The resource form → the service's fields (eligibility checked here: 422 on bad codes)."""
+    choices = _choices(form)
+    kind = data.get("kind", "")
+    return service.ResourceFields(
+        kind=kind,
+        category=data.get("category", ""),
+        title=data.get("title", ""),
+        capacity=service.parse_capacity(kind, data.get("capacity", "")),
+        service_area=[str(v) for v in form.getall("service_area")]
+        if "service_area" in form
+        else [],
+        unit=data.get("unit", ""),
+        description=data.get("description", ""),
+        eligibility=service.build_eligibility(
+            choices["categories"], choices["flags"], parse_int(data.get("max_per_household", ""))
+        ),
+        available_from=parse_date(data.get("available_from", "")),
+        available_until=parse_date(data.get("available_until", "")),
+        item_kind=data.get("item_kind", "").strip() or None,
+    )
 
 
 class ResourceViews(Controller):
@@ -130,29 +181,10 @@ class ResourceViews(Controller):
         user = require_user(request)
         require_member(user, org_id)
         form = await request.form()
-        data = {k: form.get(k, "") for k in form}
-        area = [str(v) for v in form.getall("service_area")] if "service_area" in form else []
+        data, area = _form_data(form)
         try:
-            eligibility = service.build_eligibility(
-                [str(v) for v in form.getall("categories")] if "categories" in form else [],
-                [str(v) for v in form.getall("flags")] if "flags" in form else [],
-                parse_int(str(data.get("max_per_household", ""))),
-            )
             resource = await service.create_resource(
-                db,
-                user,
-                org_id,
-                kind=str(data.get("kind", "")),
-                category=str(data.get("category", "")),
-                title=str(data.get("title", "")),
-                capacity=parse_int(str(data.get("capacity", ""))),
-                service_area=area,
-                unit=str(data.get("unit", "")),
-                description=str(data.get("description", "")),
-                eligibility=eligibility,
-                available_from=parse_date(str(data.get("available_from", ""))),
-                available_until=parse_date(str(data.get("available_until", ""))),
-                item_kind=str(data.get("item_kind", "")).strip() or None,
+                db, user, org_id, **_fields(data, form).__dict__
             )
         except DomainError as exc:
             return form_error(
@@ -160,10 +192,75 @@ class ResourceViews(Controller):
                 "resources/form.html",
                 exc,
                 org=await _org(db, org_id),
-                form={**data, "service_area": area},
+                form={**data, **_choices(form), "service_area": area},
                 **await _resource_form_context(db),
             )
         return Redirect(f"/resources/{resource.id}?saved=created", status_code=303)
+
+    @get("/resources/{resource_id:uuid}/edit", guards=[login_required])
+    async def edit_form(
+        self, request: Request[Any, Any, Any], db: DB, resource_id: FromPath[uuid.UUID]
+    ) -> Template:
+        resource = await service.resource_for_edit(db, require_user(request), resource_id)
+        rules = service.eligibility_of(resource)
+        capacity = (
+            service.fen_to_yuan(resource.capacity)
+            if resource.kind == ResourceKind.FUNDS
+            else str(resource.capacity)
+        )
+        form = {
+            "title": resource.title,
+            "kind": resource.kind.value,
+            "category": resource.category,
+            "capacity": capacity,
+            "unit": resource.unit,
+            "description": resource.description,
+            "service_area": list(resource.service_area),
+            "categories": list(rules.categories),
+            "flags": list(rules.flags),
+            "max_per_household": str(rules.max_per_household or ""),
+            "available_from": resource.available_from.isoformat()
+            if resource.available_from
+            else "",
+            "available_until": resource.available_until.isoformat()
+            if resource.available_until
+            else "",
+            "item_kind": resource.item_kind or "",
+        }
+        return page(
+            request,
+            "resources/form.html",
+            org=await _org(db, resource.organization_id),
+            resource=resource,
+            form=form,
+            **await _resource_form_context(db),
+        )
+
+    @post("/resources/{resource_id:uuid}/edit", guards=[login_required])
+    async def edit(
+        self, request: Request[Any, Any, Any], db: DB, resource_id: FromPath[uuid.UUID]
+    ) -> Template | Redirect:
+        user = require_user(request)
+        resource = await service.resource_for_edit(db, user, resource_id)
+        org_id = resource.organization_id
+        form = await request.form()
+        data, area = _form_data(form)
+        try:
+            await service.update_resource(db, user, resource_id, _fields(data, form))
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            await db.refresh(resource)
+            return form_error(
+                request,
+                "resources/form.html",
+                exc,
+                org=await _org(db, org_id),
+                resource=resource,
+                form={**data, **_choices(form), "service_area": area},
+                **await _resource_form_context(db),
+            )
+        return Redirect(f"/resources/{resource_id}?saved=edited", status_code=303)
 
     @post("/resources/{resource_id:uuid}/state", guards=[login_required])
     async def change_state(
@@ -179,8 +276,6 @@ class ResourceViews(Controller):
             found = await repo.resource_with_org(db, resource_id)
             if found is None or not is_member(user, found[1].id):
                 raise NotFound(N_("Resource not found."))
-            from backend.core.errors import Invalid
-
             raise Invalid(N_("Choose pause, resume or close."), fields={"action": "invalid"})
         await service.set_resource_state(db, user, resource_id, target)
         return Redirect(f"/resources/{resource_id}?saved={target.value}", status_code=303)
@@ -219,16 +314,24 @@ class ClaimViews(Controller):
             region_names=await repo.region_names(db, [i.region_code for i in items]),
         )
 
-    async def _claim_context(self, db: DB, org: Organization, need: Need) -> dict[str, Any]:
+    async def _claim_context(
+        self, db: DB, user: CurrentUser, org: Organization, need: Need
+    ) -> dict[str, Any]:
         summary = service.need_summary(need)
+        refusal = next(
+            (
+                o.reason
+                for o in await service.help_options(db, user, need.id)
+                if o.organization_id == org.id and not o.allowed
+            ),
+            "",
+        )
         return {
             "org": org,
             "need": summary,
-            "resources": [
-                r
-                for r in await repo.org_resources(db, org.id, active_only=True)
-                if r.category == need.category
-            ],
+            "resources": await service.claimable_resources(db, org.id, need),
+            "refusal": refusal,
+            "owed_yuan": service.fen_to_yuan(summary.owed or 0) if summary.is_amount else "",
             "region_names": await repo.region_names(db, [summary.region_code]),
         }
 
@@ -240,11 +343,15 @@ class ClaimViews(Controller):
         org_id: FromPath[uuid.UUID],
         need_id: FromPath[uuid.UUID],
     ) -> Template:
-        require_member(require_user(request), org_id)
+        user = require_user(request)
+        require_member(user, org_id)
         org = await _org(db, org_id)
         need = await service.claimable_need(db, need_id)
         return page(
-            request, "resources/claim.html", form={}, **await self._claim_context(db, org, need)
+            request,
+            "resources/claim.html",
+            form={},
+            **await self._claim_context(db, user, org, need),
         )
 
     @post("/org/{org_id:uuid}/needs/{need_id:uuid}/claim")
@@ -269,7 +376,7 @@ class ClaimViews(Controller):
                 need_id=need_id,
                 organization_id=org_id,
                 resource_id=resource_id,
-                quantity=parse_int(data.get("quantity")),
+                quantity=await _claim_quantity(db, need_id, data.get("quantity", "")),
             )
         except DomainError as exc:
             if exc.status_code == 404:
@@ -282,7 +389,7 @@ class ClaimViews(Controller):
                 "resources/claim.html",
                 exc,
                 form=data,
-                **await self._claim_context(db, org, need),
+                **await self._claim_context(db, user, org, need),
             )
         return Redirect(f"/claims/{claim.id}?saved=claimed", status_code=303)
 
@@ -308,6 +415,7 @@ class ClaimViews(Controller):
             need=summary,
             resource=resource,
             saved=saved,
+            can_release=await service.can_release(db, claim, need),
             can_see_contact=claim.state == ClaimState.ACTIVE
             and user.org_role(claim.organization_id) is not None
             and await service.has_contact_consent(db, need.household_id),
@@ -350,6 +458,7 @@ class ClaimViews(Controller):
                 need=summary,
                 resource=resource,
                 saved=None,
+                can_release=await service.can_release(db, claim, need),
                 can_see_contact=False,
                 form=data,
                 region_names=await repo.region_names(db, [summary.region_code]),

@@ -76,7 +76,7 @@ def test_resource_claim_and_signup(
             page.wait_for_load_state()
         card.locator("a", has_text="认领").click()
         expect(page.locator("h1")).to_have_text("认领需求")
-        page.locator("#f-resource_id").select_option(label=f"{title} — 剩余 10 台")
+        page.locator("#f-resource_id").select_option(label=f"{title} — 共 10 台，剩余 10 台")
         page.get_by_role("button", name="认领这个需求").click()
         expect(page.locator("main")).to_contain_text("您已认领这个需求")
         expect(page.locator("main")).to_contain_text(title)

@@ -363,7 +363,8 @@ async def test_claim_pages_and_contact_over_http(
     claim_url = response.headers["location"].split("?")[0]
     detail = await client.get(claim_url)
     assert (
-        "需要 100 kg，已认捐 40 kg" in detail.text or "Needs 100 kg, pledged 40 kg" in detail.text
+        "需要 100 kg，已认领 40 kg" in detail.text
+        or "40 kg pledged of 100 kg needed" in detail.text
     )
     contact = await client.get(claim_url + "/contact", headers={"hx-request": "true"})
     assert contact.status_code == 200
