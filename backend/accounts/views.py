@@ -28,6 +28,7 @@ from backend.core.sessions import SESSION_COOKIE
 from backend.core.templating import page, translate
 from backend.regions.models import RegionLevel
 from backend.regions.service import by_level
+from backend.web.landing import landing_for
 from backend.web.views import safe_next
 
 
@@ -53,7 +54,7 @@ class AccountViews(Controller):
         request: Request[Any, Any, Any],
         next_: Annotated[str | None, QueryParameter(name="next")] = None,
     ) -> Template:
-        return page(request, "accounts/signin.html", form={}, next=safe_next(next_))
+        return page(request, "accounts/signin.html", form={}, next=safe_next(next_, default=""))
 
     @post("/signin")
     async def signin(
@@ -63,7 +64,7 @@ class AccountViews(Controller):
 
         await check_signin_ip(request)
         sessions = runtime_of(state).services.sessions
-        target = safe_next(data.get("next"))
+        target = safe_next(data.get("next"), default="")
         try:
             user = await service.sign_in(
                 db,
@@ -103,6 +104,8 @@ class AccountViews(Controller):
         await sessions.destroy(request.cookies.get(SESSION_COOKIE))
         csrf = new_csrf_token(state)
         token = await sessions.create(user.id, csrf=csrf)
+        if not target:  # no ``next``: the start page of the user's role (backend/web/landing.py)
+            target = landing_for(await service.load_current_user(db, user.id))
         return Redirect(
             target,
             status_code=303,

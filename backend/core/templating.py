@@ -17,6 +17,7 @@ from markupsafe import Markup
 from backend.core.headers import csp_nonce
 from backend.core.i18n import LOCALES, get_translations
 from backend.core.security import current_locale, user_of
+from backend.web.landing import landing_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "frontend_templates"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -70,6 +71,7 @@ def _configure(engine: JinjaTemplateEngine) -> None:
     env.globals["translate"] = translate
     env.globals["LOCALES"] = LOCALES
     env.globals["csp_nonce"] = csp_nonce
+    env.globals["landing_for"] = landing_for  # the header's "My work" link
     env.filters["local_datetime"] = local_datetime
     env.filters["local_date"] = local_date
     env.filters["fen"] = fen
