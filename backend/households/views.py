@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from urllib.parse import urlencode
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -28,7 +29,12 @@ from backend.households import code as household_code
 from backend.households import repository as repo
 from backend.households import service
 from backend.households.cards import Card, CardStore, office_phone
-from backend.households.models import AssistanceCategory, MemberFlag, ReferralState
+from backend.households.models import (
+    AssistanceCategory,
+    HouseholdStatus,
+    MemberFlag,
+    ReferralState,
+)
 from backend.households.qr import qr_svg
 from backend.households.schemas import DIMENSIONS, PERSONAL_FIELDS, HouseholdIn
 from backend.needs import service as needs_service
@@ -157,6 +163,7 @@ def _shown_count(count: int) -> int | str:
     return f"{COUNT_CAP}+" if count > COUNT_CAP else count
 
 
+VERIFICATION_FILTERS = ("valid", "lapsed", "none", "expiring")
 FILTER_REGIONS_MAX = 400
 # finest first: a county caseworker filters by township or community; a province-wide one by
 # city or county (a dropdown of the province's ~14,000 communities would be unusable and slow)
@@ -206,57 +213,78 @@ class HouseholdViews(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         *,
+        q: Annotated[str, QueryParameter(max_length=100)] = "",
         category: FromQuery[str] = "",
         verification: FromQuery[str] = "",
+        consent: FromQuery[str] = "",
+        status: FromQuery[str] = "",
         community: FromQuery[str] = "",
         page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> Template:
+        """The registry: the caseworker's households, filtered, or found by ID number, phone
+        or name (blind indexes, backend/households/blind.py); always masked."""
         user = require_user(request)
         paths = service.caseworker_paths(user)
         pager = Page(number=page_no, size=20)
-        cat = (
-            AssistanceCategory(category)
+        query = service.RegistryQuery(
+            text=q,
+            category=AssistanceCategory(category)
             if category in {c.value for c in AssistanceCategory}
-            else None
-        )
-        ver = verification if verification in {"valid", "lapsed", "none"} else None
-        rows, total = await repo.list_households(
-            db,
-            paths,
-            today=service.today_local(),
-            category=cat,
-            verification=ver,
+            else None,
+            verification=verification if verification in VERIFICATION_FILTERS else None,
+            consent="none" if consent == "none" else None,
+            status=HouseholdStatus(status) if status in {s.value for s in HouseholdStatus} else None,
             community=community or None,
-            offset=pager.offset,
-            limit=pager.size,
         )
+        filters = {
+            "q": q,
+            "category": category,
+            "verification": query.verification or "",
+            "consent": query.consent or "",
+            "status": status if query.status else "",
+            "community": community,
+        }
+        context: dict[str, Any] = {
+            "filters": filters,
+            "filter_regions": await _filter_regions(db, paths),
+            "categories": list(AssistanceCategory),
+            "statuses": list(HouseholdStatus),
+            "lapsed": _shown_count(
+                await service.count_households(db, user, service.HouseholdFilter(verification="lapsed"))
+            ),
+            "new_referrals": _shown_count(await service.count_new_referrals(db, user)),
+        }
+        try:
+            rows, total, kind = await service.search_households(
+                db, user, query, offset=pager.offset, limit=pager.size
+            )
+        except DomainError as exc:
+            return page(
+                request,
+                "households/list.html",
+                fragment="households/_list.html",
+                status_code=exc.status_code,
+                items=[],
+                pager=pager.with_total(0),
+                base_url="/households",
+                search_kind=None,
+                **context,
+                **error_context(exc),
+            )
         items = [
             (h, name, service.masked(h), service.verification_state(h.verified_until))
             for h, name in rows
         ]
-        query = "&".join(
-            f"{k}={v}"
-            for k, v in (
-                ("category", category),
-                ("verification", verification),
-                ("community", community),
-            )
-            if v
-        )
+        query_string = urlencode([(k, v) for k, v in filters.items() if v])
         return page(
             request,
             "households/list.html",
             fragment="households/_list.html",
             items=items,
             pager=pager.with_total(total),
-            filters={"category": category, "verification": verification, "community": community},
-            base_url="/households" + (f"?{query}" if query else ""),
-            lapsed=_shown_count(await repo.count_lapsed(db, paths, service.today_local())),
-            new_referrals=(await repo.referrals_for(db, paths, state=ReferralState.NEW, limit=1))[
-                1
-            ],
-            filter_regions=await _filter_regions(db, paths),
-            categories=list(AssistanceCategory),
+            base_url="/households" + (f"?{query_string}" if query_string else ""),
+            search_kind=kind,
+            **context,
         )
 
     @get("/new", name="household_new")
