@@ -34,6 +34,14 @@ async def household(session: AsyncSession, household_id: uuid.UUID) -> Household
     return await session.get(Household, household_id)
 
 
+async def households_by_ids(
+    session: AsyncSession, household_ids: Sequence[uuid.UUID]
+) -> Sequence[Household]:
+    return (
+        await session.scalars(select(Household).where(Household.id.in_(list(household_ids))))
+    ).all()
+
+
 async def household_with_path(
     session: AsyncSession, household_id: uuid.UUID, *, for_update: bool = False
 ) -> tuple[Household, str] | None:

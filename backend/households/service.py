@@ -1260,3 +1260,24 @@ async def masked_head_name(session: AsyncSession, household_id: uuid.UUID) -> st
     if found is None:
         raise NotFound(N_("Household not found."))
     return masked(found)["head_name"]
+
+
+async def list_label(session: AsyncSession, household_id: uuid.UUID) -> tuple[str, str]:
+    """What a printed quarterly list names a household by: the head's masked name and the last
+    four characters of its 幸福码 ("" when the code predates stored tails)."""
+    found = await repo.household(session, household_id)
+    if found is None:
+        raise NotFound(N_("Household not found."))
+    return masked(found)["head_name"], found.code_tail or ""
+
+
+async def masked_head_names(
+    session: AsyncSession, household_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The heads' masked names of several households at once (a page of quarterly lists)."""
+    if not household_ids:
+        return {}
+    return {
+        h.id: mask_name(_dec("head_name", h.head_name_enc))
+        for h in await repo.households_by_ids(session, household_ids)
+    }

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
@@ -200,6 +201,21 @@ async def _detail_context(
         "personal_fields": PERSONAL_FIELDS,
         "default_months": service.validity_months(household.category, household.unstable_income),
     }
+
+
+def _remember_block(
+    request: Request[Any, Any, Any], need_id: uuid.UUID, reason: str
+) -> BackgroundTask:
+    """Note the refusal for the start page in a transaction of its own, run after the response:
+    this request rolls back with its 4xx first, releasing the need's row lock."""
+    runtime = runtime_of(request.app.state)
+    user = require_user(request)
+
+    async def remember() -> None:
+        async with runtime.transaction() as session:
+            await needs_service.mark_publish_blocked(session, user, need_id, reason)
+
+    return BackgroundTask(remember)
 
 
 class HouseholdViews(Controller):
@@ -743,7 +759,7 @@ class HouseholdViews(Controller):
                 )
                 for field, text in (("title", need.title), ("body", need.body))
             }
-            return await self._need_page(
+            refused = await self._need_page(
                 request,
                 db,
                 need_id,
@@ -752,12 +768,17 @@ class HouseholdViews(Controller):
                 blocks=exc.blocks,
                 **error_context(exc),
             )
+            refused.background = _remember_block(request, need_id, "scanner")
+            return refused
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
-            return await self._need_page(
+            response = await self._need_page(
                 request, db, need_id, status_code=exc.status_code, **error_context(exc)
             )
+            if exc.code == "k_anonymity":
+                response.background = _remember_block(request, need_id, "k_anonymity")
+            return response
         return Redirect(f"/households/needs/{need_id}?saved=published", status_code=303)
 
     @post("/needs/{need_id:uuid}/withdraw")
