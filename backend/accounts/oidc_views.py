@@ -223,9 +223,7 @@ class OIDCViews(Controller):
         )
         # no ``next``: the start page of the user's role (backend/web/landing.py)
         target = flow["next"] or landing_for(await accounts_service.load_current_user(db, user.id))
-        return Redirect(
-            target, status_code=303, cookies=[session_cookie(state, token), clear]
-        )
+        return Redirect(target, status_code=303, cookies=[session_cookie(state, token), clear])
 
     @post("/signout", name="oidc_signout")
     async def signout(self, request: Request[Any, Any, Any], state: State) -> Redirect:

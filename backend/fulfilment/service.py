@@ -1004,8 +1004,10 @@ async def hand_over(session: AsyncSession, user: CurrentUser, list_id: uuid.UUID
 VISITS_DUE_DAYS = 7
 
 
-async def count_deliveries(session: AsyncSession, user: CurrentUser, state: DeliveryState) -> int:
-    """Capped count of deliveries in ``state`` for the caseworker's households' needs."""
+async def count_deliveries(session: AsyncSession, user: CurrentUser, *, disputed: bool) -> int:
+    """Capped count of the deliveries to the caseworker's households that the household reported
+    not received (``disputed``), or that wait for its confirmation."""
+    state = DeliveryState.DISPUTED if disputed else DeliveryState.RECORDED
     return await repo.count_deliveries(session, households.caseworker_paths(user), state)
 
 

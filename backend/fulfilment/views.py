@@ -633,6 +633,7 @@ class CaseworkerViews(Controller):
         region: str | None,
         quarter: str | None,
         page_no: int = 1,
+        *,
         pending: bool = False,
         **extra: Any,
     ) -> Template:
@@ -659,7 +660,10 @@ class CaseworkerViews(Controller):
             quarter=quarter,
             pending=pending,
             coverage=await repo.coverage(db, chosen.path, quarter, utcnow()),
-            rows=[(q, region_name, names.get(q.household_id, ""), tail) for q, region_name, tail in rows],
+            rows=[
+                (q, region_name, names.get(q.household_id, ""), tail)
+                for q, region_name, tail in rows
+            ],
             pager=pager.with_total(total),
             **extra,
         )
@@ -669,6 +673,7 @@ class CaseworkerViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
+        *,
         region: FromQuery[str | None] = None,
         quarter: FromQuery[str | None] = None,
         page_no: PageNo = 1,

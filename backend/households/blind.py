@@ -27,7 +27,9 @@ _DROP = frozenset(" \t\u3000·•.-_'’")
 
 @lru_cache(maxsize=4)
 def _key(purpose: str, id_hash_key: bytes) -> bytes:
-    return hmac.new(id_hash_key, f"tongxin/household-{purpose}/v1".encode(), hashlib.sha256).digest()
+    return hmac.new(
+        id_hash_key, f"tongxin/household-{purpose}/v1".encode(), hashlib.sha256
+    ).digest()
 
 
 def _hmac(purpose: str, value: str) -> str:

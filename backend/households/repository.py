@@ -148,7 +148,7 @@ async def list_households(
     root_paths: Sequence[str],
     *,
     today: date,
-    filters: HouseholdFilter = HouseholdFilter(),  # noqa: B008 - frozen, immutable
+    filters: HouseholdFilter = HouseholdFilter(),
     offset: int = 0,
     limit: int = 20,
 ) -> tuple[Sequence[tuple[Household, str]], int]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from urllib.parse import urlencode
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
@@ -249,7 +249,9 @@ class HouseholdViews(Controller):
             else None,
             verification=verification if verification in VERIFICATION_FILTERS else None,
             consent="none" if consent == "none" else None,
-            status=HouseholdStatus(status) if status in {s.value for s in HouseholdStatus} else None,
+            status=HouseholdStatus(status)
+            if status in {s.value for s in HouseholdStatus}
+            else None,
             community=community or None,
         )
         filters = {
@@ -266,7 +268,9 @@ class HouseholdViews(Controller):
             "categories": list(AssistanceCategory),
             "statuses": list(HouseholdStatus),
             "lapsed": _shown_count(
-                await service.count_households(db, user, service.HouseholdFilter(verification="lapsed"))
+                await service.count_households(
+                    db, user, service.HouseholdFilter(verification="lapsed")
+                )
             ),
             "new_referrals": _shown_count(await service.count_new_referrals(db, user)),
         }

@@ -35,7 +35,9 @@ def upgrade() -> None:
             name=op.f("fk_household_name_tokens_household_id_households"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("token_hash", "household_id", name=op.f("pk_household_name_tokens")),
+        sa.PrimaryKeyConstraint(
+            "token_hash", "household_id", name=op.f("pk_household_name_tokens")
+        ),
     )
     op.create_index(
         op.f("ix_household_name_tokens_household_id"), "household_name_tokens", ["household_id"]
@@ -56,15 +58,14 @@ def backfill(batch: int = 1000) -> None:
         return  # a fresh database: nothing to index, and no key needed
     from backend.households.service import blind_index_of
 
+    first = sa.text("SELECT id, head_name_enc, phone_enc FROM households ORDER BY id LIMIT :n")
+    after = sa.text(
+        "SELECT id, head_name_enc, phone_enc FROM households WHERE id > :last ORDER BY id LIMIT :n"
+    )
     last = None
     while True:
         rows = bind.execute(
-            sa.text(
-                "SELECT id, head_name_enc, phone_enc FROM households"
-                + (" WHERE id > :last" if last else "")
-                + " ORDER BY id LIMIT :n"
-            ),
-            {"last": last, "n": batch} if last else {"n": batch},
+            after if last else first, {"last": last, "n": batch} if last else {"n": batch}
         ).all()
         if not rows:
             return
