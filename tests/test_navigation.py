@@ -104,9 +104,8 @@ UNLINKED["caseworker_x"] = {
 # The platform admin may open organizations' and coordinators' pages to support them; their
 # own start page (Administration) links the admin pages. The coordinator's start page is
 # /coordination/dashboard (built elsewhere); these lines go when it links them for the admin.
-UNLINKED["admin"] = {
-    route: "an organization's or a coordinator's page the admin may open for support"
-    for route in (
+UNLINKED["admin"] = dict.fromkeys(
+    (
         "/admin/users/pending",
         "/casework/item-kinds",
         "/claims/{claim_id:uuid}",
@@ -126,8 +125,9 @@ UNLINKED["admin"] = {
         "/organizations/{org_id:uuid}/pending-users",
         "/tasks/{task_id:uuid}/roster",
         "/volunteer/hours",
-    )
-}
+    ),
+    "an organization's or a coordinator's page the admin may open for support",
+)
 
 DOWNLOAD = re.compile(r"(/pdf$|/print$|/photos/|\.csv$|/export$|/receipt)")
 

@@ -218,6 +218,87 @@ def _remember_block(
     return BackgroundTask(remember)
 
 
+SEARCH_RESULTS = 50
+
+
+async def _registry(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    raw: dict[str, str],
+    *,
+    text: str,
+    page_no: int,
+    size: int = 20,
+) -> Template:
+    user = require_user(request)
+    paths = service.caseworker_paths(user)
+    pager = Page(number=page_no, size=size)
+    category, status = raw.get("category", ""), raw.get("status", "")
+    query = service.RegistryQuery(
+        text=text,
+        category=AssistanceCategory(category)
+        if category in {c.value for c in AssistanceCategory}
+        else None,
+        verification=raw.get("verification")
+        if raw.get("verification") in VERIFICATION_FILTERS
+        else None,
+        consent="none" if raw.get("consent") == "none" else None,
+        status=HouseholdStatus(status) if status in {s.value for s in HouseholdStatus} else None,
+        community=raw.get("community") or None,
+    )
+    filters = {
+        "q": text,
+        "category": category if query.category else "",
+        "verification": query.verification or "",
+        "consent": query.consent or "",
+        "status": status if query.status else "",
+        "community": raw.get("community", ""),
+    }
+    context: dict[str, Any] = {
+        "filters": filters,
+        "filter_regions": await _filter_regions(db, paths),
+        "categories": list(AssistanceCategory),
+        "lapsed": _shown_count(
+            await service.count_households(db, user, service.HouseholdFilter(verification="lapsed"))
+        ),
+        "new_referrals": _shown_count(await service.count_new_referrals(db, user)),
+    }
+    try:
+        rows, total, kind = await service.search_households(
+            db, user, query, offset=pager.offset, limit=pager.size
+        )
+    except DomainError as exc:
+        return page(
+            request,
+            "households/list.html",
+            fragment="households/_list.html",
+            status_code=exc.status_code,
+            items=[],
+            pager=pager.with_total(0),
+            base_url="/households",
+            search_kind=None,
+            **context,
+            **error_context(exc),
+        )
+    items = [
+        (h, name, service.masked(h), service.verification_state(h.verified_until))
+        for h, name in rows
+    ]
+    # pages of a filtered list are GET links; a search shows its first SEARCH_RESULTS rows
+    query_string = urlencode([(k, v) for k, v in filters.items() if v and k != "q"])
+    return page(
+        request,
+        "households/list.html",
+        fragment="households/_list.html",
+        items=items,
+        pager=pager.with_total(total if kind is None else min(total, pager.size)),
+        more=total - len(items) if kind is not None else 0,
+        base_url="/households" + (f"?{query_string}" if query_string else ""),
+        search_kind=kind,
+        **context,
+    )
+
+
 class HouseholdViews(Controller):
     path = "/households"
     include_in_schema = False
@@ -229,7 +310,6 @@ class HouseholdViews(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         *,
-        q: Annotated[str, QueryParameter(max_length=100)] = "",
         category: FromQuery[str] = "",
         verification: FromQuery[str] = "",
         consent: FromQuery[str] = "",
@@ -237,74 +317,28 @@ class HouseholdViews(Controller):
         community: FromQuery[str] = "",
         page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> Template:
-        """The registry: the caseworker's households, filtered, or found by ID number, phone
-        or name (blind indexes, backend/households/blind.py); always masked."""
-        user = require_user(request)
-        paths = service.caseworker_paths(user)
-        pager = Page(number=page_no, size=20)
-        query = service.RegistryQuery(
-            text=q,
-            category=AssistanceCategory(category)
-            if category in {c.value for c in AssistanceCategory}
-            else None,
-            verification=verification if verification in VERIFICATION_FILTERS else None,
-            consent="none" if consent == "none" else None,
-            status=HouseholdStatus(status)
-            if status in {s.value for s in HouseholdStatus}
-            else None,
-            community=community or None,
-        )
+        """The registry: the caseworker's households, filtered; always masked. Searching by
+        ID number, phone or name is a POST (``search``): what is typed never enters a URL,
+        the browser history or an access log."""
         filters = {
-            "q": q,
             "category": category,
-            "verification": query.verification or "",
-            "consent": query.consent or "",
-            "status": status if query.status else "",
+            "verification": verification,
+            "consent": consent,
+            "status": status,
             "community": community,
         }
-        context: dict[str, Any] = {
-            "filters": filters,
-            "filter_regions": await _filter_regions(db, paths),
-            "categories": list(AssistanceCategory),
-            "statuses": list(HouseholdStatus),
-            "lapsed": _shown_count(
-                await service.count_households(
-                    db, user, service.HouseholdFilter(verification="lapsed")
-                )
-            ),
-            "new_referrals": _shown_count(await service.count_new_referrals(db, user)),
+        return await _registry(request, db, filters, text="", page_no=page_no)
+
+    @post("/search", name="household_search")
+    async def search(self, request: Request[Any, Any, Any], db: DB, data: Form) -> Template:
+        """Find households by ID number, phone or at least two characters of the head's name
+        (blind indexes, backend/households/blind.py), within the filters; results masked."""
+        filters = {
+            key: data.get(key, "")
+            for key in ("category", "verification", "consent", "status", "community")
         }
-        try:
-            rows, total, kind = await service.search_households(
-                db, user, query, offset=pager.offset, limit=pager.size
-            )
-        except DomainError as exc:
-            return page(
-                request,
-                "households/list.html",
-                fragment="households/_list.html",
-                status_code=exc.status_code,
-                items=[],
-                pager=pager.with_total(0),
-                base_url="/households",
-                search_kind=None,
-                **context,
-                **error_context(exc),
-            )
-        items = [
-            (h, name, service.masked(h), service.verification_state(h.verified_until))
-            for h, name in rows
-        ]
-        query_string = urlencode([(k, v) for k, v in filters.items() if v])
-        return page(
-            request,
-            "households/list.html",
-            fragment="households/_list.html",
-            items=items,
-            pager=pager.with_total(total),
-            base_url="/households" + (f"?{query_string}" if query_string else ""),
-            search_kind=kind,
-            **context,
+        return await _registry(
+            request, db, filters, text=data.get("q", "")[:100], page_no=1, size=SEARCH_RESULTS
         )
 
     @get("/new", name="household_new")

@@ -126,7 +126,7 @@ class WorkViews(Controller):
             Tile(
                 "lists",
                 N_("Lists not handed over"),
-                N_("This quarter's 幸福清单 printed but not handed over"),
+                N_("This quarter's 幸福清单 generated but not handed over"),
                 f"/fulfilment/quarterly?quarter={quarter}&pending=1",
                 await fulfilment.count_lists_pending(db, user, quarter),
             ),

@@ -44,4 +44,18 @@ ROWS = [
         note="unknown section",
     ),
     Row("GET", "/fulfilment/quarterly/print", X_ONLY, url=_print_url),
+    Row(
+        "POST",
+        "/households/search",
+        {**only(("caseworker_x", "caseworker_y"), 200)},
+        data={"q": "王秀英"},
+        note="by name",
+    ),
+    Row(
+        "POST",
+        "/households/search",
+        {**only(("caseworker_x", "caseworker_y"), 422)},
+        data={"q": "王"},
+        note="one character is too short",
+    ),
 ]

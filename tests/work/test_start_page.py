@@ -14,8 +14,8 @@ from backend.households import service as hs
 from backend.households.models import Household
 from backend.needs.models import Need, NeedState
 from backend.web.landing import LANDING, landing_for_roles
-from tests.households.factories import make_household, make_need
 from tests.helpers import post_form, sign_in_as
+from tests.households.factories import make_household, make_need
 
 
 async def _tiles(client: Any) -> dict[str, tuple[int, str]]:
