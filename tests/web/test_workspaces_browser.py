@@ -141,6 +141,9 @@ def test_caseworker_finds_a_household_by_id_number_and_by_name(
     desktop.goto(f"{live_server}/households")
     desktop.locator("#f-q").fill(given)
     desktop.locator("form.registry-search button[type=submit]").click()
+    expect(desktop.locator("#household-list .count")).to_contain_text(
+        "按姓名查找" if lang == "zh_CN" else "Found by name"
+    )
     expect(desktop.locator(f"#household-list a[href='{household_path}']")).to_have_count(1)
     _shot(desktop, f"search-name-desktop-{lang}")
     desktop.context.close()
