@@ -52,6 +52,7 @@ from backend.search.views import SearchViews
 from backend.volunteering.api import TasksAPI
 from backend.volunteering.views import CertificateCheckViews, TaskViews, VolunteerViews
 from backend.web.views import SiteController, healthz
+from backend.web.work import WorkViews
 
 WEB: list[Any] = [
     AuditorViews,
@@ -98,6 +99,7 @@ WEB: list[Any] = [
     VolunteerViews,
     SiteController,
     healthz,
+    WorkViews,
 ]
 
 API: list[Any] = [

@@ -21,6 +21,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.accounts import oidc_service as service
+from backend.accounts import service as accounts_service
 from backend.accounts.models import Role, UserStatus
 from backend.accounts.views import session_cookie
 from backend.core.errors import DomainError, NotFound
@@ -46,6 +47,7 @@ from backend.integrations.oidc import (
     state_digest,
 )
 from backend.partner.limits import check_signin_ip
+from backend.web.landing import landing_for
 from backend.web.views import safe_next
 
 log = logging.getLogger("tongxin.oidc")
@@ -116,7 +118,9 @@ class OIDCViews(Controller):
         next_: Annotated[str | None, QueryParameter(name="next")] = None,
     ) -> Template:
         providers = [p.settings for p in registry_of(state).all()]
-        return page(request, "oidc/signin.html", providers=providers, next=safe_next(next_))
+        return page(
+            request, "oidc/signin.html", providers=providers, next=safe_next(next_, default="")
+        )
 
     @get("/{name:str}/start", name="oidc_start")
     async def start(
@@ -134,7 +138,7 @@ class OIDCViews(Controller):
             "state": secrets.token_urlsafe(32),
             "nonce": secrets.token_urlsafe(32),
             "verifier": new_pkce_verifier(),
-            "next": safe_next(next_),
+            "next": safe_next(next_, default=""),
         }
         try:
             url = await provider.authorization_url(
@@ -224,8 +228,10 @@ class OIDCViews(Controller):
             json.dumps({"provider": name, "id_token": id_token}),
             ex=runtime_of(state).settings.session_absolute_hours * 3600,
         )
+        # no ``next``: the start page of the user's role (backend/web/landing.py)
+        target = flow["next"] or landing_for(await accounts_service.load_current_user(db, user.id))
         return Redirect(
-            flow["next"],
+            target,
             status_code=303,
             cookies=[session_cookie(state, token), csrf_cookie(state, csrf), clear],
         )

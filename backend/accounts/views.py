@@ -12,7 +12,6 @@ from litestar.response import Redirect, Template
 
 from backend.accounts import repository as repo
 from backend.accounts import service
-from backend.accounts.identity import CurrentUser
 from backend.accounts.models import OrgStatus, OrgType, Role
 from backend.core.errors import DomainError, RateLimited
 from backend.core.http import DB, Form, error_context, form_error
@@ -29,21 +28,8 @@ from backend.core.sessions import SESSION_COOKIE
 from backend.core.templating import page, translate
 from backend.regions.models import RegionLevel
 from backend.regions.service import by_level
+from backend.web.landing import landing_for
 from backend.web.views import safe_next
-
-#: Where a sign-in without ``next`` lands, by role (the first role the user holds wins);
-#: everyone else goes to the home page.
-LANDING: tuple[tuple[Role, str], ...] = (
-    (Role.COORDINATOR, "/coordination/dashboard"),
-    (Role.AUDITOR, "/audit"),
-)
-
-
-def landing(user: CurrentUser | None) -> str:
-    for role, path in LANDING:
-        if user is not None and user.has_role(role):
-            return path
-    return "/"
 
 
 def session_cookie(state: State, token: str) -> Cookie:
@@ -115,11 +101,11 @@ class AccountViews(Controller):
             return response
         # A fresh session id and a fresh CSRF token bound to it at every sign-in; the old
         # session (if any) is destroyed.
-        if not target:
-            target = landing(await service.load_current_user(db, user.id))
         await sessions.destroy(request.cookies.get(SESSION_COOKIE))
         csrf = new_csrf_token(state)
         token = await sessions.create(user.id, csrf=csrf)
+        if not target:  # no ``next``: the start page of the user's role (backend/web/landing.py)
+            target = landing_for(await service.load_current_user(db, user.id))
         return Redirect(
             target,
             status_code=303,

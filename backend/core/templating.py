@@ -19,6 +19,7 @@ from markupsafe import Markup
 from backend.core.headers import csp_nonce
 from backend.core.i18n import LOCALES, get_translations, render_params
 from backend.core.security import current_locale, user_of
+from backend.web.landing import landing_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "frontend_templates"
 REGIONS_DIR = Path(__file__).resolve().parents[1] / "regions" / "data"
@@ -99,6 +100,7 @@ def _configure(engine: JinjaTemplateEngine) -> None:
     env.globals["LOCALES"] = LOCALES
     env.globals["csp_nonce"] = csp_nonce
     env.globals["colon"] = colon
+    env.globals["landing_for"] = landing_for  # the header's "My work" link
     env.filters["local_datetime"] = local_datetime
     env.filters["local_date"] = local_date
     env.filters["fen"] = fen

@@ -13,10 +13,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.passwords import hash_password
+from backend.households import blind
 from backend.households import code as household_code
 from backend.households import service as hs
 from backend.households.enums import AssistanceCategory, ConsentPurpose
-from backend.households.models import Assessment, Consent, Household, Verification
+from backend.households.models import (
+    Assessment,
+    Consent,
+    Household,
+    HouseholdNameToken,
+    Verification,
+)
 from backend.households.schemas import DIMENSIONS
 from backend.items.service import base_taxonomy
 from backend.needs.models import Need, NeedState, Urgency
@@ -157,6 +164,7 @@ async def seed_households(session: AsyncSession, ids: dict[str, Any]) -> None:
                 id_number_enc=hs._enc("id_number", id_number) or b"",
                 id_number_hash=hs.id_hash(id_number),
                 phone_enc=hs._enc("phone", phone),
+                phone_hash=blind.phone_hash(phone),
                 address_enc=hs._enc("address", address),
                 member_ages=ages,
                 flags=flags,
@@ -167,6 +175,10 @@ async def seed_households(session: AsyncSession, ids: dict[str, Any]) -> None:
                 registered_by=caseworker,
             )
             session.add(h)
+            dependents.extend(
+                HouseholdNameToken(token_hash=t, household_id=h.id)
+                for t in blind.name_token_hashes(name)
+            )
             dependents.append(
                 Verification(
                     household_id=h.id,
@@ -293,6 +305,7 @@ async def seed_demo_code(session: AsyncSession, ids: dict[str, Any]) -> None:
     household = await session.get(Household, row[0])
     assert household is not None
     household.code_hash = household_code.code_hash(DEMO_CODE)
+    household.code_tail = DEMO_CODE[-4:]
     household.pin_hash = hash_password(DEMO_PIN)
     household.code_issued_at = datetime.now(hs.SHANGHAI)
     ids["demo_household"] = household.id

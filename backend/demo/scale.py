@@ -52,6 +52,7 @@ from backend.accounts.passwords import hash_password
 from backend.audit import service as audit
 from backend.core.keys import get_keys
 from backend.demo.households import GIVEN, NEED_TEXTS, ROADS, SURNAMES
+from backend.households import blind
 from backend.households import service as hs
 from backend.households.counters import add_cells
 from backend.households.models import AssistanceCategory
@@ -549,6 +550,7 @@ def build_batch(
                 "id_number_enc",
                 "id_number_hash",
                 "phone_enc",
+                "phone_hash",
                 "address_enc",
                 "member_ages",
                 "flags",
@@ -567,6 +569,7 @@ def build_batch(
             cipher.encrypt(id_number, context=hs.CONTEXTS["id_number"]),
             hs.id_hash(id_number),
             cipher.encrypt(phone, context=hs.CONTEXTS["phone"]),
+            blind.phone_hash(phone),
             cipher.encrypt(address, context=hs.CONTEXTS["address"]),
             ages,
             flags,
@@ -580,6 +583,8 @@ def build_batch(
             created,
         )
         add_cells(rows.kanon, path, ages, flags, 1)
+        for token in blind.name_token_hashes(name):  # the registry's name search
+            rows.add("household_name_tokens", ("token_hash", "household_id"), token, household_id)
         rows.log(
             created,
             caseworker,
@@ -1030,6 +1035,7 @@ TABLE_ORDER = (
     "volunteer_tasks",
     "task_slots",
     "households",
+    "household_name_tokens",
     "verifications",
     "assessments",
     "consents",

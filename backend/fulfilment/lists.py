@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts.identity import CurrentUser
 from backend.audit.service import Actor, record
 from backend.core.db import add_after_commit, utcnow
-from backend.core.errors import NotFound
+from backend.core.errors import Invalid, NotFound
 from backend.core.i18n import N_
 from backend.core.queue import JobQueue
 from backend.core.repository import get_by_id
@@ -26,7 +26,7 @@ from backend.core.storage import Storage
 from backend.fulfilment import repository as repo
 from backend.fulfilment import service
 from backend.fulfilment.models import QuarterlyList
-from backend.fulfilment.pdf import render_pdf
+from backend.fulfilment.pdf import ListPage, render_combined_pdf, render_pdf
 from backend.households import service as households
 from backend.outbox.service import emit
 from backend.regions.models import Region
@@ -116,8 +116,10 @@ async def generate_for_household(
 ) -> QuarterlyList:
     start, end = service.quarter_bounds(quarter)
     record_ = await service.household_record(session, household_id, start=start, end=end)
-    masked_name = await households.masked_head_name(session, household_id)
-    pdf = await asyncio.to_thread(render_pdf, record_, quarter, start, end, masked_name=masked_name)
+    masked_name, code_tail = await households.list_label(session, household_id)
+    pdf = await asyncio.to_thread(
+        render_pdf, record_, quarter, start, end, masked_name=masked_name, code_tail=code_tail
+    )
     return await service.save_list(session, household_id, quarter, pdf, storage)
 
 
@@ -161,3 +163,41 @@ async def run_batch(runtime: Any, batch_id: str, storage: Storage) -> int:
             payload={"region_code": region.code, "quarter": data["quarter"], "generated": done},
         )
     return done
+
+
+COMBINED_MAX = 300  # one community's lists; a township prints community by community
+
+
+async def combined_pdf(
+    session: AsyncSession, user: CurrentUser, *, region_code: str, quarter: str
+) -> bytes:
+    """Every generated list of a community (or any region of the caseworker's) for the quarter,
+    in print order, as ONE PDF. Rendered afresh from the same records and labels as each list,
+    off the event loop; audited like a batch (counts only)."""
+    region = await service.region_for_caseworker(session, user, region_code)
+    start, end = service.quarter_bounds(quarter)
+    rows = await repo.lists_to_print(session, region.path, quarter, limit=COMBINED_MAX + 1)
+    if not rows:
+        raise NotFound(N_("No list has been generated for this quarter yet."))
+    if len(rows) > COMBINED_MAX:
+        raise Invalid(
+            N_("More than {n} lists: print one community at a time."),
+            fields={"region": "too_many"},
+            n=COMBINED_MAX,
+        )
+    pages = []
+    for row in rows:
+        record_ = await service.household_record(session, row.household_id, start=start, end=end)
+        masked_name, code_tail = await households.list_label(session, row.household_id)
+        pages.append(ListPage(record_, masked_name, code_tail))
+    pdf = await asyncio.to_thread(render_combined_pdf, pages, quarter, start, end)
+    await record(
+        session,
+        actor=Actor(kind="user", id=user.id, role="caseworker"),
+        action="quarterly_list.printed",
+        object_type="region",
+        object_id=region.code,
+        region_code=region.code,
+        detail={"quarter": quarter, "lists": len(rows)},
+    )
+    return pdf

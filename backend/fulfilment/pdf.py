@@ -7,6 +7,8 @@ region and category; it never travels through a job payload or a log (jobs pass 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -31,7 +33,13 @@ CATEGORY_LABELS = {
 
 
 def render_html(
-    record: HouseholdRecord, quarter: str, start: date, end: date, *, masked_name: str = ""
+    record: HouseholdRecord,
+    quarter: str,
+    start: date,
+    end: date,
+    *,
+    masked_name: str = "",
+    code_tail: str = "",
 ) -> str:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"])
@@ -46,16 +54,61 @@ def render_html(
         kinds=KIND_LABELS,
         categories=CATEGORY_LABELS,
         masked_name=masked_name,
+        code_tail=code_tail,
     )
 
 
 def render_pdf(
-    record: HouseholdRecord, quarter: str, start: date, end: date, *, masked_name: str = ""
+    record: HouseholdRecord,
+    quarter: str,
+    start: date,
+    end: date,
+    *,
+    masked_name: str = "",
+    code_tail: str = "",
 ) -> bytes:
     from weasyprint import HTML
 
     result = HTML(
-        string=render_html(record, quarter, start, end, masked_name=masked_name)
+        string=render_html(
+            record, quarter, start, end, masked_name=masked_name, code_tail=code_tail
+        )
     ).write_pdf()
+    assert isinstance(result, bytes)
+    return result
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One household's list in a combined print file."""
+
+    record: HouseholdRecord
+    masked_name: str
+    code_tail: str
+
+
+def render_combined_pdf(lists: Sequence[ListPage], quarter: str, start: date, end: date) -> bytes:
+    """Several households' lists in one PDF, in the given (print) order, each on new pages.
+
+    CPU work: call it off the event loop (``asyncio.to_thread``)."""
+    from weasyprint import HTML
+
+    documents = [
+        HTML(
+            string=render_html(
+                item.record,
+                quarter,
+                start,
+                end,
+                masked_name=item.masked_name,
+                code_tail=item.code_tail,
+            )
+        ).render()
+        for item in lists
+    ]
+    if not documents:
+        raise ValueError("no list to print")
+    pages = [page for document in documents for page in document.pages]
+    result = documents[0].copy(pages).write_pdf()
     assert isinstance(result, bytes)
     return result

@@ -6,11 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization, User
+from backend.core.pagination import capped_count
 from backend.fulfilment.models import (
     Delivery,
     DeliveryState,
@@ -175,18 +177,32 @@ async def org_feedback(
 
 
 async def disputed(
-    session: AsyncSession, paths: Sequence[str]
+    session: AsyncSession, paths: Sequence[str], state: DeliveryState = DeliveryState.DISPUTED
 ) -> Sequence[tuple[Delivery, Need, Organization]]:
+    """Deliveries in ``state`` (disputed: "not received"; recorded: waiting for confirmation)."""
     rows = await session.execute(
         select(Delivery, Need, Organization)
         .join(Fulfilment, Fulfilment.id == Delivery.fulfilment_id)
         .join(Need, Need.id == Fulfilment.need_id)
         .join(Organization, Organization.id == Fulfilment.organization_id)
-        .where(Delivery.state == DeliveryState.DISPUTED, in_subtrees(Need.region_code, paths))
+        .where(Delivery.state == state, in_subtrees(Need.region_code, paths))
         .order_by(Delivery.updated_at.desc())
         .limit(200)
     )
     return [(d, n, o) for d, n, o in rows.all()]
+
+
+async def count_deliveries(
+    session: AsyncSession, paths: Sequence[str], state: DeliveryState
+) -> int:
+    """Capped count of the deliveries in ``state`` under the caseworker's regions."""
+    query = (
+        select(Delivery.id)
+        .join(Fulfilment, Fulfilment.id == Delivery.fulfilment_id)
+        .join(Need, Need.id == Fulfilment.need_id)
+        .where(Delivery.state == state, in_subtrees(Need.region_code, paths))
+    )
+    return await session.scalar(capped_count(query)) or 0
 
 
 async def household_deliveries(
@@ -291,6 +307,31 @@ async def visits_of(session: AsyncSession, household_id: uuid.UUID) -> Sequence[
     return [(v, n) for v, n in rows.all()]
 
 
+def _visits_due(
+    query: Any, paths: Sequence[str], today: date, now: datetime, due_by: date | None
+) -> Any:
+    """Schedules overdue (``due_by`` None: next visit before today) or due from today to
+    ``due_by``, of households still served in the caseworker's regions."""
+    window = (
+        VisitSchedule.next_due < today
+        if due_by is None
+        else VisitSchedule.next_due.between(today, due_by)
+    )
+    return query.where(
+        window,
+        or_(VisitSchedule.ends_on.is_(None), VisitSchedule.ends_on >= today),
+        in_subtrees(Household.region_code, paths),
+        _still_served(now),
+    )
+
+
+async def count_visits(
+    session: AsyncSession, paths: Sequence[str], today: date, now: datetime, due_by: date | None
+) -> int:
+    query = select(VisitSchedule.id).join(Household, Household.id == VisitSchedule.household_id)
+    return await session.scalar(capped_count(_visits_due(query, paths, today, now, due_by))) or 0
+
+
 async def overdue(
     session: AsyncSession,
     paths: Sequence[str],
@@ -299,19 +340,18 @@ async def overdue(
     *,
     offset: int,
     limit: int,
+    due_by: date | None = None,
 ) -> tuple[Sequence[tuple[VisitSchedule, Household, str]], int]:
-    query = (
+    query = _visits_due(
         select(VisitSchedule, Household, Region.name)
         .join(Household, Household.id == VisitSchedule.household_id)
-        .join(Region, Region.code == Household.region_code)
-        .where(
-            VisitSchedule.next_due < today,
-            or_(VisitSchedule.ends_on.is_(None), VisitSchedule.ends_on >= today),
-            in_subtrees(Household.region_code, paths),
-            _still_served(now),  # type: ignore[arg-type]
-        )
+        .join(Region, Region.code == Household.region_code),
+        paths,
+        today,
+        now,
+        due_by,
     )
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = await session.scalar(capped_count(query)) or 0
     rows = await session.execute(query.order_by(VisitSchedule.next_due).offset(offset).limit(limit))
     return [(s, h, n) for s, h, n in rows.all()], total
 
@@ -362,20 +402,63 @@ async def list_with_path(
     return (row[0], row[1]) if row else None
 
 
-async def lists_under(
-    session: AsyncSession, root_path: str, quarter: str, *, offset: int, limit: int
-) -> tuple[Sequence[tuple[QuarterlyList, str]], int]:
+def _lists_query(root_paths: Sequence[str], quarter: str, pending: bool) -> Any:
     query = (
-        select(QuarterlyList, Region.name)
+        select(QuarterlyList, Region.name, Household.code_tail)
         .join(Household, Household.id == QuarterlyList.household_id)
         .join(Region, Region.code == Household.region_code)
-        .where(QuarterlyList.quarter == quarter, in_subtrees(Household.region_code, [root_path]))
+        .where(QuarterlyList.quarter == quarter, in_subtrees(Household.region_code, root_paths))
     )
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.execute(
-        query.order_by(Region.path, QuarterlyList.created_at).offset(offset).limit(limit)
+    if pending:
+        query = query.where(
+            QuarterlyList.generated_at.is_not(None), QuarterlyList.handed_over_at.is_(None)
+        )
+    return query
+
+
+# print order: community by community (region path), each household in registration order,
+# the order the batch generated them in (household_ids_under)
+_PRINT_ORDER = (Region.path, Household.created_at, Household.id)
+
+
+async def lists_under(
+    session: AsyncSession,
+    root_path: str,
+    quarter: str,
+    *,
+    offset: int,
+    limit: int,
+    pending: bool = False,
+) -> tuple[Sequence[tuple[QuarterlyList, str, str | None]], int]:
+    """A region's lists of the quarter, in print order: (list, community name, code tail)."""
+    query = _lists_query([root_path], quarter, pending)
+    total = await session.scalar(capped_count(query)) or 0
+    rows = await session.execute(query.order_by(*_PRINT_ORDER).offset(offset).limit(limit))
+    return [(q, n, t) for q, n, t in rows.all()], total
+
+
+async def lists_to_print(
+    session: AsyncSession, root_path: str, quarter: str, *, limit: int
+) -> Sequence[QuarterlyList]:
+    """The generated lists of a region and quarter, in print order (for one combined PDF)."""
+    query = _lists_query([root_path], quarter, False).where(QuarterlyList.file_path.is_not(None))
+    rows = await session.execute(query.order_by(*_PRINT_ORDER).limit(limit))
+    return [q for q, _, _ in rows.all()]
+
+
+async def count_lists_pending(session: AsyncSession, paths: Sequence[str], quarter: str) -> int:
+    """Lists of the quarter generated but not yet handed over, under the caseworker's regions."""
+    query = (
+        select(QuarterlyList.id)
+        .join(Household, Household.id == QuarterlyList.household_id)
+        .where(
+            QuarterlyList.quarter == quarter,
+            QuarterlyList.generated_at.is_not(None),
+            QuarterlyList.handed_over_at.is_(None),
+            in_subtrees(Household.region_code, paths),
+        )
     )
-    return [(q, n) for q, n in rows.all()], total
+    return await session.scalar(capped_count(query)) or 0
 
 
 async def coverage(

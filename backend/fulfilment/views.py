@@ -5,7 +5,7 @@ phone-first self-service page (/my) opened with its 幸福码 and PIN."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from typing import Annotated, Any
 
@@ -512,11 +512,22 @@ class CaseworkerViews(Controller):
     guards = [caseworker_only]  # noqa: RUF012 - Litestar API
 
     @get("/disputes")
-    async def disputes(self, request: Request[Any, Any, Any], db: DB) -> Template:
+    async def disputes(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        state_: Annotated[str, QueryParameter(name="state", max_length=20)] = "disputed",
+    ) -> Template:
+        """Deliveries reported not received (default), or ``?state=recorded``: deliveries
+        waiting for the household's confirmation."""
         user = require_user(request)
-        rows = await repo.disputed(db, households.caseworker_paths(user))
+        state = DeliveryState.RECORDED if state_ == "recorded" else DeliveryState.DISPUTED
+        rows = await repo.disputed(db, households.caseworker_paths(user), state)
         return page(
-            request, "fulfilment/disputes.html", rows=[(d, need_summary(n), o) for d, n, o in rows]
+            request,
+            "fulfilment/disputes.html",
+            rows=[(d, need_summary(n), o) for d, n, o in rows],
+            state=state.value,
         )
 
     async def _household(
@@ -585,17 +596,25 @@ class CaseworkerViews(Controller):
 
     @get("/visits/overdue")
     async def overdue(
-        self, request: Request[Any, Any, Any], db: DB, page_no: PageNo = 1
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        page_no: PageNo = 1,
+        due: Annotated[str, QueryParameter(max_length=10)] = "",
     ) -> Template:
+        """Overdue visits, or ``?due=soon``: visits due within the next week."""
         user = require_user(request)
         pager = Page(number=page_no, size=30)
+        today = service.today_local()
+        soon = due == "soon"
         rows, total = await repo.overdue(
             db,
             households.caseworker_paths(user),
-            service.today_local(),
+            today,
             utcnow(),
             offset=pager.offset,
             limit=pager.size,
+            due_by=today + timedelta(days=service.VISITS_DUE_DAYS) if soon else None,
         )
         return page(
             request,
@@ -603,7 +622,8 @@ class CaseworkerViews(Controller):
             fragment="fulfilment/_overdue.html",
             rows=rows,
             pager=pager.with_total(total),
-            today=service.today_local(),
+            today=today,
+            soon=soon,
         )
 
     async def _quarterly(
@@ -613,6 +633,8 @@ class CaseworkerViews(Controller):
         region: str | None,
         quarter: str | None,
         page_no: int = 1,
+        *,
+        pending: bool = False,
         **extra: Any,
     ) -> Template:
         user = require_user(request)
@@ -626,8 +648,9 @@ class CaseworkerViews(Controller):
         )
         pager = Page(number=page_no, size=30)
         rows, total = await repo.lists_under(
-            db, chosen.path, quarter, offset=pager.offset, limit=pager.size
+            db, chosen.path, quarter, offset=pager.offset, limit=pager.size, pending=pending
         )
+        names = await households.masked_head_names(db, [q.household_id for q, _, _ in rows])
         return page(
             request,
             "fulfilment/quarterly.html",
@@ -635,8 +658,12 @@ class CaseworkerViews(Controller):
             regions=regions,
             region=chosen,
             quarter=quarter,
+            pending=pending,
             coverage=await repo.coverage(db, chosen.path, quarter, utcnow()),
-            rows=rows,
+            rows=[
+                (q, region_name, names.get(q.household_id, ""), tail)
+                for q, region_name, tail in rows
+            ],
             pager=pager.with_total(total),
             **extra,
         )
@@ -646,11 +673,35 @@ class CaseworkerViews(Controller):
         self,
         request: Request[Any, Any, Any],
         db: DB,
+        *,
         region: FromQuery[str | None] = None,
         quarter: FromQuery[str | None] = None,
         page_no: PageNo = 1,
+        pending: Annotated[str, QueryParameter(max_length=1)] = "",
     ) -> Template:
-        return await self._quarterly(request, db, region, quarter, page_no)
+        """The quarter's coverage and lists; ``?pending=1``: only lists not handed over yet."""
+        return await self._quarterly(request, db, region, quarter, page_no, pending=pending == "1")
+
+    @get("/quarterly/print")
+    async def print_lists(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        region: Annotated[str, QueryParameter(max_length=20)],
+        quarter: Annotated[str, QueryParameter(max_length=7)],
+    ) -> Response[bytes]:
+        """One PDF of every generated list of a community for the quarter, in print order."""
+        data = await lists.combined_pdf(
+            db, require_user(request), region_code=region, quarter=quarter
+        )
+        return Response(
+            data,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'inline; filename="xingfu-{quarter}-{region}.pdf"',
+                "Cache-Control": "private, no-store",
+            },
+        )
 
     @post("/quarterly/batches")
     async def start(self, request: Request[Any, Any, Any], db: DB, data: Form) -> Redirect:

@@ -103,9 +103,9 @@ class HouseholdsAPI(Controller):
             db,
             service.caseworker_paths(user),
             today=service.today_local(),
-            category=cat,
-            verification=verification or None,
-            community=community or None,
+            filters=repo.HouseholdFilter(
+                category=cat, verification=verification or None, community=community or None
+            ),
             offset=pager.offset,
             limit=pager.size,
         )

@@ -44,6 +44,7 @@ __all__ = [
     "Consent",
     "ConsentPurpose",
     "Household",
+    "HouseholdNameToken",
     "HouseholdStatus",
     "MemberFlag",
     "Referral",
@@ -60,6 +61,8 @@ class Household(UUIDPrimaryKey, Timestamps, Base):
     id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
     id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # blind index of the normalized phone (backend.households.blind), for the registry search
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     member_ages: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), default=list)
     flags: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
@@ -76,12 +79,26 @@ class Household(UUIDPrimaryKey, Timestamps, Base):
     code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     pin_hash: Mapped[str | None] = mapped_column(String(200))
     code_issued_at: Mapped[datetime | None]
+    # the code's last four characters, printed on the quarterly list so a caseworker can tell
+    # two households of one name apart (45 of the code's 60 random bits stay unknown)
+    code_tail: Mapped[str | None] = mapped_column(String(4))
     registered_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy API
     # the caseworker list's order (newest first), so a page reads its rows from an index
     __table_args__ = (Index("ix_households_created_at_id", "created_at", "id"),)
+
+
+class HouseholdNameToken(Base):
+    """Blind index of the head's name: HMAC of each two-character token (backend.households.blind)."""
+
+    __tablename__ = "household_name_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("households.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class Verification(UUIDPrimaryKey, Timestamps, Base):

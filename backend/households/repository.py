@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import false, func, or_, select, tuple_
+from sqlalchemy import delete, exists, false, func, insert, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.pagination import capped_count
@@ -17,6 +18,7 @@ from backend.households.models import (
     Consent,
     ConsentPurpose,
     Household,
+    HouseholdNameToken,
     HouseholdStatus,
     KAnonCell,
     Referral,
@@ -30,6 +32,14 @@ from backend.regions.repository import in_subtrees
 
 async def household(session: AsyncSession, household_id: uuid.UUID) -> Household | None:
     return await session.get(Household, household_id)
+
+
+async def households_by_ids(
+    session: AsyncSession, household_ids: Sequence[uuid.UUID]
+) -> Sequence[Household]:
+    return (
+        await session.scalars(select(Household).where(Household.id.in_(list(household_ids))))
+    ).all()
 
 
 async def household_with_path(
@@ -74,14 +84,71 @@ async def region_names(
     return {r[0]: (r[1], r[2]) for r in rows.all()}
 
 
+@dataclass(frozen=True)
+class HouseholdFilter:
+    """The caseworker list's filters and the registry search (hashes only, never a value)."""
+
+    category: AssistanceCategory | None = None
+    verification: str | None = None  # valid | lapsed | none | expiring (within EXPIRING_DAYS)
+    consent: str | None = None  # "none": no active consent to publish needs
+    status: HouseholdStatus | None = None
+    community: str | None = None
+    id_hash: str | None = None
+    phone_hash: str | None = None
+    name_hashes: tuple[str, ...] = ()
+
+
+EXPIRING_DAYS = 30
+
+
+def _filtered(query: Any, f: HouseholdFilter, today: date) -> Any:
+    if f.category is not None:
+        query = query.where(Household.category == f.category)
+    if f.status is not None:
+        query = query.where(Household.status == f.status)
+    if f.verification == "valid":
+        query = query.where(Household.verified_until >= today)
+    elif f.verification == "lapsed":
+        query = query.where(Household.verified_until < today)
+    elif f.verification == "none":
+        query = query.where(Household.verified_until.is_(None))
+    elif f.verification == "expiring":
+        query = query.where(
+            Household.verified_until >= today,
+            Household.verified_until <= today + timedelta(days=EXPIRING_DAYS),
+        )
+    if f.consent == "none":
+        query = query.where(
+            ~exists().where(
+                Consent.household_id == Household.id,
+                Consent.purpose == ConsentPurpose.PUBLISH_NEEDS,
+                Consent.withdrawn_at.is_(None),
+            ),
+            Household.status == HouseholdStatus.ACTIVE,
+        )
+    if f.id_hash is not None:
+        query = query.where(Household.id_number_hash == f.id_hash)
+    if f.phone_hash is not None:
+        query = query.where(Household.phone_hash == f.phone_hash)
+    if f.name_hashes:
+        wanted = sorted(set(f.name_hashes))
+        query = query.where(
+            Household.id.in_(
+                select(HouseholdNameToken.household_id)
+                .where(HouseholdNameToken.token_hash.in_(wanted))
+                .group_by(HouseholdNameToken.household_id)
+                .having(func.count() == len(wanted))
+            )
+        )
+    return query
+
+
 async def list_households(
     session: AsyncSession,
     root_paths: Sequence[str],
     *,
     today: date,
-    category: AssistanceCategory | None = None,
-    verification: str | None = None,
-    community: str | None = None,
+    filters: HouseholdFilter = HouseholdFilter(),
     offset: int = 0,
     limit: int = 20,
 ) -> tuple[Sequence[tuple[Household, str]], int]:
@@ -90,16 +157,11 @@ async def list_households(
         .join(Region, Region.code == Household.region_code)
         .where(in_subtrees(Household.region_code, root_paths))
     )
-    if category is not None:
-        query = query.where(Household.category == category)
-    if verification == "valid":
-        query = query.where(Household.verified_until >= today)
-    elif verification == "lapsed":
-        query = query.where(Household.verified_until < today)
-    elif verification == "none":
-        query = query.where(Household.verified_until.is_(None))
-    if community:
-        sub = (await session.scalars(select(Region.path).where(Region.code == community))).first()
+    query = _filtered(query, filters, today)
+    if filters.community:
+        sub = (
+            await session.scalars(select(Region.path).where(Region.code == filters.community))
+        ).first()
         query = query.where(in_subtrees(Household.region_code, [sub] if sub else []))
     total = await session.scalar(capped_count(query)) or 0
     rows = await session.execute(
@@ -107,6 +169,42 @@ async def list_households(
         query.order_by(Household.created_at.desc(), Household.id.desc()).offset(offset).limit(limit)
     )
     return [(h, name) for h, name in rows.all()], total
+
+
+async def count_households(
+    session: AsyncSession, root_paths: Sequence[str], today: date, filters: HouseholdFilter
+) -> int:
+    """How many of the caseworker's households pass ``filters`` (capped at COUNT_CAP + 1)."""
+    query = select(Household.id).where(in_subtrees(Household.region_code, root_paths))
+    return await session.scalar(capped_count(_filtered(query, filters, today))) or 0
+
+
+async def replace_name_tokens(
+    session: AsyncSession, household_id: uuid.UUID, token_hashes: Sequence[str]
+) -> None:
+    """The household's name blind index, replaced (backend.households.blind)."""
+    await session.execute(
+        delete(HouseholdNameToken).where(HouseholdNameToken.household_id == household_id)
+    )
+    if token_hashes:
+        await session.execute(
+            insert(HouseholdNameToken),
+            [{"token_hash": t, "household_id": household_id} for t in sorted(set(token_hashes))],
+        )
+
+
+async def count_new_referrals(session: AsyncSession, root_paths: Sequence[str]) -> int:
+    return (
+        await session.scalar(
+            capped_count(
+                select(Referral.id).where(
+                    in_subtrees(Referral.region_code, root_paths),
+                    Referral.state == ReferralState.NEW,
+                )
+            )
+        )
+        or 0
+    )
 
 
 async def count_lapsed(session: AsyncSession, root_paths: Sequence[str], today: date) -> int:

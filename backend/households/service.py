@@ -23,7 +23,7 @@ import calendar
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -42,6 +42,7 @@ from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimi
 from backend.core.i18n import N_, get_translations
 from backend.core.keys import get_keys
 from backend.core.repository import get_by_id
+from backend.households import blind
 from backend.households import code as household_code
 from backend.households import repository as repo
 from backend.households.models import (
@@ -50,6 +51,7 @@ from backend.households.models import (
     Consent,
     ConsentPurpose,
     Household,
+    HouseholdStatus,
     MemberFlag,
     Referral,
     ReferralState,
@@ -58,6 +60,12 @@ from backend.households.models import (
 from backend.households.pinguard import LOCK_SECONDS, PinGuard
 
 # Read queries other domains may call (their only way into this domain's repository).
+from backend.households.repository import (
+    EXPIRING_DAYS as EXPIRING_DAYS,
+)
+from backend.households.repository import (
+    HouseholdFilter as HouseholdFilter,
+)
 from backend.households.repository import (
     by_code_hash as by_code_hash,
 )
@@ -270,6 +278,7 @@ async def register(session: AsyncSession, user: CurrentUser, data: HouseholdIn) 
         id_number_enc=_enc("id_number", clean.id_number),
         id_number_hash=digest,
         phone_enc=_enc("phone", clean.phone),
+        phone_hash=blind.phone_hash(clean.phone) or None,
         address_enc=_enc("address", clean.address),
         member_ages=clean.ages,
         flags=clean.flags,
@@ -282,6 +291,7 @@ async def register(session: AsyncSession, user: CurrentUser, data: HouseholdIn) 
         await session.flush()
     except IntegrityError as exc:  # a concurrent registration of the same ID number
         raise Conflict(N_("This ID number is registered already."), code="duplicate_id") from exc
+    await repo.replace_name_tokens(session, household.id, blind.name_token_hashes(clean.head_name))
     await record_change(
         session,
         actor=actor_of(user),
@@ -328,6 +338,7 @@ async def update(
     household.id_number_enc = _enc("id_number", clean.id_number) or b""
     household.id_number_hash = digest
     household.phone_enc = _enc("phone", clean.phone)
+    household.phone_hash = blind.phone_hash(clean.phone) or None
     household.address_enc = _enc("address", clean.address)
     household.region_code = region.code
     household.member_ages = clean.ages
@@ -340,6 +351,10 @@ async def update(
         await session.flush()
     except IntegrityError as exc:
         raise Conflict(N_("This ID number is registered already."), code="duplicate_id") from exc
+    if "head_name" in changed:
+        await repo.replace_name_tokens(
+            session, household.id, blind.name_token_hashes(clean.head_name)
+        )
     await record_change(
         session,
         actor=actor_of(user),
@@ -350,6 +365,106 @@ async def update(
         detail={"personal_fields_changed": changed},
     )
     return household
+
+
+# ---------------------------------------------------------------- registry search
+
+
+def blind_index_of(head_name_enc: bytes | None, phone_enc: bytes | None) -> tuple[str, list[str]]:
+    """(phone hash, name token hashes) of stored ciphertext: for the backfill migration."""
+    phone = _dec("phone", phone_enc)
+    return blind.phone_hash(phone), blind.name_token_hashes(_dec("head_name", head_name_enc))
+
+
+SEARCH_KINDS = ("id_number", "phone", "name")
+
+
+@dataclass(frozen=True)
+class RegistryQuery:
+    """What the caseworker typed and chose; ``text`` is an ID number, a phone or a name."""
+
+    text: str = ""
+    category: AssistanceCategory | None = None
+    verification: str | None = None
+    consent: str | None = None
+    status: HouseholdStatus | None = None
+    community: str | None = None
+
+
+def search_kind(text: str) -> str:
+    """Which index a search text goes to: a valid ID number, else a phone number, else a name."""
+    if is_valid_id(text):
+        return "id_number"
+    try:
+        normalize_phone(text)
+    except ValueError:
+        return "name"
+    return "phone"
+
+
+def registry_filter(query: RegistryQuery) -> tuple[repo.HouseholdFilter, str | None]:
+    """The repository filter of a search (hashes only) and which index it used (None: none)."""
+    base = repo.HouseholdFilter(
+        category=query.category,
+        verification=query.verification,
+        consent=query.consent,
+        status=query.status,
+        community=query.community,
+    )
+    text = query.text.strip()
+    if not text:
+        return base, None
+    kind = search_kind(text)
+    if kind == "id_number":
+        return replace(base, id_hash=id_hash(text)), kind
+    if kind == "phone":
+        return replace(base, phone_hash=blind.phone_hash(normalize_phone(text))), kind
+    hashes = blind.name_query_hashes(text)
+    if hashes is None:
+        raise Invalid(
+            N_("Type at least two characters of the name, the full ID number or a phone number."),
+            code="query_too_short",
+            fields={"q": "too_short"},
+        )
+    return replace(base, name_hashes=tuple(hashes)), kind
+
+
+async def search_households(
+    session: AsyncSession, user: CurrentUser, query: RegistryQuery, *, offset: int, limit: int
+) -> tuple[Sequence[tuple[Household, str]], int, str | None]:
+    """The caseworker's households matching ``query`` (rows still masked by the caller's
+    :func:`masked`). A search by ID number, phone or name is audited with its kind, never its
+    text."""
+    filters, kind = registry_filter(query)
+    rows, total = await repo.list_households(
+        session,
+        caseworker_paths(user),
+        today=today_local(),
+        filters=filters,
+        offset=offset,
+        limit=limit,
+    )
+    if kind is not None:
+        await record(
+            session,
+            actor=actor_of(user),
+            action="household.searched",
+            object_type="user",
+            object_id=user.id,
+            detail={"by": kind, "found": min(total, 1000)},
+        )
+    return rows, total, kind
+
+
+async def count_households(
+    session: AsyncSession, user: CurrentUser, filters: repo.HouseholdFilter
+) -> int:
+    """A capped count of the caseworker's households passing ``filters`` (start page)."""
+    return await repo.count_households(session, caseworker_paths(user), today_local(), filters)
+
+
+async def count_new_referrals(session: AsyncSession, user: CurrentUser) -> int:
+    return await repo.count_new_referrals(session, caseworker_paths(user))
 
 
 # ---------------------------------------------------------------- masking, reveal, export
@@ -439,9 +554,9 @@ async def export_csv(
         session,
         caseworker_paths(user),
         today=today_local(),
-        category=category,
-        verification=verification,
-        community=community,
+        filters=repo.HouseholdFilter(
+            category=category, verification=verification, community=community
+        ),
         limit=EXPORT_LIMIT,
     )
     translations = get_translations(locale)
@@ -818,6 +933,7 @@ async def _issue(session: AsyncSession, user: CurrentUser, household: Household)
     code = household_code.generate()
     pin = f"{secrets.randbelow(1_000_000):06d}"
     household.code_hash = household_code.code_hash(code)
+    household.code_tail = code[-4:]
     household.pin_hash = await asyncio.to_thread(hash_password, pin)
     household.code_issued_at = utcnow()
     await record_change(
@@ -1165,3 +1281,24 @@ async def masked_head_name(session: AsyncSession, household_id: uuid.UUID) -> st
     if found is None:
         raise NotFound(N_("Household not found."))
     return masked(found)["head_name"]
+
+
+async def list_label(session: AsyncSession, household_id: uuid.UUID) -> tuple[str, str]:
+    """What a printed quarterly list names a household by: the head's masked name and the last
+    four characters of its 幸福码 ("" when the code predates stored tails)."""
+    found = await repo.household(session, household_id)
+    if found is None:
+        raise NotFound(N_("Household not found."))
+    return masked(found)["head_name"], found.code_tail or ""
+
+
+async def masked_head_names(
+    session: AsyncSession, household_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The heads' masked names of several households at once (a page of quarterly lists)."""
+    if not household_ids:
+        return {}
+    return {
+        h.id: mask_name(_dec("head_name", h.head_name_enc))
+        for h in await repo.households_by_ids(session, household_ids)
+    }

@@ -6,8 +6,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
@@ -29,7 +31,12 @@ from backend.households import code as household_code
 from backend.households import repository as repo
 from backend.households import service
 from backend.households.cards import Card, CardStore, office_phone
-from backend.households.models import AssistanceCategory, MemberFlag, ReferralState
+from backend.households.models import (
+    AssistanceCategory,
+    HouseholdStatus,
+    MemberFlag,
+    ReferralState,
+)
 from backend.households.qr import qr_svg
 from backend.households.schemas import DIMENSIONS, PERSONAL_FIELDS, HouseholdIn
 from backend.needs import service as needs_service
@@ -158,6 +165,7 @@ def _shown_count(count: int) -> int | str:
     return f"{COUNT_CAP}+" if count > COUNT_CAP else count
 
 
+VERIFICATION_FILTERS = ("valid", "lapsed", "none", "expiring")
 FILTER_REGIONS_MAX = 400
 # finest first: a county caseworker filters by township or community; a province-wide one by
 # city or county (a dropdown of the province's ~14,000 communities would be unusable and slow)
@@ -196,6 +204,102 @@ async def _detail_context(
     }
 
 
+def _remember_block(
+    request: Request[Any, Any, Any], need_id: uuid.UUID, reason: str
+) -> BackgroundTask:
+    """Note the refusal for the start page in a transaction of its own, run after the response:
+    this request rolls back with its 4xx first, releasing the need's row lock."""
+    runtime = runtime_of(request.app.state)
+    user = require_user(request)
+
+    async def remember() -> None:
+        async with runtime.transaction() as session:
+            await needs_service.mark_publish_blocked(session, user, need_id, reason)
+
+    return BackgroundTask(remember)
+
+
+SEARCH_RESULTS = 50
+
+
+async def _registry(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    raw: dict[str, str],
+    *,
+    text: str,
+    page_no: int,
+    size: int = 20,
+) -> Template:
+    user = require_user(request)
+    paths = service.caseworker_paths(user)
+    pager = Page(number=page_no, size=size)
+    category, status = raw.get("category", ""), raw.get("status", "")
+    query = service.RegistryQuery(
+        text=text,
+        category=AssistanceCategory(category)
+        if category in {c.value for c in AssistanceCategory}
+        else None,
+        verification=raw.get("verification")
+        if raw.get("verification") in VERIFICATION_FILTERS
+        else None,
+        consent="none" if raw.get("consent") == "none" else None,
+        status=HouseholdStatus(status) if status in {s.value for s in HouseholdStatus} else None,
+        community=raw.get("community") or None,
+    )
+    filters = {
+        "q": text,
+        "category": category if query.category else "",
+        "verification": query.verification or "",
+        "consent": query.consent or "",
+        "status": status if query.status else "",
+        "community": raw.get("community", ""),
+    }
+    context: dict[str, Any] = {
+        "filters": filters,
+        "filter_regions": await _filter_regions(db, paths),
+        "categories": list(AssistanceCategory),
+        "lapsed": _shown_count(
+            await service.count_households(db, user, service.HouseholdFilter(verification="lapsed"))
+        ),
+        "new_referrals": _shown_count(await service.count_new_referrals(db, user)),
+    }
+    try:
+        rows, total, kind = await service.search_households(
+            db, user, query, offset=pager.offset, limit=pager.size
+        )
+    except DomainError as exc:
+        return page(
+            request,
+            "households/list.html",
+            fragment="households/_list.html",
+            status_code=exc.status_code,
+            items=[],
+            pager=pager.with_total(0),
+            base_url="/households",
+            search_kind=None,
+            **context,
+            **error_context(exc),
+        )
+    items = [
+        (h, name, service.masked(h), service.verification_state(h.verified_until))
+        for h, name in rows
+    ]
+    # pages of a filtered list are GET links; a search shows its first SEARCH_RESULTS rows
+    query_string = urlencode([(k, v) for k, v in filters.items() if v and k != "q"])
+    return page(
+        request,
+        "households/list.html",
+        fragment="households/_list.html",
+        items=items,
+        pager=pager.with_total(total if kind is None else min(total, pager.size)),
+        more=total - len(items) if kind is not None else 0,
+        base_url="/households" + (f"?{query_string}" if query_string else ""),
+        search_kind=kind,
+        **context,
+    )
+
+
 class HouseholdViews(Controller):
     path = "/households"
     include_in_schema = False
@@ -209,55 +313,33 @@ class HouseholdViews(Controller):
         *,
         category: FromQuery[str] = "",
         verification: FromQuery[str] = "",
+        consent: FromQuery[str] = "",
+        status: FromQuery[str] = "",
         community: FromQuery[str] = "",
         page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> Template:
-        user = require_user(request)
-        paths = service.caseworker_paths(user)
-        pager = Page(number=page_no, size=20)
-        cat = (
-            AssistanceCategory(category)
-            if category in {c.value for c in AssistanceCategory}
-            else None
-        )
-        ver = verification if verification in {"valid", "lapsed", "none"} else None
-        rows, total = await repo.list_households(
-            db,
-            paths,
-            today=service.today_local(),
-            category=cat,
-            verification=ver,
-            community=community or None,
-            offset=pager.offset,
-            limit=pager.size,
-        )
-        items = [
-            (h, name, service.masked(h), service.verification_state(h.verified_until))
-            for h, name in rows
-        ]
-        query = "&".join(
-            f"{k}={v}"
-            for k, v in (
-                ("category", category),
-                ("verification", verification),
-                ("community", community),
-            )
-            if v
-        )
-        return page(
-            request,
-            "households/list.html",
-            fragment="households/_list.html",
-            items=items,
-            pager=pager.with_total(total),
-            filters={"category": category, "verification": verification, "community": community},
-            base_url="/households" + (f"?{query}" if query else ""),
-            lapsed=_shown_count(await repo.count_lapsed(db, paths, service.today_local())),
-            new_referrals=(await repo.referrals_for(db, paths, state=ReferralState.NEW, limit=1))[
-                1
-            ],
-            filter_regions=await _filter_regions(db, paths),
-            categories=list(AssistanceCategory),
+        """The registry: the caseworker's households, filtered; always masked. Searching by
+        ID number, phone or name is a POST (``search``): what is typed never enters a URL,
+        the browser history or an access log."""
+        filters = {
+            "category": category,
+            "verification": verification,
+            "consent": consent,
+            "status": status,
+            "community": community,
+        }
+        return await _registry(request, db, filters, text="", page_no=page_no)
+
+    @post("/search", name="household_search")
+    async def search(self, request: Request[Any, Any, Any], db: DB, data: Form) -> Template:
+        """Find households by ID number, phone or at least two characters of the head's name
+        (blind indexes, backend/households/blind.py), within the filters; results masked."""
+        filters = {
+            key: data.get(key, "")
+            for key in ("category", "verification", "consent", "status", "community")
+        }
+        return await _registry(
+            request, db, filters, text=data.get("q", "")[:100], page_no=1, size=SEARCH_RESULTS
         )
 
     @get("/new", name="household_new")
@@ -712,7 +794,7 @@ class HouseholdViews(Controller):
                 )
                 for field, text in (("title", need.title), ("body", need.body))
             }
-            return await self._need_page(
+            refused = await self._need_page(
                 request,
                 db,
                 need_id,
@@ -721,12 +803,17 @@ class HouseholdViews(Controller):
                 blocks=exc.blocks,
                 **error_context(exc),
             )
+            refused.background = _remember_block(request, need_id, "scanner")
+            return refused
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
-            return await self._need_page(
+            response = await self._need_page(
                 request, db, need_id, status_code=exc.status_code, **error_context(exc)
             )
+            if exc.code == "k_anonymity":
+                response.background = _remember_block(request, need_id, "k_anonymity")
+            return response
         return Redirect(f"/households/needs/{need_id}?saved=published", status_code=303)
 
     @post("/needs/{need_id:uuid}/withdraw")

@@ -116,6 +116,9 @@ class Need(UUIDPrimaryKey, Timestamps, Base):
         str_enum(NeedState), default=NeedState.DRAFT, index=True
     )
     hidden_reason: Mapped[str | None] = mapped_column(String(32))
+    # why the last try to publish this draft was refused ("scanner", "k_anonymity"), kept for the
+    # caseworker's start page; cleared by an edit or a successful publication
+    publish_blocked: Mapped[str | None] = mapped_column(String(16))
     public_region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     public_profile: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
     published_at: Mapped[datetime | None]
@@ -149,4 +152,11 @@ Index(
     Need.published_at.desc().nulls_last(),
     Need.id,
     postgresql_where=text(PUBLIC_WHERE),
+)
+# The caseworker start page's "drafts whose publication was refused", by region: only the few
+# blocked drafts are indexed.
+Index(
+    "ix_needs_publish_blocked_region",
+    Need.region_code,
+    postgresql_where=text("publish_blocked IS NOT NULL"),
 )

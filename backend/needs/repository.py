@@ -209,3 +209,32 @@ async def need_for_update(session: AsyncSession, need_id: Any) -> Need | None:
             .execution_options(populate_existing=True)
         )
     ).first()
+
+
+async def blocked_drafts(
+    session: AsyncSession, root_paths: Sequence[str], *, limit: int
+) -> tuple[Sequence[Need], int]:
+    """Drafts whose last publication try was refused (ix_needs_publish_blocked_region)."""
+    query = select(Need).where(
+        Need.publish_blocked.is_not(None),
+        Need.state == NeedState.DRAFT,
+        in_subtrees(Need.region_code, root_paths),
+    )
+    total = await session.scalar(capped_count(query)) or 0
+    rows = await session.scalars(query.order_by(Need.updated_at.desc()).limit(limit))
+    return rows.all(), total
+
+
+async def unclaimed_due(
+    session: AsyncSession, root_paths: Sequence[str], today: date, until: date, *, limit: int
+) -> tuple[Sequence[Need], int]:
+    """Published (unclaimed) needs with a deadline from today to ``until`` (ix_needs_state_deadline)."""
+    query = select(Need).where(
+        Need.state == NeedState.PUBLISHED,
+        Need.deadline >= today,
+        Need.deadline <= until,
+        in_subtrees(Need.region_code, root_paths),
+    )
+    total = await session.scalar(capped_count(query)) or 0
+    rows = await session.scalars(query.order_by(Need.deadline, Need.id).limit(limit))
+    return rows.all(), total

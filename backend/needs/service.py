@@ -17,13 +17,15 @@ Every state change goes through :func:`backend.needs.states.transition` (audit +
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.identity import CurrentUser
-from backend.audit.service import Actor
+from backend.accounts.models import Role
+from backend.audit.service import Actor, record
 from backend.config import get_settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
@@ -81,6 +83,9 @@ async def public_progress(session: AsyncSession, need_id: uuid.UUID) -> NeedProg
         kind = taxonomy.get(need.item_kind)
         kind_unit = kind.default_unit if kind is not None else ""
     return progress_of(need, kind_unit)
+
+
+DUE_SOON_DAYS = 14
 
 
 def _actor(user: CurrentUser) -> Actor:
@@ -191,6 +196,7 @@ async def update_draft(
         )
     for key, value in (await _clean(session, data, need.region_code)).items():
         setattr(need, key, value)
+    need.publish_blocked = None  # edited: the start page stops listing it until the next try
     await record_change(
         session,
         actor=_actor(user),
@@ -281,6 +287,7 @@ async def publish(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID) 
     need.public_profile = public_profile_json(result)
     need.published_at = utcnow()
     need.hidden_reason = None
+    need.publish_blocked = None
     await transition(
         session,
         need,
@@ -351,3 +358,53 @@ async def expire_overdue(session: AsyncSession, today: date | None = None) -> in
         await transition(session, need, NeedState.EXPIRED, actor=Actor.system(), reason="deadline")
         count += 1
     return count
+
+
+PUBLISH_BLOCKS = ("scanner", "k_anonymity")
+
+
+async def mark_publish_blocked(
+    session: AsyncSession, user: CurrentUser, need_id: uuid.UUID, reason: str
+) -> None:
+    """Remember that publishing this draft was refused (the personal-data scanner, or too few
+    households alike for k-anonymity), for the caseworker's start page.
+
+    Called by the publish view in a transaction of its own: the refused request rolls back, this
+    note stays. Audited (the reason only)."""
+    if reason not in PUBLISH_BLOCKS:
+        raise ValueError(reason)
+    need, _ = await need_for(session, user, need_id, lock=True)
+    if need.state != NeedState.DRAFT:
+        return
+    need.publish_blocked = reason
+    await record(
+        session,
+        actor=_actor(user),
+        action="need.publish_refused",
+        object_type="need",
+        object_id=need.id,
+        region_code=need.region_code,
+        detail={"reason": reason},
+    )
+    await session.flush()
+
+
+async def blocked_drafts(
+    session: AsyncSession, user: CurrentUser, *, limit: int = 50
+) -> tuple[Sequence[Need], int]:
+    """Drafts in the caseworker's regions whose publication was refused (newest first)."""
+    return await repo.blocked_drafts(session, user.region_paths(Role.CASEWORKER), limit=limit)
+
+
+async def needs_due_soon(
+    session: AsyncSession, user: CurrentUser, *, days: int = DUE_SOON_DAYS, limit: int = 50
+) -> tuple[Sequence[Need], int]:
+    """Published needs nobody has claimed whose deadline is within ``days`` (soonest first)."""
+    today = households.today_local()
+    return await repo.unclaimed_due(
+        session,
+        user.region_paths(Role.CASEWORKER),
+        today,
+        today + timedelta(days=days),
+        limit=limit,
+    )
