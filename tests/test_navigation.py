@@ -60,6 +60,10 @@ UNLINKED_ALL: dict[str, str] = {
     "/donations/{donation_id:uuid}/success": "the return address of Stripe Checkout",
     "/donations/{donation_id:uuid}/cancel": "the return address of Stripe Checkout (cancelled)",
     "/photos/{name:str}": "a project photo, embedded once a project has one (the demo has none)",
+    "/projects/{project_id:uuid}/needs/candidates": (
+        "the need picker's search (a GET form on the project's manage box, and its htmx results)"
+    ),
+    "/audit/verify": "the chain check, started by the verify form (GET) on the audit log page",
     "/donations/manage": (
         "an organization's donation management: linked from the profile page for members of an "
         "approved organization (empty for anyone else)"
@@ -113,6 +117,7 @@ UNLINKED["admin"] = dict.fromkeys(
         "/coordination/matches/{match_id:uuid}/reassign",
         "/dev/mailbox",
         "/org/{org_id:uuid}",
+        "/org/{org_id:uuid}/bank-account",
         "/org/{org_id:uuid}/hours",
         "/org/{org_id:uuid}/members",
         "/org/{org_id:uuid}/needs",
