@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import backend.donations.handlers
 import backend.grievance.handlers
-import backend.matches.figures
 import backend.matches.handlers
 import backend.notifications.handlers
 import backend.search.handlers

@@ -2,7 +2,7 @@
 
 Each household and each need has a *contribution*: the cells of ``fairness_cells`` it counts
 in (an active household: its county's ``households`` cell and the days of its two latest accepted
-matches; a published need: the day it was published). The outbox handlers below recompute the
+matches; a published need: the day it was published). The outbox handlers (``backend/matches/handlers.py``) recompute the
 contribution of the object an event is about from the database, compare it with the stored one
 (``fairness_households`` / ``fairness_needs``, row-locked so two jobs about one object take turns)
 and add the difference to the cells. Recomputing rather than replaying the event makes a handler
@@ -24,9 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.events import HandlerContext, subscribe
 from backend.matches import repository as repo
-from backend.outbox.models import OutboxEvent
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 Cell = tuple[str, str, date]
@@ -99,22 +97,5 @@ async def rebuild(session: AsyncSession) -> None:
     await repo.rebuild_fairness(session)
 
 
-@subscribe("household.*")
-async def on_household(ctx: HandlerContext, event: OutboxEvent) -> None:
-    if event.aggregate_type == "household":
-        await refresh_household(ctx.session, event.aggregate_id)
-
-
-@subscribe("need.*")
-async def on_need(ctx: HandlerContext, event: OutboxEvent) -> None:
-    if event.aggregate_type == "need":
-        await refresh_need(ctx.session, event.aggregate_id)
-
-
-@subscribe("match.*")
-async def on_match(ctx: HandlerContext, event: OutboxEvent) -> None:
-    if event.aggregate_type != "match":
-        return
-    household_id = await repo.household_of_match(ctx.session, event.aggregate_id)
-    if household_id is not None:
-        await refresh_household(ctx.session, household_id)
+async def household_of_match(session: AsyncSession, match_id: uuid.UUID) -> uuid.UUID | None:
+    return await repo.household_of_match(session, match_id)
