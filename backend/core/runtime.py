@@ -98,6 +98,15 @@ class Runtime:
         async with unit_of_work(self.sessionmaker) as session:
             yield session
 
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AppSession]:
+        """A session for reads outside any transaction (autocommit: no BEGIN and ROLLBACK
+        round trips), such as resolving the signed-in user on every request. Never write with it."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            async with self.sessionmaker(bind=conn) as session:
+                yield session
+
     async def close(self) -> None:
         from backend.wiring import stop_services
 

@@ -239,6 +239,22 @@ async def referrals_for(
     return [(r, n) for r, n in rows.all()], total
 
 
+async def count_referrals(
+    session: AsyncSession, root_paths: Sequence[str], *, state: ReferralState
+) -> int:
+    """Referrals in the subtrees in one state, capped like the lists (one statement)."""
+    return (
+        await session.scalar(
+            capped_count(
+                select(Referral.id).where(
+                    in_subtrees(Referral.region_code, root_paths), Referral.state == state
+                )
+            )
+        )
+        or 0
+    )
+
+
 async def referral_with_path(
     session: AsyncSession, referral_id: uuid.UUID, *, for_update: bool = False
 ) -> tuple[Referral, str] | None:
