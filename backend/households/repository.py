@@ -25,7 +25,7 @@ from backend.households.models import (
 )
 from backend.privacy.kanon import Cell
 from backend.regions.models import Region
-from backend.regions.repository import in_subtrees
+from backend.regions.repository import in_subtree_codes, in_subtrees
 
 
 async def household(session: AsyncSession, household_id: uuid.UUID) -> Household | None:
@@ -85,26 +85,28 @@ async def list_households(
     offset: int = 0,
     limit: int = 20,
 ) -> tuple[Sequence[tuple[Household, str]], int]:
-    query = (
-        select(Household, Region.name)
-        .join(Region, Region.code == Household.region_code)
-        .where(in_subtrees(Household.region_code, root_paths))
-    )
+    conditions = [in_subtree_codes(Household.region_code, root_paths)]
     if category is not None:
-        query = query.where(Household.category == category)
+        conditions.append(Household.category == category)
     if verification == "valid":
-        query = query.where(Household.verified_until >= today)
+        conditions.append(Household.verified_until >= today)
     elif verification == "lapsed":
-        query = query.where(Household.verified_until < today)
+        conditions.append(Household.verified_until < today)
     elif verification == "none":
-        query = query.where(Household.verified_until.is_(None))
+        conditions.append(Household.verified_until.is_(None))
     if community:
         sub = (await session.scalars(select(Region.path).where(Region.code == community))).first()
-        query = query.where(in_subtrees(Household.region_code, [sub] if sub else []))
-    total = await session.scalar(capped_count(query)) or 0
+        conditions.append(in_subtree_codes(Household.region_code, [sub] if sub else []))
+    # the count reads ids only: no region join, no row columns (a join made it scan regions)
+    total = await session.scalar(capped_count(select(Household.id).where(*conditions))) or 0
     rows = await session.execute(
         # newest first along ix_households_created_at_id
-        query.order_by(Household.created_at.desc(), Household.id.desc()).offset(offset).limit(limit)
+        select(Household, Region.name)
+        .join(Region, Region.code == Household.region_code)
+        .where(*conditions)
+        .order_by(Household.created_at.desc(), Household.id.desc())
+        .offset(offset)
+        .limit(limit)
     )
     return [(h, name) for h, name in rows.all()], total
 
@@ -115,7 +117,7 @@ async def count_lapsed(session: AsyncSession, root_paths: Sequence[str], today: 
         await session.scalar(
             capped_count(
                 select(Household.id).where(
-                    in_subtrees(Household.region_code, root_paths),
+                    in_subtree_codes(Household.region_code, root_paths),
                     Household.verified_until < today,
                 )
             )
@@ -247,7 +249,7 @@ async def count_referrals(
         await session.scalar(
             capped_count(
                 select(Referral.id).where(
-                    in_subtrees(Referral.region_code, root_paths), Referral.state == state
+                    in_subtree_codes(Referral.region_code, root_paths), Referral.state == state
                 )
             )
         )
