@@ -41,7 +41,7 @@ from backend.matches.models import (
 )
 from backend.needs.models import Need, NeedCategory, NeedState, Urgency
 from backend.regions.models import Region, RegionLevel
-from backend.regions.repository import in_subtrees
+from backend.regions.repository import in_subtree_codes, in_subtrees
 from backend.resources.models import Resource, ResourceState
 
 #: Matches that hold capacity of a need and an offer until they are accepted or closed.
@@ -346,7 +346,7 @@ async def coordinator_queue_by_need(
     """
     filters = [Match.state == MatchState.PROPOSED]
     if root_paths is not None:
-        filters.append(in_subtrees(Need.region_code, root_paths))
+        filters.append(in_subtree_codes(Need.region_code, root_paths))
     if category:
         filters.append(Need.category == category)
     if urgency is not None:
@@ -436,7 +436,9 @@ async def queue_filters(
                 .join(Need, Need.id == Match.need_id)
                 .where(Match.state == MatchState.PROPOSED)
                 .where(
-                    in_subtrees(Need.region_code, root_paths) if root_paths is not None else true()
+                    in_subtree_codes(Need.region_code, root_paths)
+                    if root_paths is not None
+                    else true()
                 )
             )
         )
