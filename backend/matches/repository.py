@@ -493,14 +493,16 @@ async def unmatched_emergencies(
     open_match = (
         select(Match.id).where(Match.need_id == Need.id, Match.state.in_(OPEN_STATES)).exists()
     )
-    query = select(Need).where(
-        Need.state == NeedState.PUBLISHED, Need.urgency == Urgency.EMERGENCY, ~open_match
-    )
+    conditions = [Need.state == NeedState.PUBLISHED, Need.urgency == Urgency.EMERGENCY, ~open_match]
     if root_paths is not None:
-        query = query.where(in_subtrees(Need.region_code, root_paths))
-    total = await session.scalar(capped_count(query)) or 0
+        conditions.append(in_subtree_codes(Need.region_code, root_paths))
+    # the count reads ids only; the page reads its rows
+    total = await session.scalar(capped_count(select(Need.id).where(*conditions))) or 0
     rows = await session.scalars(
-        query.order_by(Need.published_at.asc().nulls_last(), Need.id).limit(limit)
+        select(Need)
+        .where(*conditions)
+        .order_by(Need.published_at.asc().nulls_last(), Need.id)
+        .limit(limit)
     )
     return rows.all(), total
 

@@ -150,3 +150,11 @@ Index(
     Need.id,
     postgresql_where=text(PUBLIC_WHERE),
 )
+# Published emergencies by region, in waiting order (the fairness page's "emergencies without a
+# match", backend.matches.repository.unmatched_emergencies): a city's few hundred, not its needs.
+Index(
+    "ix_needs_published_emergencies",
+    Need.region_code,
+    Need.published_at,
+    postgresql_where=text("state = 'published' AND urgency = 'emergency'"),
+)

@@ -1,5 +1,5 @@
 """Fairness figures maintained by the outbox handlers: cells per (county, metric, day) and each
-household's and need's current contribution.
+household's and need's current contribution; a partial index of published emergencies.
 
 Revision ID: scale2_0001
 Revises: scale_0004
@@ -45,6 +45,12 @@ def upgrade() -> None:
         sa.Column("published_day", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint("need_id", name=op.f("pk_fairness_needs")),
     )
+    op.create_index(
+        "ix_needs_published_emergencies",
+        "needs",
+        ["region_code", "published_at"],
+        postgresql_where=sa.text("state = 'published' AND urgency = 'emergency'"),
+    )
     from backend.matches.repository import REBUILD_FAIRNESS
 
     bind = op.get_bind()
@@ -53,6 +59,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_needs_published_emergencies", table_name="needs")
     op.drop_table("fairness_needs")
     op.drop_table("fairness_households")
     op.drop_table("fairness_cells")
