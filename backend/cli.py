@@ -233,17 +233,15 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from backend.core.queue import redis_settings
 
-    try:
+    # SIGTERM while jobs ran: arq cancels them (their transactions roll back) and they return
+    # to another worker after the in-progress lease; a normal stop, not a crash
+    with contextlib.suppress(asyncio.CancelledError):
         run_worker(
             WorkerSettings,  # type: ignore[arg-type]
             redis_settings=redis_settings(settings.redis_url),
             queue_name=settings.queue_name,
             job_timeout=settings.job_timeout_seconds,
         )
-    except asyncio.CancelledError:
-        # SIGTERM while jobs ran: arq cancelled them (their transactions rolled back) and they
-        # return to another worker after the in-progress lease; a normal stop, not a crash
-        pass
     print("Stopped.")
     return 0
 
