@@ -507,6 +507,14 @@ async def unmatched_emergencies(
     return rows.all(), total
 
 
+async def need_categories(session: AsyncSession) -> Sequence[NeedCategory]:
+    return (
+        await session.scalars(
+            select(NeedCategory).order_by(NeedCategory.sort_order, NeedCategory.code)
+        )
+    ).all()
+
+
 async def organizations_by_id(
     session: AsyncSession, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Organization]:

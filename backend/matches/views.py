@@ -319,10 +319,15 @@ class CoordinationViews(Controller):
     @get("/fairness", name="coordination_fairness")
     async def fairness(self, request: Request[Any, Any, Any], db: DB) -> Template:
         report = await fairness.report(db, require_user(request))
+        locale = current_locale.get()
         return page(
             request,
             "matches/fairness.html",
             report=report,
+            category_names={
+                c.code: (c.name_zh if locale == "zh_CN" else c.name_en)
+                for c in await repo.need_categories(db)
+            },
             public_count=fairness.public_count,
             help_labels=fairness.HELP_BUCKETS,
             wait_labels=fairness.WAIT_LABELS,
