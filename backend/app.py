@@ -34,7 +34,6 @@ from backend.core.http import (
 )
 from backend.core.keys import get_keys
 from backend.core.openapi import VendoredSwaggerPlugin, document_errors
-from backend.core.queue import QUEUE_NAME
 from backend.core.runtime import Runtime
 from backend.core.security import SessionAuthMiddleware
 from backend.core.templating import TEMPLATES_DIR, template_config
@@ -88,7 +87,10 @@ def create_app(
                     "create_app needs a database and a Redis URL (tongxin run starts embedded ones)"
                 )
             rt = await Runtime.start(
-                settings, database_url=db_url, redis_url=rd_url, queue_name=queue_name or QUEUE_NAME
+                settings,
+                database_url=db_url,
+                redis_url=rd_url,
+                queue_name=queue_name or settings.queue_name,
             )
         app.state.runtime = rt
         worker_task = None
@@ -184,3 +186,9 @@ def create_app(
     )
     document_errors(app)
     return app
+
+
+def app_from_env() -> Litestar:
+    """The app from the environment's settings: ``tongxin run --workers N`` hands this factory
+    to uvicorn, which builds one app per worker process (``--factory``)."""
+    return create_app(get_settings())

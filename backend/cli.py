@@ -180,19 +180,41 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         elif stale_index:
             print("The search index is missing or from an older version: rebuilding it.")
             asyncio.run(_reindex(settings, db_url))
-        app = create_app(settings, database_url=db_url, redis_url=redis_url)
         _print_logins(settings, db_url)
-        config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=port,
-            log_level=settings.log_level.lower(),
-            proxy_headers=True,
-            lifespan="on",
-        )
-        server = uvicorn.Server(config)
-        with contextlib.suppress(KeyboardInterrupt):
-            server.run()
+        if args.workers > 1:
+            # uvicorn's supervisor: N processes on one socket, each building the app from the
+            # environment (backend.app.app_from_env); a process that dies is replaced.
+            os.environ.update(
+                TONGXIN_DATABASE_URL=db_url,
+                TONGXIN_REDIS_URL=redis_url,
+                TONGXIN_PORT=str(port),
+                TONGXIN_BASE_URL=settings.base_url,
+            )
+            get_settings.cache_clear()
+            with contextlib.suppress(KeyboardInterrupt):
+                uvicorn.run(
+                    "backend.app:app_from_env",
+                    factory=True,
+                    workers=args.workers,
+                    host=settings.host,
+                    port=port,
+                    log_level=settings.log_level.lower(),
+                    proxy_headers=True,
+                    lifespan="on",
+                )
+        else:
+            app = create_app(settings, database_url=db_url, redis_url=redis_url)
+            config = uvicorn.Config(
+                app,
+                host=settings.host,
+                port=port,
+                log_level=settings.log_level.lower(),
+                proxy_headers=True,
+                lifespan="on",
+            )
+            server = uvicorn.Server(config)
+            with contextlib.suppress(KeyboardInterrupt):
+                server.run()
     print("Stopped.")
     return 0
 
@@ -211,7 +233,15 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from backend.core.queue import redis_settings
 
-    run_worker(WorkerSettings, redis_settings=redis_settings(settings.redis_url))  # type: ignore[arg-type]
+    # SIGTERM while jobs ran: arq cancels them (their transactions roll back) and they return
+    # to another worker after the in-progress lease; a normal stop, not a crash
+    with contextlib.suppress(asyncio.CancelledError):
+        run_worker(
+            WorkerSettings,  # type: ignore[arg-type]
+            redis_settings=redis_settings(settings.redis_url),
+            queue_name=settings.queue_name,
+            job_timeout=settings.job_timeout_seconds,
+        )
     print("Stopped.")
     return 0
 
@@ -317,6 +347,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="serve the app (embedded servers, in-process worker)")
     run.add_argument("--port", type=int, default=None)
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="web processes on one socket (production: with TONGXIN_WORKER_IN_PROCESS=false)",
+    )
     run.set_defaults(func=cmd_run)
     sub.add_parser("worker", help="a standalone arq worker (production)").set_defaults(
         func=cmd_worker

@@ -65,6 +65,10 @@ class Settings:
     login_window_minutes: int = 15
     login_lockout_minutes: int = 15
     outbox_sweep_after_seconds: int = 300
+    # arq: the job queue's Redis key, and how long a job may run. A worker that dies (SIGKILL,
+    # power) leaves its jobs "in progress" for job_timeout + 10 s; another worker retakes them then.
+    queue_name: str = "tongxin:queue"
+    job_timeout_seconds: int = 300
     outbox_retention_days: int = 30
     audit_retention_months: int = 0  # 0 = forever; otherwise at least 6 (enforced in SQL too)
     public_cache_seconds: int = 300  # anonymous public pages cached in Redis; 0 turns it off

@@ -1,7 +1,7 @@
 """Shared by the scale benchmarks: one generated database per size, the app, statement counts.
 
-A size N uses the database ``tongxin_scale_<N>`` on ``TONGXIN_BENCH_SERVER`` (default
-``postgresql://postgres@127.0.0.1:5432``), created and grown with ``tongxin seed-scale`` when
+A size N uses the database ``<prefix><N>`` (``TONGXIN_BENCH_DB_PREFIX``, default
+``tongxin_scale_``) on ``TONGXIN_BENCH_SERVER`` (default ``postgresql://postgres@127.0.0.1:5432``), created and grown with ``tongxin seed-scale`` when
 missing (resumable; an existing one is reused). ``TONGXIN_BENCH_REDIS_URL`` names the Redis
 (default ``redis://127.0.0.1:6379/15``). Keep one ``TONGXIN_VAR_DIR`` for seeding and measuring:
 the personal fields were encrypted with its keys.
@@ -28,10 +28,11 @@ sys.path.insert(0, str(ROOT))
 
 SERVER = os.environ.get("TONGXIN_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("TONGXIN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+PREFIX = os.environ.get("TONGXIN_BENCH_DB_PREFIX", "tongxin_scale_")
 
 
 def database_url(households: int) -> str:
-    return f"{SERVER}/tongxin_scale_{households}"
+    return f"{SERVER}/{PREFIX}{households}"
 
 
 async def _exists(name: str) -> bool:
@@ -52,7 +53,7 @@ async def _create(name: str) -> None:
 
 def ensure(households: int) -> str:
     """The URL of a database with ``households`` generated households (seeded if needed)."""
-    name = f"tongxin_scale_{households}"
+    name = f"{PREFIX}{households}"
     url = database_url(households)
     if not asyncio.run(_exists(name)):
         asyncio.run(_create(name))

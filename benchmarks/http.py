@@ -27,6 +27,7 @@ import asyncio  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
+import os  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -188,7 +189,7 @@ async def measure(url: str, requests: int, counter: Any) -> dict[str, dict[str, 
     return results
 
 
-HOT_PORT = 8103  # 8100 + this helper's Redis db number; the raw endpoint on the next port
+HOT_PORT = int(os.environ.get("TONGXIN_BENCH_PORT", "8103"))  # the raw endpoint on the next port
 
 
 async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
@@ -243,7 +244,6 @@ async def _rps(base: str, path: str, cookies: dict[str, str], conns: int, second
 def hot(url: str, conns: int, seconds: float) -> dict[str, float]:
     """Requests/s at ``conns`` connections: a raw asyncpg endpoint, then the app (one process
     each, uvicorn on loopback), measured in the same run."""
-    import os
     import subprocess
 
     import httpx

@@ -26,7 +26,15 @@ FUNCTIONS: list[Any] = [
 ]
 
 CRON_JOBS: list[Any] = [
-    cron(sweep_outbox, name="cron:sweep_outbox", second={0}, run_at_startup=True, keep_result=0),
+    # every 15 s: events whose relay to Redis was lost (a web process killed between its commit
+    # and the enqueue) wait at most TONGXIN_OUTBOX_SWEEP_AFTER_SECONDS + 15 s
+    cron(
+        sweep_outbox,
+        name="cron:sweep_outbox",
+        second={0, 15, 30, 45},
+        run_at_startup=True,
+        keep_result=0,
+    ),
     *registry.CRON_JOBS,
 ]
 
@@ -97,6 +105,11 @@ def build_worker(
 
 async def run_in_process(runtime: Runtime) -> tuple[Worker, asyncio.Task[None]]:
     """Start a worker inside the web process (embedded footprint)."""
-    worker = build_worker(runtime, queue_name=runtime.queue.queue_name, handle_signals=False)
+    worker = build_worker(
+        runtime,
+        queue_name=runtime.queue.queue_name,
+        job_timeout=runtime.settings.job_timeout_seconds,
+        handle_signals=False,
+    )
     task = asyncio.create_task(worker.async_run(), name="arq-worker")
     return worker, task

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from backend.config import Settings
 from backend.core.db import AppSession, make_engine, unit_of_work
-from backend.core.queue import QUEUE_NAME, JobQueue
+from backend.core.queue import JobQueue
 from backend.core.ratelimit import Lockout
 from backend.core.sessions import SessionStore
 
@@ -61,10 +61,15 @@ class Runtime:
 
     @classmethod
     async def start(
-        cls, settings: Settings, *, database_url: str, redis_url: str, queue_name: str = QUEUE_NAME
+        cls,
+        settings: Settings,
+        *,
+        database_url: str,
+        redis_url: str,
+        queue_name: str | None = None,
     ) -> Runtime:
         engine = make_engine(database_url, pool_size=settings.db_pool_size)
-        queue = await JobQueue.connect(redis_url, queue_name=queue_name)
+        queue = await JobQueue.connect(redis_url, queue_name=queue_name or settings.queue_name)
         sessionmaker = async_sessionmaker(
             engine, class_=AppSession, expire_on_commit=False, autoflush=False, queue=queue
         )
@@ -92,6 +97,15 @@ class Runtime:
     async def transaction(self) -> AsyncIterator[AppSession]:
         async with unit_of_work(self.sessionmaker) as session:
             yield session
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AppSession]:
+        """A session for reads outside any transaction (autocommit: no BEGIN and ROLLBACK
+        round trips), such as resolving the signed-in user on every request. Never write with it."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            async with self.sessionmaker(bind=conn) as session:
+                yield session
 
     async def close(self) -> None:
         from backend.wiring import stop_services

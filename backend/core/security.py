@@ -41,7 +41,7 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
             data = await runtime.services.sessions.get(token)
             if data is not None:
                 check_csrf_binding(connection, data)
-                async with runtime.sessionmaker() as session:
+                async with runtime.reader() as session:  # one statement, no transaction
                     user = await load_current_user(session, data.user_id)
         locale = (
             normalize_locale(connection.cookies.get(LANG_COOKIE))

@@ -43,6 +43,11 @@ async def seed_demo(session: AsyncSession) -> dict[str, Any]:
     ids: dict[str, Any] = dict(await seed_accounts(session))
     for spec in SEEDERS:
         await _seeder(spec)(session, ids)
+    # the seeders write rows directly (no outbox events): count the fairness figures once
+    from backend.matches.figures import rebuild
+
+    await session.flush()
+    await rebuild(session)
     return ids
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, false, func, insert, or_, select, tuple_
+from sqlalchemy import and_, delete, exists, false, func, insert, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.pagination import capped_count
@@ -27,7 +27,7 @@ from backend.households.models import (
 )
 from backend.privacy.kanon import Cell
 from backend.regions.models import Region
-from backend.regions.repository import in_subtrees
+from backend.regions.repository import in_subtree_codes, in_subtrees
 
 
 async def household(session: AsyncSession, household_id: uuid.UUID) -> Household | None:
@@ -152,18 +152,22 @@ async def list_households(
     offset: int = 0,
     limit: int = 20,
 ) -> tuple[Sequence[tuple[Household, str]], int]:
-    query = (
-        select(Household, Region.name)
-        .join(Region, Region.code == Household.region_code)
-        .where(in_subtrees(Household.region_code, root_paths))
-    )
-    query = _filtered(query, filters, today)
+    region = in_subtree_codes(Household.region_code, root_paths)
     if filters.community:
         sub = (
             await session.scalars(select(Region.path).where(Region.code == filters.community))
         ).first()
-        query = query.where(in_subtrees(Household.region_code, [sub] if sub else []))
-    total = await session.scalar(capped_count(query)) or 0
+        region = and_(region, in_subtree_codes(Household.region_code, [sub] if sub else []))
+    # the count reads ids only: no region join, no row columns (a join made it scan regions)
+    ids = _filtered(select(Household.id).where(region), filters, today)
+    total = await session.scalar(capped_count(ids)) or 0
+    query = _filtered(
+        select(Household, Region.name)
+        .join(Region, Region.code == Household.region_code)
+        .where(region),
+        filters,
+        today,
+    )
     rows = await session.execute(
         # newest first along ix_households_created_at_id
         query.order_by(Household.created_at.desc(), Household.id.desc()).offset(offset).limit(limit)
@@ -175,7 +179,7 @@ async def count_households(
     session: AsyncSession, root_paths: Sequence[str], today: date, filters: HouseholdFilter
 ) -> int:
     """How many of the caseworker's households pass ``filters`` (capped at COUNT_CAP + 1)."""
-    query = select(Household.id).where(in_subtrees(Household.region_code, root_paths))
+    query = select(Household.id).where(in_subtree_codes(Household.region_code, root_paths))
     return await session.scalar(capped_count(_filtered(query, filters, today))) or 0
 
 
@@ -213,7 +217,7 @@ async def count_lapsed(session: AsyncSession, root_paths: Sequence[str], today: 
         await session.scalar(
             capped_count(
                 select(Household.id).where(
-                    in_subtrees(Household.region_code, root_paths),
+                    in_subtree_codes(Household.region_code, root_paths),
                     Household.verified_until < today,
                 )
             )
@@ -335,6 +339,22 @@ async def referrals_for(
         query.order_by(Referral.created_at.desc()).offset(offset).limit(limit)
     )
     return [(r, n) for r, n in rows.all()], total
+
+
+async def count_referrals(
+    session: AsyncSession, root_paths: Sequence[str], *, state: ReferralState
+) -> int:
+    """Referrals in the subtrees in one state, capped like the lists (one statement)."""
+    return (
+        await session.scalar(
+            capped_count(
+                select(Referral.id).where(
+                    in_subtree_codes(Referral.region_code, root_paths), Referral.state == state
+                )
+            )
+        )
+        or 0
+    )
 
 
 async def referral_with_path(

@@ -3,6 +3,7 @@ the referral inbox; and the 主动发现 referral pages for any signed-in user."
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import date
 from typing import Annotated, Any
@@ -172,13 +173,26 @@ FILTER_REGIONS_MAX = 400
 FILTER_LEVELS = (("township", "community"), ("county", "township"), ("city", "county"))
 
 
+#: The filter's regions per caseworker scope, kept a few minutes in each process: regions are
+#: reference data (written by migrations and seeding only), and every list page needs them.
+FILTER_REGIONS_SECONDS = 300.0
+_filter_cache: dict[tuple[str, ...], tuple[float, list[tuple[str, str]]]] = {}
+
+
 async def _filter_regions(db: AsyncSession, paths: tuple[str, ...]) -> list[tuple[str, str]]:
     """The list filter's regions: the finest pair of levels with at most FILTER_REGIONS_MAX."""
+    cached = _filter_cache.get(paths)
+    if cached is not None and time.monotonic() - cached[0] < FILTER_REGIONS_SECONDS:
+        return cached[1]
     for levels in FILTER_LEVELS:
         regions = await repo.regions_under(db, paths, levels, limit=FILTER_REGIONS_MAX + 1)
         if len(regions) <= FILTER_REGIONS_MAX:
             break
-    return [(r.code, r.name) for r in regions[:FILTER_REGIONS_MAX]]
+    found = [(r.code, r.name) for r in regions[:FILTER_REGIONS_MAX]]
+    if len(_filter_cache) > 1000:
+        _filter_cache.clear()
+    _filter_cache[paths] = (time.monotonic(), found)
+    return found
 
 
 async def _detail_context(

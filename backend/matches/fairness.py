@@ -1,21 +1,24 @@
 """Fairness monitor: who gets help repeatedly, who never, how long needs wait, open emergencies.
 
-Counts of households are small-number suppressed wherever they can be seen outside the
-coordinators' own work: :func:`public_count` shows anything under 11 as "<11".
+The figures are maintained by outbox handlers (``backend/matches/figures.py``), not counted per
+request. Staff of a county (its coordinators and caseworkers) see its true counts; anyone else
+the page lets in (an administrator over the province) sees small numbers suppressed:
+:func:`public_count` shows anything under 11 as "<11".
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.identity import CurrentUser
+from backend.accounts.models import Role
 from backend.core.db import utcnow
 from backend.core.i18n import N_
 from backend.matches import repository as repo
+from backend.matches.figures import local_day
 from backend.matches.service import coordinator_scope
 from backend.needs.models import Need
 
@@ -36,8 +39,13 @@ def public_count(n: int, threshold: int = SUPPRESS_BELOW) -> str:
 class CountyRow:
     code: str
     name: str
+    #: the viewer is on this county's staff: true counts, no suppression
+    exact: bool = False
     households: list[int] = field(default_factory=lambda: [0, 0, 0])
     waiting: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+
+    def shown(self, n: int) -> str:
+        return str(n) if self.exact else public_count(n)
 
 
 @dataclass(frozen=True)
@@ -48,25 +56,32 @@ class Report:
     period_days: int
 
 
+def on_staff(user: CurrentUser, county_path: str) -> bool:
+    """Coordinators and caseworkers of the county (or of a region above it) are its staff."""
+    return user.covers(Role.COORDINATOR, county_path) or user.covers(Role.CASEWORKER, county_path)
+
+
 async def report(session: AsyncSession, user: CurrentUser) -> Report:
     scope = coordinator_scope(user)
-    now = utcnow()
-    rows: dict[str, CountyRow] = {}
-
-    def row(code: str) -> CountyRow:
-        if code not in rows:
-            rows[code] = CountyRow(code, code)
-        return rows[code]
-
-    for code, bucket, n in await repo.help_distribution(
-        session, scope, now - timedelta(days=PERIOD_DAYS)
-    ):
-        row(code).households[bucket] += n
-    for code, bucket, n in await repo.waiting_distribution(session, scope, now):
-        row(code).waiting[bucket] += n
-    names = await repo.region_names(session, list(rows))
-    for code, county_row in rows.items():
-        if code in names:
-            county_row.name = names[code].name
+    figures = await repo.fairness_figures(
+        session, scope, local_day(utcnow()), period_days=PERIOD_DAYS
+    )
+    regions = await repo.region_names(session, [f.county_code for f in figures])
+    rows: list[CountyRow] = []
+    for f in figures:
+        region = regions.get(f.county_code)
+        rows.append(
+            CountyRow(
+                f.county_code,
+                region.name if region else f.county_code,
+                exact=region is not None and on_staff(user, region.path),
+                households=[
+                    f.households - f.helped_once_or_more,
+                    f.helped_once_or_more - f.helped_twice_or_more,
+                    f.helped_twice_or_more,
+                ],
+                waiting=list(f.waiting),
+            )
+        )
     emergencies, total = await repo.unmatched_emergencies(session, scope)
-    return Report(sorted(rows.values(), key=lambda r: r.code), emergencies, total, PERIOD_DAYS)
+    return Report(rows, emergencies, total, PERIOD_DAYS)

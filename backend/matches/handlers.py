@@ -12,6 +12,7 @@ import uuid
 from backend.accounts.models import Organization
 from backend.core.events import HandlerContext, subscribe
 from backend.core.repository import get_by_id
+from backend.matches import figures
 from backend.matches.models import Match, MatchingRun, MatchState
 from backend.needs.models import Need
 from backend.notifications.service import notify
@@ -94,3 +95,27 @@ async def notify_match(ctx: HandlerContext, event: OutboxEvent) -> None:
                 params=params,
                 link=link,
             )
+
+
+# The fairness figures (backend/matches/figures.py): the object's contribution, recomputed.
+
+
+@subscribe("household.*")
+async def fairness_of_household(ctx: HandlerContext, event: OutboxEvent) -> None:
+    if event.aggregate_type == "household":
+        await figures.refresh_household(ctx.session, event.aggregate_id)
+
+
+@subscribe("need.*")
+async def fairness_of_need(ctx: HandlerContext, event: OutboxEvent) -> None:
+    if event.aggregate_type == "need":
+        await figures.refresh_need(ctx.session, event.aggregate_id)
+
+
+@subscribe("match.*")
+async def fairness_of_match(ctx: HandlerContext, event: OutboxEvent) -> None:
+    if event.aggregate_type != "match":
+        return
+    household_id = await figures.household_of_match(ctx.session, event.aggregate_id)
+    if household_id is not None:
+        await figures.refresh_household(ctx.session, household_id)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import UUID as PGUUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, Timestamps, UUIDPrimaryKey
@@ -97,3 +98,46 @@ class CountyWeights(Base):
     weights: Mapped[dict[str, float]] = mapped_column(JSONB, default=dict)
     updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str] = mapped_column(String(200), default="")
+
+
+# Fairness figures, maintained by the outbox handlers (backend/matches/figures.py): the page
+# reads a few hundred rows per city instead of aggregating every household, need and match.
+
+
+class FairnessCell(Base):
+    """How many households or needs of a county fall on one day of one metric.
+
+    ``households`` (day 1970-01-01): active households; ``latest_help`` / ``second_help``: the
+    local day of an active household's most recent / second most recent accepted match;
+    ``published``: the local publication day of a published need. Summing ``latest_help`` from a
+    day on gives the households helped at least once since then; ``second_help``, twice.
+    """
+
+    __tablename__ = "fairness_cells"
+
+    county_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class FairnessHousehold(Base):
+    """What an active household counts in the cells now (its row is absent when it counts
+    nothing); the handler diffs the household's new contribution against it."""
+
+    __tablename__ = "fairness_households"
+
+    household_id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True), primary_key=True)
+    county_code: Mapped[str | None] = mapped_column(String(12))
+    latest_help: Mapped[date | None] = mapped_column(Date)
+    second_help: Mapped[date | None] = mapped_column(Date)
+
+
+class FairnessNeed(Base):
+    """What a published need counts in the cells now (absent when it counts nothing)."""
+
+    __tablename__ = "fairness_needs"
+
+    need_id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True), primary_key=True)
+    county_code: Mapped[str | None] = mapped_column(String(12))
+    published_day: Mapped[date | None] = mapped_column(Date)

