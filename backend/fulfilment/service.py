@@ -777,6 +777,11 @@ async def household_record(
 # ---------------------------------------------------------------- visits (探访关爱)
 
 
+#: A visit schedule's interval, in days (weekly to yearly).
+MIN_INTERVAL_DAYS = 7
+MAX_INTERVAL_DAYS = 366
+
+
 def default_interval(category: AssistanceCategory) -> int:
     """Monthly for 特困 households, quarterly for everyone else (changeable per household)."""
     return MONTHLY_DAYS if category == AssistanceCategory.TEKUN else QUARTERLY_DAYS
@@ -803,13 +808,15 @@ async def set_schedule(
     household, _ = await households.household_for(session, user, household_id)
     errors: dict[str, str] = {}
     interval = interval_days or default_interval(household.category)
-    if not 7 <= interval <= 366:
-        errors["interval_days"] = "invalid"
+    if not MIN_INTERVAL_DAYS <= interval <= MAX_INTERVAL_DAYS:
+        errors["interval_days"] = "out_of_range"
+    if next_due is not None and next_due < today_local():
+        errors["next_due"] = "past"
     assignee = None
     if assignee_email.strip():
         assignee = await repo.user_by_email(session, assignee_email)
         if assignee is None:
-            errors["assignee_email"] = "invalid"
+            errors["assignee_email"] = "unknown"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     schedule = await repo.schedule_of(session, household.id)
@@ -870,8 +877,10 @@ async def record_visit(
     today = today_local()
     if visited_on is None:
         errors["visited_on"] = "required"
-    elif visited_on > today or visited_on < today - timedelta(days=366):
-        errors["visited_on"] = "invalid"
+    elif visited_on > today:
+        errors["visited_on"] = "future"
+    elif visited_on < today - timedelta(days=366):
+        errors["visited_on"] = "too_old"
     if len(notes) > NOTE_MAX:
         errors["notes"] = "too_long"
     if errors:

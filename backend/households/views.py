@@ -698,10 +698,19 @@ class HouseholdViews(Controller):
 
     @post("/needs/{need_id:uuid}/publish")
     async def need_publish(
-        self, request: Request[Any, Any, Any], db: DB, need_id: FromPath[uuid.UUID]
+        self, request: Request[Any, Any, Any], db: DB, need_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
+        # The edit form's "Save and publish" button posts its fields here: publish what was
+        # typed (saved first, through the gate). A bare publish button publishes the draft.
+        edited = "title" in data
+        typed = {"form": data} if edited else {}
         try:
-            await needs_service.publish(db, require_user(request), need_id)
+            if edited:
+                await needs_service.save_and_publish(
+                    db, require_user(request), need_id, need_in(data)
+                )
+            else:
+                await needs_service.publish(db, require_user(request), need_id)
         except needs_service.PersonalDataFound as exc:
             need, _ = await needs_service.need_for(db, require_user(request), need_id)
             marked = {
@@ -722,13 +731,14 @@ class HouseholdViews(Controller):
                 status_code=422,
                 marked=marked,
                 blocks=exc.blocks,
+                **typed,
                 **error_context(exc),
             )
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
             return await self._need_page(
-                request, db, need_id, status_code=exc.status_code, **error_context(exc)
+                request, db, need_id, status_code=exc.status_code, **typed, **error_context(exc)
             )
         return Redirect(f"/households/needs/{need_id}?saved=published", status_code=303)
 

@@ -94,7 +94,7 @@ def build_eligibility(
     if max_per_household is not None and max_per_household < 1:
         raise Invalid(
             N_("The limit per household must be at least 1."),
-            fields={"max_per_household": "invalid"},
+            fields={"max_per_household": "too_small"},
         )
     return Eligibility(sorted(set(categories)), sorted(set(flags)), max_per_household)
 
@@ -131,13 +131,15 @@ async def create_resource(
         errors["title"] = "too_long"
     if await get_by_id(session, NeedCategory, category) is None:
         errors["category"] = "invalid"
-    if capacity is None or capacity < 1:
-        errors["capacity"] = "invalid"
+    if capacity is None:
+        errors["capacity"] = "required"
+    elif capacity < 1:
+        errors["capacity"] = "too_small"
     area = [c.strip() for c in service_area if c.strip()]
     if not area or await repo.known_regions(session, area) != set(area):
         errors["service_area"] = "invalid"
     if available_from and available_until and available_until < available_from:
-        errors["available_until"] = "invalid"
+        errors["available_until"] = "before_start"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     await households.check_organization_text(

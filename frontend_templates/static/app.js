@@ -35,6 +35,30 @@
     }
   });
 
+  // htmx keeps a snapshot of the page for the back button, as HTML: what was typed, ticked or
+  // chosen lives in the controls' properties, not in the markup, so a page restored by Back
+  // would show the results of a search with the keyword box and filters of an older one.
+  // Write the current state into the markup just before the snapshot is taken.
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    var controls = document.querySelectorAll("input, textarea, select");
+    Array.prototype.forEach.call(controls, function (el) {
+      if (el.type === "password" || el.type === "file" || el.type === "hidden") {
+        return;
+      }
+      if (el.type === "checkbox" || el.type === "radio") {
+        el.toggleAttribute("checked", el.checked);
+      } else if (el.tagName === "SELECT") {
+        Array.prototype.forEach.call(el.options, function (option) {
+          option.toggleAttribute("selected", option.selected);
+        });
+      } else if (el.tagName === "TEXTAREA") {
+        el.textContent = el.value;
+      } else {
+        el.setAttribute("value", el.value);
+      }
+    });
+  });
+
   // After an htmx swap, move focus to the new region so screen-reader and keyboard users follow.
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail && event.detail.target;
