@@ -35,28 +35,51 @@
     }
   });
 
-  // htmx keeps a snapshot of the page for the back button, as HTML: what was typed, ticked or
-  // chosen lives in the controls' properties, not in the markup, so a page restored by Back
-  // would show the results of a search with the keyword box and filters of an older one.
-  // Write the current state into the markup just before the snapshot is taken.
-  document.addEventListener("htmx:beforeHistorySave", function () {
-    var controls = document.querySelectorAll("input, textarea, select");
-    Array.prototype.forEach.call(controls, function (el) {
-      if (el.type === "password" || el.type === "file" || el.type === "hidden") {
-        return;
-      }
-      if (el.type === "checkbox" || el.type === "radio") {
-        el.toggleAttribute("checked", el.checked);
-      } else if (el.tagName === "SELECT") {
-        Array.prototype.forEach.call(el.options, function (option) {
-          option.toggleAttribute("selected", option.selected);
-        });
-      } else if (el.tagName === "TEXTAREA") {
-        el.textContent = el.value;
-      } else {
-        el.setAttribute("value", el.value);
+  // A form whose state lives in the URL (data-url-state: the search form, hx-push-url) is set
+  // from the address after Back or Forward. htmx restores a snapshot of the page taken just
+  // before the next request, when the control that caused it had already changed (a ticked
+  // filter, a new keyword): the snapshot's results belong to the URL, its controls did not.
+  function syncFromUrl() {
+    var params = new URLSearchParams(window.location.search);
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-url-state]"), function (form) {
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (!el.name || el.type === "hidden" || el.type === "submit" || el.type === "button") {
+          return;
+        }
+        if (el.type === "checkbox" || el.type === "radio") {
+          el.checked = params.getAll(el.name).indexOf(el.value) !== -1;
+        } else if (el.tagName === "SELECT") {
+          var wanted = params.get(el.name);
+          if (wanted === null) {
+            el.selectedIndex = 0;
+          } else {
+            el.value = wanted;
+          }
+        } else {
+          el.value = params.get(el.name) || "";
+        }
+      });
+    });
+  }
+  document.addEventListener("htmx:historyRestore", syncFromUrl);
+
+  // A <details data-keep-open id=…> inside swapped content keeps its open/closed state across the
+  // swap (the search filters: ticking a filter must not fold the panel away).
+  var keptOpen = {};
+  document.addEventListener("htmx:beforeSwap", function () {
+    keptOpen = {};
+    Array.prototype.forEach.call(document.querySelectorAll("details[data-keep-open][id]"), function (d) {
+      keptOpen[d.id] = d.open;
+    });
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    Object.keys(keptOpen).forEach(function (id) {
+      var d = document.getElementById(id);
+      if (d) {
+        d.open = keptOpen[id];
       }
     });
+    keptOpen = {};
   });
 
   // After an htmx swap, move focus to the new region so screen-reader and keyboard users follow.
