@@ -63,6 +63,14 @@
   }
   document.addEventListener("htmx:historyRestore", syncFromUrl);
 
+  // <details data-fold-on-phone> starts folded on a phone (the page is rendered open, so that it
+  // is open without JavaScript and on a wide screen): the search filters, so results show first.
+  if (window.matchMedia && window.matchMedia("(max-width: 767.98px)").matches) {
+    Array.prototype.forEach.call(document.querySelectorAll("details[data-fold-on-phone]"), function (d) {
+      d.open = false;
+    });
+  }
+
   // A <details data-keep-open id=…> inside swapped content keeps its open/closed state across the
   // swap (the search filters: ticking a filter must not fold the panel away).
   var keptOpen = {};

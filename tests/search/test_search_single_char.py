@@ -98,7 +98,7 @@ async def test_result_lines_show_region_deadline_amount_and_urgency(
         "/search", params={"q": marker}, headers={"hx-request": "true", "cookie": "tx_lang=zh_CN"}
     )
     assert page.status_code == 200
-    line = page.text[page.text.index(f"hit-need") :]
+    line = page.text[page.text.index("hit-need") :]
     line = line[: line.index("</li>")]
     assert "西湖区" in line  # the generalized public region, by name, never its code
     assert "330106" not in line
