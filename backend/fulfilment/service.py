@@ -223,8 +223,10 @@ async def record_delivery(
     today = today_local()
     if data.delivered_on is None:
         errors["delivered_on"] = "required"
-    elif data.delivered_on > today or data.delivered_on < today - timedelta(days=366):
-        errors["delivered_on"] = "invalid"
+    elif data.delivered_on > today:
+        errors["delivered_on"] = "future"
+    elif data.delivered_on < today - timedelta(days=366):
+        errors["delivered_on"] = "too_old"
     description = " ".join(data.description.split())
     if not description:
         errors["description"] = "required"
@@ -233,13 +235,15 @@ async def record_delivery(
     open_quantity = fulfilment.promised - await repo.counted_quantity(
         session, fulfilment.id, confirmed_only=False
     )
-    if data.quantity is None or data.quantity < 1:
-        errors["quantity"] = "invalid"
+    if data.quantity is None:
+        errors["quantity"] = "required"
+    elif data.quantity < 1:
+        errors["quantity"] = "too_small"
     elif data.quantity > open_quantity:
         errors["quantity"] = "too_many"
     minutes = data.volunteer_minutes or 0
     if minutes < 0 or minutes > 24 * 60 * 31:
-        errors["volunteer_minutes"] = "invalid"
+        errors["volunteer_minutes"] = "out_of_range"
     if len(data.notes) > NOTE_MAX:
         errors["notes"] = "too_long"
     if len(photos) > MAX_PHOTOS:

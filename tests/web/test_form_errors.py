@@ -155,6 +155,12 @@ async def test_visit_schedule_errors_keep_the_typed_interval_and_date(
     )
     assert value_of(visit.text, "visited_on") == future
     assert "带了米和油" in visit.text
+    # from the "my visits" list (no back=household) the list comes back with the message
+    listed = await post_form(
+        client, f"/visits/{demo['demo_household']}", {"visited_on": "", "notes": ""}
+    )
+    assert listed.status_code == 422
+    assert "<html" in listed.text
 
 
 async def test_end_before_start_and_places_out_of_range(
