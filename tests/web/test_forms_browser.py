@@ -78,8 +78,11 @@ def test_search_is_a_search_box_and_back_restores_the_filters(
 
         page.locator("#search-q").fill("米")
         page.wait_for_url(re.compile(r"q=%E7%B1%B3"))
+        page.locator("#results-title", has_text="米").wait_for()
+        # leaving the box fires its change (one more update): let it land before going on
+        page.locator("#search-q").blur()
+        page.wait_for_load_state("networkidle")
         hits = page.locator(".hit")
-        hits.first.wait_for()
         first = hits.first
         assert first.locator(".hit-facts").inner_text().strip()  # region, deadline or amount
         # open the filters (folded on a phone after results update) and pick a category
@@ -131,7 +134,7 @@ def test_ledger_and_household_list_are_cards_on_a_phone(
             _shot(page, f"ledger-{name}-{lang}")
             row = "table.cards tbody tr"
             if name == "phone":
-                assert _row_display(page, row) == "block"
+                assert _row_display(page, row) == "grid"
                 cell = page.locator("table.cards tbody tr td[data-label]").first
                 label = cell.evaluate("el => getComputedStyle(el, '::before').content")
                 assert label.strip('"') == cell.get_attribute("data-label")
@@ -142,7 +145,7 @@ def test_ledger_and_household_list_are_cards_on_a_phone(
             page.goto(live_server + "/households")
             page.locator("table.cards tbody tr").first.wait_for()
             _shot(page, f"households-{name}-{lang}")
-            assert _row_display(page, row) == ("block" if name == "phone" else "table-row")
+            assert _row_display(page, row) == ("grid" if name == "phone" else "table-row")
         finally:
             context.close()
 
