@@ -126,10 +126,14 @@ def page(
     status_code: int = 200,
     **context: Any,
 ) -> Template:
-    """The full page, or ``fragment`` when the request comes from htmx (and not boosted)."""
+    """The full page, or ``fragment`` when the request comes from htmx (and not boosted, and
+    not htmx restoring a page for the back button, which replaces the whole body)."""
     name = (
         fragment
-        if fragment and is_htmx(request) and not request.headers.get("hx-boosted")
+        if fragment
+        and is_htmx(request)
+        and not request.headers.get("hx-boosted")
+        and not request.headers.get("hx-history-restore-request")
         else template
     )
     context.setdefault("current_user", user_of(request))

@@ -223,8 +223,10 @@ async def record_delivery(
     today = today_local()
     if data.delivered_on is None:
         errors["delivered_on"] = "required"
-    elif data.delivered_on > today or data.delivered_on < today - timedelta(days=366):
-        errors["delivered_on"] = "invalid"
+    elif data.delivered_on > today:
+        errors["delivered_on"] = "future"
+    elif data.delivered_on < today - timedelta(days=366):
+        errors["delivered_on"] = "too_old"
     description = " ".join(data.description.split())
     if not description:
         errors["description"] = "required"
@@ -233,13 +235,15 @@ async def record_delivery(
     open_quantity = fulfilment.promised - await repo.counted_quantity(
         session, fulfilment.id, confirmed_only=False
     )
-    if data.quantity is None or data.quantity < 1:
-        errors["quantity"] = "invalid"
+    if data.quantity is None:
+        errors["quantity"] = "required"
+    elif data.quantity < 1:
+        errors["quantity"] = "too_small"
     elif data.quantity > open_quantity:
         errors["quantity"] = "too_many"
     minutes = data.volunteer_minutes or 0
     if minutes < 0 or minutes > 24 * 60 * 31:
-        errors["volunteer_minutes"] = "invalid"
+        errors["volunteer_minutes"] = "out_of_range"
     if len(data.notes) > NOTE_MAX:
         errors["notes"] = "too_long"
     if len(photos) > MAX_PHOTOS:
@@ -777,6 +781,11 @@ async def household_record(
 # ---------------------------------------------------------------- visits (探访关爱)
 
 
+#: A visit schedule's interval, in days (weekly to yearly).
+MIN_INTERVAL_DAYS = 7
+MAX_INTERVAL_DAYS = 366
+
+
 def default_interval(category: AssistanceCategory) -> int:
     """Monthly for 特困 households, quarterly for everyone else (changeable per household)."""
     return MONTHLY_DAYS if category == AssistanceCategory.TEKUN else QUARTERLY_DAYS
@@ -803,13 +812,15 @@ async def set_schedule(
     household, _ = await households.household_for(session, user, household_id)
     errors: dict[str, str] = {}
     interval = interval_days or default_interval(household.category)
-    if not 7 <= interval <= 366:
-        errors["interval_days"] = "invalid"
+    if not MIN_INTERVAL_DAYS <= interval <= MAX_INTERVAL_DAYS:
+        errors["interval_days"] = "out_of_range"
+    if next_due is not None and next_due < today_local():
+        errors["next_due"] = "past"
     assignee = None
     if assignee_email.strip():
         assignee = await repo.user_by_email(session, assignee_email)
         if assignee is None:
-            errors["assignee_email"] = "invalid"
+            errors["assignee_email"] = "unknown"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     schedule = await repo.schedule_of(session, household.id)
@@ -870,8 +881,10 @@ async def record_visit(
     today = today_local()
     if visited_on is None:
         errors["visited_on"] = "required"
-    elif visited_on > today or visited_on < today - timedelta(days=366):
-        errors["visited_on"] = "invalid"
+    elif visited_on > today:
+        errors["visited_on"] = "future"
+    elif visited_on < today - timedelta(days=366):
+        errors["visited_on"] = "too_old"
     if len(notes) > NOTE_MAX:
         errors["notes"] = "too_long"
     if errors:

@@ -20,7 +20,7 @@ from litestar.response import Redirect, Template
 
 from backend.accounts.models import Organization, Role
 from backend.core.db import utcnow
-from backend.core.errors import DomainError, Forbidden, NotFound, RateLimited
+from backend.core.errors import DomainError, Forbidden, Invalid, NotFound, RateLimited
 from backend.core.http import DB, Form, error_context
 from backend.core.i18n import N_
 from backend.core.pagination import Page
@@ -74,6 +74,36 @@ def _date(value: Any) -> date | None:
         return date.fromisoformat(str(value)) if value else None
     except ValueError:
         return None
+
+
+async def _household_page(
+    request: Request[Any, Any, Any],
+    db: DB,
+    household_id: uuid.UUID,
+    *,
+    status_code: int = 200,
+    saved: str | None = None,
+    **extra: Any,
+) -> Template:
+    """A household's 幸福清单 and visits page; after a failed form, with the error next to
+    its field and what was typed (``form``) kept."""
+    household, _ = await households.household_for(db, require_user(request), household_id)
+    record = await service.household_record(db, household.id)
+    schedule = await repo.schedule_of(db, household.id)
+    return page(
+        request,
+        "fulfilment/household.html",
+        status_code=status_code,
+        household=household,
+        record=record,
+        schedule=schedule,
+        visits=await repo.visits_of(db, household.id),
+        default_interval=service.default_interval(household.category),
+        saved=saved,
+        today=service.today_local(),
+        form=extra.pop("form", {}),
+        **extra,
+    )
 
 
 def _storage(request: Request[Any, Any, Any]) -> Any:
@@ -530,34 +560,6 @@ class CaseworkerViews(Controller):
             state=state.value,
         )
 
-    async def _household(
-        self,
-        request: Request[Any, Any, Any],
-        db: DB,
-        household_id: uuid.UUID,
-        *,
-        status_code: int = 200,
-        saved: str | None = None,
-        **extra: Any,
-    ) -> Template:
-        household, _ = await households.household_for(db, require_user(request), household_id)
-        record = await service.household_record(db, household.id)
-        schedule = await repo.schedule_of(db, household.id)
-        return page(
-            request,
-            "fulfilment/household.html",
-            status_code=status_code,
-            household=household,
-            record=record,
-            schedule=schedule,
-            visits=await repo.visits_of(db, household.id),
-            default_interval=service.default_interval(household.category),
-            saved=saved,
-            today=service.today_local(),
-            form=extra.pop("form", {}),
-            **extra,
-        )
-
     @get("/households/{household_id:uuid}")
     async def household(
         self,
@@ -566,7 +568,7 @@ class CaseworkerViews(Controller):
         household_id: FromPath[uuid.UUID],
         saved: FromQuery[str | None] = None,
     ) -> Template:
-        return await self._household(request, db, household_id, saved=saved)
+        return await _household_page(request, db, household_id, saved=saved)
 
     @post("/households/{household_id:uuid}/schedule")
     async def schedule(
@@ -584,7 +586,7 @@ class CaseworkerViews(Controller):
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
-            return await self._household(
+            return await _household_page(
                 request,
                 db,
                 household_id,
@@ -771,15 +773,37 @@ class VisitViews(Controller):
     @post("/visits/{household_id:uuid}")
     async def record(
         self, request: Request[Any, Any, Any], db: DB, household_id: FromPath[uuid.UUID], data: Form
-    ) -> Redirect:
+    ) -> Template | Redirect:
         user = require_user(request)
-        await service.record_visit(
-            db,
-            user,
-            household_id,
-            visited_on=_date(data.get("visited_on")),
-            notes=data.get("notes", ""),
-        )
+        try:
+            await service.record_visit(
+                db,
+                user,
+                household_id,
+                visited_on=_date(data.get("visited_on")),
+                notes=data.get("notes", ""),
+            )
+        except Invalid as exc:
+            # The form again, the message next to its field, what was typed kept.
+            if user.has_role(Role.CASEWORKER) and data.get("back") == "household":
+                return await _household_page(
+                    request,
+                    db,
+                    household_id,
+                    status_code=exc.status_code,
+                    form=data,
+                    **error_context(exc),
+                )
+            return page(
+                request,
+                "fulfilment/visits.html",
+                status_code=exc.status_code,
+                rows=await repo.assigned_to(db, user.id),
+                today=service.today_local(),
+                form=data,
+                failed=household_id,
+                **error_context(exc),
+            )
         if user.has_role(Role.CASEWORKER) and data.get("back") == "household":
             return Redirect(f"/fulfilment/households/{household_id}?saved=visit", status_code=303)
         return Redirect("/visits?saved=visit", status_code=303)

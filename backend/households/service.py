@@ -88,7 +88,7 @@ from backend.needs.states import transition
 from backend.outbox.service import emit, record_change
 from backend.privacy.crypto import FieldCipher, keyed_hash
 from backend.privacy.gate import NamesProvider, check_public_text
-from backend.privacy.idcard import is_valid_id, normalize_id
+from backend.privacy.idcard import id_problem, is_valid_id, normalize_id
 from backend.privacy.masking import mask_address, mask_id, mask_name, mask_phone
 from backend.privacy.phone import normalize_phone
 from backend.privacy.scanner import OwnValues
@@ -217,8 +217,10 @@ def _clean(data: HouseholdIn) -> _Clean:
     id_number = normalize_id(data.id_number)
     if not id_number:
         errors["id_number"] = "required"
-    elif not is_valid_id(id_number):
-        errors["id_number"] = "checksum"
+    elif (problem := id_problem(id_number)) is not None:
+        # "id_length", "id_format", "id_region", "id_birth_date" or "id_check_char": each has
+        # its own sentence next to the field (components/forms.html: error_text).
+        errors["id_number"] = f"id_{problem}"
     phone = ""
     if data.phone.strip():
         try:
@@ -232,7 +234,7 @@ def _clean(data: HouseholdIn) -> _Clean:
     if not ages:
         errors["member_ages"] = "required"
     elif len(ages) > 20 or any(a < 0 or a > 120 for a in ages):
-        errors["member_ages"] = "invalid"
+        errors["member_ages"] = "out_of_range"
     known = {f.value for f in MemberFlag}
     if any(f not in known for f in data.flags):
         errors["flags"] = "invalid"
@@ -647,7 +649,7 @@ async def verify(
         start, validity_months(household.category, household.unstable_income)
     )
     if until < today_local():
-        raise Invalid(N_("Please correct the marked fields."), fields={"valid_until": "invalid"})
+        raise Invalid(N_("Please correct the marked fields."), fields={"valid_until": "past"})
     row = Verification(
         id=uuid.uuid4(),
         household_id=household.id,

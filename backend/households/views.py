@@ -791,10 +791,19 @@ class HouseholdViews(Controller):
 
     @post("/needs/{need_id:uuid}/publish")
     async def need_publish(
-        self, request: Request[Any, Any, Any], db: DB, need_id: FromPath[uuid.UUID]
+        self, request: Request[Any, Any, Any], db: DB, need_id: FromPath[uuid.UUID], data: Form
     ) -> Template | Redirect:
+        # The edit form's "Save and publish" button posts its fields here: publish what was
+        # typed (saved first, through the gate). A bare publish button publishes the draft.
+        edited = "title" in data
+        typed = {"form": data} if edited else {}
         try:
-            await needs_service.publish(db, require_user(request), need_id)
+            if edited:
+                await needs_service.save_and_publish(
+                    db, require_user(request), need_id, need_in(data)
+                )
+            else:
+                await needs_service.publish(db, require_user(request), need_id)
         except needs_service.PersonalDataFound as exc:
             need, _ = await needs_service.need_for(db, require_user(request), need_id)
             marked = {
@@ -815,6 +824,7 @@ class HouseholdViews(Controller):
                 status_code=422,
                 marked=marked,
                 blocks=exc.blocks,
+                **typed,
                 **error_context(exc),
             )
             refused.background = _remember_block(request, need_id, "scanner")
@@ -823,7 +833,7 @@ class HouseholdViews(Controller):
             if exc.status_code == 404:
                 raise
             response = await self._need_page(
-                request, db, need_id, status_code=exc.status_code, **error_context(exc)
+                request, db, need_id, status_code=exc.status_code, **typed, **error_context(exc)
             )
             if exc.code == "k_anonymity":
                 response.background = _remember_block(request, need_id, "k_anonymity")

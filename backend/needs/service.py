@@ -117,7 +117,7 @@ async def _clean(session: AsyncSession, data: NeedIn, region_code: str) -> dict[
             errors["quantity"] = "required"
         amount = None
     if data.deadline is not None and data.deadline < households.today_local():
-        errors["deadline"] = "invalid"
+        errors["deadline"] = "past"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     # The item kind: as given (it must be of the category), or inferred from the title.
@@ -249,6 +249,16 @@ async def generalize(
         # combination that no city-wide group of k shares is published without them instead.
         result = index.generalize(target, k, drop_flags=True)
     return result
+
+
+async def save_and_publish(
+    session: AsyncSession, user: CurrentUser, need_id: uuid.UUID, data: NeedIn
+) -> Need:
+    """Publish what the edit form holds, not the draft saved before it: the edit is saved, then
+    it passes the same gate as `publish`. When either refuses, the request fails and nothing of
+    it stays (the edit included); the form shows the typed text again with the reason."""
+    await update_draft(session, user, need_id, data)
+    return await publish(session, user, need_id)
 
 
 async def publish(session: AsyncSession, user: CurrentUser, need_id: uuid.UUID) -> Need:

@@ -68,6 +68,29 @@ def is_valid_id(s: str, *, today: date | None = None) -> bool:
     return check_char(n[:17]) == n[17]
 
 
+def id_problem(s: str, *, today: date | None = None) -> str | None:
+    """What is wrong with a number, for a message next to the field; None when it is valid.
+
+    ``"length"`` (not 18 characters), ``"format"`` (not 17 digits and a digit or X),
+    ``"region"`` (no such province), ``"birth_date"`` (no such date, before 1900 or in the
+    future), ``"check_char"`` (the last character does not match the first 17 digits).
+    """
+    n = normalize_id(s)
+    if len(n) != 18:
+        return "length"
+    if not _ID_SHAPE.fullmatch(n):
+        return "format"
+    if n[:2] not in PROVINCE_CODES:
+        return "region"
+    birth = _birth(n)
+    limit = today if today is not None else datetime.now(UTC).date()
+    if birth is None or not EARLIEST_BIRTH <= birth <= limit:
+        return "birth_date"
+    if check_char(n[:17]) != n[17]:
+        return "check_char"
+    return None
+
+
 def _require_valid(s: str) -> str:
     n = normalize_id(s)
     if not is_valid_id(n):

@@ -143,10 +143,12 @@ async def create_project(
         errors["category"] = "invalid"
     if not region_code or not await resources_service.known_regions(session, [region_code]):
         errors["region_code"] = "invalid"
-    if target_fen is None or target_fen <= 0:
-        errors["target"] = "invalid"
+    if target_fen is None:
+        errors["target"] = "required"
+    elif target_fen <= 0:
+        errors["target"] = "out_of_range"
     if starts_on and ends_on and ends_on < starts_on:
-        errors["ends_on"] = "invalid"
+        errors["ends_on"] = "before_start"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     await households.check_organization_text(

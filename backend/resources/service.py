@@ -101,7 +101,7 @@ def build_eligibility(
     if max_per_household is not None and max_per_household < 1:
         raise Invalid(
             N_("The limit per household must be at least 1."),
-            fields={"max_per_household": "invalid"},
+            fields={"max_per_household": "too_small"},
         )
     return Eligibility(sorted(set(categories)), sorted(set(flags)), max_per_household)
 
@@ -166,13 +166,15 @@ async def _clean_fields(
         errors["title"] = "too_long"
     if await get_by_id(session, NeedCategory, data.category) is None:
         errors["category"] = "invalid"
-    if data.capacity is None or data.capacity < 1:
-        errors["capacity"] = "invalid"
+    if data.capacity is None:
+        errors["capacity"] = "required"
+    elif data.capacity < 1:
+        errors["capacity"] = "too_small"
     area = [c.strip() for c in data.service_area if c.strip()]
     if not area or await repo.known_regions(session, area) != set(area):
         errors["service_area"] = "invalid"
     if data.available_from and data.available_until and data.available_until < data.available_from:
-        errors["available_until"] = "invalid"
+        errors["available_until"] = "before_start"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     description = data.description.strip()

@@ -34,10 +34,15 @@ PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
 
 
 def parse_int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
+    """An integer field: None when left empty, -1 when what was typed is not a whole number
+    (the service then says the number is out of range, not that the field is empty)."""
+    text = (value or "").strip()
+    if not text:
         return None
+    try:
+        return int(text)
+    except ValueError:
+        return -1
 
 
 def parse_date(value: str | None) -> date | None:

@@ -5,6 +5,12 @@ also emits the shorter dictionary words inside long words, so "老人" finds "�
 queries in precise mode (`cut`). Latin text is lower-cased and stemmed with the Snowball
 English stemmer that ships inside tantivy (no extra dependency). Punctuation is dropped.
 
+jieba keeps dictionary words whole ("大米" is one token), so a single character ("米") or a
+two-character piece of a longer word would find nothing through the words alone. Every run of
+Chinese characters is therefore also indexed as character n-grams (`cjk_ngrams`: each
+character and each pair of neighbours) in a separate field, and a query term of one or two
+Chinese characters also matches there (`is_short_cjk`).
+
 The tantivy engine indexes the whitespace-joined tokens with a plain whitespace tokenizer,
 so index-time and query-time analysis are this module and nothing else.
 """
@@ -22,6 +28,7 @@ import tantivy
 _WORD = re.compile(r"[^\W_]+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_LETTERS = re.compile(r"^[a-z\u00c0-\u024f]+$")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 _STEMMER = (
     tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw())
@@ -64,6 +71,28 @@ def index_tokens(text: str) -> list[str]:
 def segment(text: str) -> str:
     """Whitespace-joined `index_tokens`; what the tantivy whitespace analyzer receives."""
     return " ".join(index_tokens(text))
+
+
+def cjk_ngrams(text: str) -> list[str]:
+    """Distinct unigrams and bigrams of every run of Chinese characters in `text`, in order
+    of first occurrence ("买大米" → 买, 买大, 大, 大米, 米)."""
+    seen: dict[str, None] = {}
+    for run in _CJK_RUN.findall(text):
+        for i, char in enumerate(run):
+            seen.setdefault(char, None)
+            if i + 1 < len(run):
+                seen.setdefault(run[i : i + 2], None)
+    return list(seen)
+
+
+def ngram_segment(text: str) -> str:
+    """Whitespace-joined `cjk_ngrams`: what the n-gram field receives."""
+    return " ".join(cjk_ngrams(text))
+
+
+def is_short_cjk(term: str) -> bool:
+    """A query term the n-gram field can answer: one or two Chinese characters."""
+    return len(term) <= 2 and all(_CJK.match(c) for c in term)
 
 
 def query_tokens(text: str) -> list[str]:

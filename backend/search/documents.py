@@ -62,6 +62,11 @@ class SearchDocument:
     deadline: date | None
     created_at: datetime
     lang: Literal["zh", "en"]
+    #: The category's public names in every language ("助学 Education"): searchable, so a
+    #: category name finds its listings.
+    category_label: str = ""
+    #: A money amount shown with the result, in fen (a need's amount, a project's target).
+    amount_fen: int | None = None
 
     def __post_init__(self) -> None:
         UUID(self.id)  # raises ValueError when not a uuid
@@ -79,7 +84,7 @@ class SearchDocument:
             raise ValueError("created_at must be an aware UTC datetime")
         if not self.category or not self.state:
             raise ValueError("category and state are required")
-        if "\x00" in self.title or "\x00" in self.body:
+        if any("\x00" in t for t in (self.title, self.body, self.category_label)):
             raise ValueError("title and body cannot hold a NUL character")
 
     @property
@@ -149,6 +154,13 @@ class SearchHit:
     snippet_html: str
     #: Relevance score for sort="relevance" with text; 0.0 otherwise.
     score: float
+    #: What a result line shows besides the title (the view labels codes in the reader's
+    #: language): the category code, the item's own region code, deadline, urgency, amount.
+    category: str = ""
+    region_code: str = ""
+    deadline: date | None = None
+    urgency: str | None = None
+    amount_fen: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

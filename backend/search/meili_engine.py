@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterable, Sequence
+from datetime import date
 from typing import Any
 
 from meilisearch_python_sdk import AsyncClient
@@ -40,7 +41,7 @@ from backend.search.documents import (
 SNIPPET_CHARS = 120
 REGION_LEVEL_FIELDS = tuple(f"region_l{i}" for i in range(MAX_REGION_DEPTH))
 FACET_ATTRIBUTES: tuple[str, ...] = ("kind", "category", "urgency", "state", "org_type")
-SEARCHABLE_ATTRIBUTES = ["title_terms", "body_terms"]
+SEARCHABLE_ATTRIBUTES = ["title_terms", "body_terms", "gram_terms"]
 FILTERABLE_ATTRIBUTES: list[str | FilterableAttributes] = [
     *FACET_ATTRIBUTES,
     "lang",
@@ -49,7 +50,17 @@ FILTERABLE_ATTRIBUTES: list[str | FilterableAttributes] = [
     "deadline_day",
 ]
 SORTABLE_ATTRIBUTES = ["urgency_key", "deadline_sort", "created_ts"]
-DISPLAYED_ATTRIBUTES = ["id", "kind", "title", "body"]
+DISPLAYED_ATTRIBUTES = [
+    "id",
+    "kind",
+    "title",
+    "body",
+    "category",
+    "region_code",
+    "deadline",
+    "urgency",
+    "amount_fen",
+]
 MAX_TOTAL_HITS = 1_000_000
 MAX_VALUES_PER_FACET = 10_000
 _TASK_TIMEOUT_MS = 120_000
@@ -81,8 +92,13 @@ def to_meili_document(doc: SearchDocument) -> dict[str, Any]:
         "org_name": doc.org_name,
         "title_terms": analysis.segment(doc.title),
         "body_terms": analysis.segment(
-            " ".join(x for x in (doc.body, doc.org_name or "", doc.region_name) if x)
+            " ".join(
+                x for x in (doc.body, doc.org_name or "", doc.region_name, doc.category_label) if x
+            )
         ),
+        "gram_terms": analysis.ngram_segment(f"{doc.title} {doc.body} {doc.category_label}"),
+        "region_code": doc.region_code,
+        "amount_fen": doc.amount_fen,
         "deadline": None if doc.deadline is None else doc.deadline.isoformat(),
         "deadline_sort": deadline_sort_key(doc),
         "urgency_key": urgency_sort_key(doc),
@@ -240,6 +256,11 @@ class MeiliEngine:
                 title_html=mark(str(h["title"])),
                 snippet_html=mark(str(h["body"]), SNIPPET_CHARS),
                 score=float(h.get("_rankingScore", 0.0)) if not sort else 0.0,
+                category=str(h.get("category") or ""),
+                region_code=str(h.get("region_code") or ""),
+                deadline=date.fromisoformat(h["deadline"]) if h.get("deadline") else None,
+                urgency=h.get("urgency") or None,
+                amount_fen=int(h["amount_fen"]) if h.get("amount_fen") is not None else None,
             )
             for h in res.hits
         )

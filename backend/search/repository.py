@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization, OrgStatus
 from backend.core.db import utcnow
+from backend.core.i18n import N_, gettext
 from backend.households.enums import ConsentPurpose
 from backend.households.models import Consent, Household
 from backend.needs.models import Need, NeedCategory, NeedState
@@ -51,6 +52,28 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 BATCH = 1000
 
 KindName = Literal["need", "resource", "project", "task"]
+
+#: Volunteer task categories are not rows of ``need_categories``: their names are the
+#: msgids the task pages show (``resources/_labels.html: task_category``).
+TASK_CATEGORY_NAMES = {
+    "visit": N_("Home visit"),
+    "micro_wish": N_("Micro-wish delivery"),
+    "tutoring": N_("Tutoring"),
+    "delivery": N_("Delivery"),
+    "repair": N_("Home repair"),
+    "companionship": N_("Companionship"),
+    "other": N_("Other"),
+}
+
+
+async def _category_labels(session: AsyncSession) -> dict[str, str]:
+    """code → the category's names in both languages ("助学 Education"), indexed so that a
+    category's name finds its listings. Need categories (used by needs, resources and
+    projects) and volunteer task categories share one map: their codes do not collide."""
+    labels = {code: f"{zh} {en}" for code, (zh, en) in (await category_names(session)).items()}
+    for code, msgid in TASK_CATEGORY_NAMES.items():
+        labels.setdefault(code, f"{gettext(msgid, 'zh_CN')} {msgid}")
+    return labels
 
 
 def _today() -> date:
@@ -142,10 +165,12 @@ async def _need_docs(session: AsyncSession, condition: ColumnElement[bool]) -> l
                 Need.published_at,
                 Need.created_at,
                 Need.public_region_code,
+                Need.amount_fen,
             ).where(condition)
         )
     ).all()
     regions = await _Regions.load(session, (r.public_region_code for r in rows))
+    labels = await _category_labels(session) if rows else {}
     out = []
     for r in rows:
         code = r.public_region_code
@@ -167,6 +192,8 @@ async def _need_docs(session: AsyncSession, condition: ColumnElement[bool]) -> l
                 deadline=r.deadline,
                 created_at=_utc(r.published_at or r.created_at),
                 lang=detect_lang(r.title, r.body),
+                category_label=labels.get(r.category, ""),
+                amount_fen=r.amount_fen,
             )
         )
     return out
@@ -197,6 +224,7 @@ async def _resource_docs(
     regions = await _Regions.load(
         session, [c for r in rows for c in (*(r.service_area or ()), r.org_region)]
     )
+    labels = await _category_labels(session) if rows else {}
     out = []
     for r in rows:
         code = regions.common(list(r.service_area or ())) or r.org_region
@@ -218,14 +246,17 @@ async def _resource_docs(
                 deadline=r.available_until,
                 created_at=_utc(r.created_at),
                 lang=detect_lang(r.title, r.description),
+                category_label=labels.get(r.category, ""),
             )
         )
     return out
 
 
-def _listing_docs(kind: KindName, model: Any, body: Any, deadline: Any | None) -> Any:
+def _listing_docs(
+    kind: KindName, model: Any, body: Any, deadline: Any | None, amount: Any | None = None
+) -> Any:
     """The document builder of an organization's listing without urgency (project, task):
-    `body` and `deadline` are the model's columns for them (no deadline: None)."""
+    `body`, `deadline` and `amount` are the model's columns for them (none: None)."""
 
     async def build(session: AsyncSession, condition: ColumnElement[bool]) -> list[SearchDocument]:
         columns = [
@@ -241,6 +272,8 @@ def _listing_docs(kind: KindName, model: Any, body: Any, deadline: Any | None) -
         ]
         if deadline is not None:
             columns.append(deadline.label("deadline"))
+        if amount is not None:
+            columns.append(amount.label("amount"))
         rows = (
             await session.execute(
                 select(*columns)
@@ -249,6 +282,7 @@ def _listing_docs(kind: KindName, model: Any, body: Any, deadline: Any | None) -
             )
         ).all()
         regions = await _Regions.load(session, (r.region_code for r in rows))
+        labels = await _category_labels(session) if rows else {}
         return [
             SearchDocument(
                 id=str(r.id),
@@ -265,6 +299,8 @@ def _listing_docs(kind: KindName, model: Any, body: Any, deadline: Any | None) -
                 deadline=r.deadline if deadline is not None else None,
                 created_at=_utc(r.created_at),
                 lang=detect_lang(r.title, r.body),
+                category_label=labels.get(r.category, ""),
+                amount_fen=r.amount if amount is not None else None,
             )
             for r in rows
             if r.region_code in regions.path
@@ -280,7 +316,7 @@ _SPEC: dict[str, tuple[Any, Any, Any]] = {
     "project": (
         Project.id,
         public_project_condition,
-        _listing_docs("project", Project, Project.goal, Project.ends_on),
+        _listing_docs("project", Project, Project.goal, Project.ends_on, Project.target_fen),
     ),
     "task": (
         VolunteerTask.id,

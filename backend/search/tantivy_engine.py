@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import AsyncIterable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,7 @@ _FACET_POOL = ThreadPoolExecutor(
     max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="tantivy-facets"
 )
 #: Bumped whenever the schema or the analysis changes; a mismatching index is rebuilt empty.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 #: The file in the index directory that names the schema version the index was built with.
 _MARKER = "tongxin-schema-version"
 #: Indexed where a small facet field has no value (no urgency, no organization type): a column
@@ -79,6 +80,9 @@ def build_schema() -> tantivy.Schema:
         sb.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("title_t", tokenizer_name=WS_ANALYZER, index_option="freq")
     sb.add_text_field("body_t", tokenizer_name=WS_ANALYZER, index_option="freq")
+    # Chinese character unigrams and bigrams of the title, body and category names: a query
+    # term of one or two characters ("米") matches here although jieba kept "大米" whole.
+    sb.add_text_field("gram_t", tokenizer_name=WS_ANALYZER, index_option="basic")
     sb.add_integer_field("deadline_day", indexed=True, fast=True)
     sb.add_integer_field("deadline_sort", fast=True)
     sb.add_integer_field("urgency_key", fast=True)
@@ -91,9 +95,13 @@ def _ws_analyzer() -> tantivy.TextAnalyzer:
     return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
 
 
-#: Separates the stored id, kind, title and body: cheaper than JSON on a reindex, and a NUL
-#: never occurs in their text (PostgreSQL text cannot hold one; `SearchDocument` refuses it).
+#: Separates the stored id, kind, title, body and the result line's fields (category, region
+#: code, deadline, urgency, amount): cheaper than JSON on a reindex, and a NUL never occurs in
+#: their text (PostgreSQL text cannot hold one; `SearchDocument` refuses it).
 _PAYLOAD_SEP = "\x00"
+_PAYLOAD_KEYS = (
+    "id", "kind", "title", "body", "category", "region_code", "deadline", "urgency", "amount"
+)  # fmt: skip
 
 
 @lru_cache(maxsize=8192)
@@ -107,7 +115,9 @@ def to_tantivy_document(doc: SearchDocument) -> tantivy.Document:
 
     Built in one constructor call: a reindex spends most of its time here, and each
     `add_*` call is a crossing into Rust."""
-    names = " ".join(_segment_name(x) for x in (doc.org_name, doc.region_name) if x)
+    names = " ".join(
+        _segment_name(x) for x in (doc.org_name, doc.region_name, doc.category_label) if x
+    )
     fields: dict[str, Any] = dict(zip(_REGION_LEVEL_FIELDS, doc.region_codes, strict=False))
     if doc.deadline is not None:
         fields["deadline_day"] = day_number(doc.deadline)
@@ -120,10 +130,23 @@ def to_tantivy_document(doc: SearchDocument) -> tantivy.Document:
         org_type=doc.org_type or _MISSING,
         title_t=analysis.segment(doc.title),
         body_t=f"{analysis.segment(doc.body)} {names}",
+        gram_t=analysis.ngram_segment(f"{doc.title} {doc.body} {doc.category_label}"),
         deadline_sort=deadline_sort_key(doc),
         urgency_key=urgency_sort_key(doc),
         created_ts=created_ts(doc),
-        payload=_PAYLOAD_SEP.join((doc.id, doc.kind, doc.title, doc.body)).encode(),
+        payload=_PAYLOAD_SEP.join(
+            (
+                doc.id,
+                doc.kind,
+                doc.title,
+                doc.body,
+                doc.category,
+                doc.region_code,
+                doc.deadline.isoformat() if doc.deadline else "",
+                doc.urgency or "",
+                "" if doc.amount_fen is None else str(doc.amount_fen),
+            )
+        ).encode(),
         **fields,
     )
 
@@ -303,6 +326,11 @@ class TantivyEngine:
                 [
                     (should, q_.boost_query(q_.term_query(schema, "title_t", term), TITLE_BOOST)),
                     (should, q_.term_query(schema, "body_t", term)),
+                    *(
+                        [(should, q_.term_query(schema, "gram_t", term))]
+                        if analysis.is_short_cjk(term)
+                        else []
+                    ),
                 ]
             )
             for term in terms
@@ -378,6 +406,11 @@ class TantivyEngine:
                     title_html=mark(p["title"]),
                     snippet_html=mark(p["body"], SNIPPET_CHARS),
                     score=float(key) if sort == "relevance" else 0.0,
+                    category=p["category"],
+                    region_code=p["region_code"],
+                    deadline=date.fromisoformat(p["deadline"]) if p["deadline"] else None,
+                    urgency=p["urgency"] or None,
+                    amount_fen=int(p["amount"]) if p["amount"] else None,
                 )
             )
         facets = facets_job.result() if facets_job is not None else {}
@@ -457,8 +490,8 @@ def _add_all(writer: tantivy.IndexWriter, docs: list[tantivy.Document]) -> None:
 
 
 def _payload(searcher: tantivy.Searcher, addr: tantivy.DocAddress) -> dict[str, str]:
-    """The stored id, kind, title and body of a hit."""
+    """The stored id, kind, title, body and result-line fields of a hit."""
     raw = searcher.doc(addr).get_first("payload")
     assert isinstance(raw, bytes | bytearray | list), "payload is stored for every document"
-    doc_id, kind, title, body = bytes(raw).decode().split(_PAYLOAD_SEP, 3)
-    return {"id": doc_id, "kind": kind, "title": title, "body": body}
+    values = bytes(raw).decode().split(_PAYLOAD_SEP, len(_PAYLOAD_KEYS) - 1)
+    return dict(zip(_PAYLOAD_KEYS, values, strict=True))

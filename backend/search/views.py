@@ -29,7 +29,10 @@ async def _labels(db: DB, results: SearchResults, q: SearchQuery) -> dict[str, A
         code: (zh_name if zh else en_name)
         for code, (zh_name, en_name) in (await projections.category_names(db)).items()
     }
+    for code, msgid in projections.TASK_CATEGORY_NAMES.items():
+        categories.setdefault(code, translate(msgid))
     region_codes = set(results.facets.get("region", {}))
+    region_codes.update(h.region_code for h in results.hits if h.region_code)
     crumbs: list[str] = []
     if q.region_code:
         from backend.regions.service import ancestors

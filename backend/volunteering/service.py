@@ -80,9 +80,11 @@ def _check_slot(slot: SlotIn) -> tuple[datetime, datetime, int]:
     if slot.ends_at is None:
         errors["ends_at"] = "required"
     if slot.starts_at and slot.ends_at and slot.ends_at <= slot.starts_at:
-        errors["ends_at"] = "invalid"
-    if slot.capacity is None or not 1 <= slot.capacity <= 500:
-        errors["capacity"] = "invalid"
+        errors["ends_at"] = "before_start"
+    if slot.capacity is None:
+        errors["capacity"] = "required"
+    elif not 1 <= slot.capacity <= 500:
+        errors["capacity"] = "out_of_range"
     if errors:
         raise Invalid(N_("Please correct the marked fields."), fields=errors)
     assert slot.starts_at
@@ -364,10 +366,16 @@ async def log_hours(
     org = await get_by_id(session, Organization, organization_id) if organization_id else None
     if org is None or org.status != OrgStatus.APPROVED:
         errors["organization_id"] = "invalid"
-    if served_on is None or served_on > utcnow() or served_on < utcnow() - timedelta(days=366):
-        errors["served_on"] = "invalid"
-    if minutes is None or not 1 <= minutes <= MAX_MINUTES:
-        errors["minutes"] = "invalid"
+    if served_on is None:
+        errors["served_on"] = "required"
+    elif served_on > utcnow():
+        errors["served_on"] = "future"
+    elif served_on < utcnow() - timedelta(days=366):
+        errors["served_on"] = "too_old"
+    if minutes is None:
+        errors["minutes"] = "required"
+    elif not 1 <= minutes <= MAX_MINUTES:
+        errors["minutes"] = "out_of_range"
     if not note.strip():
         errors["note"] = "required"
     if errors:

@@ -258,15 +258,23 @@ async def test_visits_schedule_and_overdue(db: Any, demo: dict[str, Any]) -> Non
         await db.scalars(select(Household).where(Household.region_code.like("330106%")).limit(1))
     ).first()
     household.category = AssistanceCategory.TEKUN
+    # a next visit cannot be planned in the past (the form says so next to the date)
+    with pytest.raises(Invalid) as past:
+        await service.set_schedule(
+            db,
+            caseworker,
+            household.id,
+            interval_days=None,
+            assignee_email="",
+            next_due=_today() - timedelta(days=3),
+        )
+    assert past.value.fields == {"next_due": "past"}
     schedule = await service.set_schedule(
-        db,
-        caseworker,
-        household.id,
-        interval_days=None,
-        assignee_email="",
-        next_due=_today() - timedelta(days=3),
+        db, caseworker, household.id, interval_days=None, assignee_email="", next_due=None
     )
     assert schedule.interval_days == 30
+    schedule.next_due = _today() - timedelta(days=3)  # time passed: the visit is overdue
+    await db.flush()
     rows, _ = await repo.overdue(
         db, caseworker_paths(caseworker), _today(), utcnow(), offset=0, limit=500
     )
@@ -280,7 +288,7 @@ async def test_visits_schedule_and_overdue(db: Any, demo: dict[str, Any]) -> Non
         household.id,
         interval_days=45,
         assignee_email="",
-        next_due=_today() - timedelta(days=3),
+        next_due=None,
     )
     schedule.assignee_id = volunteer.id
     await service.record_visit(
