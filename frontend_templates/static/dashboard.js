@@ -64,7 +64,9 @@
     return {
       color: COLORS,
       animation: false,
-      aria: { enabled: true },
+      // the container keeps its own aria-label (the chart's title); the figures are in the table
+      // behind "Show data" (ECharts' generated description reads empty cells as "NaN")
+      aria: { enabled: false },
       textStyle: { fontSize: 12 },
       legend: series.length > 1 ? { type: "scroll", top: 0, left: 0 } : undefined,
       tooltip: {
