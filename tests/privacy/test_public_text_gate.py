@@ -67,6 +67,17 @@ PRIVATE_FORM_FIELDS = {
     ("accounts/profile.html", "display_name"): "the user's own name, their choice",
     ("accounts/signup.html", "display_name"): "the user's own name, their choice",
     ("admin/_organizations.html", "note"): "review note to the organization's admins",
+    ("audit/log.html", "object_id"): "a filter of the audit log (an id), never stored",
+    ("audit/log.html", "who"): "a filter of the audit log (an account), never stored",
+    ("donations/bank_account.html", "account_name"): (
+        "the organization's account holder: shown to donors only after a platform admin checked"
+        " it against the registration, and refused by the scanner (docs/donations.md)"
+    ),
+    ("donations/bank_account.html", "bank_name"): (
+        "a bank's name: shown to donors only after a platform admin checked it"
+    ),
+    ("donations/bank_account.html", "account_number"): "a bank account number, checked",
+    ("donations/bank_review.html", "note"): "rejection reason to the organization's admins",
     ("donations/donate.html", "custom_amount"): "a number",
     ("donations/donate.html", "message"): "the donor's message to the organization",
     ("donations/manage.html", "amount"): "a number",
@@ -121,7 +132,6 @@ PRIVATE_FORM_FIELDS = {
     ("organizations/profile_form.html", "name"): "the organization's registered legal name",
     ("organizations/profile_form.html", "name_en"): "the organization's registered name",
     ("partner/clients.html", "name"): "API client label, organization admins only",
-    ("projects/detail.html", "need_id"): "an id",
     ("projects/form.html", "target"): "a number",
     ("resources/claim.html", "quantity"): "a number",
     ("resources/claim_detail.html", "reason"): "release reason, coordinators and caseworkers",
