@@ -95,16 +95,7 @@ class AuditorViews(Controller):
                 db, raw, region_path_of=lambda code: _region_path(db, code)
             )
         except DomainError as exc:
-            return page(
-                request,
-                "audit/log.html",
-                status_code=exc.status_code,
-                form=raw,
-                view=None,
-                filters="",
-                **context,
-                **error_context(exc),
-            )
+            return _filter_error(request, raw, context, exc)
         view = await workspace.log_view(db, query, cursor=after, locale=current_locale.get())
         filters = "&".join(f"{k}={v}" for k, v in query.form.items() if v)
         return page(
@@ -129,16 +120,7 @@ class AuditorViews(Controller):
                 db, raw, region_path_of=lambda code: _region_path(db, code)
             )
         except DomainError as exc:
-            return page(
-                request,
-                "audit/log.html",
-                status_code=exc.status_code,
-                form=raw,
-                view=None,
-                filters="",
-                **await _choices(db),
-                **error_context(exc),
-            )
+            return _filter_error(request, raw, await _choices(db), exc)
         export_id = await workspace.record_export(db, user, query)
         locale = current_locale.get()
         body = csv_stream_async(
@@ -246,3 +228,22 @@ class AuditorViews(Controller):
             lines=lines,
             limit=workspace.REPORT_LIMIT,
         )
+
+
+def _filter_error(
+    request: Request[Any, Any, Any],
+    raw: dict[str, str],
+    choices: dict[str, Any],
+    exc: DomainError,
+) -> Template:
+    """The log page again with the filters as typed and the error next to its field."""
+    return page(
+        request,
+        "audit/log.html",
+        status_code=exc.status_code,
+        form=raw,
+        view=None,
+        filters="",
+        **choices,
+        **error_context(exc),
+    )

@@ -23,6 +23,7 @@ from backend.core.db import utcnow
 from backend.core.errors import DomainError, Forbidden, Invalid, NotFound, RateLimited
 from backend.core.http import DB, Form, error_context
 from backend.core.i18n import N_
+from backend.core.money import yuan_to_fen
 from backend.core.pagination import Page
 from backend.core.runtime import runtime_of
 from backend.core.security import login_required, org_member_required, require_user, user_of
@@ -37,7 +38,6 @@ from backend.households import service as households
 from backend.needs.models import Need
 from backend.organizations import service as organizations
 from backend.organizations.scope import require_member
-from backend.projects.service import yuan_to_fen
 from backend.regions.models import RegionLevel
 from backend.resources.service import need_summary
 

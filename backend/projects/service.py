@@ -8,7 +8,6 @@ clears it.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -50,19 +49,10 @@ from backend.resources.schemas import NeedSummary
 
 UPDATE_INTERVAL = timedelta(days=90)
 LINKABLE_NEED_STATES = frozenset({NeedState.PUBLISHED, NeedState.RESERVED, NeedState.IN_PROGRESS})
-_YUAN = re.compile(r"^\s*(\d{1,12})(?:\.(\d{1,2}))?\s*$")
 
 
 def _actor(user: CurrentUser) -> Actor:
     return Actor(kind="user", id=user.id)
-
-
-def yuan_to_fen(text: str) -> int | None:
-    """ "12,000.50" → 1200050; integers only, never float."""
-    match = _YUAN.match(text.replace(",", ""))
-    if not match:
-        return None
-    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
 
 
 STATE_BLOCKS: dict[ProjectState, str] = {

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from backend.core.errors import DomainError, Invalid, NotFound
 from backend.core.http import DB, Form, form_error
 from backend.core.i18n import N_
+from backend.core.money import yuan_to_fen
 from backend.core.pagination import Page
 from backend.core.runtime import runtime_of
 from backend.core.security import login_required, require_user
@@ -210,7 +211,7 @@ class ProjectViews(Controller):
                 goal=data.get("goal", ""),
                 category=data.get("category", ""),
                 region_code=data.get("region_code", ""),
-                target_fen=service.yuan_to_fen(data.get("target", "")),
+                target_fen=yuan_to_fen(data.get("target", "")),
                 starts_on=parse_date(data.get("starts_on")),
                 ends_on=parse_date(data.get("ends_on")),
             )

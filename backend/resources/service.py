@@ -9,7 +9,6 @@ in the order need → resource, so concurrent claims queue instead of deadlockin
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +23,7 @@ from backend.audit.service import Actor, record
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from backend.core.i18n import N_, Terms
+from backend.core.money import yuan_to_fen
 from backend.core.repository import get_by_id
 from backend.households import service as households
 from backend.households.enums import FLAG_LABELS, AssistanceCategory, MemberFlag
@@ -104,23 +104,6 @@ def build_eligibility(
             fields={"max_per_household": "too_small"},
         )
     return Eligibility(sorted(set(categories)), sorted(set(flags)), max_per_household)
-
-
-_YUAN = re.compile(r"^\s*[¥￥]?\s*(\d{1,12})(?:\.(\d{1,2}))?\s*(?:元)?\s*$")
-
-
-def yuan_to_fen(text: str) -> int | None:
-    """ "1,200.50" / "¥1200.5" → 120050 fen; whole numbers and at most two decimals, never
-    float (the same rule as the project form's target)."""
-    match = _YUAN.match(text.replace(",", "").replace("，", ""))
-    if not match:
-        return None
-    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
-
-
-def fen_to_yuan(fen: int) -> str:
-    """1200050 → "12000.50" (what the form shows back)."""
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def parse_capacity(kind: str, text: str) -> int | None:

@@ -15,6 +15,7 @@ from backend.accounts.models import Organization
 from backend.core.errors import DomainError, Invalid, NotFound
 from backend.core.http import DB, Form, form_error
 from backend.core.i18n import N_
+from backend.core.money import fen_to_yuan, yuan_to_fen
 from backend.core.pagination import Page
 from backend.core.security import login_required, require_user
 from backend.core.templating import page
@@ -59,7 +60,7 @@ async def _claim_quantity(db: DB, need_id: uuid.UUID, text: str) -> int | None:
         return None
     need = await service.claimable_need(db, need_id)
     is_amount = need.quantity is None and need.amount_fen is not None
-    value = service.yuan_to_fen(text) if is_amount else parse_int(text.strip())
+    value = yuan_to_fen(text) if is_amount else parse_int(text.strip())
     if value is None:
         raise Invalid(N_("Please correct the marked fields."), fields={"quantity": "invalid"})
     return value
@@ -209,7 +210,7 @@ class ResourceViews(Controller):
         resource = await service.resource_for_edit(db, require_user(request), resource_id)
         rules = service.eligibility_of(resource)
         capacity = (
-            service.fen_to_yuan(resource.capacity)
+            fen_to_yuan(resource.capacity)
             if resource.kind == ResourceKind.FUNDS
             else str(resource.capacity)
         )
@@ -336,7 +337,7 @@ class ClaimViews(Controller):
             "need": summary,
             "resources": await service.claimable_resources(db, org.id, need),
             "refusal": refusal,
-            "owed_yuan": service.fen_to_yuan(summary.owed or 0) if summary.is_amount else "",
+            "owed_yuan": fen_to_yuan(summary.owed or 0) if summary.is_amount else "",
             "region_names": await repo.region_names(db, [summary.region_code]),
         }
 

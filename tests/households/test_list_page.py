@@ -43,7 +43,9 @@ async def test_list_counts_new_referrals_and_offers_the_scope_regions(
         await service.refer(s, caseworker, region_code="330106004053", text="独居老人需要帮助")
     page = await client.get("/households/")
     assert page.status_code == 200
-    shown = re.search(r'href="/households/referrals">[^<(]*\((\d+)\)', page.text)
+    shown = re.search(
+        r'href="/households/referrals">[^<]*<span class="badge">(\d+)</span>', page.text
+    )
     assert shown is not None
     assert int(shown.group(1)) == before + 1 == await _new_referrals(runtime, caseworker)
     # the filter offers the communities under the caseworker's county, the same on every load

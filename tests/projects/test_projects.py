@@ -14,6 +14,7 @@ from sqlalchemy import select
 from backend.accounts.service import load_current_user
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
+from backend.core.money import yuan_to_fen
 from backend.core.storage import LocalStorage
 from backend.demo.organizations import make_household, make_published_need
 from backend.outbox.models import OutboxEvent
@@ -42,16 +43,16 @@ async def _project(db: Any, demo: dict[str, Any], member: Any) -> Project:
         goal="",
         category="housing_repair",
         region_code="330106",
-        target_fen=service.yuan_to_fen("10000.5"),
+        target_fen=yuan_to_fen("10000.5"),
     )
 
 
 def test_yuan_to_fen_is_exact() -> None:
-    assert service.yuan_to_fen("10000.5") == 1_000_050
-    assert service.yuan_to_fen("1,234.56") == 123_456
-    assert service.yuan_to_fen("0.1") == 10
-    assert service.yuan_to_fen("abc") is None
-    assert service.yuan_to_fen("1.234") is None
+    assert yuan_to_fen("10000.5") == 1_000_050
+    assert yuan_to_fen("1,234.56") == 123_456
+    assert yuan_to_fen("0.1") == 10
+    assert yuan_to_fen("abc") is None
+    assert yuan_to_fen("1.234") is None
 
 
 async def test_life_cycle_and_wrong_moves(db: Any, demo: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from backend.accounts.service import load_current_user
 from backend.audit.models import AuditEntry
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
+from backend.core.money import fen_to_yuan, yuan_to_fen
 from backend.core.storage import LocalStorage
 from backend.demo.organizations import make_household, make_published_need
 from backend.fulfilment import service as fulfilment
@@ -542,12 +543,12 @@ async def test_edit_form_over_http(client: Any, runtime: Any, demo: dict[str, An
 
 
 def test_yuan_parsing() -> None:
-    assert service.yuan_to_fen("5000") == 500_000
-    assert service.yuan_to_fen("¥1,200.5") == 120_050
-    assert service.yuan_to_fen("0.01") == 1
-    assert service.yuan_to_fen("1.234") is None
-    assert service.yuan_to_fen("abc") is None
-    assert service.fen_to_yuan(120_050) == "1200.50"
+    assert yuan_to_fen("5000") == 500_000
+    assert yuan_to_fen("¥1,200.5") == 120_050
+    assert yuan_to_fen("0.01") == 1
+    assert yuan_to_fen("1.234") is None
+    assert yuan_to_fen("abc") is None
+    assert fen_to_yuan(120_050) == "1200.50"
     assert service.parse_capacity("funds", "50.25") == 5025
     assert service.parse_capacity("goods", "50") == 50
     assert service.parse_capacity("goods", "50.5") is None
