@@ -25,6 +25,18 @@ from backend.partner.limits import client_ip
 Form = URLEncodedBody[dict[str, str]]
 
 
+def _expired_link(request: Request[Any, Any, Any], title: str, link: tuple[str, str]) -> Template:
+    """A one-time link that no longer works (used, expired or unknown): 410, what to do."""
+    return _notice(
+        request,
+        title,
+        N_("This link is not valid or has expired. Ask for a new one."),
+        link=link,
+        status_code=410,
+        kind="error",
+    )
+
+
 def _notice(
     request: Request[Any, Any, Any],
     title: str,
@@ -114,13 +126,8 @@ class LifecycleViews(Controller):
         self, request: Request[Any, Any, Any], db: DB, token: FromPath[str]
     ) -> Template:
         if not await lifecycle.peek(db, token, TokenPurpose.VERIFY_EMAIL):
-            return _notice(
-                request,
-                N_("Confirm your e-mail address"),
-                N_("This link is not valid or has expired. Ask for a new one."),
-                link=("/profile", N_("Back to my account")),
-                status_code=410,
-                kind="error",
+            return _expired_link(
+                request, N_("Confirm your e-mail address"), ("/profile", N_("Back to my account"))
             )
         return page(request, "accounts/verify.html", token=token)
 
@@ -191,13 +198,8 @@ class LifecycleViews(Controller):
         self, request: Request[Any, Any, Any], db: DB, token: FromPath[str]
     ) -> Template:
         if not await lifecycle.peek(db, token, TokenPurpose.RESET_PASSWORD):
-            return _notice(
-                request,
-                N_("Choose a new password"),
-                N_("This link is not valid or has expired. Ask for a new one."),
-                link=("/password/forgot", N_("Ask for a new link")),
-                status_code=410,
-                kind="error",
+            return _expired_link(
+                request, N_("Choose a new password"), ("/password/forgot", N_("Ask for a new link"))
             )
         return page(request, "accounts/password_reset.html", token=token)
 

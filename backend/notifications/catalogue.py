@@ -151,11 +151,20 @@ entry("organization.rejected", "organizations")(_org_reviewed)
 # --- needs, claims, deliveries -------------------------------------------------------------------
 
 
+async def _with_need(
+    session: AsyncSession, model: type[Claim] | type[Match], row_id: uuid.UUID
+) -> tuple[Any, Need] | None:
+    """The claim or match an event names, with its need (None when either is gone)."""
+    row = await get_by_id(session, model, row_id)
+    need = await get_by_id(session, Need, row.need_id) if row else None
+    return (row, need) if row is not None and need is not None else None
+
+
 async def _claim(session: AsyncSession, event: OutboxEvent) -> Produced | None:
-    claim = await get_by_id(session, Claim, event.aggregate_id)
-    need = await get_by_id(session, Need, claim.need_id) if claim else None
-    if claim is None or need is None:
+    found = await _with_need(session, Claim, event.aggregate_id)
+    if found is None:
         return None
+    claim, need = found
     params = {"title": need.title, "organization": await _org_name(session, claim.organization_id)}
     return Produced(
         users=await caseworkers(session, need.region_code),
@@ -171,10 +180,10 @@ entry("claim.released", "needs")(_claim)
 
 @entry("claim.overdue", "needs")
 async def _claim_overdue(session: AsyncSession, event: OutboxEvent) -> Produced | None:
-    claim = await get_by_id(session, Claim, event.aggregate_id)
-    need = await get_by_id(session, Need, claim.need_id) if claim else None
-    if claim is None or need is None:
+    found = await _with_need(session, Claim, event.aggregate_id)
+    if found is None:
         return None
+    claim, need = found
     return Produced(
         users=await caseworkers(session, need.region_code),
         organizations=(claim.organization_id,),
@@ -489,10 +498,10 @@ entry("visit.overdue", "households")(_visit)
 
 
 async def _review(session: AsyncSession, event: OutboxEvent) -> Produced | None:
-    match = await get_by_id(session, Match, event.aggregate_id)
-    need = await get_by_id(session, Need, match.need_id) if match else None
-    if match is None or need is None:
+    found = await _with_need(session, Match, event.aggregate_id)
+    if found is None:
         return None
+    _match, need = found
     county = str(event.payload.get("county") or need.region_code)
     coordinators = tuple(await repo.users_with_role(session, Role.COORDINATOR, county))
     escalated = event.topic == "review.sla_escalated"
