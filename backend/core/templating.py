@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import date, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,10 +17,10 @@ from markupsafe import Markup
 from backend.core.headers import csp_nonce
 from backend.core.i18n import LOCALES, get_translations, render_params
 from backend.core.security import current_locale, user_of
+from backend.regions.service import bundled_names
 from backend.web.landing import landing_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "frontend_templates"
-REGIONS_DIR = Path(__file__).resolve().parents[1] / "regions" / "data"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -68,22 +66,11 @@ def fen(value: int | None) -> str:
     return f"{sign}¥{yuan:,}.{cents:02d}"
 
 
-@lru_cache(maxsize=1)
-def _bundled_region_names() -> dict[str, tuple[str, str]]:
-    """GB/T 2260 code → (Chinese name, English name), from the CSV files the regions load."""
-    names: dict[str, tuple[str, str]] = {}
-    for path in sorted(REGIONS_DIR.glob("*.csv")):
-        with path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                names[row["code"]] = (row["name"], row.get("name_en") or row["name"])
-    return names
-
-
 def region_name(code: str | None) -> str:
     """A region code as people read it (西湖区 / Xihu District), never the bare code."""
     if not code:
         return ""
-    zh, en = _bundled_region_names().get(code, (code, code))
+    zh, en = bundled_names().get(code, (code, code))
     return zh if current_locale.get() == "zh_CN" else en
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy.dialects.postgresql import insert
@@ -55,6 +56,17 @@ async def import_regions(session: AsyncSession, rows: list[dict[str, str]]) -> i
         )
     await session.flush()
     return len(ordered)
+
+
+@lru_cache(maxsize=1)
+def bundled_names() -> dict[str, tuple[str, str]]:
+    """GB/T 2260 code → (Chinese name, English name) of the bundled regions, read once: what
+    pages show for a code without asking the database (the template filter ``region_name``)."""
+    return {
+        row["code"]: (row["name"], row.get("name_en") or row["name"])
+        for path in sorted(DATA_DIR.glob("*.csv"))
+        for row in read_csv(path)
+    }
 
 
 async def import_bundled(session: AsyncSession) -> int:
