@@ -27,15 +27,18 @@ from pathlib import Path
 import asyncpg
 import tantivy
 
+# benchmarks/http.py is named like the standard library's ``http``: take this folder off the
+# import path so that ``import http`` finds the standard library.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backend.search import (
+from backend.search import (  # noqa: E402
     SearchDocument,
     SearchQuery,
     analysis,
 )
-from backend.search.documents import day_number
-from backend.search.tantivy_engine import (
+from backend.search.documents import day_number  # noqa: E402
+from backend.search.tantivy_engine import (  # noqa: E402
     WS_ANALYZER,
     TantivyEngine,
     build_schema,

@@ -28,6 +28,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+# benchmarks/http.py is named like the standard library's ``http``: take this folder off the
+# import path so that ``import http`` finds the standard library.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 

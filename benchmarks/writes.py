@@ -40,24 +40,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# benchmarks/http.py is named like the standard library's ``http``: take this folder off the
+# import path so that ``import http`` finds the standard library.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy.exc import DBAPIError  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
-from backend.accounts.identity import CurrentUser
-from backend.accounts.service import load_current_user
-from backend.audit.service import seal, seal_all, verify
-from backend.core.errors import DomainError
-from backend.core.storage import LocalStorage
-from backend.demo.organizations import make_household, make_published_need
-from backend.fulfilment import service as fulfilment
-from backend.fulfilment.models import Delivery, Fulfilment
-from backend.households import service as households
-from backend.households.models import Consent, ConsentPurpose
-from backend.needs.models import Need
-from backend.resources import service as resources
+from backend.accounts.identity import CurrentUser  # noqa: E402
+from backend.accounts.service import load_current_user  # noqa: E402
+from backend.audit.service import seal, seal_all, verify  # noqa: E402
+from backend.core.errors import DomainError  # noqa: E402
+from backend.core.storage import LocalStorage  # noqa: E402
+from backend.demo.organizations import make_household, make_published_need  # noqa: E402
+from backend.fulfilment import service as fulfilment  # noqa: E402
+from backend.fulfilment.models import Delivery, Fulfilment  # noqa: E402
+from backend.households import service as households  # noqa: E402
+from backend.households.models import Consent, ConsentPurpose  # noqa: E402
+from backend.needs.models import Need  # noqa: E402
+from backend.resources import service as resources  # noqa: E402
 
 CLAIM_STOCK = 1_000_000  # units of each household's claimable need: claims never run out
 
