@@ -1,7 +1,7 @@
 """Audited writes under concurrency: claims, reveals and door confirmations through the real
 services, with 1, 4 and 16 concurrent clients, beside plain INSERT transactions in the same run.
 
-    python benchmarks/writes.py --households 1000 [--seconds 10] [--processes 4]
+    python benchmarks/writes.py --households 1000 [--seconds 10] [--processes 4] [--scale 100000]
 
 Builds its own database (``tongxin_bench_writes_<pid>`` on the server of
 TONGXIN_BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test; Redis from
@@ -14,8 +14,20 @@ are spread over P processes (as several app workers would serve them), each with
 connections and sealer: one Python process is bound by its own CPU long before the database.
 Beside each level a sampler reads pg_stat_activity every 0.1 s: the share of active backends
 waiting for a lock (advisory = the sealers' lock; business transactions never take it) and the
-share of in-transaction backends idle, waiting for their client (Python) to go on. Prints a table, then one JSON line with
-``tput_1``, ``tput_4``, ``tput_16``, ``plain_tput_16``, ``deadlocks``. Figures, not pass/fail.
+share of in-transaction backends idle, waiting for their client (Python) to go on. Beside each
+level the CPU it cost, from the client process(es) (``time.process_time``) and from this
+database's PostgreSQL backends (``/proc/<pid>/stat``; the server runs on this machine): CPU ms
+per committed transaction and cores kept busy. With one client's CPU per transaction the
+machine's cores bound the throughput any number of clients could reach (``cpu_ceiling_tput``)
+and so the scaling (``scaling_limit`` = ceiling / one client's throughput).
+
+``--scale N`` runs inside a copy of the generated province ``<TONGXIN_BENCH_DB_PREFIX>N``
+(``tongxin_scale_N``, made by ``tongxin seed-scale``, see benchmarks/benchdb.py; use the
+``TONGXIN_VAR_DIR`` it was seeded with): the pool's households are added to a county of a
+province-sized database instead of an empty one.
+
+Prints a table, then one JSON line with ``tput_1``, ``tput_4``, ``tput_16``, ``plain_tput_16``,
+``deadlocks``, the CPU figures and the load average. Figures, not pass/fail.
 
 tests/audit/test_chain_concurrency.py reuses :func:`build_pool`, :func:`run_mix` and the
 operations below.
@@ -245,6 +257,13 @@ class Run:
     errors: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     sealed: int = 0
+    client_cpu_s: float = 0.0  # CPU of the client process(es): services, SQLAlchemy, sealer
+    db_cpu_s: float = 0.0  # CPU of this database's PostgreSQL backends during the run
+
+    def cpu_ms_per_op(self) -> float:
+        return (
+            (self.client_cpu_s + self.db_cpu_s) / self.committed * 1000 if self.committed else 0.0
+        )
 
     @property
     def committed(self) -> int:
@@ -313,11 +332,38 @@ async def run_mix(
 
     sealing = asyncio.create_task(sealer())
     started = time.monotonic()
+    cpu_before = time.process_time()
     await asyncio.gather(*(client(n) for n in range(clients)))
     run.seconds = time.monotonic() - started
     stop.set()
     await sealing
+    run.client_cpu_s = time.process_time() - cpu_before
     return run
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+async def backend_cpu(runtime: Any) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each PostgreSQL backend of this database,
+    read from /proc (the server runs on this machine)."""
+    async with runtime.engine.connect() as conn:
+        pids = (
+            await conn.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            )
+        ).all()
+    return {pid: cpu for pid in pids if (cpu := _proc_cpu(pid)) is not None}
+
+
+def _proc_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a process, from /proc/<pid>/stat (None once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 async def deadlock_count(runtime: Any) -> int:
@@ -438,8 +484,8 @@ def _part(pool: Pool, index: int, parts: int) -> Pool:
 
 def _child(
     url: str, redis_url: str, queue: str, pool: Pool, clients: int, seconds: float, start_at: float
-) -> tuple[Run, dict[uuid.UUID, list[uuid.UUID]]]:
-    async def go() -> tuple[Run, dict[uuid.UUID, list[uuid.UUID]]]:
+) -> tuple[Run, dict[uuid.UUID, list[uuid.UUID]], dict[int, float]]:
+    async def go() -> tuple[Run, dict[uuid.UUID, list[uuid.UUID]], dict[int, float]]:
         from backend.config import get_settings
         from backend.core.runtime import Runtime
 
@@ -449,7 +495,8 @@ def _child(
         try:
             await asyncio.sleep(max(0.0, start_at - time.time()))  # all processes start together
             run = await run_mix(rt, pool, clients=clients, seconds=seconds)
-            return run, pool.deliveries  # what is left to confirm
+            # the backends' CPU while this process's connections still exist
+            return run, pool.deliveries, await backend_cpu(rt)  # deliveries left to confirm
         finally:
             await rt.close()
 
@@ -458,7 +505,7 @@ def _child(
 
 async def run_processes(
     runtime: Any, pool: Pool, *, clients: int, seconds: float, processes: int
-) -> Run:
+) -> tuple[Run, list[dict[int, float]]]:
     """``clients`` spread over ``processes`` app processes (as with several app workers), each
     with its own connections and sealer; the figures are summed."""
     import multiprocessing
@@ -483,8 +530,8 @@ async def run_processes(
             for i in range(procs)
         ]
         results = await asyncio.gather(*futures)
-    runs = [run for run, _ in results]
-    for _, left in results:
+    runs = [run for run, _, _ in results]
+    for _, left, _ in results:
         pool.deliveries.update(left)
     total = Run(clients, max(r.seconds for r in runs))
     for r in runs:
@@ -494,10 +541,32 @@ async def run_processes(
         total.errors += r.errors
         total.latencies += r.latencies
         total.sealed += r.sealed
-    return total
+        total.client_cpu_s += r.client_cpu_s
+    return total, [cpu for _, _, cpu in results]
 
 
 # ------------------------------------------------------------------ main
+
+
+async def _scale_ids(session: AsyncSession) -> dict[str, Any]:
+    """In a generated province: a member of an approved organization that serves a county, and
+    that county's caseworker (what ``seed_demo`` names ``org_member``, ``org:charity``,
+    ``caseworker``), and the county (``region``) where the pool's households are made."""
+    member, org, county = (
+        await session.execute(
+            text(
+                "SELECT m.user_id, o.id, o.service_area[1] FROM memberships m"
+                " JOIN organizations o ON o.id = m.organization_id"
+                " JOIN regions r ON r.code = o.service_area[1]"
+                " WHERE o.status = 'approved' AND r.level = 'county' ORDER BY o.id LIMIT 1"
+            )
+        )
+    ).one()
+    caseworker = await session.scalar(
+        text("SELECT user_id FROM role_grants WHERE role = 'caseworker' AND region_code = :c"),
+        {"c": county},
+    )
+    return {"caseworker": caseworker, "org_member": member, "org:charity": org, "region": county}
 
 
 async def _main(args: argparse.Namespace) -> dict[str, Any]:
@@ -515,7 +584,12 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
     name = f"tongxin_bench_writes_{os.getpid()}"
     base, _, _ = server.rpartition("/")
     admin = await asyncpg.connect(f"{base}/postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    if args.scale:
+        # a copy of a generated province (benchmarks/benchdb.py), the pool built inside it
+        template = f"{os.environ.get('TONGXIN_BENCH_DB_PREFIX', 'tongxin_scale_')}{args.scale}"
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    else:
+        await admin.execute(f'CREATE DATABASE "{name}"')
     url = f"{base}/{name}"
     try:
         t0 = time.monotonic()
@@ -528,10 +602,16 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
         )
         try:
             async with rt.transaction() as session:
-                ids = await seed_demo(session)
+                ids = await (_scale_ids(session) if args.scale else seed_demo(session))
             need = int(args.seconds * 100)  # confirmations the three runs could consume
             each = max(2, -(-need // args.households))
-            pool = await build_pool(rt, ids, households=args.households, deliveries_each=each)
+            pool = await build_pool(
+                rt,
+                ids,
+                households=args.households,
+                deliveries_each=each,
+                region_code=ids.get("region", "330106"),
+            )
             build_s = time.monotonic() - t0
             print(
                 f"built {args.households} households ({each} deliveries each) in {build_s:.0f} s",
@@ -544,13 +624,22 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
             for clients in (1, 4, 16):
                 sampler = LockSampler(rt)
                 sampler.start()
+                cpu_before = await backend_cpu(rt)
+                readings: list[dict[int, float]] = []
                 if args.processes > 1 and clients > 1:
-                    runs[clients] = await run_processes(
+                    runs[clients], readings = await run_processes(
                         rt, pool, clients=clients, seconds=args.seconds, processes=args.processes
                     )
                 else:
                     runs[clients] = await run_mix(rt, pool, clients=clients, seconds=args.seconds)
                 await sampler.stop()
+                after: dict[int, float] = {}
+                for reading in [*readings, await backend_cpu(rt)]:
+                    for pid, used in reading.items():  # a backend's CPU only grows: latest = max
+                        after[pid] = max(used, after.get(pid, 0.0))
+                runs[clients].db_cpu_s = sum(
+                    max(0.0, used - cpu_before.get(pid, 0.0)) for pid, used in after.items()
+                )
                 locks[clients] = sampler
                 plain[clients] = await plain_inserts(rt, clients=clients, seconds=args.seconds / 2)
             await asyncio.sleep(1.5)
@@ -568,21 +657,36 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
 
     print(
         f"{'clients':>7} {'audited tx/s':>13} {'p50 ms':>8} {'p95 ms':>8} {'plain tx/s':>11}"
-        f" {'lock-waiting':>13} {'advisory':>9} {'client-bound':>13}"
+        f" {'lock-waiting':>13} {'advisory':>9} {'client-bound':>13} {'CPU ms/tx':>10}"
+        f" {'cores busy':>11}"
     )
     for clients, run in runs.items():
         print(
             f"{clients:>7} {run.tput:>13.1f} {run.p50_ms():>8.1f} {run.p95_ms():>8.1f}"
             f" {plain[clients]:>11.1f} {locks[clients].share_waiting():>12.1%}"
             f" {locks[clients].advisory:>9} {locks[clients].share_client_bound():>12.1%}"
+            f" {run.cpu_ms_per_op():>10.1f}"
+            f" {(run.client_cpu_s + run.db_cpu_s) / run.seconds:>11.2f}"
         )
         detail = ", ".join(f"{k} {v}" for k, v in sorted((run.done + run.refused).items()))
         print(f"{'':>7} {detail}; sealed {run.sealed}; errors {len(run.errors)}")
         for error in run.errors[:3]:
             print(f"{'':>7} ! {error}")
     print(f"chain verified: {verdict.ok} ({verdict.checked} rows) {verdict.reason}")
+    cores = os.cpu_count() or 1
+    # The most audited transactions/s these cores could run if nothing ever waited: each costs
+    # cpu_ms_per_op of CPU (client + PostgreSQL), measured with one client.
+    ceiling = cores / (runs[1].cpu_ms_per_op() / 1000) if runs[1].cpu_ms_per_op() else None
+    scaling_limit = ceiling / runs[1].tput if ceiling and runs[1].tput else None
+    print(
+        f"CPU per audited transaction (client + PostgreSQL): {runs[1].cpu_ms_per_op():.1f} ms with"
+        f" 1 client, {runs[16].cpu_ms_per_op():.1f} ms with 16; {cores} cores -> at most"
+        f" {ceiling or 0:.0f} tx/s, i.e. 16 clients can reach at most {scaling_limit or 0:.2f} x"
+        " one client's throughput on this machine"
+    )
     return {
         "households": args.households,
+        "scale": args.scale,
         "seconds": args.seconds,
         "processes": args.processes,
         "tput_1": round(runs[1].tput, 1),
@@ -600,6 +704,14 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
         "errors": sum(len(r.errors) for r in runs.values()),
         "chain_ok": verdict.ok,
         "chain_rows": verdict.checked,
+        "cores": cores,
+        "cpu_ms_per_op_1": round(runs[1].cpu_ms_per_op(), 2),
+        "cpu_ms_per_op_16": round(runs[16].cpu_ms_per_op(), 2),
+        "cores_busy_1": round((runs[1].client_cpu_s + runs[1].db_cpu_s) / runs[1].seconds, 2),
+        "cores_busy_16": round((runs[16].client_cpu_s + runs[16].db_cpu_s) / runs[16].seconds, 2),
+        "cpu_ceiling_tput": round(ceiling, 1) if ceiling else None,
+        "scaling_limit": round(scaling_limit, 2) if scaling_limit else None,
+        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
 
@@ -608,6 +720,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--households", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=0,
+        help="run inside a copy of the generated province of this many households"
+        " (TONGXIN_BENCH_DB_PREFIX + N, made by seed-scale; TONGXIN_VAR_DIR as when seeded)",
+    )
     parser.add_argument(
         "--processes",
         type=int,
