@@ -4,6 +4,7 @@ reads them in order; the alternatives of a page equal the per-county computation
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from datetime import timedelta
@@ -18,7 +19,7 @@ from backend.core.events import HandlerContext, handlers_for
 from backend.matches import queue, service
 from backend.matches import repository as repo
 from backend.matches.loader import load_county
-from backend.matches.models import Match, MatchingRun, MatchState, RunState
+from backend.matches.models import Match, MatchingRun, MatchSource, MatchState, RunState
 from backend.needs.models import Need, Urgency
 from backend.outbox.models import OutboxEvent
 from backend.regions.models import Region, RegionLevel
@@ -198,3 +199,50 @@ async def test_page_alternatives_equal_the_county_computation(
     assert {k: v for k, v in found.by_need.items() if v} == {k: v for k, v in expected.items() if v}
     assert any(found.by_need.values())
     assert set(found.taxonomies) >= {g.need.region_code[:6] for g in groups}
+
+
+async def test_two_transactions_on_one_need_leave_a_true_row(
+    runtime: Any, demo: dict[str, Any]
+) -> None:
+    """Two coordinators reject the two proposals of one need at the same time: the second
+    waits for the first's row lock and recounts after its commit (no lost update)."""
+    async with runtime.transaction() as s:
+        w = await fx.world(s, demo, community=await _community(s, "330106"), needs=1)
+        need_id = w.needs[0].id
+        ids = [uuid.uuid4(), uuid.uuid4()]
+        for match_id, score in zip(ids, (9.0, 7.0), strict=True):
+            s.add(
+                Match(
+                    id=match_id,
+                    need_id=need_id,
+                    resource_id=w.resources[0].id,
+                    organization_id=demo["org:charity"],
+                    source=MatchSource.COORDINATOR,
+                    state=MatchState.PROPOSED,
+                    quantity=1,
+                    score=score,
+                    score_parts={},
+                    explanation=[],
+                )
+            )
+        await queue.refresh(s, [need_id])
+    async with runtime.transaction() as s:
+        assert (await repo.queue_rows(s))[need_id][4] == 2
+    first_done = asyncio.Event()
+
+    async def reject(match_id: uuid.UUID, *, hold: bool) -> None:
+        async with runtime.transaction() as s:
+            await service.reject(s, await fx.user(s, demo["coordinator"]), match_id, "重复")
+            if hold:  # keep the row locked until the other one is waiting
+                await asyncio.sleep(0.5)
+                first_done.set()
+
+    first = asyncio.create_task(reject(ids[0], hold=True))
+    await asyncio.sleep(0.1)
+    second = asyncio.create_task(reject(ids[1], hold=False))
+    await asyncio.gather(first, second)
+    assert first_done.is_set()
+    async with runtime.transaction() as s:
+        rows, recount = await repo.queue_rows(s), await repo.queue_recount(s)
+        assert need_id not in rows  # no proposal left: out of the queue
+        assert rows == recount
