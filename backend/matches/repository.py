@@ -457,7 +457,7 @@ async def region_paths(session: AsyncSession, codes: Sequence[str]) -> dict[str,
     rows = await session.execute(
         select(Region.code, Region.path).where(Region.code.in_(list(codes)))
     )
-    return dict(rows.tuples().all())
+    return {str(code): str(path) for code, path in rows.all()}
 
 
 async def region_names(session: AsyncSession, codes: Sequence[str]) -> dict[str, Region]:
