@@ -1209,11 +1209,13 @@ async def seed_scale(
                 f"  batch {batch + 1}/{batches}: {(batch + 1) * BATCH} households,"
                 f" {rows_written} rows written, {elapsed:.0f}s"
             )
-    if made:  # generated rows have no outbox events: recount the fairness figures once
+    if made:  # generated rows have no outbox events: recount the fairness figures and queue
+        from backend.matches import queue
         from backend.matches.figures import rebuild
 
         async with sessions() as session, session.begin():
             await rebuild(session)
+            await queue.rebuild(session)
     async with sessions() as session, session.begin():
         await session.execute(text("ANALYZE"))
     return {

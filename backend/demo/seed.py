@@ -43,11 +43,14 @@ async def seed_demo(session: AsyncSession) -> dict[str, Any]:
     ids: dict[str, Any] = dict(await seed_accounts(session))
     for spec in SEEDERS:
         await _seeder(spec)(session, ids)
-    # the seeders write rows directly (no outbox events): count the fairness figures once
+    # the seeders write rows directly (no outbox events): count the fairness figures and the
+    # match queue once
+    from backend.matches import queue
     from backend.matches.figures import rebuild
 
     await session.flush()
     await rebuild(session)
+    await queue.rebuild(session)
     return ids
 
 

@@ -23,6 +23,21 @@ async def county_kinds(session: AsyncSession, county_code: str) -> Sequence[Coun
     ).all()
 
 
+async def counties_kinds(
+    session: AsyncSession, county_codes: Sequence[str]
+) -> Sequence[CountyItemKind]:
+    """The own kinds of several counties in one query (ordered as :func:`county_kinds`)."""
+    if not county_codes:
+        return []
+    return (
+        await session.scalars(
+            select(CountyItemKind)
+            .where(CountyItemKind.county_code.in_(list(county_codes)))
+            .order_by(CountyItemKind.county_code, CountyItemKind.category, CountyItemKind.code)
+        )
+    ).all()
+
+
 async def county_kind(session: AsyncSession, code: str) -> CountyItemKind | None:
     return await session.get(CountyItemKind, code)
 

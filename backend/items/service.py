@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -67,6 +68,16 @@ async def taxonomy_for(session: AsyncSession, county_code: str | None) -> Taxono
         return base
     rows = list(await repo.county_kinds(session, county_code))
     return base.extended(_rows(rows), county_code) if rows else base
+
+
+async def taxonomies_for(session: AsyncSession, county_codes: Iterable[str]) -> dict[str, Taxonomy]:
+    """:func:`taxonomy_for` of several counties, read with one query."""
+    codes = sorted(set(county_codes))
+    own: dict[str, list[CountyItemKind]] = {code: [] for code in codes}
+    for kind in await repo.counties_kinds(session, codes):
+        own[kind.county_code].append(kind)
+    base = base_taxonomy()
+    return {code: base.extended(_rows(rows), code) if rows else base for code, rows in own.items()}
 
 
 async def taxonomy_for_region(session: AsyncSession, region_code: str | None) -> Taxonomy:

@@ -12,7 +12,7 @@ import uuid
 from backend.accounts.models import Organization
 from backend.core.events import HandlerContext, subscribe
 from backend.core.repository import get_by_id
-from backend.matches import figures
+from backend.matches import figures, queue
 from backend.matches.models import Match, MatchingRun, MatchState
 from backend.needs.models import Need
 from backend.notifications.service import notify
@@ -119,3 +119,12 @@ async def fairness_of_match(ctx: HandlerContext, event: OutboxEvent) -> None:
     household_id = await figures.household_of_match(ctx.session, event.aggregate_id)
     if household_id is not None:
         await figures.refresh_household(ctx.session, household_id)
+
+
+# The coordinator match queue (backend/matches/queue.py): a need's urgency, category and region.
+
+
+@subscribe("need.*")
+async def queue_of_need(ctx: HandlerContext, event: OutboxEvent) -> None:
+    if event.aggregate_type == "need":
+        await queue.refresh_need(ctx.session, event.aggregate_id)

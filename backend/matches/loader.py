@@ -19,12 +19,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.items import service as items
 from backend.matches import repository as repo
+from backend.needs.models import NeedState
 from backend.resources.models import ResourceKind
 from matching.items import Taxonomy, terms
 from matching.types import Eligibility, Need, Offer, RunConfig, Weights
@@ -123,6 +125,199 @@ def _clamp01(value: float | None) -> float:
     return min(1.0, max(0.0, float(value)))
 
 
+def _engine_need(
+    row: repo.NeedRow, amount_codes: set[str], held: int, today: date
+) -> tuple[Need, bool] | None:
+    """The need as the engine sees it, and whether it counts in money (``None``: nothing left)."""
+    need = row.need
+    is_money = need.amount_fen is not None and (
+        need.quantity is None or need.category in amount_codes
+    )
+    total = (need.amount_fen if is_money else need.quantity) or 0
+    left = total - need.pledged - held
+    units = left // FEN_PER_UNIT if is_money else left
+    if units <= 0:
+        return None
+    return (
+        Need(
+            id=str(need.id),
+            category=need.category,
+            remaining=units,
+            urgency=need.urgency.value,
+            deadline=need.deadline,
+            region_path=tuple(row.region_path.split(".")),
+            household_id=str(row.household_id),
+            household_categories=frozenset({row.household_category}),
+            household_flags=frozenset(row.household_flags),
+            vulnerability=_clamp01(row.vulnerability),
+            waiting_days=_waiting_days(need.published_at, today),
+            item_kind=need.item_kind,
+            unit="元" if is_money else need.unit,
+            title=need.title,
+        ),
+        is_money,
+    )
+
+
+def _engine_offer(offer_row: repo.OfferRow, held: int) -> tuple[Offer, bool] | None:
+    """The offer as the engine sees it, and whether it is money (``None``: nothing left)."""
+    res = offer_row.resource
+    is_money = res.kind == ResourceKind.FUNDS
+    left = res.remaining - held
+    units = left // FEN_PER_UNIT if is_money else left
+    if units <= 0:
+        return None
+    return (
+        Offer(
+            id=str(res.id),
+            organization_id=str(res.organization_id),
+            category=res.category,
+            remaining=units,
+            service_area=tuple(res.service_area),
+            eligibility=_eligibility(res.eligibility or {}),
+            available_from=res.available_from,
+            available_until=res.available_until,
+            org_rating=offer_row.rating_sum / offer_row.rating_count
+            if offer_row.rating_count
+            else None,
+            item_kind=res.item_kind,
+            unit="元" if is_money else res.unit,
+            title=res.title,
+            organization_name=offer_row.organization_name,
+        ),
+        is_money,
+    )
+
+
+def _passes(
+    settings: CountySettings,
+    today: date,
+    *,
+    unit_needs: list[Need],
+    money_needs: list[Need],
+    unit_offers: list[Offer],
+    money_offers: list[Offer],
+) -> tuple[Pass, ...]:
+    return (
+        Pass(
+            "units",
+            tuple(unit_needs),
+            tuple(unit_offers),
+            RunConfig(
+                today=today, per_household_cap=settings.per_household_cap, weights=settings.weights
+            ),
+            1,
+        ),
+        Pass(
+            "money",
+            tuple(money_needs),
+            tuple(money_offers),
+            RunConfig(
+                today=today, per_household_cap=settings.per_household_yuan, weights=settings.weights
+            ),
+            FEN_PER_UNIT,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class NeedsInput:
+    """:func:`load_needs`: one reduced county input per county, the taxonomy of every county
+    of the needs, and the loaded offers (for their titles and organizations)."""
+
+    counties: tuple[CountyInput, ...]
+    taxonomies: dict[str, Taxonomy]
+    offers: dict[str, repo.OfferRow]
+
+
+async def load_needs(
+    session: AsyncSession,
+    need_ids: list[uuid.UUID],
+    today: date,
+    *,
+    amount_codes: set[str] | None = None,
+) -> NeedsInput:
+    """:func:`load_county` reduced to the given needs (those published and visible), for all
+    their counties at once, in a fixed number of statements whatever the needs and counties:
+    the needs, the counties' weights and own kinds, the offers whose service area touches a
+    need's region path, and the units open matches hold (as each county's run would see them).
+    """
+    rows = await repo.needs_by_id(session, need_ids)
+    county_of = {
+        r.need.id: r.region_path.split(".")[2] for r in rows if r.region_path.count(".") >= 2
+    }
+    counties = sorted(set(county_of.values()))
+    taxonomies = await items.taxonomies_for(session, counties)
+    usable = [
+        r
+        for r in rows
+        if r.need.id in county_of
+        and r.need.state == NeedState.PUBLISHED
+        and not r.need.hidden_reason
+    ]
+    if not usable:
+        return NeedsInput((), taxonomies, {})
+    weights = await repo.counties_weights(session, counties)
+    if amount_codes is None:
+        amount_codes = await repo.amount_categories(session)
+    area = sorted({code for r in usable for code in r.region_path.split(".")})
+    offer_rows = await repo.active_offers(session, area)
+    held = await repo.held_by_county(
+        session, [r.need.id for r in usable], [o.resource.id for o in offer_rows]
+    )
+    inputs: list[CountyInput] = []
+    for county_code in counties:
+        settings = CountySettings.from_overrides(weights.get(county_code, {}))
+        texts: dict[str, str] = {}
+        needs: tuple[list[Need], list[Need]] = ([], [])
+        need_region: dict[str, str] = {}
+        codes: set[str] = set()
+        for row in usable:
+            if county_of[row.need.id] != county_code:
+                continue
+            made = _engine_need(row, amount_codes, held.need(row.need.id, county_code), today)
+            if made is None:
+                continue
+            engine_need, is_money = made
+            needs[is_money].append(engine_need)
+            texts[engine_need.id] = f"{row.need.title} {row.need.body}"
+            need_region[engine_need.id] = row.need.region_code
+            codes.update(engine_need.region_path)
+        offers: tuple[list[Offer], list[Offer]] = ([], [])
+        offer_org: dict[str, uuid.UUID] = {}
+        for offer_row in offer_rows:
+            res = offer_row.resource
+            if codes.isdisjoint(res.service_area):
+                continue
+            made_offer = _engine_offer(offer_row, held.offer(res.id, county_code))
+            if made_offer is None:
+                continue
+            offer, is_money = made_offer
+            offers[is_money].append(offer)
+            texts[offer.id] = f"{res.title} {res.description}"
+            offer_org[offer.id] = res.organization_id
+        passes = _passes(
+            settings,
+            today,
+            unit_needs=needs[0],
+            money_needs=needs[1],
+            unit_offers=offers[0],
+            money_offers=offers[1],
+        )
+        inputs.append(
+            CountyInput(
+                county_code,
+                settings,
+                passes,
+                need_region,
+                offer_org,
+                taxonomies[county_code],
+                texts,
+            )
+        )
+    return NeedsInput(tuple(inputs), taxonomies, {str(o.resource.id): o for o in offer_rows})
+
+
 async def load_county(session: AsyncSession, county_code: str, today: date) -> CountyInput:
     """Everything one county's run needs, already net of units held by open matches."""
     region = await repo.county(session, county_code)
@@ -148,98 +343,50 @@ async def load_county(session: AsyncSession, county_code: str, today: date) -> C
     money_needs: list[Need] = []
     need_region: dict[str, str] = {}
     for row in need_rows:
-        need = row.need
-        is_money = need.amount_fen is not None and (
-            need.quantity is None or need.category in amount_codes
-        )
-        total = (need.amount_fen if is_money else need.quantity) or 0
-        left = total - need.pledged - held_need.get(need.id, 0)
-        units = left // FEN_PER_UNIT if is_money else left
-        if units <= 0:
+        made = _engine_need(row, amount_codes, held_need.get(row.need.id, 0), today)
+        if made is None:
             continue
-        engine_need = Need(
-            id=str(need.id),
-            category=need.category,
-            remaining=units,
-            urgency=need.urgency.value,
-            deadline=need.deadline,
-            region_path=tuple(row.region_path.split(".")),
-            household_id=str(row.household_id),
-            household_categories=frozenset({row.household_category}),
-            household_flags=frozenset(row.household_flags),
-            vulnerability=_clamp01(row.vulnerability),
-            waiting_days=_waiting_days(need.published_at, today),
-            item_kind=need.item_kind,
-            unit="元" if is_money else need.unit,
-            title=need.title,
-        )
-        texts[engine_need.id] = f"{need.title} {need.body}"
+        engine_need, is_money = made
+        texts[engine_need.id] = f"{row.need.title} {row.need.body}"
         (money_needs if is_money else unit_needs).append(engine_need)
-        need_region[engine_need.id] = need.region_code
+        need_region[engine_need.id] = row.need.region_code
 
     unit_offers: list[Offer] = []
     money_offers: list[Offer] = []
     offer_org: dict[str, uuid.UUID] = {}
     for offer_row in offer_rows:
         res = offer_row.resource
-        is_money = res.kind == ResourceKind.FUNDS
-        left = res.remaining - held_offer.get(res.id, 0)
-        units = left // FEN_PER_UNIT if is_money else left
-        if units <= 0:
+        made_offer = _engine_offer(offer_row, held_offer.get(res.id, 0))
+        if made_offer is None:
             continue
-        offer = Offer(
-            id=str(res.id),
-            organization_id=str(res.organization_id),
-            category=res.category,
-            remaining=units,
-            service_area=tuple(res.service_area),
-            eligibility=_eligibility(res.eligibility or {}),
-            available_from=res.available_from,
-            available_until=res.available_until,
-            org_rating=offer_row.rating_sum / offer_row.rating_count
-            if offer_row.rating_count
-            else None,
-            item_kind=res.item_kind,
-            unit="元" if is_money else res.unit,
-            title=res.title,
-            organization_name=offer_row.organization_name,
-        )
+        offer, is_money = made_offer
         texts[offer.id] = f"{res.title} {res.description}"
         (money_offers if is_money else unit_offers).append(offer)
         offer_org[offer.id] = res.organization_id
 
-    passes = (
-        Pass(
-            "units",
-            tuple(unit_needs),
-            tuple(unit_offers),
-            RunConfig(
-                today=today, per_household_cap=settings.per_household_cap, weights=settings.weights
-            ),
-            1,
-        ),
-        Pass(
-            "money",
-            tuple(money_needs),
-            tuple(money_offers),
-            RunConfig(
-                today=today, per_household_cap=settings.per_household_yuan, weights=settings.weights
-            ),
-            FEN_PER_UNIT,
-        ),
+    passes = _passes(
+        settings,
+        today,
+        unit_needs=unit_needs,
+        money_needs=money_needs,
+        unit_offers=unit_offers,
+        money_offers=money_offers,
     )
     return CountyInput(county_code, settings, passes, need_region, offer_org, taxonomy, texts)
 
 
+@lru_cache(maxsize=16_384)
+def text_terms(text: str) -> tuple[str, ...]:
+    """The segmented terms of a public text, remembered per process (the queue page segments
+    the same offers' texts on every request; a run the same texts night after night)."""
+    return tuple(terms(text))
+
+
 def with_terms(data: CountyInput) -> CountyInput:
     """The input with every need's and offer's text terms (CPU work: call off the loop)."""
-    cache: dict[str, tuple[str, ...]] = {}
 
     def of(key: str) -> tuple[str, ...]:
-        text = data.texts.get(key, "")
-        if text not in cache:
-            cache[text] = tuple(terms(text))
-        return cache[text]
+        return text_terms(data.texts.get(key, ""))
 
     passes = tuple(
         replace(

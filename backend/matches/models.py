@@ -6,8 +6,19 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Float, ForeignKey, Integer, String, Text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PGUUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -141,3 +152,58 @@ class FairnessNeed(Base):
     need_id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True), primary_key=True)
     county_code: Mapped[str | None] = mapped_column(String(12))
     published_day: Mapped[date | None] = mapped_column(Date)
+
+
+class QueueNeed(Base):
+    """One need of the coordinator match queue, maintained in every transaction that changes
+    its proposals (``backend/matches/queue.py``): the page reads a page of these rows in index
+    order instead of grouping every open proposal of the city per request.
+
+    ``proposals`` counts the need's proposed matches (0: not in the queue; the row stays so
+    that concurrent changes lock it), ``best_score`` is their best score and
+    ``organization_ids`` their organizations. ``region_path``, ``category`` and
+    ``urgency_rank`` are copied from the need (refreshed by the ``need.*`` handler).
+    """
+
+    __tablename__ = "match_queue"
+
+    need_id: Mapped[uuid.UUID] = mapped_column(PGUUID(as_uuid=True), primary_key=True)
+    region_path: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    category: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    urgency_rank: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")
+    best_score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    proposals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    organization_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(PGUUID(as_uuid=True)), default=list, server_default="{}"
+    )
+
+
+# The queue page reads a page of rows in this order (and counts them, capped).
+Index(
+    "ix_match_queue_order",
+    QueueNeed.urgency_rank,
+    QueueNeed.best_score.desc(),
+    QueueNeed.need_id,
+    postgresql_where=text("proposals > 0"),
+)
+# A county coordinator's queue: rows by region path prefix.
+Index(
+    "ix_match_queue_path",
+    QueueNeed.region_path,
+    postgresql_ops={"region_path": "text_pattern_ops"},
+    postgresql_where=text("proposals > 0"),
+)
+# Units held by open matches of an offer (the queue's alternatives, a run's offers).
+Index(
+    "ix_matches_open_resource",
+    Match.resource_id,
+    postgresql_where=text("state IN ('proposed', 'approved')"),
+)
+# An organization's inbox: its matches in one state, most recently changed first.
+Index(
+    "ix_matches_org_inbox",
+    Match.organization_id,
+    Match.state,
+    Match.updated_at.desc(),
+    Match.id,
+)

@@ -12,7 +12,9 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    any_,
     bindparam,
+    false,
     func,
     or_,
     select,
@@ -37,9 +39,10 @@ from backend.matches.models import (
     MatchingRun,
     MatchSource,
     MatchState,
+    QueueNeed,
     RunState,
 )
-from backend.needs.models import Need, NeedCategory, NeedState, Urgency
+from backend.needs.models import URGENCY_RANK, Need, NeedCategory, NeedState, Urgency
 from backend.regions.models import Region, RegionLevel
 from backend.regions.repository import in_subtree_codes, in_subtrees
 from backend.resources.models import Resource, ResourceState
@@ -217,9 +220,10 @@ async def runs(
 
 async def expire_county_proposals(
     session: AsyncSession, county_code: str, run_id: uuid.UUID
-) -> int:
-    """Still-proposed engine matches of earlier runs of the county → expired."""
-    result = await session.execute(
+) -> list[uuid.UUID]:
+    """Still-proposed engine matches of earlier runs of the county → expired; their needs' ids
+    (one per expired match)."""
+    result = await session.scalars(
         update(Match)
         .where(
             Match.state == MatchState.PROPOSED,
@@ -228,9 +232,10 @@ async def expire_county_proposals(
             Match.run_id.in_(select(MatchingRun.id).where(MatchingRun.county_code == county_code)),
         )
         .values(state=MatchState.EXPIRED, version=Match.version + 1, reason="superseded")
+        .returning(Match.need_id)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return list(result.all())
 
 
 async def nightly_counties(session: AsyncSession) -> list[str]:
@@ -342,41 +347,30 @@ async def coordinator_queue_by_need(
 ) -> tuple[list[NeedGroup], int]:
     """Needs with proposals to review (a page of needs), each with all its proposals.
 
-    Needs are ordered by urgency, then their best proposal's score; the count is of needs.
+    Needs are ordered by urgency, then their best proposal's score; the count is of needs,
+    capped (:func:`backend.core.pagination.capped_count`). Both read the maintained queue rows
+    (``match_queue``, one per need) in the order of their index, never the city's proposals.
+    With an organization, the needs with a proposal of it and only its proposals are shown.
     """
-    filters = [Match.state == MatchState.PROPOSED]
-    if root_paths is not None:
-        filters.append(in_subtree_codes(Need.region_code, root_paths))
-    if category:
-        filters.append(Need.category == category)
-    if urgency is not None:
-        filters.append(Need.urgency == urgency)
-    if organization_id is not None:
-        filters.append(Match.organization_id == organization_id)
-    urgency_rank = func.array_position(
-        func.string_to_array("emergency,high,normal", ","), Need.urgency
-    )
-    needs_query = (
-        select(Match.need_id, urgency_rank.label("rank"), func.max(Match.score).label("best"))
-        .join(Need, Need.id == Match.need_id)
-        .where(*filters)
-        .group_by(Match.need_id, Need.urgency)
-    )
-    total = await session.scalar(select(func.count()).select_from(needs_query.subquery())) or 0
-    page = (
-        await session.execute(
-            needs_query.order_by(urgency_rank, func.max(Match.score).desc(), Match.need_id)
+    filters = _queue_filters(root_paths, category, urgency, organization_id)
+    q = QueueNeed
+    total = await session.scalar(capped_count(select(q.need_id).where(*filters))) or 0
+    need_ids = list(
+        await session.scalars(
+            select(q.need_id)
+            .where(*filters)
+            .order_by(q.urgency_rank, q.best_score.desc(), q.need_id)
             .offset(offset)
             .limit(limit)
         )
-    ).all()
-    need_ids = [r[0] for r in page]
+    )
     if not need_ids:
         return [], total
+    match_filters = [Match.need_id.in_(need_ids), Match.state == MatchState.PROPOSED]
+    if organization_id is not None:
+        match_filters.append(Match.organization_id == organization_id)
     rows = await session.execute(
-        _match_rows()
-        .where(Match.need_id.in_(need_ids), *filters)
-        .order_by(Match.score.desc(), Match.id)
+        _match_rows().where(*match_filters).order_by(Match.score.desc(), Match.id)
     )
     by_need: dict[uuid.UUID, list[MatchRow]] = {i: [] for i in need_ids}
     for r in rows.all():
@@ -423,25 +417,17 @@ async def organization_queue(
 async def queue_filters(
     session: AsyncSession, root_paths: Sequence[str] | None
 ) -> tuple[Sequence[NeedCategory], Sequence[Organization]]:
-    categories = (
-        await session.scalars(
-            select(NeedCategory).order_by(NeedCategory.sort_order, NeedCategory.code)
-        )
-    ).all()
+    """Need categories, and the organizations with proposals in the subtrees (from the queue
+    rows: no scan of the proposals)."""
+    categories = await need_categories(session)
+    org_ids = (
+        select(func.unnest(QueueNeed.organization_ids))
+        .where(*_queue_filters(root_paths, None, None, None))
+        .scalar_subquery()
+    )
     org_query = (
         select(Organization)
-        .where(
-            Organization.id.in_(
-                select(Match.organization_id)
-                .join(Need, Need.id == Match.need_id)
-                .where(Match.state == MatchState.PROPOSED)
-                .where(
-                    in_subtree_codes(Need.region_code, root_paths)
-                    if root_paths is not None
-                    else true()
-                )
-            )
-        )
+        .where(Organization.id == any_(func.array(org_ids)))
         .order_by(Organization.name)
     )
     return categories, (await session.scalars(org_query)).all()
@@ -463,6 +449,15 @@ async def stale_matches(session: AsyncSession, now: datetime, limit: int = 500) 
 
 async def region_path(session: AsyncSession, code: str) -> str | None:
     return await session.scalar(select(Region.path).where(Region.code == code))
+
+
+async def region_paths(session: AsyncSession, codes: Sequence[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    rows = await session.execute(
+        select(Region.code, Region.path).where(Region.code.in_(list(codes)))
+    )
+    return {str(code): str(path) for code, path in rows.all()}
 
 
 async def region_names(session: AsyncSession, codes: Sequence[str]) -> dict[str, Region]:
@@ -743,3 +738,210 @@ async def rebuild_fairness(session: AsyncSession) -> None:
     )
     for statement in REBUILD_FAIRNESS:
         await session.execute(text(statement))
+
+
+# --- the coordinator match queue (maintained by backend/matches/queue.py) --------------------
+
+#: One row per need from its proposed matches; ``{where}`` picks the needs.
+_QUEUE_RECOUNT = (
+    "SELECT n.id AS need_id, r.path AS region_path, n.category, n.urgency_rank,"
+    " coalesce(max(m.score), 0) AS best_score, count(m.id) AS proposals,"
+    " coalesce(array_agg(DISTINCT m.organization_id)"
+    "  FILTER (WHERE m.organization_id IS NOT NULL), '{{}}') AS organization_ids"
+    " FROM needs n JOIN regions r ON r.code = n.region_code"
+    " {join} JOIN matches m ON m.need_id = n.id AND m.state = 'proposed'"
+    " {where} GROUP BY n.id, r.path"
+)
+_QUEUE_COLUMNS = (
+    "need_id, region_path, category, urgency_rank, best_score, proposals, organization_ids"
+)
+
+REBUILD_QUEUE = (
+    "DELETE FROM match_queue",
+    f"INSERT INTO match_queue ({_QUEUE_COLUMNS}) " + _QUEUE_RECOUNT.format(join="", where=""),
+)
+
+
+async def lock_queue_needs(session: AsyncSession, need_ids: Sequence[uuid.UUID]) -> None:
+    """Create (when missing) and lock the needs' queue rows, in id order: two transactions that
+    change proposals of one need take turns, and the recount after the lock sees the other's."""
+    await session.execute(
+        text(
+            "INSERT INTO match_queue (need_id) SELECT unnest(CAST(:ids AS uuid[])) ORDER BY 1"
+            " ON CONFLICT (need_id) DO UPDATE SET proposals = match_queue.proposals"
+        ),
+        {"ids": sorted(set(need_ids))},
+    )
+
+
+async def recount_queue_needs(session: AsyncSession, need_ids: Sequence[uuid.UUID]) -> None:
+    """Recount the (locked) queue rows of the needs from their proposed matches."""
+    await session.execute(
+        text(
+            f"INSERT INTO match_queue ({_QUEUE_COLUMNS}) "
+            + _QUEUE_RECOUNT.format(join="LEFT", where="WHERE n.id = ANY(CAST(:ids AS uuid[]))")
+            + " ON CONFLICT (need_id) DO UPDATE SET region_path = excluded.region_path,"
+            " category = excluded.category, urgency_rank = excluded.urgency_rank,"
+            " best_score = excluded.best_score, proposals = excluded.proposals,"
+            " organization_ids = excluded.organization_ids"
+        ),
+        {"ids": sorted(set(need_ids))},
+    )
+
+
+async def queued_need(session: AsyncSession, need_id: uuid.UUID) -> bool:
+    """Has the need a queue row (ever had a proposal)?"""
+    return bool(await session.scalar(select(true()).where(QueueNeed.need_id == need_id).limit(1)))
+
+
+async def rebuild_queue(session: AsyncSession) -> None:
+    """Recount every queue row (the migration, ``tongxin seed-scale``, the demo seeders)."""
+    await session.execute(text("LOCK TABLE match_queue IN EXCLUSIVE MODE"))
+    for statement in REBUILD_QUEUE:
+        await session.execute(text(statement))
+
+
+QueueKey = tuple[str, str, int, float, int, tuple[uuid.UUID, ...]]
+
+
+def _queue_key(row: Any) -> QueueKey:
+    return (
+        row.region_path,
+        row.category,
+        int(row.urgency_rank),
+        round(float(row.best_score), 6),
+        int(row.proposals),
+        tuple(sorted(row.organization_ids or ())),
+    )
+
+
+async def queue_rows(session: AsyncSession) -> dict[uuid.UUID, QueueKey]:
+    """Every queue row with proposals (the consistency check compares them with a recount)."""
+    rows = await session.execute(
+        text(f"SELECT {_QUEUE_COLUMNS} FROM match_queue WHERE proposals > 0")  # noqa: S608
+    )
+    return {r.need_id: _queue_key(r) for r in rows.all()}
+
+
+async def queue_recount(session: AsyncSession) -> dict[uuid.UUID, QueueKey]:
+    rows = await session.execute(text(_QUEUE_RECOUNT.format(join="", where="")))
+    return {r.need_id: _queue_key(r) for r in rows.all()}
+
+
+def _queue_filters(
+    root_paths: Sequence[str] | None,
+    category: str | None,
+    urgency: Urgency | None,
+    organization_id: uuid.UUID | None,
+) -> list[Any]:
+    q = QueueNeed
+    filters: list[Any] = [q.proposals > 0]
+    if root_paths is not None:
+        filters.append(
+            or_(
+                *(
+                    or_(
+                        q.region_path == root, q.region_path.startswith(root + ".", autoescape=True)
+                    )
+                    for root in root_paths
+                ),
+                false(),
+            )
+        )
+    if category:
+        filters.append(q.category == category)
+    if urgency is not None:
+        filters.append(q.urgency_rank == URGENCY_RANK[urgency.value])
+    if organization_id is not None:
+        filters.append(q.organization_ids.contains([organization_id]))
+    return filters
+
+
+# --- alternatives of a queue page (backend/matches/loader.py load_needs) ---------------------
+
+
+async def needs_by_id(session: AsyncSession, need_ids: Sequence[uuid.UUID]) -> list[NeedRow]:
+    """The needs (any state) with their household's region path, category and flags."""
+    if not need_ids:
+        return []
+    household_region = Region.__table__.alias("household_region")
+    rows = await session.execute(
+        select(
+            Need,
+            household_region.c.path,
+            Household.id,
+            Household.category,
+            Household.flags,
+            Household.vulnerability,
+        )
+        .join(Household, Household.id == Need.household_id)
+        .join(household_region, household_region.c.code == Household.region_code)
+        .where(Need.id.in_(list(need_ids)))
+        .order_by(Need.id)
+    )
+    return [
+        NeedRow(need, path, hid, str(category), tuple(flags or ()), vuln)
+        for need, path, hid, category, flags, vuln in rows.all()
+    ]
+
+
+async def counties_weights(
+    session: AsyncSession, county_codes: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    if not county_codes:
+        return {}
+    rows = await session.scalars(
+        select(CountyWeights).where(CountyWeights.county_code.in_(list(county_codes)))
+    )
+    return {r.county_code: dict(r.weights) for r in rows}
+
+
+@dataclass(frozen=True)
+class Held:
+    """Units held by open matches per need and per offer, split by the county whose engine
+    proposals they are ("" for everything else: approved, claim and coordinator matches)."""
+
+    needs: dict[tuple[uuid.UUID, str], int]
+    offers: dict[tuple[uuid.UUID, str], int]
+
+    def need(self, need_id: uuid.UUID, county_code: str) -> int:
+        """As :func:`held_quantities` for the county's run: its own engine proposals left out."""
+        return sum(n for (i, c), n in self.needs.items() if i == need_id and c != county_code)
+
+    def offer(self, resource_id: uuid.UUID, county_code: str) -> int:
+        return sum(n for (i, c), n in self.offers.items() if i == resource_id and c != county_code)
+
+
+_HELD = text(
+    "SELECT m.need_id, m.resource_id, e.county AS county,"
+    " sum(m.quantity) AS need_units, sum(coalesce(m.offer_quantity, m.quantity)) AS offer_units,"
+    " grouping(m.need_id) AS by_offer"
+    " FROM matches m LEFT JOIN matching_runs r ON r.id = m.run_id"
+    " CROSS JOIN LATERAL (SELECT CASE WHEN m.state = 'proposed' AND m.source = 'engine'"
+    "  THEN r.county_code ELSE '' END AS county) e"
+    " WHERE m.state IN ('proposed', 'approved')"
+    " AND (m.need_id = ANY(CAST(:needs AS uuid[])) OR m.resource_id = ANY(CAST(:offers AS uuid[])))"
+    " GROUP BY GROUPING SETS ((m.need_id, e.county), (m.resource_id, e.county))"
+)
+
+
+async def held_by_county(
+    session: AsyncSession, need_ids: Sequence[uuid.UUID], resource_ids: Sequence[uuid.UUID]
+) -> Held:
+    """Units held by open matches of the needs and offers, in one statement."""
+    if not need_ids and not resource_ids:
+        return Held({}, {})
+    wanted_needs, wanted_offers = set(need_ids), set(resource_ids)
+    needs: dict[tuple[uuid.UUID, str], int] = {}
+    offers: dict[tuple[uuid.UUID, str], int] = {}
+    rows = await session.execute(
+        _HELD, {"needs": list(wanted_needs), "offers": list(wanted_offers)}
+    )
+    for r in rows.all():
+        county = r.county or ""
+        if r.by_offer:
+            if r.resource_id in wanted_offers:
+                offers[(r.resource_id, county)] = int(r.offer_units)
+        elif r.need_id in wanted_needs:
+            needs[(r.need_id, county)] = int(r.need_units)
+    return Held(needs, offers)

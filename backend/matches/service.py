@@ -26,12 +26,14 @@ from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.i18n import N_
 from backend.core.repository import get_by_id
 from backend.fulfilment.models import Fulfilment
+from backend.matches import queue
 from backend.matches import repository as repo
 from backend.matches.loader import (
     CountyInput,
     Pass,
     converted_quantities,
     load_county,
+    load_needs,
     with_terms,
 )
 from backend.matches.models import (
@@ -48,6 +50,7 @@ from backend.outbox.service import emit, record_change
 from backend.resources.models import ResourceKind
 from matching import MatchResult, i18n, run_matching
 from matching.candidates import check, service_level
+from matching.items import Taxonomy
 from matching.scoring import SCALE, edge_score
 from matching.types import Need as EngineNeed
 from matching.types import Offer as EngineOffer
@@ -185,7 +188,9 @@ async def run_county(
     results = await asyncio.to_thread(solve, data)
     if progress:
         await progress(70)
-    expired = await repo.expire_county_proposals(session, run.county_code, run.id)
+    superseded = await repo.expire_county_proposals(session, run.county_code, run.id)
+    expired = len(superseded)
+    queued: set[uuid.UUID] = set(superseded)
     now = utcnow()
     engine_needs, engine_offers = _engine_index(data)
     created = 0
@@ -224,7 +229,9 @@ async def run_county(
                 )
             )
             created += 1
+            queued.add(uuid.UUID(proposal.need_id))
     await session.flush()
+    await queue.refresh(session, queued)
     stats: dict[str, Any] = {
         **data.counts,
         "proposals": created,
@@ -316,6 +323,12 @@ async def _coordinated(
 
 
 async def approve(session: AsyncSession, user: CurrentUser, match_id: uuid.UUID) -> Match:
+    match = await _approve(session, user, match_id)
+    await queue.refresh(session, [match.need_id])
+    return match
+
+
+async def _approve(session: AsyncSession, user: CurrentUser, match_id: uuid.UUID) -> Match:
     match, need = await _coordinated(session, user, match_id)
     await _move(
         session,
@@ -347,7 +360,7 @@ async def reject(
     match.decided_by = user.id
     match.decided_at = utcnow()
     match.reason = reason
-    await session.flush()
+    await queue.refresh(session, [match.need_id])
     return match
 
 
@@ -356,13 +369,16 @@ async def bulk_approve(
 ) -> tuple[int, int]:
     """Approve every still-proposed match of the list in the user's subtree; (approved, skipped)."""
     approved = skipped = 0
+    needs: set[uuid.UUID] = set()
     for match_id in sorted(set(match_ids)):
         match, _need = await _coordinated(session, user, match_id)
         if match.state != MatchState.PROPOSED:
             skipped += 1
             continue
-        await approve(session, user, match_id)
+        await _approve(session, user, match_id)
+        needs.add(match.need_id)
         approved += 1
+    await queue.refresh(session, needs)  # once, in id order (no lock-order cycle)
     return approved, skipped
 
 
@@ -452,6 +468,8 @@ class Alternative:
     score: float
     remaining: int
     unit: str
+    title: str = ""
+    organization_name: str = ""
 
 
 def _alternatives_in(
@@ -483,11 +501,31 @@ def _alternatives_in(
                         score,
                         offer.remaining * p.unit,
                         offer.unit,
+                        offer.title,
+                        offer.organization_name,
                     )
                 )
             found.sort(key=lambda a: (-a.score, str(a.resource_id)))
             out[need.id] = found[:limit]
     return out
+
+
+def _alternatives_all(
+    inputs: Sequence[CountyInput], today: date, wanted: dict[str, set[str]], limit: int
+) -> dict[str, list[Alternative]]:
+    out: dict[str, list[Alternative]] = {}
+    for data in inputs:
+        out.update(_alternatives_in(data, today, wanted, limit))
+    return out
+
+
+@dataclass(frozen=True)
+class QueueAlternatives:
+    """:func:`alternatives`: the best other offers per need, and the taxonomy of each county
+    of the page's needs (for the names of item kinds)."""
+
+    by_need: dict[uuid.UUID, list[Alternative]]
+    taxonomies: dict[str, Taxonomy]
 
 
 async def alternatives(
@@ -496,28 +534,25 @@ async def alternatives(
     *,
     limit: int = 3,
     today: date | None = None,
-) -> dict[uuid.UUID, list[Alternative]]:
+    amount_codes: set[str] | None = None,
+) -> QueueAlternatives:
     """For each need of the queue page, the best other offers that may serve it, best first.
 
-    Each county is loaded once; only offers the engine would accept as candidates (item kind
-    or substitute, units that convert, area, eligibility, window) are listed.
+    All needs of the page are loaded at once (:func:`backend.matches.loader.load_needs`: a
+    fixed number of statements, only the offers whose service area touches one of the needs);
+    only offers the engine would accept as candidates (item kind or substitute, units that
+    convert, area, eligibility, window) are listed.
     """
     today = today or utcnow().date()
-    by_county: dict[str, dict[str, set[str]]] = {}
-    for group in groups:
-        path = await repo.region_path(session, group.need.region_code)
-        parts = (path or "").split(".")
-        if len(parts) < 3:
-            continue
-        by_county.setdefault(parts[2], {})[str(group.need.id)] = {
-            str(r.match.resource_id) for r in group.rows if r.match.resource_id
-        }
-    out: dict[uuid.UUID, list[Alternative]] = {}
-    for county_code, wanted in by_county.items():
-        data = await load_county(session, county_code, today)
-        found = await asyncio.to_thread(_alternatives_in, data, today, wanted, limit)
-        out.update({uuid.UUID(k): v for k, v in found.items()})
-    return out
+    wanted = {
+        str(g.need.id): {str(r.match.resource_id) for r in g.rows if r.match.resource_id}
+        for g in groups
+    }
+    loaded = await load_needs(
+        session, [g.need.id for g in groups], today, amount_codes=amount_codes
+    )
+    found = await asyncio.to_thread(_alternatives_all, loaded.counties, today, wanted, limit)
+    return QueueAlternatives({uuid.UUID(k): v for k, v in found.items()}, loaded.taxonomies)
 
 
 def _with_remaining(need: EngineNeed, remaining: int) -> EngineNeed:
@@ -603,7 +638,7 @@ async def reassign(
     )
     new.decided_by = user.id
     new.decided_at = now
-    await session.flush()
+    await queue.refresh(session, [need.id])
     return new
 
 
@@ -714,7 +749,10 @@ async def decline(
 async def expire_stale(session: AsyncSession) -> int:
     """Proposed and approved matches past their ``expires_at`` → expired (one event each)."""
     count = 0
+    proposed: set[uuid.UUID] = set()
     for match in await repo.stale_matches(session, utcnow()):
+        if match.state == MatchState.PROPOSED:
+            proposed.add(match.need_id)
         need = await get_by_id(session, Need, match.need_id)
         await _move(
             session,
@@ -725,6 +763,7 @@ async def expire_stale(session: AsyncSession) -> int:
             detail={"stale": True},
         )
         count += 1
+    await queue.refresh(session, proposed)
     return count
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -23,6 +24,7 @@ from backend.matches.models import MatchState, RunState
 from backend.needs.models import Urgency
 from backend.resources import service as resources_service
 from matching.explain import render_item
+from matching.items import Taxonomy
 
 PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
 
@@ -60,7 +62,7 @@ async def _region_labels(db: DB, rows: list[repo.MatchRow]) -> dict[str, str]:
 async def _labels(db: DB, needs: list[Any]) -> dict[str, Any]:
     """Names of categories and item kinds for the pages that show match cards."""
     locale = current_locale.get()
-    categories, _orgs = await repo.queue_filters(db, [])
+    categories = await repo.need_categories(db)
     return {
         "category_names": {
             c.code: (c.name_zh if locale == "zh_CN" else c.name_en) for c in categories
@@ -70,15 +72,17 @@ async def _labels(db: DB, needs: list[Any]) -> dict[str, Any]:
 
 
 async def _kind_names(db: DB, needs: list[Any], locale: str) -> dict[str, str]:
-    """Item kind code → name in the reader's language, for the needs' counties."""
-    names: dict[str, str] = {}
-    seen: set[str | None] = set()
-    for need in needs:
-        county = await items.county_of(db, need.region_code)
-        if county in seen:
-            continue
-        seen.add(county)
-        taxonomy = await items.taxonomy_for(db, county)
+    """Item kind code → name in the reader's language, for the needs' counties (two queries
+    whatever the needs)."""
+    paths = await repo.region_paths(db, sorted({n.region_code for n in needs}))
+    counties = {p.split(".")[2] for p in paths.values() if p.count(".") >= 2}
+    return _taxonomy_names((await items.taxonomies_for(db, counties)).values(), locale)
+
+
+def _taxonomy_names(taxonomies: Iterable[Taxonomy], locale: str) -> dict[str, str]:
+    """The shared kinds' names, then each county's own."""
+    names = {code: k.name(locale) for code, k in items.base_taxonomy().kinds.items()}
+    for taxonomy in taxonomies:
         names.update({code: k.name(locale) for code, k in taxonomy.kinds.items()})
     return names
 
@@ -114,14 +118,10 @@ class CoordinationViews(Controller):
             limit=pager.size,
         )
         rows = [r for g in groups for r in g.rows]
-        alternatives = await service.alternatives(db, groups)
-        alt_resources = await repo.resources_by_id(
-            db, [a.resource_id for alts in alternatives.values() for a in alts]
-        )
-        alt_orgs = await repo.organizations_by_id(
-            db, [a.organization_id for alts in alternatives.values() for a in alts]
-        )
         categories, orgs = await repo.queue_filters(db, scope)
+        found = await service.alternatives(
+            db, groups, amount_codes={c.code for c in categories if c.measure == "amount"}
+        )
         locale = current_locale.get()
         query = "&".join(
             f"{k}={v}" for k, v in (("category", category), ("urgency", urgency), ("org", org)) if v
@@ -132,13 +132,11 @@ class CoordinationViews(Controller):
             fragment="matches/_queue.html",
             rows=rows,
             groups=groups,
-            alternatives=alternatives,
-            alt_resources=alt_resources,
-            alt_orgs=alt_orgs,
+            alternatives=found.by_need,
             category_names={
                 c.code: (c.name_zh if locale == "zh_CN" else c.name_en) for c in categories
             },
-            kind_names=await _kind_names(db, [g.need for g in groups], locale),
+            kind_names=_taxonomy_names(found.taxonomies.values(), locale),
             pager=pager.with_total(total),
             categories=categories,
             orgs=orgs,
