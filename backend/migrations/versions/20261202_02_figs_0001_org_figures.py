@@ -1,6 +1,7 @@
 """Organizations' verified figures maintained by the outbox handlers: totals per organization,
 each part's current contribution (a fulfilled need, an approved hours log, a project's
-disbursements) and the fulfilled needs per (organization, household).
+disbursements) and the fulfilled needs per (organization, household); an index of regions by
+level (the directory's city and county menu read every region before).
 
 Revision ID: figs_0001
 Revises: scale2_0001
@@ -61,6 +62,7 @@ def upgrade() -> None:
             "organization_id", "household_id", name=op.f("pk_org_figure_households")
         ),
     )
+    op.create_index("ix_regions_level_path", "regions", ["level", "path"])
     from backend.organizations.repository import REBUILD_ORG_FIGURES
 
     bind = op.get_bind()
@@ -69,6 +71,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_regions_level_path", table_name="regions")
     op.drop_table("org_figure_households")
     op.drop_table("org_figure_parts")
     op.drop_table("org_figures")
