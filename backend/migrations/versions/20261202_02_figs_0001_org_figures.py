@@ -1,7 +1,7 @@
 """Organizations' verified figures maintained by the outbox handlers: totals per organization,
 each part's current contribution (a fulfilled need, an approved hours log, a project's
 disbursements) and the fulfilled needs per (organization, household); an index of regions by
-level (the directory's city and county menu read every region before).
+level (the directory's city and county menu scanned every region before).
 
 Revision ID: figs_0001
 Revises: scale2_0001
