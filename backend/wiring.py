@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import backend.donations.handlers
 import backend.matches.handlers
 import backend.notifications.handlers
+import backend.organizations.handlers
 import backend.search.handlers
 import backend.web.cache  # noqa: F401 - outbox subscribers of every domain, the page cache's too
 

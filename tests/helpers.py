@@ -59,3 +59,26 @@ async def drain_outbox(runtime: Any, *, limit: int = 1000) -> int:
             await process_outbox({"runtime": runtime}, str(event_id))
             done += 1
     return done
+
+
+async def run_pending_handlers(session: Any, name_prefix: str) -> int:
+    """Run, inside the test's own transaction, the outbox subscribers whose name starts with
+    ``name_prefix`` for every pending event (the events stay pending): what the outbox job
+    would do for those subscribers, for tests that work in a rolled-back transaction."""
+    from backend.core.events import HandlerContext, handlers_for
+    from backend.outbox.models import OutboxEvent, OutboxState
+
+    events = (
+        await session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.state == OutboxState.PENDING)
+            .order_by(OutboxEvent.created_at, OutboxEvent.id)
+        )
+    ).all()
+    ran = 0
+    for event in events:
+        for handler in handlers_for(event.topic):
+            if handler.__name__.startswith(name_prefix):
+                await handler(HandlerContext(session=session), event)
+                ran += 1
+    return ran

@@ -1209,13 +1209,15 @@ async def seed_scale(
                 f"  batch {batch + 1}/{batches}: {(batch + 1) * BATCH} households,"
                 f" {rows_written} rows written, {elapsed:.0f}s"
             )
-    if made:  # generated rows have no outbox events: recount the fairness figures and queue
+    if made:  # generated rows have no outbox events: recount the maintained figures once
         from backend.matches import queue
         from backend.matches.figures import rebuild
+        from backend.organizations.figures import rebuild as rebuild_org_figures
 
         async with sessions() as session, session.begin():
             await rebuild(session)
             await queue.rebuild(session)
+            await rebuild_org_figures(session)
     async with sessions() as session, session.begin():
         await session.execute(text("ANALYZE"))
     return {

@@ -43,14 +43,16 @@ async def seed_demo(session: AsyncSession) -> dict[str, Any]:
     ids: dict[str, Any] = dict(await seed_accounts(session))
     for spec in SEEDERS:
         await _seeder(spec)(session, ids)
-    # the seeders write rows directly (no outbox events): count the fairness figures and the
-    # match queue once
+    # the seeders write rows directly (no outbox events): count the maintained figures once
+    # (fairness, match queue, organizations)
     from backend.matches import queue
     from backend.matches.figures import rebuild
+    from backend.organizations.figures import rebuild as rebuild_org_figures
 
     await session.flush()
     await rebuild(session)
     await queue.rebuild(session)
+    await rebuild_org_figures(session)
     return ids
 
 

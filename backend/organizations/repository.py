@@ -14,13 +14,15 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import BigInteger, cast, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Invitation, Membership, Organization, OrgStatus, OrgType, User
 from backend.donations.models import EntryType, LedgerEntry
 from backend.fulfilment.models import Delivery, DeliveryState, Fulfilment, FulfilmentState
 from backend.needs.models import Need
+from backend.organizations.models import OrgFigureHousehold, OrgFigurePart, OrgFigures
 from backend.projects.models import Project
 from backend.regions.repository import in_subtrees
 from backend.volunteering.models import HoursLog, HoursState
@@ -113,80 +115,6 @@ async def directory(
     return rows.all(), total
 
 
-def _figure_ctes(org_ids: Any) -> tuple[Any, Any, Any]:
-    """Per organization in ``org_ids`` (a list or a subquery of ids): confirmed deliveries
-    (needs, households, money confirmed), approved volunteer minutes, approved expenses."""
-    is_cash = Need.quantity.is_(None) & Need.amount_fen.is_not(None)
-    confirmed = (
-        select(
-            Fulfilment.organization_id.label("org"),
-            Fulfilment.need_id.label("need_id"),
-            Need.household_id.label("household_id"),
-            Delivery.quantity.label("quantity"),
-            is_cash.label("cash"),
-        )
-        .join(Delivery, Delivery.fulfilment_id == Fulfilment.id)
-        .join(Need, Need.id == Fulfilment.need_id)
-        .where(Fulfilment.organization_id.in_(org_ids), Delivery.state == DeliveryState.CONFIRMED)
-        .cte("confirmed")
-    )
-    deliveries = (
-        select(
-            confirmed.c.org,
-            func.count(func.distinct(confirmed.c.need_id)).label("needs"),
-            func.count(func.distinct(confirmed.c.household_id)).label("households"),
-            cast(
-                func.coalesce(func.sum(confirmed.c.quantity).filter(confirmed.c.cash.is_(True)), 0),
-                BigInteger,
-            ).label("cash_fen"),
-        )
-        .group_by(confirmed.c.org)
-        .cte("delivered")
-    )
-    hours = (
-        select(
-            HoursLog.organization_id.label("org"),
-            cast(func.sum(HoursLog.minutes), BigInteger).label("minutes"),
-        )
-        .where(HoursLog.organization_id.in_(org_ids), HoursLog.state == HoursState.APPROVED)
-        .group_by(HoursLog.organization_id)
-        .cte("hours")
-    )
-    spent = (
-        select(
-            Project.organization_id.label("org"),
-            cast(-func.sum(LedgerEntry.amount_fen), BigInteger).label("spent_fen"),
-        )
-        .join(Project, Project.id == LedgerEntry.project_id)
-        .where(
-            Project.organization_id.in_(org_ids),
-            LedgerEntry.entry_type == EntryType.DISBURSEMENT,
-        )
-        .group_by(Project.organization_id)
-        .cte("spent")
-    )
-    return deliveries, hours, spent
-
-
-def _figure_columns(deliveries: Any, hours: Any, spent: Any) -> list[Any]:
-    return [
-        func.coalesce(deliveries.c.needs, 0).label("needs"),
-        func.coalesce(deliveries.c.households, 0).label("households"),
-        func.coalesce(hours.c.minutes, 0).label("minutes"),
-        (func.coalesce(deliveries.c.cash_fen, 0) + func.coalesce(spent.c.spent_fen, 0)).label(
-            "funds_fen"
-        ),
-    ]
-
-
-def _with_figures(query: Any, deliveries: Any, hours: Any, spent: Any) -> Any:
-    return (
-        query.outerjoin(deliveries, deliveries.c.org == Organization.id)
-        .outerjoin(hours, hours.c.org == Organization.id)
-        .outerjoin(spent, spent.c.org == Organization.id)
-    )
-
-
 def _figures_of(row: Any) -> Figures:
     return Figures(
         needs_fulfilled=int(row.needs),
@@ -197,54 +125,272 @@ def _figures_of(row: Any) -> Figures:
 
 
 async def figures(session: AsyncSession, org_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Figures]:
-    """The verified figures of these organizations, in one statement."""
+    """The verified figures of these organizations: their ``org_figures`` rows (by primary key),
+    kept by the outbox handlers (``organizations/figures.py``)."""
     if not org_ids:
         return {}
-    ids = list(org_ids)
-    deliveries, hours, spent = _figure_ctes(ids)
-    query = _with_figures(
-        select(Organization.id, *_figure_columns(deliveries, hours, spent)),
-        deliveries,
-        hours,
-        spent,
-    ).where(Organization.id.in_(ids))
-    found = {row.id: _figures_of(row) for row in (await session.execute(query)).all()}
+    rows = await session.execute(
+        select(
+            OrgFigures.organization_id.label("id"),
+            OrgFigures.needs,
+            OrgFigures.households,
+            OrgFigures.minutes,
+            OrgFigures.funds_fen,
+        ).where(OrgFigures.organization_id.in_(list(org_ids)))
+    )
+    found = {row.id: _figures_of(row) for row in rows.all()}
     return {org: found.get(org, Figures()) for org in org_ids}
 
 
 async def ranking(
     session: AsyncSession, *, org_type: str | None = None, limit: int = 50
 ) -> Sequence[tuple[Organization, Figures]]:
-    """The CSR ranking in one aggregate statement: approved organizations (of one type) that
-    have at least one verified record, by score (hundredths of a point) then name.
+    """The CSR ranking: approved organizations (of one type) that have at least one verified
+    record, by score (hundredths of a point) then name.
 
-    Cost: one pass over the eligible organizations' confirmed deliveries (through
-    ``ix_fulfilments_organization_id`` and ``ix_deliveries_fulfilment_id``), approved hours and
-    disbursement entries, grouped per organization; the sort is over organizations only.
+    Cost: one statement over the organizations' ``org_figures`` rows (one per organization,
+    maintained by the outbox handlers), joined to the approved organizations; the sort is over
+    organizations only, whatever the number of deliveries, hours and ledger entries.
     """
-    eligible = select(Organization.id).where(Organization.status == OrgStatus.APPROVED)
-    if org_type:
-        eligible = eligible.where(Organization.org_type == org_type)
-    deliveries, hours, spent = _figure_ctes(eligible)
-    needs, households, minutes, funds = _figure_columns(deliveries, hours, spent)
-    score = score_hundredths(households, needs, minutes, funds)
+    f = OrgFigures
+    score = score_hundredths(f.households, f.needs, f.minutes, f.funds_fen)
     query = (
-        _with_figures(
-            select(Organization, needs, households, minutes, funds), deliveries, hours, spent
-        )
+        select(Organization, f.needs, f.households, f.minutes, f.funds_fen)
+        .join(f, f.organization_id == Organization.id)
         .where(Organization.status == OrgStatus.APPROVED)
-        .where(
-            (deliveries.c.org.is_not(None))
-            | (hours.c.org.is_not(None))
-            | (spent.c.org.is_not(None))
-        )
-        .where((needs + households + minutes + funds) > 0)
+        .where((f.needs + f.households + f.minutes + f.funds_fen) > 0)
         .order_by(score.desc(), Organization.name, Organization.id)
         .limit(limit)
     )
     if org_type:
         query = query.where(Organization.org_type == org_type)
     return [(row[0], _figures_of(row)) for row in (await session.execute(query)).all()]
+
+
+# ---------------------------------------------------------------- maintained figures
+
+
+@dataclass(frozen=True)
+class Part:
+    """What one part (a fulfilled need, an approved hours log, a project's disbursements) adds
+    to its organization's figures."""
+
+    household_id: uuid.UUID | None = None
+    needs: int = 0
+    minutes: int = 0
+    funds_fen: int = 0
+
+    @property
+    def counts(self) -> bool:
+        return bool(self.needs or self.minutes or self.funds_fen)
+
+
+async def lock_org_figures(session: AsyncSession, org_id: uuid.UUID) -> OrgFigures:
+    """The organization's totals row, locked (created at zero first when missing): every change
+    of one organization's figures takes turns on it, so the part and household rows below it
+    need no lock of their own."""
+    await session.execute(
+        pg_insert(OrgFigures).values(organization_id=org_id).on_conflict_do_nothing()
+    )
+    return (
+        await session.scalars(
+            select(OrgFigures)
+            .where(OrgFigures.organization_id == org_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+
+
+async def stored_part(
+    session: AsyncSession, org_id: uuid.UUID, kind: str, part_id: uuid.UUID
+) -> OrgFigurePart | None:
+    return await session.get(OrgFigurePart, (org_id, kind, part_id), populate_existing=True)
+
+
+async def stored_household(
+    session: AsyncSession, org_id: uuid.UUID, household_id: uuid.UUID
+) -> OrgFigureHousehold | None:
+    return await session.get(OrgFigureHousehold, (org_id, household_id), populate_existing=True)
+
+
+def _is_cash() -> Any:
+    return Need.quantity.is_(None) & Need.amount_fen.is_not(None)
+
+
+async def recount_need_part(session: AsyncSession, org_id: uuid.UUID, need_id: uuid.UUID) -> Part:
+    """The organization's confirmed deliveries for one need (through ``ix_fulfilments_need_id``)."""
+    row = (
+        await session.execute(
+            select(
+                Need.household_id,
+                func.count(Delivery.id).label("confirmed"),
+                cast(
+                    func.coalesce(func.sum(Delivery.quantity).filter(_is_cash()), 0), BigInteger
+                ).label("cash_fen"),
+            )
+            .select_from(Fulfilment)
+            .join(Delivery, Delivery.fulfilment_id == Fulfilment.id)
+            .join(Need, Need.id == Fulfilment.need_id)
+            .where(
+                Fulfilment.need_id == need_id,
+                Fulfilment.organization_id == org_id,
+                Delivery.state == DeliveryState.CONFIRMED,
+            )
+            .group_by(Need.household_id)
+        )
+    ).first()
+    if row is None or not row.confirmed:
+        return Part()
+    return Part(household_id=row.household_id, needs=1, funds_fen=int(row.cash_fen))
+
+
+async def recount_hours_part(session: AsyncSession, org_id: uuid.UUID, log_id: uuid.UUID) -> Part:
+    minutes = await session.scalar(
+        select(HoursLog.minutes).where(
+            HoursLog.id == log_id,
+            HoursLog.organization_id == org_id,
+            HoursLog.state == HoursState.APPROVED,
+        )
+    )
+    return Part(minutes=int(minutes or 0))
+
+
+async def recount_project_part(
+    session: AsyncSession, org_id: uuid.UUID, project_id: uuid.UUID
+) -> Part:
+    spent = await session.scalar(
+        select(cast(-func.coalesce(func.sum(LedgerEntry.amount_fen), 0), BigInteger))
+        .join(Project, Project.id == LedgerEntry.project_id)
+        .where(
+            LedgerEntry.project_id == project_id,
+            Project.organization_id == org_id,
+            LedgerEntry.entry_type == EntryType.DISBURSEMENT,
+        )
+    )
+    return Part(funds_fen=int(spent or 0))
+
+
+async def orgs_of_need(session: AsyncSession, need_id: uuid.UUID) -> list[uuid.UUID]:
+    """Every organization that has a fulfilment of the need (fulfilments are never deleted, so
+    this holds every organization the need may count for)."""
+    return list(
+        await session.scalars(
+            select(Fulfilment.organization_id)
+            .where(Fulfilment.need_id == need_id)
+            .distinct()
+            .order_by(Fulfilment.organization_id)
+        )
+    )
+
+
+async def need_of_delivery(
+    session: AsyncSession, delivery_id: uuid.UUID
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(organization, need) of a delivery."""
+    row = (
+        await session.execute(
+            select(Fulfilment.organization_id, Fulfilment.need_id)
+            .join(Delivery, Delivery.fulfilment_id == Fulfilment.id)
+            .where(Delivery.id == delivery_id)
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def org_of_hours(session: AsyncSession, log_id: uuid.UUID) -> uuid.UUID | None:
+    return await session.scalar(select(HoursLog.organization_id).where(HoursLog.id == log_id))
+
+
+async def hours_of_task(
+    session: AsyncSession, task_id: uuid.UUID
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(organization, hours log) of a volunteer task's hours logs, in key order."""
+    rows = await session.execute(
+        select(HoursLog.organization_id, HoursLog.id)
+        .where(HoursLog.task_id == task_id)
+        .order_by(HoursLog.organization_id, HoursLog.id)
+    )
+    return [(o, h) for o, h in rows.all()]
+
+
+async def org_of_project(session: AsyncSession, project_id: uuid.UUID) -> uuid.UUID | None:
+    return await session.scalar(select(Project.organization_id).where(Project.id == project_id))
+
+
+async def org_figure_rows(
+    session: AsyncSession,
+) -> tuple[
+    dict[uuid.UUID, tuple[int, int, int, int]],
+    dict[tuple[Any, ...], tuple[Any, ...]],
+    dict[tuple[uuid.UUID, uuid.UUID], int],
+]:
+    """Every maintained row (totals that are not all zero, parts, households): what the
+    consistency test compares with a rebuild."""
+    totals = {
+        r.organization_id: (r.needs, r.households, r.minutes, r.funds_fen)
+        for r in (await session.execute(select(OrgFigures))).scalars()
+        if r.needs or r.households or r.minutes or r.funds_fen
+    }
+    parts = {
+        (p.organization_id, p.kind, p.part_id): (p.household_id, p.needs, p.minutes, p.funds_fen)
+        for p in (await session.execute(select(OrgFigurePart))).scalars()
+    }
+    households = {
+        (h.organization_id, h.household_id): h.needs
+        for h in (await session.execute(select(OrgFigureHousehold))).scalars()
+    }
+    return totals, parts, households
+
+
+REBUILD_ORG_FIGURES = (
+    "DELETE FROM org_figure_households",
+    "DELETE FROM org_figure_parts",
+    "DELETE FROM org_figures",
+    # needs with at least one confirmed delivery, per organization: household and cash confirmed
+    "INSERT INTO org_figure_parts"
+    " (organization_id, kind, part_id, household_id, needs, minutes, funds_fen)"
+    " SELECT f.organization_id, 'need', f.need_id, n.household_id, 1, 0,"
+    "  coalesce(sum(d.quantity) FILTER (WHERE n.quantity IS NULL AND n.amount_fen IS NOT NULL), 0)"
+    " FROM fulfilments f JOIN deliveries d ON d.fulfilment_id = f.id AND d.state = 'confirmed'"
+    " JOIN needs n ON n.id = f.need_id"
+    " GROUP BY f.organization_id, f.need_id, n.household_id",
+    # approved hours
+    "INSERT INTO org_figure_parts"
+    " (organization_id, kind, part_id, household_id, needs, minutes, funds_fen)"
+    " SELECT organization_id, 'hours', id, NULL, 0, minutes, 0"
+    " FROM hours_logs WHERE state = 'approved'",
+    # approved disbursements booked in a project's ledger
+    "INSERT INTO org_figure_parts"
+    " (organization_id, kind, part_id, household_id, needs, minutes, funds_fen)"
+    " SELECT p.organization_id, 'project', p.id, NULL, 0, 0, -sum(e.amount_fen)"
+    " FROM ledger_entries e JOIN projects p ON p.id = e.project_id"
+    " WHERE e.entry_type = 'disbursement'"
+    " GROUP BY p.organization_id, p.id HAVING sum(e.amount_fen) <> 0",
+    "INSERT INTO org_figure_households (organization_id, household_id, needs)"
+    " SELECT organization_id, household_id, count(*) FROM org_figure_parts"
+    " WHERE kind = 'need' GROUP BY organization_id, household_id",
+    "INSERT INTO org_figures (organization_id, needs, households, minutes, funds_fen)"
+    " SELECT o.id, coalesce(p.needs, 0), coalesce(h.households, 0), coalesce(p.minutes, 0),"
+    "  coalesce(p.funds_fen, 0)"
+    " FROM organizations o"
+    " LEFT JOIN (SELECT organization_id, sum(needs) AS needs, sum(minutes) AS minutes,"
+    "   sum(funds_fen) AS funds_fen FROM org_figure_parts GROUP BY organization_id) p"
+    "  ON p.organization_id = o.id"
+    " LEFT JOIN (SELECT organization_id, count(*) AS households FROM org_figure_households"
+    "   GROUP BY organization_id) h ON h.organization_id = o.id",
+)
+
+
+async def rebuild_org_figures(session: AsyncSession) -> None:
+    """Recount every organization's figures from the deliveries, hours and ledgers (the
+    migration, ``tongxin seed-scale``, the demo seeders and the consistency check); locks the
+    three tables meanwhile."""
+    await session.execute(
+        text("LOCK TABLE org_figures, org_figure_parts, org_figure_households IN EXCLUSIVE MODE")
+    )
+    for statement in REBUILD_ORG_FIGURES:
+        await session.execute(text(statement))
 
 
 async def members(session: AsyncSession, org_id: uuid.UUID) -> Sequence[tuple[Membership, User]]:

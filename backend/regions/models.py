@@ -36,4 +36,7 @@ class Region(Base):
 
     __table_args__ = (
         Index("ix_regions_path_pattern", "path", postgresql_ops={"path": "text_pattern_ops"}),
+        # the cities and counties of filter menus (regions.by_level) without scanning the
+        # 15,000 communities and townships
+        Index("ix_regions_level_path", "level", "path"),
     )

@@ -30,6 +30,7 @@ from backend.outbox.models import OutboxEvent
 from backend.privacy.gate import PersonalDataFound
 from backend.resources.models import Claim, ClaimState
 from tests.fulfilment.factories import claimed_story, png_bytes, user
+from tests.helpers import run_pending_handlers
 
 
 @pytest.fixture
@@ -88,6 +89,7 @@ async def test_full_loop_closes_need_and_counts_for_the_org(
     assert claim.state == ClaimState.FULFILLED
     fulfilment = await service.open_for_claim(db, story.member, story.claim_id)
     assert fulfilment.state == FulfilmentState.COMPLETED
+    await run_pending_handlers(db, "org_figures_of_")  # the outbox job's figure handlers
     after = (await figures(db, [demo["org:charity"]]))[demo["org:charity"]]
     assert after.needs_fulfilled == before.needs_fulfilled + 1
     assert after.score > before.score

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -11,8 +12,8 @@ from backend.accounts.models import User
 from backend.accounts.service import load_current_user
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.organizations import figures, service
 from backend.organizations import repository as repo
-from backend.organizations import service
 from backend.volunteering.models import HoursLog, HoursState
 from tests.helpers import post_form, sign_in_as
 
@@ -83,25 +84,21 @@ async def test_profile_update_validates(db: Any, demo: dict[str, Any]) -> None:
 async def test_figures_count_only_verified_records(db: Any, demo: dict[str, Any]) -> None:
     org = demo["org:company"]
     before = (await repo.figures(db, [org]))[org]
-    db.add_all(
-        [
-            HoursLog(
-                volunteer_id=demo["volunteer"],
-                organization_id=org,
-                served_on=utcnow(),
-                minutes=600,
-                state=HoursState.APPROVED,
-            ),
-            HoursLog(
-                volunteer_id=demo["volunteer"],
-                organization_id=org,
-                served_on=utcnow(),
-                minutes=600,
-                state=HoursState.PENDING,
-            ),
-        ]
-    )
+    logs = [
+        HoursLog(
+            id=uuid.uuid4(),
+            volunteer_id=demo["volunteer"],
+            organization_id=org,
+            served_on=utcnow(),
+            minutes=600,
+            state=state,
+        )
+        for state in (HoursState.APPROVED, HoursState.PENDING)
+    ]
+    db.add_all(logs)
     await db.flush()
+    for log in logs:  # as their hours.* events would
+        await figures.refresh_hours(db, log.id)
     after = (await repo.figures(db, [org]))[org]
     assert after.volunteer_minutes - before.volunteer_minutes == 600
     assert after.score - before.score == 10

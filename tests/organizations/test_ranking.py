@@ -16,8 +16,8 @@ from backend.core.db import utcnow
 from backend.demo.organizations import make_household, make_published_need
 from backend.donations.models import EntryType, LedgerEntry
 from backend.fulfilment.models import Delivery, DeliveryState, Fulfilment
+from backend.organizations import figures, service
 from backend.organizations import repository as repo
-from backend.organizations import service
 from backend.privacy.uscc import make_fake_uscc
 from backend.projects.models import Project, ProjectState
 from backend.resources.models import Claim
@@ -49,6 +49,7 @@ async def _delivery(
     cash_fen: int | None,
     state: DeliveryState = DeliveryState.CONFIRMED,
 ) -> None:
+    """A delivery written directly, then counted as its ``delivery.*`` event would be."""
     household = await make_household(session, registered_by=demo["caseworker"])
     need = await make_published_need(
         session,
@@ -78,18 +79,18 @@ async def _delivery(
     )
     session.add(fulfilment)
     await session.flush()
-    session.add(
-        Delivery(
-            id=uuid.uuid4(),
-            fulfilment_id=fulfilment.id,
-            delivered_on=date.today(),
-            description="排行测试",
-            quantity=cash_fen or 2,
-            state=state,
-            recorded_by=demo["admin"],
-        )
+    delivery = Delivery(
+        id=uuid.uuid4(),
+        fulfilment_id=fulfilment.id,
+        delivered_on=date.today(),
+        description="排行测试",
+        quantity=cash_fen or 2,
+        state=state,
+        recorded_by=demo["admin"],
     )
+    session.add(delivery)
     await session.flush()
+    await figures.refresh_delivery(session, delivery.id)
 
 
 async def scenario(session: Any, demo: dict[str, Any]) -> Scenario:
@@ -110,24 +111,26 @@ async def scenario(session: Any, demo: dict[str, Any]) -> Scenario:
 
     made = Scenario(org("D zero"), org("A hours"), org("B cash"), org("C busy"))
     await session.flush()
-    session.add_all(
-        [
-            HoursLog(
-                volunteer_id=demo["volunteer"],
-                organization_id=made.hours.id,
-                served_on=utcnow(),
-                minutes=330,
-                state=HoursState.APPROVED,
-            ),
-            HoursLog(
-                volunteer_id=demo["volunteer"],
-                organization_id=made.hours.id,
-                served_on=utcnow(),
-                minutes=600,
-                state=HoursState.PENDING,
-            ),
-        ]
-    )
+    logs = [
+        HoursLog(
+            volunteer_id=demo["volunteer"],
+            organization_id=made.hours.id,
+            served_on=utcnow(),
+            minutes=330,
+            state=HoursState.APPROVED,
+        ),
+        HoursLog(
+            volunteer_id=demo["volunteer"],
+            organization_id=made.hours.id,
+            served_on=utcnow(),
+            minutes=600,
+            state=HoursState.PENDING,
+        ),
+    ]
+    session.add_all(logs)
+    await session.flush()
+    for log in logs:  # as their hours.* events would
+        await figures.refresh_hours(session, log.id)
     await _delivery(session, demo, made.hours, cash_fen=None)
     await _delivery(session, demo, made.cash, cash_fen=550_000)
     await _delivery(session, demo, made.cash, cash_fen=990_000, state=DeliveryState.DISPUTED)
@@ -161,6 +164,7 @@ async def scenario(session: Any, demo: dict[str, Any]) -> Scenario:
             )
         )
     await session.flush()
+    await figures.refresh_project(session, project.id)  # as disbursement.approved would
     return made
 
 
