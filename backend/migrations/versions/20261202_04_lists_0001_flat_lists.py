@@ -1,0 +1,66 @@
+"""Lists flat in the size of the data: the public needs indexes answer the region and state
+filters of their count by themselves, and published needs are indexed by region and deadline.
+
+Revision ID: lists_0001
+Revises: scale2_0001
+Create Date: 2026-12-02 09:00:00
+
+- ``ix_needs_public_order`` and ``ix_needs_public_category_order`` gain ``INCLUDE
+  (public_region_code, state)``: the public list's capped count (filtered by city, by state)
+  is an index-only scan, and the page's region filter is checked on the index entry.
+- ``ix_needs_published_region`` (region_code, deadline) over published needs: an
+  organization's claimable needs and the caseworker start page's needs near their deadline
+  probe it for their area's region codes.
+
+Indexes only: nothing to backfill.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "lists_0001"
+down_revision: str | Sequence[str] | None = "scale2_0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+PUBLIC_WHERE = (
+    "state IN ('published', 'reserved', 'in_progress', 'delivered', 'confirmed', 'closed')"
+    " AND hidden_reason IS NULL AND public_region_code IS NOT NULL"
+)
+ORDER = ["urgency_rank", sa.text("published_at DESC NULLS LAST"), "id"]
+
+
+def _public_indexes(include: list[str] | None) -> None:
+    op.drop_index("ix_needs_public_order", table_name="needs")
+    op.drop_index("ix_needs_public_category_order", table_name="needs")
+    op.create_index(
+        "ix_needs_public_order",
+        "needs",
+        ORDER,
+        postgresql_where=sa.text(PUBLIC_WHERE),
+        postgresql_include=include or [],
+    )
+    op.create_index(
+        "ix_needs_public_category_order",
+        "needs",
+        ["category", *ORDER],
+        postgresql_where=sa.text(PUBLIC_WHERE),
+        postgresql_include=include or [],
+    )
+
+
+def upgrade() -> None:
+    _public_indexes(["public_region_code", "state"])
+    op.create_index(
+        "ix_needs_published_region",
+        "needs",
+        ["region_code", "deadline"],
+        postgresql_where=sa.text("state = 'published'"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_needs_published_region", table_name="needs")
+    _public_indexes(None)
