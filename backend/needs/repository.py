@@ -221,30 +221,38 @@ async def need_for_update(session: AsyncSession, need_id: Any) -> Need | None:
 
 
 async def blocked_drafts(
-    session: AsyncSession, root_paths: Sequence[str], *, limit: int
+    session: AsyncSession, root_paths: Sequence[str], *, limit: int, cap: int | None = None
 ) -> tuple[Sequence[Need], int]:
     """Drafts whose last publication try was refused (ix_needs_publish_blocked_region)."""
-    query = select(Need).where(
+    where = (
         Need.publish_blocked.is_not(None),
         Need.state == NeedState.DRAFT,
-        in_subtrees(Need.region_code, root_paths),
+        in_subtrees(Need.region_code, root_paths, probe=True),
     )
-    total = await session.scalar(capped_count(query)) or 0
+    total = await session.scalar(capped_count(select(Need.id).where(*where), cap)) or 0
+    query = select(Need).where(*where)
     rows = await session.scalars(query.order_by(Need.updated_at.desc()).limit(limit))
     return rows.all(), total
 
 
 async def unclaimed_due(
-    session: AsyncSession, root_paths: Sequence[str], today: date, until: date, *, limit: int
+    session: AsyncSession,
+    root_paths: Sequence[str],
+    today: date,
+    until: date,
+    *,
+    limit: int,
+    cap: int | None = None,
 ) -> tuple[Sequence[Need], int]:
     """Published (unclaimed) needs with a deadline from today to ``until``
     (ix_needs_published_region: the area's codes, then the deadline range)."""
-    query = select(Need).where(
+    where = (
         Need.state == NeedState.PUBLISHED,
         Need.deadline >= today,
         Need.deadline <= until,
         in_subtrees(Need.region_code, root_paths, probe=True),  # ix_needs_published_region
     )
-    total = await session.scalar(capped_count(query)) or 0
+    total = await session.scalar(capped_count(select(Need.id).where(*where), cap)) or 0
+    query = select(Need).where(*where)
     rows = await session.scalars(query.order_by(Need.deadline, Need.id).limit(limit))
     return rows.all(), total
