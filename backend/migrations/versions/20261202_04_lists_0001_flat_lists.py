@@ -29,23 +29,23 @@ PUBLIC_WHERE = (
     "state IN ('published', 'reserved', 'in_progress', 'delivered', 'confirmed', 'closed')"
     " AND hidden_reason IS NULL AND public_region_code IS NOT NULL"
 )
-ORDER = ["urgency_rank", sa.text("published_at DESC NULLS LAST"), "id"]
 
 
 def _public_indexes(include: list[str] | None) -> None:
+    order = ["urgency_rank", sa.text("published_at DESC NULLS LAST"), "id"]
     op.drop_index("ix_needs_public_order", table_name="needs")
     op.drop_index("ix_needs_public_category_order", table_name="needs")
     op.create_index(
         "ix_needs_public_order",
         "needs",
-        ORDER,
+        order,
         postgresql_where=sa.text(PUBLIC_WHERE),
         postgresql_include=include or [],
     )
     op.create_index(
         "ix_needs_public_category_order",
         "needs",
-        ["category", *ORDER],
+        ["category", *order],
         postgresql_where=sa.text(PUBLIC_WHERE),
         postgresql_include=include or [],
     )
