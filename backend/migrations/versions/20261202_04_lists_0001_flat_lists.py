@@ -11,6 +11,8 @@ Create Date: 2026-12-02 09:00:00
 - ``ix_needs_published_region`` (region_code, deadline) over published needs: an
   organization's claimable needs and the caseworker start page's needs near their deadline
   probe it for their area's region codes.
+- ``ix_households_verified_until`` gains ``INCLUDE (region_code)``: the lapsed and expiring
+  counts (registry banner, start page) are index-only scans.
 
 Indexes only: nothing to backfill.
 """
@@ -51,8 +53,19 @@ def _public_indexes(include: list[str] | None) -> None:
     )
 
 
+def _verified_index(include: list[str] | None) -> None:
+    op.drop_index("ix_households_verified_until", table_name="households")
+    op.create_index(
+        "ix_households_verified_until",
+        "households",
+        ["verified_until"],
+        postgresql_include=include or [],
+    )
+
+
 def upgrade() -> None:
     _public_indexes(["public_region_code", "state"])
+    _verified_index(["region_code"])
     op.create_index(
         "ix_needs_published_region",
         "needs",
@@ -62,5 +75,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _verified_index(None)
     op.drop_index("ix_needs_published_region", table_name="needs")
     _public_indexes(None)
