@@ -64,6 +64,7 @@ class Fixture:
     province_caseworker: uuid.UUID
     coordinator: uuid.UUID
     org_member: uuid.UUID
+    auditor: uuid.UUID
 
 
 async def _fixture(rt: Runtime) -> Fixture:
@@ -105,12 +106,19 @@ async def _fixture(rt: Runtime) -> Fixture:
                 "SELECT m.user_id FROM memberships m JOIN organizations o"
                 " ON o.id = m.organization_id ORDER BY o.id LIMIT 1"
             ),
+            auditor=await one("SELECT user_id FROM role_grants WHERE role = 'auditor' LIMIT 1"),
         )
 
 
-def pages(f: Fixture) -> list[tuple[str, str, str | None]]:
-    """(name, path, who) — who is the fixture field of the signed-in user, None = anonymous."""
-    return [
+#: A registry name search (two characters of a head's name; generated names are a surname and
+#: one or two given characters, so this matches a few households in every 1,000).
+REGISTRY_QUERY = "王建"
+
+
+def pages(f: Fixture) -> list[tuple[str, str, str | None, dict[str, str] | None]]:
+    """(name, path, who, form) — who is the fixture field of the signed-in user, None =
+    anonymous; a form makes the request a POST of that form (with the CSRF token)."""
+    get: list[tuple[str, str, str | None]] = [
         ("public needs list", "/needs", None),
         (
             "public needs list, filtered",
@@ -140,17 +148,27 @@ def pages(f: Fixture) -> list[tuple[str, str, str | None]]:
             "coordinator",
         ),
         ("organization needs", f"/org/{f.org}/needs", "org_member"),
+        ("caseworker start (county)", "/work/", "caseworker"),
+        ("caseworker start (province)", "/work/", "province_caseworker"),
+        ("audit log", "/audit/", "auditor"),
+    ]
+    search = {"q": REGISTRY_QUERY}
+    return [(name, path, who, None) for name, path, who in get] + [
+        ("registry search (county)", "/households/search", "caseworker", search),
+        ("registry search (province)", "/households/search", "province_caseworker", search),
     ]
 
 
-async def measure(url: str, requests: int, counter: Any) -> dict[str, dict[str, float]]:
+async def measure(
+    url: str, requests: int, counter: Any, only: list[str] | None = None
+) -> dict[str, dict[str, float]]:
     settings = get_settings()
     rt = await Runtime.start(settings, database_url=url, redis_url=REDIS, queue_name="bench")
     try:
         fixture = await _fixture(rt)
         tokens = {
             who: await rt.services.sessions.create(getattr(fixture, who))
-            for who in {w for _, _, w in pages(fixture) if w}
+            for who in {w for _, _, w, _ in pages(fixture) if w}
         }
     finally:
         await rt.close()
@@ -165,19 +183,31 @@ async def measure(url: str, requests: int, counter: Any) -> dict[str, dict[str, 
     )
     results: dict[str, dict[str, float]] = {}
     async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as client:
-        for name, path, who in pages(fixture):
+        for name, path, who, form in pages(fixture):
+            if only and not any(word in name for word in only):
+                continue
             client.cookies.clear()
             if who:
                 client.cookies.set(SESSION_COOKIE, tokens[who])
+
+            async def request(path: str = path, form: dict[str, str] | None = form) -> Any:
+                if form is None:
+                    return await client.get(path)
+                if "tx_csrf" not in client.cookies:
+                    await client.get("/healthz")
+                    await client.get("/signin")
+                token = str(client.cookies.get("tx_csrf"))
+                return await client.post(path, data={**form, "_csrf_token": token})
+
             for _ in range(3):  # warm-up
-                response = await client.get(path)
+                response = await request()
                 assert response.status_code == 200, (name, response.status_code)
             times = []
             queries = 0
             for _ in range(requests):
                 with counter.measure() as box:
                     started = time.perf_counter()
-                    response = await client.get(path)
+                    response = await request()
                     times.append((time.perf_counter() - started) * 1000)
                 queries = box[0]
                 assert response.status_code == 200, (name, response.status_code)
@@ -308,6 +338,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--skip-pages", action="store_true", help="only the --hot figures")
+    ap.add_argument("--only", default="", help="comma-separated words: only pages named so")
     args = ap.parse_args()
     sizes = [int(x) for x in args.households.split(",")]
     counter = StatementCounter()
@@ -316,7 +347,8 @@ def main() -> None:
     for size in sizes:
         url = ensure(size)
         if not args.skip_pages:
-            by_size[size] = asyncio.run(measure(url, args.requests, counter))
+            only = [w for w in args.only.split(",") if w] or None
+            by_size[size] = asyncio.run(measure(url, args.requests, counter, only))
     if args.hot:
         hot_figures = hot(database_url(sizes[-1]), args.connections, args.seconds)
         for key, value in hot_figures.items():

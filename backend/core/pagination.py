@@ -15,14 +15,18 @@ _Ts = TypeVarTuple("_Ts")
 
 #: Lists count at most this many rows (plus one, to know there are more): "10,000+".
 COUNT_CAP = 10_000
+#: Counts shown as a figure only (the caseworker start page's tiles) stop sooner: "1000+".
+TILE_CAP = 1_000
 
 
-def capped_count(query: Select[*_Ts]) -> Select[int]:
-    """``count(*)`` of ``query`` stopped after ``COUNT_CAP + 1`` rows: constant work at any size.
+def capped_count(query: Select[*_Ts], cap: int | None = None) -> Select[int]:
+    """``count(*)`` of ``query`` stopped after ``cap + 1`` rows (``COUNT_CAP`` by default):
+    constant work at any size.
 
-    A result above ``COUNT_CAP`` means "more than COUNT_CAP" (see :attr:`Page.capped`).
+    A result above the cap means "more than that" (see :attr:`Page.capped`).
     """
-    return select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery())
+    limit = (COUNT_CAP if cap is None else cap) + 1
+    return select(func.count()).select_from(query.limit(limit).subquery())
 
 
 @dataclass(frozen=True)

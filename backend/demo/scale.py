@@ -1218,8 +1218,11 @@ async def seed_scale(
             await rebuild(session)
             await queue.rebuild(session)
             await rebuild_org_figures(session)
-    async with sessions() as session, session.begin():
-        await session.execute(text("ANALYZE"))
+    # VACUUM as autovacuum would on a live database: it sets the visibility map, without which
+    # the lists' capped counts read the heap instead of their index alone (index-only scans)
+    async with sessions.kw["bind"].connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("VACUUM (ANALYZE)"))
     return {
         "households": batches * BATCH,
         "batches_written": made,

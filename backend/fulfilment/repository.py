@@ -193,7 +193,7 @@ async def disputed(
 
 
 async def count_deliveries(
-    session: AsyncSession, paths: Sequence[str], state: DeliveryState
+    session: AsyncSession, paths: Sequence[str], state: DeliveryState, *, cap: int | None = None
 ) -> int:
     """Capped count of the deliveries in ``state`` under the caseworker's regions."""
     query = (
@@ -202,7 +202,7 @@ async def count_deliveries(
         .join(Need, Need.id == Fulfilment.need_id)
         .where(Delivery.state == state, in_subtrees(Need.region_code, paths))
     )
-    return await session.scalar(capped_count(query)) or 0
+    return await session.scalar(capped_count(query, cap)) or 0
 
 
 async def household_deliveries(
@@ -326,10 +326,17 @@ def _visits_due(
 
 
 async def count_visits(
-    session: AsyncSession, paths: Sequence[str], today: date, now: datetime, due_by: date | None
+    session: AsyncSession,
+    paths: Sequence[str],
+    today: date,
+    now: datetime,
+    due_by: date | None,
+    *,
+    cap: int | None = None,
 ) -> int:
     query = select(VisitSchedule.id).join(Household, Household.id == VisitSchedule.household_id)
-    return await session.scalar(capped_count(_visits_due(query, paths, today, now, due_by))) or 0
+    query = _visits_due(query, paths, today, now, due_by)
+    return await session.scalar(capped_count(query, cap)) or 0
 
 
 async def overdue(
@@ -446,7 +453,9 @@ async def lists_to_print(
     return [q for q, _, _ in rows.all()]
 
 
-async def count_lists_pending(session: AsyncSession, paths: Sequence[str], quarter: str) -> int:
+async def count_lists_pending(
+    session: AsyncSession, paths: Sequence[str], quarter: str, *, cap: int | None = None
+) -> int:
     """Lists of the quarter generated but not yet handed over, under the caseworker's regions."""
     query = (
         select(QuarterlyList.id)
@@ -458,7 +467,7 @@ async def count_lists_pending(session: AsyncSession, paths: Sequence[str], quart
             in_subtrees(Household.region_code, paths),
         )
     )
-    return await session.scalar(capped_count(query)) or 0
+    return await session.scalar(capped_count(query, cap)) or 0
 
 
 async def coverage(

@@ -1017,14 +1017,18 @@ async def hand_over(session: AsyncSession, user: CurrentUser, list_id: uuid.UUID
 VISITS_DUE_DAYS = 7
 
 
-async def count_deliveries(session: AsyncSession, user: CurrentUser, *, disputed: bool) -> int:
+async def count_deliveries(
+    session: AsyncSession, user: CurrentUser, *, disputed: bool, cap: int | None = None
+) -> int:
     """Capped count of the deliveries to the caseworker's households that the household reported
     not received (``disputed``), or that wait for its confirmation."""
     state = DeliveryState.DISPUTED if disputed else DeliveryState.RECORDED
-    return await repo.count_deliveries(session, households.caseworker_paths(user), state)
+    return await repo.count_deliveries(session, households.caseworker_paths(user), state, cap=cap)
 
 
-async def count_visits(session: AsyncSession, user: CurrentUser, *, overdue: bool) -> int:
+async def count_visits(
+    session: AsyncSession, user: CurrentUser, *, overdue: bool, cap: int | None = None
+) -> int:
     """Capped count of visits overdue, or due within VISITS_DUE_DAYS."""
     today = today_local()
     return await repo.count_visits(
@@ -1033,9 +1037,13 @@ async def count_visits(session: AsyncSession, user: CurrentUser, *, overdue: boo
         today,
         utcnow(),
         None if overdue else today + timedelta(days=VISITS_DUE_DAYS),
+        cap=cap,
     )
 
 
-async def count_lists_pending(session: AsyncSession, user: CurrentUser, quarter: str) -> int:
+async def count_lists_pending(
+    session: AsyncSession, user: CurrentUser, quarter: str, *, cap: int | None = None
+) -> int:
     """Capped count of the quarter's lists generated but not handed over yet."""
-    return await repo.count_lists_pending(session, households.caseworker_paths(user), quarter)
+    paths = households.caseworker_paths(user)
+    return await repo.count_lists_pending(session, paths, quarter, cap=cap)

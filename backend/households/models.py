@@ -72,7 +72,7 @@ class Household(UUIDPrimaryKey, Timestamps, Base):
         str_enum(HouseholdStatus), default=HouseholdStatus.ACTIVE
     )
     left_at: Mapped[datetime | None]
-    verified_until: Mapped[date | None] = mapped_column(Date, index=True)
+    verified_until: Mapped[date | None] = mapped_column(Date)
     vulnerability: Mapped[float | None] = mapped_column(Float)
     # 幸福码: keyed hash of the typeable code (backend.households.code) and argon2 of the PIN;
     # wrong-PIN counters live in Redis (backend.households.pinguard).
@@ -87,7 +87,16 @@ class Household(UUIDPrimaryKey, Timestamps, Base):
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy API
     # the caseworker list's order (newest first), so a page reads its rows from an index
-    __table_args__ = (Index("ix_households_created_at_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_households_created_at_id", "created_at", "id"),
+        # lapsed / expiring counts: the region is on the index entry, so a capped count over a
+        # province or a county is an index-only scan (backend.households.repository._filtered)
+        Index(
+            "ix_households_verified_until",
+            "verified_until",
+            postgresql_include=["region_code"],
+        ),
+    )
 
 
 class HouseholdNameToken(Base):

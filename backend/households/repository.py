@@ -176,11 +176,17 @@ async def list_households(
 
 
 async def count_households(
-    session: AsyncSession, root_paths: Sequence[str], today: date, filters: HouseholdFilter
+    session: AsyncSession,
+    root_paths: Sequence[str],
+    today: date,
+    filters: HouseholdFilter,
+    *,
+    cap: int | None = None,
 ) -> int:
-    """How many of the caseworker's households pass ``filters`` (capped at COUNT_CAP + 1)."""
+    """How many of the caseworker's households pass ``filters`` (capped at ``cap`` + 1,
+    COUNT_CAP by default)."""
     query = select(Household.id).where(in_subtree_codes(Household.region_code, root_paths))
-    return await session.scalar(capped_count(_filtered(query, filters, today))) or 0
+    return await session.scalar(capped_count(_filtered(query, filters, today), cap)) or 0
 
 
 async def replace_name_tokens(
@@ -197,14 +203,17 @@ async def replace_name_tokens(
         )
 
 
-async def count_new_referrals(session: AsyncSession, root_paths: Sequence[str]) -> int:
+async def count_new_referrals(
+    session: AsyncSession, root_paths: Sequence[str], *, cap: int | None = None
+) -> int:
     return (
         await session.scalar(
             capped_count(
                 select(Referral.id).where(
                     in_subtrees(Referral.region_code, root_paths),
                     Referral.state == ReferralState.NEW,
-                )
+                ),
+                cap,
             )
         )
         or 0

@@ -459,14 +459,21 @@ async def search_households(
 
 
 async def count_households(
-    session: AsyncSession, user: CurrentUser, filters: repo.HouseholdFilter
+    session: AsyncSession,
+    user: CurrentUser,
+    filters: repo.HouseholdFilter,
+    *,
+    cap: int | None = None,
 ) -> int:
     """A capped count of the caseworker's households passing ``filters`` (start page)."""
-    return await repo.count_households(session, caseworker_paths(user), today_local(), filters)
+    paths = caseworker_paths(user)
+    return await repo.count_households(session, paths, today_local(), filters, cap=cap)
 
 
-async def count_new_referrals(session: AsyncSession, user: CurrentUser) -> int:
-    return await repo.count_new_referrals(session, caseworker_paths(user))
+async def count_new_referrals(
+    session: AsyncSession, user: CurrentUser, *, cap: int | None = None
+) -> int:
+    return await repo.count_new_referrals(session, caseworker_paths(user), cap=cap)
 
 
 # ---------------------------------------------------------------- masking, reveal, export

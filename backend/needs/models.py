@@ -136,13 +136,15 @@ class Need(UUIDPrimaryKey, Timestamps, Base):
 
 
 # The public list in its order (backend.needs.repository.public_needs): page 1 reads 20 index
-# entries whatever the number of needs.
+# entries whatever the number of needs; the included columns answer the region and state filters
+# on the index entry, and make the list's capped count an index-only scan.
 Index(
     "ix_needs_public_order",
     Need.urgency_rank,
     Need.published_at.desc().nulls_last(),
     Need.id,
     postgresql_where=text(PUBLIC_WHERE),
+    postgresql_include=["public_region_code", "state"],
 )
 # The same order within one category (the list's most used filter).
 Index(
@@ -152,6 +154,7 @@ Index(
     Need.published_at.desc().nulls_last(),
     Need.id,
     postgresql_where=text(PUBLIC_WHERE),
+    postgresql_include=["public_region_code", "state"],
 )
 # The caseworker start page's "drafts whose publication was refused", by region: only the few
 # blocked drafts are indexed.
@@ -167,4 +170,14 @@ Index(
     Need.region_code,
     Need.published_at,
     postgresql_where=text("state = 'published' AND urgency = 'emergency'"),
+)
+# Published needs by region and deadline: an organization's claimable needs in its service area
+# (backend.resources.repository.claimable_needs) and the caseworker start page's needs near
+# their deadline (unclaimed_due) probe it for the area's region codes and read the area's
+# published needs only, not every need the area ever had.
+Index(
+    "ix_needs_published_region",
+    Need.region_code,
+    Need.deadline,
+    postgresql_where=text("state = 'published'"),
 )

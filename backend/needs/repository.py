@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import ColumnElement, Row, Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization
@@ -45,17 +45,21 @@ PUBLIC_COLUMNS = (
 )
 
 
+#: A need the public may see: exactly the predicate of the public partial indexes.
+_PUBLIC = (
+    Need.state.in_([NeedState(s) for s in PUBLIC_STATES]),
+    Need.hidden_reason.is_(None),
+    Need.public_region_code.is_not(None),
+)
+
+
 def _public_select() -> Select[Any]:
     query = (
         select(*PUBLIC_COLUMNS)
         .join(NeedCategory, NeedCategory.code == Need.category)
         .join(Region, Region.code == Need.public_region_code)
         .outerjoin(Organization, Organization.id == Need.helper_organization_id)
-        .where(
-            Need.state.in_([NeedState(s) for s in PUBLIC_STATES]),
-            Need.hidden_reason.is_(None),
-            Need.public_region_code.is_not(None),
-        )
+        .where(*_PUBLIC)
     )
     return cast("Select[Any]", query)
 
@@ -111,20 +115,25 @@ async def public_needs(
     ``region_path``: only needs whose *published* (generalised) location lies in that subtree.
     ``ids``: restrict to these needs (the search layer reloads hits this way).
     """
-    query = _public_select()
+    conditions: list[ColumnElement[bool]] = []
     if category:
-        query = query.where(Need.category == category)
+        conditions.append(Need.category == category)
     if urgency:
-        # the same condition on the index's first column, so the scan starts at that urgency
+        # urgency_rank is computed from urgency one to one: the index's first column
         rank = URGENCY_RANK.get(urgency)
-        query = query.where(Need.urgency == urgency, Need.urgency_rank == rank)
+        conditions.append(Need.urgency_rank == rank if rank is not None else false())
     if state and state in PUBLIC_STATES:
-        query = query.where(Need.state == NeedState(state))
+        conditions.append(Need.state == NeedState(state))
     if region_path:
-        query = query.where(in_subtrees(cast(Any, Need.public_region_code), [region_path]))
+        # a hashed set of the subtree's codes, checked for each index entry read in page order
+        conditions.append(in_subtrees(cast(Any, Need.public_region_code), [region_path]))
     if ids is not None:
-        query = query.where(Need.id.in_(list(ids)))
-    total = await session.scalar(capped_count(query)) or 0
+        conditions.append(Need.id.in_(list(ids)))
+    query = _public_select().where(*conditions)
+    # the count reads the needs table alone (every join of the page is to a required foreign
+    # key or outer), so it is an index-only scan of ix_needs_public_order or
+    # ix_needs_public_category_order, whose included columns answer the region and state
+    total = await session.scalar(capped_count(select(Need.id).where(*_PUBLIC, *conditions))) or 0
     rows = (
         await session.execute(
             # the order of the partial index ix_needs_public_order
@@ -212,29 +221,38 @@ async def need_for_update(session: AsyncSession, need_id: Any) -> Need | None:
 
 
 async def blocked_drafts(
-    session: AsyncSession, root_paths: Sequence[str], *, limit: int
+    session: AsyncSession, root_paths: Sequence[str], *, limit: int, cap: int | None = None
 ) -> tuple[Sequence[Need], int]:
     """Drafts whose last publication try was refused (ix_needs_publish_blocked_region)."""
-    query = select(Need).where(
+    where = (
         Need.publish_blocked.is_not(None),
         Need.state == NeedState.DRAFT,
-        in_subtrees(Need.region_code, root_paths),
+        in_subtrees(Need.region_code, root_paths, probe=True),
     )
-    total = await session.scalar(capped_count(query)) or 0
+    total = await session.scalar(capped_count(select(Need.id).where(*where), cap)) or 0
+    query = select(Need).where(*where)
     rows = await session.scalars(query.order_by(Need.updated_at.desc()).limit(limit))
     return rows.all(), total
 
 
 async def unclaimed_due(
-    session: AsyncSession, root_paths: Sequence[str], today: date, until: date, *, limit: int
+    session: AsyncSession,
+    root_paths: Sequence[str],
+    today: date,
+    until: date,
+    *,
+    limit: int,
+    cap: int | None = None,
 ) -> tuple[Sequence[Need], int]:
-    """Published (unclaimed) needs with a deadline from today to ``until`` (ix_needs_state_deadline)."""
-    query = select(Need).where(
+    """Published (unclaimed) needs with a deadline from today to ``until``
+    (ix_needs_published_region: the area's codes, then the deadline range)."""
+    where = (
         Need.state == NeedState.PUBLISHED,
         Need.deadline >= today,
         Need.deadline <= until,
-        in_subtrees(Need.region_code, root_paths),
+        in_subtrees(Need.region_code, root_paths, probe=True),  # ix_needs_published_region
     )
-    total = await session.scalar(capped_count(query)) or 0
+    total = await session.scalar(capped_count(select(Need.id).where(*where), cap)) or 0
+    query = select(Need).where(*where)
     rows = await session.scalars(query.order_by(Need.deadline, Need.id).limit(limit))
     return rows.all(), total

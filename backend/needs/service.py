@@ -400,14 +400,20 @@ async def mark_publish_blocked(
 
 
 async def blocked_drafts(
-    session: AsyncSession, user: CurrentUser, *, limit: int = 50
+    session: AsyncSession, user: CurrentUser, *, limit: int = 50, cap: int | None = None
 ) -> tuple[Sequence[Need], int]:
     """Drafts in the caseworker's regions whose publication was refused (newest first)."""
-    return await repo.blocked_drafts(session, user.region_paths(Role.CASEWORKER), limit=limit)
+    paths = user.region_paths(Role.CASEWORKER)
+    return await repo.blocked_drafts(session, paths, limit=limit, cap=cap)
 
 
 async def needs_due_soon(
-    session: AsyncSession, user: CurrentUser, *, days: int = DUE_SOON_DAYS, limit: int = 50
+    session: AsyncSession,
+    user: CurrentUser,
+    *,
+    days: int = DUE_SOON_DAYS,
+    limit: int = 50,
+    cap: int | None = None,
 ) -> tuple[Sequence[Need], int]:
     """Published needs nobody has claimed whose deadline is within ``days`` (soonest first)."""
     today = households.today_local()
@@ -417,4 +423,5 @@ async def needs_due_soon(
         today,
         today + timedelta(days=days),
         limit=limit,
+        cap=cap,
     )

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Organization, OrgStatus
+from backend.core.pagination import capped_count
 from backend.fulfilment.models import Delivery, DeliveryState, Fulfilment
 from backend.households.models import Household
 from backend.needs.models import Need, NeedState
@@ -179,11 +180,12 @@ async def claimable_needs(
     query = select(Need).where(
         Need.state == NeedState.PUBLISHED,
         Need.hidden_reason.is_(None),
-        in_subtrees(Need.region_code, area_paths),
+        in_subtrees(Need.region_code, area_paths, probe=True),
     )
     if category:
         query = query.where(Need.category == category)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    # capped like every list; the area's published needs come from ix_needs_published_region
+    total = await session.scalar(capped_count(query)) or 0
     rows = await session.scalars(
         query.order_by(Need.urgency, Need.deadline.asc().nulls_last(), Need.created_at)
         .offset(offset)

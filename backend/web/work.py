@@ -2,8 +2,10 @@
 it is done; and the two lists that exist nowhere else (drafts whose publication was refused,
 published needs near their deadline that nobody has claimed).
 
-Every count is caseworker-scoped, read along an index and capped like the lists
-(``backend.core.pagination.COUNT_CAP``): the page costs the same at province scale. The queries
+Every count is caseworker-scoped, read along an index and capped at
+``backend.core.pagination.TILE_CAP`` (a tile says "1000+" above it; the lists behind the tiles
+count up to COUNT_CAP): a province-wide caseworker's eleven counts read at most a thousand rows
+each, whatever the size of the province. The queries
 live in the repositories of the domains that own the data and are reached through their
 services.
 """
@@ -20,7 +22,7 @@ from litestar.response import Template
 from backend.core.errors import NotFound
 from backend.core.http import DB
 from backend.core.i18n import N_
-from backend.core.pagination import COUNT_CAP
+from backend.core.pagination import TILE_CAP
 from backend.core.security import require_user
 from backend.core.templating import page
 from backend.fulfilment import service as fulfilment
@@ -44,7 +46,7 @@ class Tile:
 
     @property
     def shown(self) -> str:
-        return f"{COUNT_CAP}+" if self.count > COUNT_CAP else str(self.count)
+        return f"{TILE_CAP}+" if self.count > TILE_CAP else str(self.count)
 
 
 class WorkViews(Controller):
@@ -55,8 +57,8 @@ class WorkViews(Controller):
     @get("/", name="caseworker_start")
     async def start(self, request: Request[Any, Any, Any], db: DB) -> Template:
         user = require_user(request)
-        blocked, blocked_n = await needs.blocked_drafts(db, user, limit=PREVIEW)
-        due, due_n = await needs.needs_due_soon(db, user, limit=PREVIEW)
+        blocked, blocked_n = await needs.blocked_drafts(db, user, limit=PREVIEW, cap=TILE_CAP)
+        due, due_n = await needs.needs_due_soon(db, user, limit=PREVIEW, cap=TILE_CAP)
         quarter = fulfilment.quarter_of(fulfilment.today_local())
         count = households.count_households
         tiles = [
@@ -72,63 +74,67 @@ class WorkViews(Controller):
                 N_("Verifications expiring"),
                 N_("Within 30 days"),
                 "/households?verification=expiring",
-                await count(db, user, households.HouseholdFilter(verification="expiring")),
+                await count(
+                    db, user, households.HouseholdFilter(verification="expiring"), cap=TILE_CAP
+                ),
             ),
             Tile(
                 "lapsed",
                 N_("Verifications lapsed"),
                 N_("Their needs are hidden until verified again"),
                 "/households?verification=lapsed",
-                await count(db, user, households.HouseholdFilter(verification="lapsed")),
+                await count(
+                    db, user, households.HouseholdFilter(verification="lapsed"), cap=TILE_CAP
+                ),
             ),
             Tile(
                 "consent",
                 N_("Households without consent"),
                 N_("No consent to publish needs recorded"),
                 "/households?consent=none",
-                await count(db, user, households.HouseholdFilter(consent="none")),
+                await count(db, user, households.HouseholdFilter(consent="none"), cap=TILE_CAP),
             ),
             Tile(
                 "confirm",
                 N_("Deliveries waiting for confirmation"),
                 N_("Recorded by the organization, not yet confirmed"),
                 "/fulfilment/disputes?state=recorded",
-                await fulfilment.count_deliveries(db, user, disputed=False),
+                await fulfilment.count_deliveries(db, user, disputed=False, cap=TILE_CAP),
             ),
             Tile(
                 "disputes",
                 N_("Reported not received"),
                 N_("The household says the delivery did not arrive"),
                 "/fulfilment/disputes",
-                await fulfilment.count_deliveries(db, user, disputed=True),
+                await fulfilment.count_deliveries(db, user, disputed=True, cap=TILE_CAP),
             ),
             Tile(
                 "referrals",
                 N_("New referrals"),
                 N_("Households referred to you, not yet handled"),
                 "/households/referrals",
-                await households.count_new_referrals(db, user),
+                await households.count_new_referrals(db, user, cap=TILE_CAP),
             ),
             Tile(
                 "visits_due",
                 N_("Visits due this week"),
                 N_("Next visit within 7 days"),
                 "/fulfilment/visits/overdue?due=soon",
-                await fulfilment.count_visits(db, user, overdue=False),
+                await fulfilment.count_visits(db, user, overdue=False, cap=TILE_CAP),
             ),
             Tile(
                 "visits_overdue",
                 N_("Overdue visits"),
                 N_("The planned visit date has passed"),
                 "/fulfilment/visits/overdue",
-                await fulfilment.count_visits(db, user, overdue=True),
+                await fulfilment.count_visits(db, user, overdue=True, cap=TILE_CAP),
             ),
             Tile(
                 "lists",
                 N_("Lists not handed over"),
                 N_("This quarter's 幸福清单 generated but not handed over"),
                 f"/fulfilment/quarterly?quarter={quarter}&pending=1",
-                await fulfilment.count_lists_pending(db, user, quarter),
+                await fulfilment.count_lists_pending(db, user, quarter, cap=TILE_CAP),
             ),
             Tile(
                 "deadlines",
