@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 SESSION_COOKIE = "tx_session"
+# scope state: ``(cookie, CurrentUser)`` when the page cache in front of the router already
+# resolved the session (backend/web/cache.py); SessionAuthMiddleware then does not again
+RESOLVED_AUTH = "tx_resolved_auth"
 
 
 def _key(token: str) -> str:
@@ -58,11 +61,14 @@ class SessionStore:
         return token
 
     async def get(self, token: str | None) -> SessionData | None:
-        """The live session for this cookie, refreshing its idle timer; None when expired."""
+        """The live session for this cookie, refreshing its idle timer; None when expired.
+
+        One round trip (``GETEX`` reads and refreshes together); a second one only in the
+        session's last idle period, to cut the refresh at its absolute expiry."""
         if not token or len(token) > 100:
             return None
         key = _key(token)
-        raw = await self.redis.get(key)
+        raw = await self.redis.getex(key, ex=self.idle_seconds)
         if raw is None:
             return None
         data = json.loads(raw)
@@ -71,7 +77,8 @@ class SessionStore:
             await self.redis.delete(key)
             return None
         remaining = int(self.absolute_seconds - age)
-        await self.redis.expire(key, max(1, min(self.idle_seconds, remaining)))
+        if remaining < self.idle_seconds:
+            await self.redis.expire(key, max(1, remaining))
         return SessionData(
             uuid.UUID(data["user_id"]),
             float(data["created_at"]),
