@@ -9,6 +9,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -61,30 +62,43 @@ class SessionStore:
         return token
 
     async def get(self, token: str | None) -> SessionData | None:
-        """The live session for this cookie, refreshing its idle timer; None when expired.
+        """The live session for this cookie, refreshing its idle timer; None when expired."""
+        data, _ = await self.get_with(token, [])
+        return data
 
-        One round trip (``GETEX`` reads and refreshes together); a second one only in the
+    async def get_with(
+        self, token: str | None, keys: list[str]
+    ) -> tuple[SessionData | None, list[Any]]:
+        """The session (as :meth:`get`) and the values of other Redis ``keys``, in one round
+        trip: ``GETEX`` reads and refreshes the session; a second round trip only in the
         session's last idle period, to cut the refresh at its absolute expiry."""
         if not token or len(token) > 100:
-            return None
+            return None, list(await self.redis.mget(keys)) if keys else []
         key = _key(token)
-        raw = await self.redis.getex(key, ex=self.idle_seconds)
+        if keys:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.getex(key, ex=self.idle_seconds)
+            pipe.mget(keys)
+            raw, values = await pipe.execute()
+        else:
+            raw, values = await self.redis.getex(key, ex=self.idle_seconds), []
         if raw is None:
-            return None
+            return None, values
         data = json.loads(raw)
         age = time.time() - float(data["created_at"])
         if age >= self.absolute_seconds:
             await self.redis.delete(key)
-            return None
+            return None, values
         remaining = int(self.absolute_seconds - age)
         if remaining < self.idle_seconds:
             await self.redis.expire(key, max(1, remaining))
-        return SessionData(
+        session = SessionData(
             uuid.UUID(data["user_id"]),
             float(data["created_at"]),
             data.get("via", "password"),
             data.get("csrf"),
         )
+        return session, list(values)
 
     async def destroy(self, token: str | None) -> None:
         if token:

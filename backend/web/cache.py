@@ -49,6 +49,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -94,7 +95,10 @@ PRIVATE_ENTRIES = 2000
 PRIVATE_BYTES = 64 * 1024 * 1024
 PREFIX = "pc"
 AREAS = ("needs", "projects", "resources", "tasks")
-PRIVATE_AREAS = ("households",)  # areas only signed-in pages show
+PRIVATE_AREAS = ("households", "identity")  # areas only signed-in pages show
+IDENTITY = "identity"  # users, roles, memberships: the key of every signed-in entry
+IDENTITY_TTL = 60.0  # a resolved user is kept at most this long (and while its generation holds)
+IDENTITY_ENTRIES = 10_000
 _UUID = r"[0-9a-fA-F-]{36}"
 ROUTES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
     (re.compile(pattern), areas)
@@ -144,6 +148,8 @@ PRIVATE_TOPIC_AREAS: dict[str, tuple[str, ...]] = {
     "household": ("households",),
     "referral": ("households",),
     "visit": ("households",),
+    "user": (IDENTITY,),
+    "organization": (IDENTITY,),
 }
 # tables written → areas (read-your-writes at commit, in every process that commits)
 TABLE_AREAS: dict[str, tuple[str, ...]] = {
@@ -155,6 +161,10 @@ TABLE_AREAS: dict[str, tuple[str, ...]] = {
     "referrals": ("households",),
     "assistance_records": ("households",),
     "needs": ("needs",),
+    "users": (IDENTITY,),
+    "role_grants": (IDENTITY,),
+    "memberships": (IDENTITY,),
+    "organizations": (IDENTITY,),
 }
 _KEPT_HEADERS = {"content-type", "content-language", "vary", "x-content-type-options"}
 PLACEHOLDER = b"\x00tx-csrf\x00"
@@ -322,21 +332,25 @@ class PublicCache:
     local: OrderedDict[tuple[Any, ...], PublicEntry] = field(default_factory=OrderedDict)
     local_size: int = 256
     private: PrivateCache = field(default_factory=PrivateCache)
+    # signed-in users resolved by the hit path: user id → (expires, generations, user)
+    identities: OrderedDict[uuid.UUID, tuple[float, tuple[Any, ...], CurrentUser]] = field(
+        default_factory=OrderedDict
+    )
 
     def __post_init__(self) -> None:
         self.private.ttl = min(float(PRIVATE_TTL), float(self.ttl))
 
-    def _gen_key(self, area: str) -> str:
+    def gen_key(self, area: str) -> str:
         return f"{self.prefix}:gen:{area}"
 
     async def generations(self, areas: Iterable[str]) -> list[str]:
-        values = await self.redis.mget([self._gen_key(a) for a in areas])
+        values = await self.redis.mget([self.gen_key(a) for a in areas])
         return [v.decode() if isinstance(v, bytes) else str(v or 0) for v in values]
 
     async def bump(self, areas: Iterable[str]) -> None:
         pipe = self.redis.pipeline(transaction=False)
         for area in areas:
-            pipe.incr(self._gen_key(area))
+            pipe.incr(self.gen_key(area))
         await pipe.execute()
 
     def redis_key(self, key: tuple[Any, ...]) -> str:
@@ -537,8 +551,7 @@ class HotPages:
         runtime: Runtime = scope["app"].state.runtime
         token = req.cookies[SESSION_COOKIE]
         try:
-            user = await resolve_user(runtime, token)
-            shared = tuple(await cache.generations(areas)) if user is not None else ()
+            user, shared = await resolve_user(runtime, cache, token, areas)
         except Exception:
             log.warning("page cache: could not resolve the session", exc_info=True)
             await self.app(scope, receive, send)
@@ -636,16 +649,38 @@ def _cache_of(scope: Scope) -> PublicCache | None:
     return cache if cache is not None and cache.ttl > 0 else None
 
 
-async def resolve_user(runtime: Runtime, token: str) -> CurrentUser | None:
-    """The signed-in user of a session cookie: the session (one Redis command) and the user
-    with roles and memberships (one statement, no transaction)."""
+async def resolve_user(
+    runtime: Runtime, cache: PublicCache, token: str, areas: tuple[str, ...]
+) -> tuple[CurrentUser | None, tuple[str, ...]]:
+    """The signed-in user of a session cookie, and the shared generations of ``areas``.
+
+    The session is read and refreshed and the generations (``areas`` and the identity's) are
+    read in one Redis round trip. The user with roles and memberships comes from this
+    process's memory while the identity generations (this process's and the shared one) are
+    those it was loaded under and for at most IDENTITY_TTL seconds; otherwise from one
+    statement (``accounts.repository.identity``). Any commit that writes users, role grants,
+    memberships or organizations bumps those generations (see TABLE_AREAS)."""
     from backend.accounts.service import load_current_user
 
-    data = await runtime.services.sessions.get(token)
+    data, shared = await runtime.services.sessions.get_with(
+        token, [cache.gen_key(a) for a in (*areas, IDENTITY)]
+    )
+    values = tuple(v.decode() if isinstance(v, bytes) else str(v or 0) for v in shared)
     if data is None:
-        return None
+        return None, ()
+    generations = (values[-1], _local_generations.get(IDENTITY, 0))
+    known = cache.identities.get(data.user_id)
+    now = time.monotonic()
+    if known is not None and known[0] > now and known[1] == generations:
+        return known[2], values[:-1]
     async with runtime.reader() as session:
-        return await load_current_user(session, data.user_id)
+        user = await load_current_user(session, data.user_id)
+    cache.identities.pop(data.user_id, None)
+    if user is not None:
+        cache.identities[data.user_id] = (now + IDENTITY_TTL, generations, user)
+        while len(cache.identities) > IDENTITY_ENTRIES:
+            cache.identities.popitem(last=False)
+    return user, values[:-1]
 
 
 async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
