@@ -53,6 +53,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -508,17 +509,29 @@ class HotPages:
         if token:
             return token
         token = generate_csrf_token(secret=self.csrf.secret)
+        headers.append((b"set-cookie", self._cookie_head + token.encode() + self._cookie_tail))
+        return token
+
+    @cached_property
+    def _cookie_head(self) -> bytes:
+        return self.csrf.cookie_name.encode() + b"="
+
+    @cached_property
+    def _cookie_tail(self) -> bytes:
+        """The CSRF cookie's attributes, as Litestar's CSRF middleware writes them (tokens are
+        hex: never quoted), made once."""
         cookie = Cookie(
             key=self.csrf.cookie_name,
-            value=token,
+            value="0",
             path=self.csrf.cookie_path,
             secure=self.csrf.cookie_secure,
             httponly=self.csrf.cookie_httponly,
             samesite=self.csrf.cookie_samesite,
             domain=self.csrf.cookie_domain,
         )
-        headers.append((b"set-cookie", cookie.to_header(header="").encode()))
-        return token
+        header = cookie.to_header(header="").encode()
+        assert header.startswith(self._cookie_head + b"0")
+        return header[len(self._cookie_head) + 1 :]
 
     async def _serve_public(
         self, scope: Scope, send: Send, entry: PublicEntry, req: _Request
