@@ -21,7 +21,8 @@ The CSRF token that pages embed (``hx-headers``, forms) is per browser: it is st
 placeholder and filled in on every hit with the browser's own token (a new one, with its
 cookie, when the browser has none), exactly as Litestar's CSRF middleware would.
 
-**Signed-in pages** (:data:`PRIVATE_ROUTES`: the caseworker's household registry). They show
+**Signed-in pages** (:data:`PRIVATE_ROUTES`: the caseworker's household registry, an
+organization's claimable needs). They show
 personal data (masked names), so they are kept **in this process's memory only**
 (:class:`PrivateCache`: LRU, bounded in entries and bytes, short TTL), never in Redis. The key
 holds the resolved user itself (:class:`~backend.accounts.identity.CurrentUser`: id, locale,
@@ -123,6 +124,8 @@ ROUTES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
 # signed-in pages kept per user in this process (see the module docstring)
 PRIVATE_ROUTES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"^/households/?$"), ("households", "needs")),
+    # an organization's claimable needs (its service area comes with the identity area)
+    (re.compile(rf"^/org/{_UUID}/needs/?$"), ("needs",)),
 )
 # topic prefix → the areas whose pages its changes can show up on
 TOPIC_AREAS: dict[str, tuple[str, ...]] = {
@@ -580,7 +583,7 @@ class HotPages:
             req.cookies.get(LANG_COOKIE, ""),
             req.accept_language,
             req.hx,
-            local_generations(areas),
+            local_generations((*areas, IDENTITY)),
             shared,
         )
         hit = cache.private.get(key)
@@ -646,10 +649,6 @@ class HotPages:
             log.warning("public cache: could not store %s", key[0], exc_info=True)
 
 
-# kept for older imports: the middleware is now installed in front of the router
-PublicCacheMiddleware = HotPages
-
-
 def install(app: Litestar, csrf: CSRFConfig) -> None:
     """Put the hit path in front of the router (inside ``before_send``, so hits get the
     security headers like every answer)."""
@@ -665,7 +664,8 @@ def _cache_of(scope: Scope) -> PublicCache | None:
 async def resolve_user(
     runtime: Runtime, cache: PublicCache, token: str, areas: tuple[str, ...]
 ) -> tuple[CurrentUser | None, tuple[str, ...]]:
-    """The signed-in user of a session cookie, and the shared generations of ``areas``.
+    """The signed-in user of a session cookie, and the shared generations of ``areas`` and of
+    the identity (an organization's service area, say, is in the identity area).
 
     The session is read and refreshed and the generations (``areas`` and the identity's) are
     read in one Redis round trip. The user with roles and memberships comes from this
@@ -685,7 +685,7 @@ async def resolve_user(
     known = cache.identities.get(data.user_id)
     now = time.monotonic()
     if known is not None and known[0] > now and known[1] == generations:
-        return known[2], values[:-1]
+        return known[2], values
     async with runtime.reader() as session:
         user = await load_current_user(session, data.user_id)
     cache.identities.pop(data.user_id, None)
@@ -693,7 +693,7 @@ async def resolve_user(
         cache.identities[data.user_id] = (now + IDENTITY_TTL, generations, user)
         while len(cache.identities) > IDENTITY_ENTRIES:
             cache.identities.popitem(last=False)
-    return user, values[:-1]
+    return user, values
 
 
 async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

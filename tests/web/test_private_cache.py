@@ -24,6 +24,7 @@ from backend.accounts.service import load_current_user
 from backend.config import Settings
 from backend.core.sessions import SESSION_COOKIE
 from backend.needs import service as needs
+from backend.needs.models import Urgency
 from backend.outbox.service import emit
 from backend.web import cache
 from tests.helpers import drain_outbox, post_form, sign_in_as
@@ -241,6 +242,37 @@ async def test_a_role_change_in_another_process_arrives_through_redis(
                 text("DELETE FROM role_grants WHERE user_id = :u AND role = 'donor'"),
                 {"u": demo["caseworker"]},
             )
+
+
+async def test_an_organizations_claimable_needs(
+    caseworker: AsyncTestClient[Any], runtime: Any, demo: dict[str, Any]
+) -> None:
+    """The same store serves an organization's claimable needs to its member; a need published
+    for the organization's area shows on the next request; a non-member is refused."""
+    url = f"/org/{demo['org:charity']}/needs"
+    await sign_in_as(caseworker, runtime, demo["org_member"])
+    with statements() as box:
+        first = await caseworker.get(url)
+        again = await caseworker.get(url)
+    assert first.status_code == again.status_code == 200
+    assert box[0] > 0
+    with statements() as box:
+        assert (await caseworker.get(url)).text == again.text
+    assert box[0] == 0
+    title = f"缓存测试需求 {uuid.uuid4().hex[:6]}"
+    async with runtime.transaction() as session:
+        user = await load_current_user(session, demo["caseworker"])
+        assert user is not None
+        household = await make_household(session, user.id, ages=(80,))
+        need = await make_need(session, household, user.id, title=title)
+        need.urgency = Urgency.EMERGENCY  # newest emergency: first on page 1
+    async with runtime.transaction() as session:
+        user = await load_current_user(session, demo["caseworker"])
+        assert user is not None
+        await needs.publish(session, user, need.id)
+    assert title in (await caseworker.get(url)).text
+    await sign_in_as(caseworker, runtime, demo["caseworker"])
+    assert (await caseworker.get(url)).status_code in (403, 404)
 
 
 def test_the_store_is_bounded() -> None:
