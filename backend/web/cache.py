@@ -45,6 +45,7 @@ The security headers (``before_send``) still apply to every answer.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -336,6 +337,10 @@ class PublicCache:
     local: OrderedDict[tuple[Any, ...], PublicEntry] = field(default_factory=OrderedDict)
     local_size: int = 256
     private: PrivateCache = field(default_factory=PrivateCache)
+    _batches: dict[tuple[Any, tuple[str, ...]], asyncio.Future[Any]] = field(
+        default_factory=dict, repr=False
+    )
+    _reads: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
     # signed-in users resolved by the hit path: user id → (expires, generations, user)
     identities: OrderedDict[uuid.UUID, tuple[float, tuple[Any, ...], CurrentUser]] = field(
         default_factory=OrderedDict
@@ -350,6 +355,32 @@ class PublicCache:
     async def generations(self, areas: Iterable[str]) -> list[str]:
         values = await self.redis.mget([self.gen_key(a) for a in areas])
         return [v.decode() if isinstance(v, bytes) else str(v or 0) for v in values]
+
+    async def current(self, areas: tuple[str, ...]) -> tuple[str, ...]:
+        """The generations for a hit: requests that arrive in the same turn of the event loop
+        share one ``MGET``, sent after every one of them arrived (so each read is as fresh as
+        one of its own: a bump that completed before a request arrived is in its answer)."""
+        loop = asyncio.get_running_loop()
+        batch = self._batches.get((loop, areas))
+        if batch is None:
+            batch = self._batches[(loop, areas)] = loop.create_future()
+            loop.call_soon(self._read_batch, loop, areas, batch)
+        return await asyncio.shield(batch)
+
+    def _read_batch(
+        self, loop: asyncio.AbstractEventLoop, areas: tuple[str, ...], batch: asyncio.Future[Any]
+    ) -> None:
+        del self._batches[(loop, areas)]  # later arrivals start the next batch
+
+        async def read() -> None:
+            try:
+                batch.set_result(tuple(await self.generations(areas)))
+            except Exception as exc:
+                batch.set_exception(exc)
+
+        task = loop.create_task(read())
+        self._reads.add(task)
+        task.add_done_callback(self._reads.discard)
 
     async def bump(self, areas: Iterable[str]) -> None:
         pipe = self.redis.pipeline(transaction=False)
@@ -487,7 +518,7 @@ class HotPages:
             await self.app(scope, receive, send)
             return
         try:
-            generations = tuple(await cache.generations(areas))
+            generations = await cache.current(areas)
         except Exception:
             log.warning("public cache unavailable", exc_info=True)
             await self.app(scope, receive, send)
