@@ -5,7 +5,8 @@ signed-in caseworker list (per user, in this process's memory only).
 (needs list with any filters, need detail, projects list and page, resource and task lists
 and pages, and the same lists of the JSON API), answered 200 by the app. The key holds the
 path, the sorted query, the inputs of the locale (language cookie, Accept-Language), whether
-it is an htmx request, and the current **generation** of each area the page shows.
+it is an htmx request (boosted, restoring history), and the current **generation** of each
+area the page shows.
 
 Invalidation: every outbox event bumps the generation of the areas its topic touches
 (:data:`TOPIC_AREAS`; an unknown topic bumps them all), after the job's transaction commits.
@@ -173,6 +174,7 @@ TABLE_AREAS: dict[str, tuple[str, ...]] = {
 }
 _KEPT_HEADERS = {"content-type", "content-language", "vary", "x-content-type-options"}
 PLACEHOLDER = b"\x00tx-csrf\x00"
+_HX_HEADERS = {b"hx-request": "hx", b"hx-boosted": "b", b"hx-history-restore-request": "r"}
 
 
 def areas_for_topic(topic: str) -> tuple[str, ...]:
@@ -474,8 +476,8 @@ class _Request:
                 req.cookie = value.decode("latin-1")
             elif key == b"accept-language":
                 req.accept_language = value.decode("latin-1")
-            elif key == b"hx-request":
-                req.hx = "hx"
+            elif key in _HX_HEADERS:  # page() renders a fragment for htmx, not when boosted
+                req.hx += _HX_HEADERS[key]  # or restoring history: each is part of the key
             elif key == b"if-none-match":
                 req.if_none_match = value.decode("latin-1")
         if req.cookie:

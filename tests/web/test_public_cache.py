@@ -203,3 +203,12 @@ async def test_hits_in_one_turn_share_one_read_of_the_generations(
     await cache.bump(("needs",))  # completed before the next request arrives: it sees it
     assert await cache.current(("needs",)) != first[0]
     assert len(reads) == 2
+
+
+async def test_htmx_fragments_and_whole_pages_are_kept_apart(anon: Any) -> None:
+    whole = await _hit(anon, "/needs")
+    fragment = await anon.get("/needs", headers={"hx-request": "true"})
+    assert fragment.status_code == 200
+    assert "<html" in whole.text and "<html" not in fragment.text
+    boosted = await anon.get("/needs", headers={"hx-request": "true", "hx-boosted": "true"})
+    assert "<html" in boosted.text
