@@ -39,7 +39,7 @@ from backend.core.security import SessionAuthMiddleware
 from backend.core.templating import TEMPLATES_DIR, template_config
 from backend.models import load_all_models
 from backend.routes import api_handlers, web_handlers
-from backend.web.cache import PublicCacheMiddleware
+from backend.web.cache import install as install_page_cache
 
 log = logging.getLogger("tongxin")
 
@@ -139,7 +139,6 @@ def create_app(
         middleware=[
             outcome_middleware,
             InputGuardMiddleware(),
-            DefineMiddleware(PublicCacheMiddleware, csrf=csrf),
             DefineMiddleware(SessionAuthMiddleware, exclude=["^/static", "^/healthz$", "^/schema"]),
         ],
         csrf_config=csrf,
@@ -185,6 +184,7 @@ def create_app(
         debug=False,
     )
     document_errors(app)
+    install_page_cache(app, csrf)  # in front of the router: hits skip routing and middleware
     return app
 
 

@@ -2,6 +2,7 @@
 
     python benchmarks/http.py --households 1000,20000
     python benchmarks/http.py --households 1000,20000 --hot      # also requests/s at 16 conns
+    python benchmarks/http.py --households 1000,20000 --hot --skip-pages --rounds 3
 
 For each size (a generated database, see benchmarks/benchdb.py) the app serves in this process
 (Litestar's test client; no network) and each page is requested ``--requests`` times in a row
@@ -271,9 +272,12 @@ async def _rps(base: str, path: str, cookies: dict[str, str], conns: int, second
     return done / (time.perf_counter() - started)
 
 
-def hot(url: str, conns: int, seconds: float) -> dict[str, float]:
-    """Requests/s at ``conns`` connections: a raw asyncpg endpoint, then the app (one process
-    each, uvicorn on loopback), measured in the same run."""
+def hot(url: str, conns: int, seconds: float, rounds: int) -> dict[str, float]:
+    """Requests/s at ``conns`` connections: a raw asyncpg endpoint and the app (one process
+    each, uvicorn on loopback), on one database. Each path is first warmed sequentially (its
+    cache entry made); then ``rounds`` rounds of raw, list, detail, signed-in list, raw again,
+    each page's ratio taken against the mean of the two raw runs around it (the machine is
+    shared: the raw endpoint's own figure moves by 2x between runs). Medians over the rounds."""
     import subprocess
 
     import httpx
@@ -298,6 +302,15 @@ def hot(url: str, conns: int, seconds: float) -> dict[str, float]:
             [sys.executable, serve, "app", url, REDIS, str(HOT_PORT)], env=env
         ),
     }
+    raw = f"http://127.0.0.1:{HOT_PORT + 1}"
+    app = f"http://127.0.0.1:{HOT_PORT}"
+    targets = {
+        "hot_list": (app, "/needs", {}),
+        "hot_detail": (app, f"/needs/{fixture.need}", {}),
+        "signed_in_list": (app, "/households/", {SESSION_COOKIE: token}),
+    }
+    runs: dict[str, list[float]] = {"raw_rps": []}
+    ratios: dict[str, list[float]] = {name: [] for name in targets}
     try:
         for port in (HOT_PORT, HOT_PORT + 1):
             for _ in range(120):
@@ -306,28 +319,30 @@ def hot(url: str, conns: int, seconds: float) -> dict[str, float]:
                     break
                 except httpx.HTTPError:
                     time.sleep(0.5)
-        raw = f"http://127.0.0.1:{HOT_PORT + 1}"
-        app = f"http://127.0.0.1:{HOT_PORT}"
-        figures = {
-            "raw_rps": asyncio.run(_rps(raw, "/raw", {}, conns, seconds)),
-            "hot_list_rps": asyncio.run(_rps(app, "/needs", {}, conns, seconds)),
-            "hot_detail_rps": asyncio.run(_rps(app, f"/needs/{fixture.need}", {}, conns, seconds)),
-            "signed_in_list_rps": asyncio.run(
-                _rps(app, "/households/", {SESSION_COOKIE: token}, conns, seconds)
-            ),
-        }
-        figures["raw_rps_again"] = asyncio.run(_rps(raw, "/raw", {}, conns, seconds))
+        for base, path, cookies in [(raw, "/raw", {}), *targets.values()]:
+            asyncio.run(_rps(base, path, cookies, 1, 0.5))  # warm: templates, cache entries
+        for _ in range(rounds):
+            before = asyncio.run(_rps(raw, "/raw", {}, conns, seconds))
+            figures = {
+                name: asyncio.run(_rps(base, path, cookies, conns, seconds))
+                for name, (base, path, cookies) in targets.items()
+            }
+            after = asyncio.run(_rps(raw, "/raw", {}, conns, seconds))
+            runs["raw_rps"] += [before, after]
+            for name, value in figures.items():
+                runs.setdefault(f"{name}_rps", []).append(value)
+                ratios[name].append(value / ((before + after) / 2))
     finally:
         for proc in procs.values():
             proc.terminate()
             proc.wait(timeout=30)
-    base = (figures["raw_rps"] + figures["raw_rps_again"]) / 2
-    return {
-        **{k: round(v, 1) for k, v in figures.items()},
-        "hot_list_ratio": round(figures["hot_list_rps"] / base, 3),
-        "hot_detail_ratio": round(figures["hot_detail_rps"] / base, 3),
-        "signed_in_list_ratio": round(figures["signed_in_list_rps"] / base, 3),
-    }
+    out = {key: round(median(values), 1) for key, values in runs.items()}
+    out["raw_rps_min"] = round(min(runs["raw_rps"]), 1)
+    out["raw_rps_max"] = round(max(runs["raw_rps"]), 1)
+    for name, values in ratios.items():
+        out[f"{name}_ratio"] = round(median(values), 3)
+        out[f"{name}_ratio_min"] = round(min(values), 3)
+    return out
 
 
 def main() -> None:
@@ -336,23 +351,33 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=30)
     ap.add_argument("--hot", action="store_true", help="also requests/s at 16 connections")
     ap.add_argument("--connections", type=int, default=16)
-    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--seconds", type=float, default=5.0, help="per --hot measurement")
+    ap.add_argument("--rounds", type=int, default=3, help="--hot rounds per size")
     ap.add_argument("--skip-pages", action="store_true", help="only the --hot figures")
     ap.add_argument("--only", default="", help="comma-separated words: only pages named so")
     args = ap.parse_args()
     sizes = [int(x) for x in args.households.split(",")]
     counter = StatementCounter()
     by_size: dict[int, dict[str, dict[str, float]]] = {}
-    hot_figures: dict[str, float] = {}
+    hot_figures: dict[str, Any] = {}
     for size in sizes:
         url = ensure(size)
         if not args.skip_pages:
             only = [w for w in args.only.split(",") if w] or None
             by_size[size] = asyncio.run(measure(url, args.requests, counter, only))
     if args.hot:
-        hot_figures = hot(database_url(sizes[-1]), args.connections, args.seconds)
-        for key, value in hot_figures.items():
-            print(f"{key:<30}{value:>12}")
+        by_size_hot = {
+            size: hot(database_url(size), args.connections, args.seconds, args.rounds)
+            for size in sizes
+        }
+        print(
+            f"{'at ' + str(args.connections) + ' connections':<30}"
+            + "".join(f"{s:>12}" for s in sizes)
+        )
+        for key in by_size_hot[sizes[-1]]:
+            print(f"{key:<30}" + "".join(f"{by_size_hot[s][key]:>12}" for s in sizes))
+        # the largest size's figures at the top level; every size's under "hot"
+        hot_figures = {**by_size_hot[sizes[-1]], "hot": {str(s): f for s, f in by_size_hot.items()}}
     if args.skip_pages:
         print(json.dumps({"households": sizes, **hot_figures, "load": load()}))
         return

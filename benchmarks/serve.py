@@ -3,11 +3,14 @@
     python benchmarks/serve.py app DATABASE_URL REDIS_URL PORT
     python benchmarks/serve.py raw DATABASE_URL - PORT
 
-One uvicorn process each, no worker, no demo data, no search rebuild.
+One uvicorn process each, no worker, no demo data, no search rebuild. With
+``TONGXIN_BENCH_PROFILE=FILE`` the process runs under cProfile and writes its statistics to
+FILE when it stops (``python -m pstats FILE``).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -54,7 +57,31 @@ def main() -> None:
         app = create_app(
             get_settings(), database_url=database_url, redis_url=redis_url, start_worker=False
         )
-    uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning", access_log=False)
+    profile = os.environ.get("TONGXIN_BENCH_PROFILE")  # a file: cProfile stats of the run
+    if not profile:
+        uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning", access_log=False)
+        return
+    import contextlib
+    import cProfile
+    import signal
+    from collections.abc import Iterator
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:  # stop on SIGTERM without re-raising it
+            signal.signal(signal.SIGTERM, lambda *_: setattr(self, "should_exit", True))
+            yield
+
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=int(port), log_level="warning", access_log=False
+    )
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        Server(config).run()
+    finally:
+        profiler.disable()
+        profiler.dump_stats(profile)
 
 
 if __name__ == "__main__":

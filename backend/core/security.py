@@ -22,7 +22,7 @@ from backend.accounts.models import Role
 from backend.core.i18n import DEFAULT_LOCALE, default_locale, negotiate, normalize_locale
 from backend.core.keys import get_keys
 from backend.core.runtime import runtime_of
-from backend.core.sessions import SESSION_COOKIE, SessionData, csrf_hash
+from backend.core.sessions import RESOLVED_AUTH, SESSION_COOKIE, SessionData, csrf_hash
 
 LANG_COOKIE = "tx_lang"
 current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
@@ -37,7 +37,10 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
         runtime = runtime_of(connection.app.state)
         token = connection.cookies.get(SESSION_COOKIE)
         user: CurrentUser | None = None
-        if token:
+        resolved = connection.scope.get("state", {}).get(RESOLVED_AUTH)
+        if token and resolved is not None and resolved[0] == token:
+            user = resolved[1]  # by the page cache in front of the router (GET: no CSRF check)
+        elif token:
             data = await runtime.services.sessions.get(token)
             if data is not None:
                 check_csrf_binding(connection, data)

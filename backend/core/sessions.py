@@ -9,10 +9,14 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
 SESSION_COOKIE = "tx_session"
+# scope state: ``(cookie, CurrentUser)`` when the page cache in front of the router already
+# resolved the session (backend/web/cache.py); SessionAuthMiddleware then does not again
+RESOLVED_AUTH = "tx_resolved_auth"
 
 
 def _key(token: str) -> str:
@@ -59,25 +63,42 @@ class SessionStore:
 
     async def get(self, token: str | None) -> SessionData | None:
         """The live session for this cookie, refreshing its idle timer; None when expired."""
+        data, _ = await self.get_with(token, [])
+        return data
+
+    async def get_with(
+        self, token: str | None, keys: list[str]
+    ) -> tuple[SessionData | None, list[Any]]:
+        """The session (as :meth:`get`) and the values of other Redis ``keys``, in one round
+        trip: ``GETEX`` reads and refreshes the session; a second round trip only in the
+        session's last idle period, to cut the refresh at its absolute expiry."""
         if not token or len(token) > 100:
-            return None
+            return None, list(await self.redis.mget(keys)) if keys else []
         key = _key(token)
-        raw = await self.redis.get(key)
+        if keys:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.getex(key, ex=self.idle_seconds)
+            pipe.mget(keys)
+            raw, values = await pipe.execute()
+        else:
+            raw, values = await self.redis.getex(key, ex=self.idle_seconds), []
         if raw is None:
-            return None
+            return None, values
         data = json.loads(raw)
         age = time.time() - float(data["created_at"])
         if age >= self.absolute_seconds:
             await self.redis.delete(key)
-            return None
+            return None, values
         remaining = int(self.absolute_seconds - age)
-        await self.redis.expire(key, max(1, min(self.idle_seconds, remaining)))
-        return SessionData(
+        if remaining < self.idle_seconds:
+            await self.redis.expire(key, max(1, remaining))
+        session = SessionData(
             uuid.UUID(data["user_id"]),
             float(data["created_at"]),
             data.get("via", "password"),
             data.get("csrf"),
         )
+        return session, list(values)
 
     async def destroy(self, token: str | None) -> None:
         if token:

@@ -6,6 +6,7 @@ browser gets its own CSRF token in a cached page.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,7 +20,7 @@ from backend.config import Settings
 from backend.needs import service as needs
 from backend.needs.models import Urgency
 from backend.outbox.service import emit
-from backend.web.cache import areas_for_topic, route_areas
+from backend.web.cache import PublicCache, areas_for_topic, route_areas
 from tests.helpers import drain_outbox, sign_in_as
 from tests.households.factories import make_household, make_need
 
@@ -182,3 +183,32 @@ def test_routes_and_topics() -> None:
         "resources",
         "tasks",
     }
+
+
+async def test_hits_in_one_turn_share_one_read_of_the_generations(
+    runtime: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = PublicCache(runtime.queue.pool, prefix=f"pc:test:{uuid.uuid4().hex}")
+    reads: list[tuple[str, ...]] = []
+    real = cache.generations
+
+    async def counted(areas: tuple[str, ...]) -> list[str]:
+        reads.append(areas)
+        return await real(areas)
+
+    monkeypatch.setattr(cache, "generations", counted)
+    first = await asyncio.gather(*(cache.current(("needs",)) for _ in range(10)))
+    assert reads == [("needs",)]
+    assert len(set(first)) == 1
+    await cache.bump(("needs",))  # completed before the next request arrives: it sees it
+    assert await cache.current(("needs",)) != first[0]
+    assert len(reads) == 2
+
+
+async def test_htmx_fragments_and_whole_pages_are_kept_apart(anon: Any) -> None:
+    whole = await _hit(anon, "/needs")
+    fragment = await anon.get("/needs", headers={"hx-request": "true"})
+    assert fragment.status_code == 200
+    assert "<html" in whole.text and "<html" not in fragment.text
+    boosted = await anon.get("/needs", headers={"hx-request": "true", "hx-boosted": "true"})
+    assert "<html" in boosted.text
