@@ -1,6 +1,7 @@
 """The coordinator dashboard: the figures of a coordinator's area as charts with their tables.
 
-Every figure is one grouped query over the coordinator's area (``repository.py``); this module
+Every figure is read from the cells the outbox handlers maintain (``figures.py``,
+``repository.cells_by``): a few hundred rows per area whatever the size of the data; this module
 turns the numbers into :class:`Chart` values: a table (header and rows, labels in the reader's
 language, never codes) of which some columns are drawn. The same table is the page's "show data"
 table, the chart's JSON and the CSV download. Definitions: docs/dashboard.md.
@@ -170,6 +171,48 @@ async def area_of(
     return Area([region.path], county, names[county], counties)
 
 
+def _since_day(ctx: Context) -> datetime:
+    """The start of the 12 months' window: local midnight of the day 365 days ago."""
+    day = (ctx.now - timedelta(days=PERIOD_DAYS)).astimezone(SHANGHAI).date()
+    return datetime.combine(day, datetime.min.time(), SHANGHAI)
+
+
+def _age_days(ctx: Context, at: datetime | None) -> float:
+    return 0.0 if at is None else max((ctx.now - at).total_seconds() / 86400, 0.0)
+
+
+def percentile(counts: Sequence[tuple[float, int]], p: float) -> float:
+    """``percentile_cont(p)`` of the values repeated their counts (values sorted here)."""
+    values = sorted((v, n) for v, n in counts if n > 0)
+    total = sum(n for _v, n in values)
+    position = p * (total - 1)
+    low, high = int(position), min(int(position) + 1, total - 1)
+
+    def at(index: int) -> float:
+        seen = 0
+        for value, n in values:
+            seen += n
+            if index < seen:
+                return value
+        return values[-1][0]
+
+    a, b = at(low), at(high)
+    return a + (b - a) * (position - low)
+
+
+def binned_percentile(counts: Sequence[tuple[int, int]], p: float) -> float:
+    """The ``p`` quantile of values counted in whole-day bins [b, b + 1), spread evenly within
+    each bin (the days to confirmation are kept as such a histogram)."""
+    bins = sorted((b, n) for b, n in counts if n > 0)
+    target = p * sum(n for _b, n in bins)
+    seen = 0
+    for b, n in bins:
+        if seen + n >= target:
+            return b + (target - seen) / n
+        seen += n
+    return float(bins[-1][0] + 1)
+
+
 def _pct(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
@@ -187,8 +230,11 @@ async def _flow(ctx: Context) -> list[Chart]:
     weeks = [monday - timedelta(weeks=i) for i in range(WEEKS - 1, -1, -1)]
     since = datetime.combine(weeks[0], datetime.min.time(), SHANGHAI)
     counts: dict[tuple[str, date], int] = {}
-    for step, week, n in await repo.weekly_flow(ctx.session, ctx.area.roots, since):
-        counts[(step, week)] = n
+    for step, at, _k, n in await repo.cells_by(
+        ctx.session, ctx.area.roots, repo.FLOW_STEPS, since=since
+    ):
+        if at is not None:
+            counts[(step, at.astimezone(SHANGHAI).date())] = n
     rows: list[list[Cell]] = [
         [w.isoformat()] + [counts.get((s, w), 0) for s, _l in STEPS] for w in weeks
     ]
@@ -211,9 +257,16 @@ async def _flow(ctx: Context) -> list[Chart]:
 
 
 async def _time_to_confirm(ctx: Context) -> tuple[list[Chart], repo.DaysRow | None]:
-    since = ctx.now - timedelta(days=PERIOD_DAYS)
-    rows = await repo.days_to_confirmation(ctx.session, ctx.area.roots, since)
-    total = next((r for r in rows if r.month is None), None)
+    start = _since_day(ctx).replace(day=1)
+    months: dict[date, list[tuple[int, int]]] = {}
+    for _m, at, key, n in await repo.cells_by(
+        ctx.session, ctx.area.roots, ["confirm_days"], since=start
+    ):
+        if at is not None:
+            months.setdefault(at.astimezone(SHANGHAI).date(), []).append((int(key), n))
+    rows = [_days_row(m, months[m]) for m in sorted(months)]
+    every = [bin_ for bins in months.values() for bin_ in bins]
+    total = _days_row(None, every) if every else None
     table: list[list[Cell]] = [
         [r.month.strftime("%Y-%m"), _days(r.median), _days(r.p90), r.needs]
         for r in rows
@@ -236,11 +289,23 @@ async def _time_to_confirm(ctx: Context) -> tuple[list[Chart], repo.DaysRow | No
     return [chart], total
 
 
+def _days_row(month: date | None, bins: list[tuple[int, int]]) -> repo.DaysRow:
+    return repo.DaysRow(
+        month,
+        binned_percentile(bins, 0.5),
+        binned_percentile(bins, 0.9),
+        sum(n for _b, n in bins),
+    )
+
+
 async def _fill_rate(ctx: Context) -> list[Chart]:
-    since = ctx.now - timedelta(days=PERIOD_DAYS)
-    counts = {
-        c: (n, f) for c, n, f in await repo.fill_by_category(ctx.session, ctx.area.roots, since)
-    }
+    counts: dict[str, tuple[int, int]] = {}
+    for _m, key, n in await repo.window_sums(
+        ctx.session, ctx.area.roots, ["fill"], _since_day(ctx)
+    ):
+        code, filled_flag = key.rsplit(":", 1)
+        published, filled = counts.get(code, (0, 0))
+        counts[code] = (published + n, filled + (n if filled_flag == "1" else 0))
     rows: list[list[Cell]] = []
     for category in await repo.categories(ctx.session):
         n, filled = counts.get(category.code, (0, 0))
@@ -267,7 +332,14 @@ async def _fill_rate(ctx: Context) -> list[Chart]:
 
 
 async def _emergencies(ctx: Context) -> tuple[list[Chart], int, list[list[str]]]:
-    bands = dict(await repo.emergency_ages(ctx.session, ctx.area.roots, ctx.now))
+    bands: dict[int, int] = {}
+    for _m, at, _k, n in await repo.cells_by(ctx.session, ctx.area.roots, ["emergency"]):
+        age = _age_days(ctx, at)
+        band = next(
+            (i for i, (_low, high) in enumerate(repo.EMERGENCY_BANDS) if high and age < high),
+            len(repo.EMERGENCY_BANDS) - 1,
+        )
+        bands[band] = bands.get(band, 0) + n
     total = sum(bands.values())
     rows: list[list[Cell]] = [
         [ctx._(label), bands.get(i, 0)] for i, label in enumerate(EMERGENCY_LABELS)
@@ -304,12 +376,13 @@ async def _emergencies(ctx: Context) -> tuple[list[Chart], int, list[list[str]]]
 
 async def _review_sla(ctx: Context) -> tuple[list[Chart], int]:
     limits = Thresholds.of(ctx.settings)
-    counts = {
-        (u, s): n
-        for u, s, n in await repo.review_status(
-            ctx.session, ctx.area.roots, ctx.now, limits.sla_hours, limits.warn_percent
-        )
-    }
+    counts: dict[tuple[Urgency, int], int] = {}
+    for _m, at, key, n in await repo.cells_by(ctx.session, ctx.area.roots, ["proposed"]):
+        urgency = Urgency(key)
+        hours = _age_days(ctx, at) * 24
+        sla = limits.sla_hours.get(urgency, 72)
+        status = 2 if hours >= sla else 1 if hours >= sla * limits.warn_percent / 100 else 0
+        counts[(urgency, status)] = counts.get((urgency, status), 0) + n
     rows: list[list[Cell]] = [
         [
             ctx._("{urgency} (within {hours} h)", urgency=ctx._(label), hours=limits.sla_hours[u]),
@@ -335,10 +408,11 @@ async def _review_sla(ctx: Context) -> tuple[list[Chart], int]:
 
 
 async def _organizations(ctx: Context) -> list[Chart]:
-    since = ctx.now - timedelta(days=PERIOD_DAYS)
     per: dict[uuid.UUID, dict[str, int]] = {}
-    for org_id, step, n in await repo.organization_activity(ctx.session, ctx.area.roots, since):
-        per.setdefault(org_id, {})[step] = n
+    for metric, key, n in await repo.window_sums(
+        ctx.session, ctx.area.roots, list(repo.ORG_STEPS), _since_day(ctx)
+    ):
+        per.setdefault(uuid.UUID(key), {})[repo.ORG_STEPS[metric]] = n
     ranked = sorted(
         per.items(),
         key=lambda kv: (
@@ -375,8 +449,20 @@ async def _organizations(ctx: Context) -> list[Chart]:
 
 
 async def _households(ctx: Context) -> list[Chart]:
-    since = ctx.now - timedelta(days=PERIOD_DAYS)
-    buckets = dict(await repo.households_helped(ctx.session, ctx.area.roots, since))
+    sums = {
+        metric: n
+        for metric, _at, _k, n in await repo.cells_by(
+            ctx.session, ctx.area.roots, ["households"], by_at=False
+        )
+    }
+    sums.update(
+        (metric, n)
+        for metric, _k, n in await repo.window_sums(
+            ctx.session, ctx.area.roots, ["help_latest", "help_second"], _since_day(ctx)
+        )
+    )
+    everyone, once, twice = (sums.get(m, 0) for m in ("households", "help_latest", "help_second"))
+    buckets = {0: everyone - once, 1: once - twice, 2: twice}
     total = sum(buckets.values())
     rows: list[list[Cell]] = [
         [ctx._(label), buckets.get(i, 0), _pct(buckets.get(i, 0), total)]
@@ -399,7 +485,13 @@ async def _households(ctx: Context) -> list[Chart]:
 
 
 async def _townships(ctx: Context) -> list[Chart]:
-    data = await repo.waiting_by_township(ctx.session, ctx.area.roots, ctx.now)
+    ages: dict[str, list[tuple[float, int]]] = {}
+    for _m, at, key, n in await repo.cells_by(ctx.session, ctx.area.roots, ["waiting"]):
+        ages.setdefault(key, []).append((_age_days(ctx, at), n))
+    data = [
+        (code, sum(n for _a, n in hours), percentile(hours, 0.5), max(a for a, _n in hours))
+        for code, hours in ages.items()
+    ]
     places = await repo.regions_by_code(ctx.session, sorted({t for t, *_r in data if t}))
     rows: list[list[Cell]] = []
     for code, n, median, longest in sorted(data, key=lambda r: (-r[2], r[0])):

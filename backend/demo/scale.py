@@ -1209,11 +1209,14 @@ async def seed_scale(
                 f"  batch {batch + 1}/{batches}: {(batch + 1) * BATCH} households,"
                 f" {rows_written} rows written, {elapsed:.0f}s"
             )
-    if made:  # generated rows have no outbox events: recount the fairness figures once
+    if made:  # generated rows have no outbox events: recount the maintained figures once
+        from backend.dashboard.figures import rebuild as rebuild_dashboard
         from backend.matches.figures import rebuild
 
         async with sessions() as session, session.begin():
             await rebuild(session)
+        async with sessions() as session, session.begin():
+            await rebuild_dashboard(session)
     async with sessions() as session, session.begin():
         await session.execute(text("ANALYZE"))
     return {

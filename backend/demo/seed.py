@@ -43,11 +43,13 @@ async def seed_demo(session: AsyncSession) -> dict[str, Any]:
     ids: dict[str, Any] = dict(await seed_accounts(session))
     for spec in SEEDERS:
         await _seeder(spec)(session, ids)
-    # the seeders write rows directly (no outbox events): count the fairness figures once
+    # the seeders write rows directly (no outbox events): count the maintained figures once
+    from backend.dashboard.figures import rebuild as rebuild_dashboard
     from backend.matches.figures import rebuild
 
     await session.flush()
     await rebuild(session)
+    await rebuild_dashboard(session)
     return ids
 
 
