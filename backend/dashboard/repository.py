@@ -1,6 +1,12 @@
-"""Queries of the coordinator dashboard: each one grouped in the database over one area.
+"""Queries of the coordinator dashboard.
 
-Every query is limited to the coordinator's area (region subtrees, ``in_subtrees`` on the
+The page reads the maintained cells (``cells_by``, ``window_sums``, at the end of this module,
+kept by ``backend/dashboard/figures.py``). The grouped queries first below are the *recount*:
+the figures' definitions aggregated over the area's rows, which the page ran per request before
+the cells existed; ``tests/dashboard/test_dashboard_figures.py`` checks the cells against them.
+The live list of the oldest unmatched emergencies and the names are still read here per request.
+
+Every recount query is limited to the coordinator's area (region subtrees, ``in_subtrees`` on the
 indexed region path) and, except the live queues (waiting needs, emergencies, proposals), to a
 time window; only grouped numbers come back to Python. ``roots`` is ``None`` for the platform
 admin (every region).
@@ -160,21 +166,22 @@ async def days_to_confirmation(
 ) -> list[DaysRow]:
     """Days from a need's publication to its first confirmed delivery, for the needs first
     confirmed since ``since``: median and 90th percentile by local month, and over all."""
+    confirmed = func.min(Delivery.confirmed_at)
     first = (
         select(
             Need.id.label("need_id"),
             Need.published_at.label("published_at"),
-            func.min(Delivery.confirmed_at).label("confirmed_at"),
+            confirmed.label("confirmed_at"),
         )
         .join(Fulfilment, Fulfilment.need_id == Need.id)
         .join(Delivery, Delivery.fulfilment_id == Fulfilment.id)
         .where(
             Delivery.confirmed_at.is_not(None),
-            Delivery.confirmed_at >= since,
             Need.published_at.is_not(None),
             _scoped(Need.region_code, roots),
         )
         .group_by(Need.id, Need.published_at)
+        .having(confirmed >= since)
         .subquery()
     )
     days = func.greatest(_days(first.c.confirmed_at, first.c.published_at), 0.0)
@@ -342,13 +349,13 @@ async def organizations_by_id(
 async def households_helped(
     session: AsyncSession, roots: Sequence[str] | None, since: datetime
 ) -> list[tuple[int, int]]:
-    """(bucket 0 never / 1 once / 2 twice or more, active households) by confirmed deliveries
-    to the household's needs since ``since``."""
+    """(bucket 0 never / 1 once / 2 twice or more, active households of the area) by confirmed
+    deliveries to the household's needs (wherever filed) since ``since``."""
     helped = (
         select(Need.household_id.label("hid"), func.count().label("n"))
         .join(Fulfilment, Fulfilment.need_id == Need.id)
         .join(Delivery, Delivery.fulfilment_id == Fulfilment.id)
-        .where(Delivery.confirmed_at >= since, _scoped(Need.region_code, roots))
+        .where(Delivery.confirmed_at >= since)
         .group_by(Need.household_id)
         .subquery()
     )
@@ -512,7 +519,8 @@ REBUILD_DASHBOARD = (  # constant SQL: the placeholders are filled with constant
     "INSERT INTO dashboard_cells (county_code, metric, at, key, n)"
     " SELECT county_code, c->>0, (c->>1)::timestamptz, c->>2, sum((c->>3)::int)"
     " FROM dashboard_needs, jsonb_array_elements(cells) c"
-    " GROUP BY county_code, c->>0, (c->>1)::timestamptz, c->>2",
+    " GROUP BY county_code, c->>0, (c->>1)::timestamptz, c->>2"
+    " ORDER BY 1, 2, 3, 4",  # a county's cells of a metric close together on disk
     "INSERT INTO dashboard_cells (county_code, metric, at, key, n)"  # noqa: S608
     " SELECT county_code, metric, at, '', count(*) FROM ("
     "  SELECT county_code, 'households' AS metric, TIMESTAMPTZ '1970-01-01 00:00+00' AS at"
@@ -531,7 +539,7 @@ REBUILD_DASHBOARD = (  # constant SQL: the placeholders are filled with constant
     "   date_trunc('month', second_help)::timestamp AT TIME ZONE "
     + _TZ
     + "   FROM dashboard_households WHERE second_help IS NOT NULL"
-    " ) h GROUP BY county_code, metric, at",
+    " ) h GROUP BY county_code, metric, at ORDER BY 1, 2, 3",
 )
 
 
@@ -642,26 +650,25 @@ async def all_cells(session: AsyncSession) -> dict[CellKey, int]:
     return {(cc, m, at, k): n for cc, m, at, k, n in rows.all()}
 
 
-def _cells(roots: Sequence[str] | None, *metrics: str) -> Any:
-    c = DashboardCell
-    query = c.metric.in_(metrics) if len(metrics) > 1 else c.metric == metrics[0]
-    return (query, _scoped(c.county_code, roots))
+def _in_counties(counties: Sequence[str]) -> Any:
+    """The cells of these counties: one range of the primary key per county."""
+    return DashboardCell.county_code.in_(list(counties))
 
 
 async def cells_by(
     session: AsyncSession,
-    roots: Sequence[str] | None,
+    counties: Sequence[str],
     metrics: Sequence[str],
     *,
     since: datetime | None = None,
     by_at: bool = True,
 ) -> list[tuple[str, datetime | None, str, int]]:
-    """(metric, bucket start or None, key, count) summed over the area's counties, for the
-    buckets from ``since`` on; ``by_at=False`` sums the buckets too."""
+    """(metric, bucket start or None, key, count) summed over the counties, for the buckets
+    from ``since`` on; ``by_at=False`` sums the buckets too."""
     c = DashboardCell
     at = c.at if by_at else literal(None, TIMESTAMP(timezone=True))
     query = select(c.metric, at.label("at"), c.key, func.sum(c.n)).where(
-        *_cells(roots, *metrics), c.n != 0
+        _in_counties(counties), c.metric.in_(list(metrics)), c.n != 0
     )
     if since is not None:
         query = query.where(c.at >= since)
@@ -678,9 +685,9 @@ def month_after(moment: datetime) -> datetime:
 
 
 async def window_sums(
-    session: AsyncSession, roots: Sequence[str] | None, metrics: Sequence[str], since: datetime
+    session: AsyncSession, counties: Sequence[str], metrics: Sequence[str], since: datetime
 ) -> list[tuple[str, str, int]]:
-    """(metric, key, count) summed over the area's counties from local midnight ``since`` on:
+    """(metric, key, count) summed over the counties from local midnight ``since`` on:
     the day cells of ``since``'s month, then the month cells (``<metric>/m``) of the months
     after it. At most 31 + 12 buckets per county and key, whatever the data."""
     c = DashboardCell
@@ -689,7 +696,7 @@ async def window_sums(
     query = (
         select(metric, c.key, func.sum(c.n))
         .where(
-            _scoped(c.county_code, roots),
+            _in_counties(counties),
             or_(
                 and_(c.metric.in_(list(metrics)), c.at >= since, c.at < boundary),
                 and_(c.metric.in_([f"{m}/m" for m in metrics]), c.at >= boundary),

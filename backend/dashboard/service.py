@@ -125,6 +125,16 @@ class Area:
     name: str  # the chosen county's name, or "" for the whole area
     counties: list[tuple[str, str]]  # (code, name) of the counties in the whole area
 
+    @property
+    def cells(self) -> list[str]:
+        """The counties whose maintained cells make the figures: the chosen one, or every
+        county of the area (and, for the platform admin, the needs filed above county level,
+        kept under the county code '')."""
+        if self.county:
+            return [self.county]
+        codes = [code for code, _name in self.counties]
+        return codes if self.roots is not None else [*codes, ""]
+
 
 @dataclass
 class Context:
@@ -231,7 +241,7 @@ async def _flow(ctx: Context) -> list[Chart]:
     since = datetime.combine(weeks[0], datetime.min.time(), SHANGHAI)
     counts: dict[tuple[str, date], int] = {}
     for step, at, _k, n in await repo.cells_by(
-        ctx.session, ctx.area.roots, repo.FLOW_STEPS, since=since
+        ctx.session, ctx.area.cells, repo.FLOW_STEPS, since=since
     ):
         if at is not None:
             counts[(step, at.astimezone(SHANGHAI).date())] = n
@@ -260,7 +270,7 @@ async def _time_to_confirm(ctx: Context) -> tuple[list[Chart], repo.DaysRow | No
     start = _since_day(ctx).replace(day=1)
     months: dict[date, list[tuple[int, int]]] = {}
     for _m, at, key, n in await repo.cells_by(
-        ctx.session, ctx.area.roots, ["confirm_days"], since=start
+        ctx.session, ctx.area.cells, ["confirm_days"], since=start
     ):
         if at is not None:
             months.setdefault(at.astimezone(SHANGHAI).date(), []).append((int(key), n))
@@ -301,7 +311,7 @@ def _days_row(month: date | None, bins: list[tuple[int, int]]) -> repo.DaysRow:
 async def _fill_rate(ctx: Context) -> list[Chart]:
     counts: dict[str, tuple[int, int]] = {}
     for _m, key, n in await repo.window_sums(
-        ctx.session, ctx.area.roots, ["fill"], _since_day(ctx)
+        ctx.session, ctx.area.cells, ["fill"], _since_day(ctx)
     ):
         code, filled_flag = key.rsplit(":", 1)
         published, filled = counts.get(code, (0, 0))
@@ -333,7 +343,7 @@ async def _fill_rate(ctx: Context) -> list[Chart]:
 
 async def _emergencies(ctx: Context) -> tuple[list[Chart], int, list[list[str]]]:
     bands: dict[int, int] = {}
-    for _m, at, _k, n in await repo.cells_by(ctx.session, ctx.area.roots, ["emergency"]):
+    for _m, at, _k, n in await repo.cells_by(ctx.session, ctx.area.cells, ["emergency"]):
         age = _age_days(ctx, at)
         band = next(
             (i for i, (_low, high) in enumerate(repo.EMERGENCY_BANDS) if high and age < high),
@@ -377,7 +387,7 @@ async def _emergencies(ctx: Context) -> tuple[list[Chart], int, list[list[str]]]
 async def _review_sla(ctx: Context) -> tuple[list[Chart], int]:
     limits = Thresholds.of(ctx.settings)
     counts: dict[tuple[Urgency, int], int] = {}
-    for _m, at, key, n in await repo.cells_by(ctx.session, ctx.area.roots, ["proposed"]):
+    for _m, at, key, n in await repo.cells_by(ctx.session, ctx.area.cells, ["proposed"]):
         urgency = Urgency(key)
         hours = _age_days(ctx, at) * 24
         sla = limits.sla_hours.get(urgency, 72)
@@ -410,7 +420,7 @@ async def _review_sla(ctx: Context) -> tuple[list[Chart], int]:
 async def _organizations(ctx: Context) -> list[Chart]:
     per: dict[uuid.UUID, dict[str, int]] = {}
     for metric, key, n in await repo.window_sums(
-        ctx.session, ctx.area.roots, list(repo.ORG_STEPS), _since_day(ctx)
+        ctx.session, ctx.area.cells, list(repo.ORG_STEPS), _since_day(ctx)
     ):
         per.setdefault(uuid.UUID(key), {})[repo.ORG_STEPS[metric]] = n
     ranked = sorted(
@@ -452,13 +462,13 @@ async def _households(ctx: Context) -> list[Chart]:
     sums = {
         metric: n
         for metric, _at, _k, n in await repo.cells_by(
-            ctx.session, ctx.area.roots, ["households"], by_at=False
+            ctx.session, ctx.area.cells, ["households"], by_at=False
         )
     }
     sums.update(
         (metric, n)
         for metric, _k, n in await repo.window_sums(
-            ctx.session, ctx.area.roots, ["help_latest", "help_second"], _since_day(ctx)
+            ctx.session, ctx.area.cells, ["help_latest", "help_second"], _since_day(ctx)
         )
     )
     everyone, once, twice = (sums.get(m, 0) for m in ("households", "help_latest", "help_second"))
@@ -486,7 +496,7 @@ async def _households(ctx: Context) -> list[Chart]:
 
 async def _townships(ctx: Context) -> list[Chart]:
     ages: dict[str, list[tuple[float, int]]] = {}
-    for _m, at, key, n in await repo.cells_by(ctx.session, ctx.area.roots, ["waiting"]):
+    for _m, at, key, n in await repo.cells_by(ctx.session, ctx.area.cells, ["waiting"]):
         ages.setdefault(key, []).append((_age_days(ctx, at), n))
     data = [
         (code, sum(n for _a, n in hours), percentile(hours, 0.5), max(a for a, _n in hours))
