@@ -314,3 +314,50 @@ async def test_maintained_figures_equal_a_recount_after_random_changes(
     county = await repo.region_by_code(db, communities[0][:6])
     assert county is not None
     await _compare(db, admin, service.Area([county.path], county.code, county.name, []), names)
+
+
+async def test_outbox_events_keep_the_page_current(runtime: Any, demo: dict[str, Any]) -> None:
+    """Through the real outbox: the events a registration and a publication emit move the
+    county's figures once the jobs ran."""
+    from backend.outbox.service import emit
+    from tests.helpers import drain_outbox
+
+    community, county = "330102016004", "330102"  # 上城区, in the demo coordinator's city
+
+    async def board() -> service.Dashboard:
+        async with runtime.transaction() as s:
+            user = await fx.user(s, demo["coordinator"])
+            area = await service.area_of(s, user, county, "en")
+            return await service.dashboard(s, get_settings(), user, area, "en")
+
+    def total(b: service.Dashboard, key: str, col: int) -> float:
+        chart = next(c for c in b.charts if c.key == key)
+        return sum(float(r[col] or 0) for r in chart.rows)
+
+    await drain_outbox(runtime)
+    before = await board()
+    async with runtime.transaction() as s:
+        await ensure_categories(s)
+        household = await make_household(s, region_code=community, registered_by=demo["caseworker"])
+        need = await make_need(
+            s, household, created_by=demo["caseworker"], urgency=Urgency.EMERGENCY, waited_days=0
+        )
+        await emit(
+            s, topic="household.registered", aggregate_type="household", aggregate_id=household.id
+        )
+        await emit(s, topic="need.published", aggregate_type="need", aggregate_id=need.id)
+    try:
+        assert total(await board(), "flow", 1) == total(before, "flow", 1)  # not before the job
+        await drain_outbox(runtime)
+        after = await board()
+        assert total(after, "flow", 1) == total(before, "flow", 1) + 1
+        assert after.summary.emergencies == before.summary.emergencies + 1
+        assert total(after, "households", 1) == total(before, "households", 1) + 1
+        assert total(after, "townships", 3) == total(before, "townships", 3) + 1
+    finally:
+        async with runtime.transaction() as s:  # leave nothing published for other tests
+            row = await s.get(Need, need.id)
+            row.state = NeedState.WITHDRAWN
+            await emit(s, topic="need.withdrawn", aggregate_type="need", aggregate_id=need.id)
+        await drain_outbox(runtime)
+    assert (await board()).summary.emergencies == before.summary.emergencies
