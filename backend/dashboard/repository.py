@@ -263,11 +263,21 @@ async def emergency_ages(
 
 
 async def oldest_emergencies(
-    session: AsyncSession, roots: Sequence[str] | None, *, limit: int
+    session: AsyncSession,
+    roots: Sequence[str] | None,
+    *,
+    limit: int,
+    before: datetime | None = None,
 ) -> list[EmergencyRow]:
+    """The unmatched emergencies waiting longest; ``before`` (from the maintained hour cells:
+    the hour by which ``limit`` of them had been published) keeps the scan of
+    ``ix_needs_published_emergencies`` to the oldest ones."""
     query = (
         select(Need.id, Need.title, Need.category, Need.region_code, Need.published_at)
-        .where(*_unmatched_emergencies(roots))
+        .where(
+            *_unmatched_emergencies(roots),
+            *([] if before is None else [Need.published_at < before]),
+        )
         .order_by(Need.published_at.asc(), Need.id)
         .limit(limit)
     )
@@ -411,6 +421,7 @@ async def waiting_by_township(
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FLOW_STEPS = ("published", "claimed", "delivered", "confirmed")
 ORG_STEPS = {"org_claimed": "claimed", "org_delivered": "delivered", "org_confirmed": "confirmed"}
+WINDOW_METRICS = ("fill", *ORG_STEPS, "help_latest", "help_second")  # summed over 12 months
 CellKey = tuple[str, str, datetime, str]  # county, metric, bucket start, key
 
 _TZ = "'Asia/Shanghai'"
@@ -658,21 +669,20 @@ def _in_counties(counties: Sequence[str]) -> Any:
 async def cells_by(
     session: AsyncSession,
     counties: Sequence[str],
-    metrics: Sequence[str],
-    *,
-    since: datetime | None = None,
-    by_at: bool = True,
-) -> list[tuple[str, datetime | None, str, int]]:
-    """(metric, bucket start or None, key, count) summed over the counties, for the buckets
-    from ``since`` on; ``by_at=False`` sums the buckets too."""
+    windows: Sequence[tuple[Sequence[str], datetime | None]],
+) -> list[tuple[str, datetime, str, int]]:
+    """(metric, bucket start, key, count) summed over the counties, for each group of metrics
+    the buckets from its own start on (None: all), in one statement."""
     c = DashboardCell
-    at = c.at if by_at else literal(None, TIMESTAMP(timezone=True))
-    query = select(c.metric, at.label("at"), c.key, func.sum(c.n)).where(
-        _in_counties(counties), c.metric.in_(list(metrics)), c.n != 0
+    wanted = [
+        and_(c.metric.in_(list(metrics)), *([] if since is None else [c.at >= since]))
+        for metrics, since in windows
+    ]
+    query = (
+        select(c.metric, c.at, c.key, func.sum(c.n))
+        .where(_in_counties(counties), or_(*wanted), c.n != 0)
+        .group_by(c.metric, c.at, c.key)
     )
-    if since is not None:
-        query = query.where(c.at >= since)
-    query = query.group_by(c.metric, *([c.at] if by_at else []), c.key)
     rows = (await session.execute(query)).all()
     return [(str(m), a, str(k), int(n)) for m, a, k, n in rows if n]
 

@@ -31,7 +31,7 @@ from backend.core.errors import NotFound
 from backend.core.i18n import N_, gettext
 from backend.dashboard import repository as repo
 from backend.grievance import service as grievance
-from backend.needs.models import Urgency
+from backend.needs.models import NeedCategory, Urgency
 from backend.notifications.deadlines import Thresholds
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -144,9 +144,59 @@ class Context:
     area: Area
     locale: str
     now: datetime = field(default_factory=utcnow)
+    _timed: dict[str, list[tuple[datetime, str, int]]] | None = None
+    _windowed: dict[str, list[tuple[str, int]]] | None = None
+    _categories: Sequence[NeedCategory] | None = None
 
     def _(self, message: str, **params: object) -> str:
         return gettext(message, self.locale, **params)
+
+    def weeks(self) -> list[date]:
+        """Mondays of the flow chart's weeks, oldest first."""
+        today = self.now.astimezone(SHANGHAI).date()
+        monday = today - timedelta(days=today.weekday())
+        return [monday - timedelta(weeks=i) for i in range(WEEKS - 1, -1, -1)]
+
+    def since_day(self) -> datetime:
+        """The start of the 12 months' window: local midnight of the day 365 days ago."""
+        day = (self.now - timedelta(days=PERIOD_DAYS)).astimezone(SHANGHAI).date()
+        return datetime.combine(day, datetime.min.time(), SHANGHAI)
+
+    async def timed(self, metric: str) -> list[tuple[datetime, str, int]]:
+        """The area's cells of a metric by bucket: (bucket start, key, count). The first call
+        reads every such metric of the page in one statement."""
+        if self._timed is None:
+            first_week = datetime.combine(self.weeks()[0], datetime.min.time(), SHANGHAI)
+            rows = await repo.cells_by(
+                self.session,
+                self.area.cells,
+                [
+                    (repo.FLOW_STEPS, first_week),
+                    (["confirm_days"], self.since_day().replace(day=1)),
+                    (["emergency", "proposed", "waiting", "households"], None),
+                ],
+            )
+            self._timed = {}
+            for m, at, key, n in rows:
+                self._timed.setdefault(m, []).append((at, key, n))
+        return self._timed.get(metric, [])
+
+    async def categories(self) -> Sequence[NeedCategory]:
+        if self._categories is None:
+            self._categories = await repo.categories(self.session)
+        return self._categories
+
+    async def windowed(self, metric: str) -> list[tuple[str, int]]:
+        """The area's counts of a metric over the last 12 months by key; the first call reads
+        every such metric of the page in one statement."""
+        if self._windowed is None:
+            rows = await repo.window_sums(
+                self.session, self.area.cells, repo.WINDOW_METRICS, self.since_day()
+            )
+            self._windowed = {}
+            for m, key, n in rows:
+                self._windowed.setdefault(m, []).append((key, n))
+        return self._windowed.get(metric, [])
 
 
 @dataclass(frozen=True)
@@ -179,12 +229,6 @@ async def area_of(
     if region is None or county not in names:
         raise NotFound(N_("This county is not in your area."))
     return Area([region.path], county, names[county], counties)
-
-
-def _since_day(ctx: Context) -> datetime:
-    """The start of the 12 months' window: local midnight of the day 365 days ago."""
-    day = (ctx.now - timedelta(days=PERIOD_DAYS)).astimezone(SHANGHAI).date()
-    return datetime.combine(day, datetime.min.time(), SHANGHAI)
 
 
 def _age_days(ctx: Context, at: datetime | None) -> float:
@@ -235,15 +279,10 @@ def _days(value: float | None) -> float | None:
 
 
 async def _flow(ctx: Context) -> list[Chart]:
-    today = ctx.now.astimezone(SHANGHAI).date()
-    monday = today - timedelta(days=today.weekday())
-    weeks = [monday - timedelta(weeks=i) for i in range(WEEKS - 1, -1, -1)]
-    since = datetime.combine(weeks[0], datetime.min.time(), SHANGHAI)
+    weeks = ctx.weeks()
     counts: dict[tuple[str, date], int] = {}
-    for step, at, _k, n in await repo.cells_by(
-        ctx.session, ctx.area.cells, repo.FLOW_STEPS, since=since
-    ):
-        if at is not None:
+    for step in repo.FLOW_STEPS:
+        for at, _k, n in await ctx.timed(step):
             counts[(step, at.astimezone(SHANGHAI).date())] = n
     rows: list[list[Cell]] = [
         [w.isoformat()] + [counts.get((s, w), 0) for s, _l in STEPS] for w in weeks
@@ -267,13 +306,9 @@ async def _flow(ctx: Context) -> list[Chart]:
 
 
 async def _time_to_confirm(ctx: Context) -> tuple[list[Chart], repo.DaysRow | None]:
-    start = _since_day(ctx).replace(day=1)
     months: dict[date, list[tuple[int, int]]] = {}
-    for _m, at, key, n in await repo.cells_by(
-        ctx.session, ctx.area.cells, ["confirm_days"], since=start
-    ):
-        if at is not None:
-            months.setdefault(at.astimezone(SHANGHAI).date(), []).append((int(key), n))
+    for at, key, n in await ctx.timed("confirm_days"):
+        months.setdefault(at.astimezone(SHANGHAI).date(), []).append((int(key), n))
     rows = [_days_row(m, months[m]) for m in sorted(months)]
     every = [bin_ for bins in months.values() for bin_ in bins]
     total = _days_row(None, every) if every else None
@@ -310,14 +345,12 @@ def _days_row(month: date | None, bins: list[tuple[int, int]]) -> repo.DaysRow:
 
 async def _fill_rate(ctx: Context) -> list[Chart]:
     counts: dict[str, tuple[int, int]] = {}
-    for _m, key, n in await repo.window_sums(
-        ctx.session, ctx.area.cells, ["fill"], _since_day(ctx)
-    ):
+    for key, n in await ctx.windowed("fill"):
         code, filled_flag = key.rsplit(":", 1)
         published, filled = counts.get(code, (0, 0))
         counts[code] = (published + n, filled + (n if filled_flag == "1" else 0))
     rows: list[list[Cell]] = []
-    for category in await repo.categories(ctx.session):
+    for category in await ctx.categories():
         n, filled = counts.get(category.code, (0, 0))
         if not n:
             continue
@@ -341,9 +374,21 @@ async def _fill_rate(ctx: Context) -> list[Chart]:
     ]
 
 
+def _cutoff(hours: list[tuple[datetime, int]]) -> datetime:
+    """The end of the hour by which the oldest ``OLDEST_EMERGENCIES`` were published (the end
+    of the last hour when there are fewer)."""
+    seen = 0
+    for at, n in hours:
+        seen += n
+        if seen >= OLDEST_EMERGENCIES:
+            return at + timedelta(hours=1)
+    return hours[-1][0] + timedelta(hours=1)
+
+
 async def _emergencies(ctx: Context) -> tuple[list[Chart], int, list[list[str]]]:
     bands: dict[int, int] = {}
-    for _m, at, _k, n in await repo.cells_by(ctx.session, ctx.area.cells, ["emergency"]):
+    hours = sorted((at, n) for at, _k, n in await ctx.timed("emergency"))
+    for at, n in hours:
         age = _age_days(ctx, at)
         band = next(
             (i for i, (_low, high) in enumerate(repo.EMERGENCY_BANDS) if high and age < high),
@@ -354,9 +399,15 @@ async def _emergencies(ctx: Context) -> tuple[list[Chart], int, list[list[str]]]
     rows: list[list[Cell]] = [
         [ctx._(label), bands.get(i, 0)] for i, label in enumerate(EMERGENCY_LABELS)
     ]
-    oldest = await repo.oldest_emergencies(ctx.session, ctx.area.roots, limit=OLDEST_EMERGENCIES)
+    oldest = (
+        await repo.oldest_emergencies(
+            ctx.session, ctx.area.roots, limit=OLDEST_EMERGENCIES, before=_cutoff(hours)
+        )
+        if hours
+        else []
+    )
     places = await repo.regions_by_code(ctx.session, sorted({e.region_code for e in oldest}))
-    names = {c.code: c for c in await repo.categories(ctx.session)}
+    names = {c.code: c for c in await ctx.categories()}
     listing: list[list[str]] = []
     for e in oldest:
         category = names.get(e.category)
@@ -387,7 +438,7 @@ async def _emergencies(ctx: Context) -> tuple[list[Chart], int, list[list[str]]]
 async def _review_sla(ctx: Context) -> tuple[list[Chart], int]:
     limits = Thresholds.of(ctx.settings)
     counts: dict[tuple[Urgency, int], int] = {}
-    for _m, at, key, n in await repo.cells_by(ctx.session, ctx.area.cells, ["proposed"]):
+    for at, key, n in await ctx.timed("proposed"):
         urgency = Urgency(key)
         hours = _age_days(ctx, at) * 24
         sla = limits.sla_hours.get(urgency, 72)
@@ -419,10 +470,9 @@ async def _review_sla(ctx: Context) -> tuple[list[Chart], int]:
 
 async def _organizations(ctx: Context) -> list[Chart]:
     per: dict[uuid.UUID, dict[str, int]] = {}
-    for metric, key, n in await repo.window_sums(
-        ctx.session, ctx.area.cells, list(repo.ORG_STEPS), _since_day(ctx)
-    ):
-        per.setdefault(uuid.UUID(key), {})[repo.ORG_STEPS[metric]] = n
+    for metric, step in repo.ORG_STEPS.items():
+        for key, n in await ctx.windowed(metric):
+            per.setdefault(uuid.UUID(key), {})[step] = n
     ranked = sorted(
         per.items(),
         key=lambda kv: (
@@ -459,19 +509,9 @@ async def _organizations(ctx: Context) -> list[Chart]:
 
 
 async def _households(ctx: Context) -> list[Chart]:
-    sums = {
-        metric: n
-        for metric, _at, _k, n in await repo.cells_by(
-            ctx.session, ctx.area.cells, ["households"], by_at=False
-        )
-    }
-    sums.update(
-        (metric, n)
-        for metric, _k, n in await repo.window_sums(
-            ctx.session, ctx.area.cells, ["help_latest", "help_second"], _since_day(ctx)
-        )
-    )
-    everyone, once, twice = (sums.get(m, 0) for m in ("households", "help_latest", "help_second"))
+    everyone = sum(n for _at, _k, n in await ctx.timed("households"))
+    once = sum(n for _k, n in await ctx.windowed("help_latest"))
+    twice = sum(n for _k, n in await ctx.windowed("help_second"))
     buckets = {0: everyone - once, 1: once - twice, 2: twice}
     total = sum(buckets.values())
     rows: list[list[Cell]] = [
@@ -496,7 +536,7 @@ async def _households(ctx: Context) -> list[Chart]:
 
 async def _townships(ctx: Context) -> list[Chart]:
     ages: dict[str, list[tuple[float, int]]] = {}
-    for _m, at, key, n in await repo.cells_by(ctx.session, ctx.area.cells, ["waiting"]):
+    for at, key, n in await ctx.timed("waiting"):
         ages.setdefault(key, []).append((_age_days(ctx, at), n))
     data = [
         (code, sum(n for _a, n in hours), percentile(hours, 0.5), max(a for a, _n in hours))

@@ -97,7 +97,7 @@ async def _recount(db: Any, ctx: service.Context, names: dict[str, str]) -> dict
     out["flow"] = [
         [w.isoformat()] + [flow.get((s, w), 0) for s, _l in service.STEPS] for w in weeks
     ]
-    since_day = service._since_day(ctx)
+    since_day = ctx.since_day()
     days = await repo.days_to_confirmation(db, roots, since_day.replace(day=1))
     out["confirm_days"] = [(r.month, r.needs, r.median, r.p90) for r in days]
     fill = {c: (n, f) for c, n, f in await repo.fill_by_category(db, roots, since_day)}
