@@ -687,6 +687,53 @@ async def cells_by(
     return [(str(m), a, str(k), int(n)) for m, a, k, n in rows if n]
 
 
+@dataclass(frozen=True)
+class WaitingRow:
+    township: str  # '' for needs filed at county level
+    needs: int
+    oldest: datetime  # hour of the longest wait
+    median_low: datetime  # the hours at the two ranks percentile_cont(0.5) interpolates
+    median_high: datetime
+    fraction: float
+
+
+async def waiting_by_township_cells(
+    session: AsyncSession, counties: Sequence[str]
+) -> list[WaitingRow]:
+    """Per township: waiting needs, the hour of the oldest, and the median's two hours (ranks
+    floor and ceil of (n - 1) / 2 by age) from the ``waiting`` hour cells, aggregated in the
+    database: one row per township comes back."""
+    c = DashboardCell
+    hours = (
+        select(c.key, c.at, func.sum(c.n).label("n"))
+        .where(_in_counties(counties), c.metric == "waiting", c.n != 0)
+        .group_by(c.key, c.at)
+        .subquery()
+    )
+    ranked = select(
+        hours.c.key,
+        hours.c.at,
+        func.sum(hours.c.n)
+        .over(partition_by=hours.c.key, order_by=hours.c.at.desc())
+        .label("upto"),
+        func.sum(hours.c.n).over(partition_by=hours.c.key).label("total"),
+    ).subquery()
+    position = (ranked.c.total - 1) / 2.0
+    query = select(
+        ranked.c.key,
+        func.max(ranked.c.total),
+        func.min(ranked.c.at),
+        func.max(ranked.c.at).filter(ranked.c.upto > func.floor(position)),
+        func.max(ranked.c.at).filter(ranked.c.upto > func.ceil(position)),
+        func.max(position - func.floor(position)),
+    ).group_by(ranked.c.key)
+    return [
+        WaitingRow(str(k), int(n), oldest, low, high, float(frac))
+        for k, n, oldest, low, high, frac in (await session.execute(query)).all()
+        if n
+    ]
+
+
 def month_after(moment: datetime) -> datetime:
     """Local midnight of the first day of the month after ``moment``'s local month."""
     local = moment.astimezone(SHANGHAI)

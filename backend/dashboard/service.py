@@ -173,7 +173,7 @@ class Context:
                 [
                     (repo.FLOW_STEPS, first_week),
                     (["confirm_days"], self.since_day().replace(day=1)),
-                    (["emergency", "proposed", "waiting", "households"], None),
+                    (["emergency", "proposed", "households"], None),
                 ],
             )
             self._timed = {}
@@ -233,25 +233,6 @@ async def area_of(
 
 def _age_days(ctx: Context, at: datetime | None) -> float:
     return 0.0 if at is None else max((ctx.now - at).total_seconds() / 86400, 0.0)
-
-
-def percentile(counts: Sequence[tuple[float, int]], p: float) -> float:
-    """``percentile_cont(p)`` of the values repeated their counts (values sorted here)."""
-    values = sorted((v, n) for v, n in counts if n > 0)
-    total = sum(n for _v, n in values)
-    position = p * (total - 1)
-    low, high = int(position), min(int(position) + 1, total - 1)
-
-    def at(index: int) -> float:
-        seen = 0
-        for value, n in values:
-            seen += n
-            if index < seen:
-                return value
-        return values[-1][0]
-
-    a, b = at(low), at(high)
-    return a + (b - a) * (position - low)
 
 
 def binned_percentile(counts: Sequence[tuple[int, int]], p: float) -> float:
@@ -535,13 +516,12 @@ async def _households(ctx: Context) -> list[Chart]:
 
 
 async def _townships(ctx: Context) -> list[Chart]:
-    ages: dict[str, list[tuple[float, int]]] = {}
-    for at, key, n in await ctx.timed("waiting"):
-        ages.setdefault(key, []).append((_age_days(ctx, at), n))
-    data = [
-        (code, sum(n for _a, n in hours), percentile(hours, 0.5), max(a for a, _n in hours))
-        for code, hours in ages.items()
-    ]
+    data = []
+    for w in await repo.waiting_by_township_cells(ctx.session, ctx.area.cells):
+        low, high = _age_days(ctx, w.median_low), _age_days(ctx, w.median_high)
+        data.append(
+            (w.township, w.needs, low + (high - low) * w.fraction, _age_days(ctx, w.oldest))
+        )
     places = await repo.regions_by_code(ctx.session, sorted({t for t, *_r in data if t}))
     rows: list[list[Cell]] = []
     for code, n, median, longest in sorted(data, key=lambda r: (-r[2], r[0])):
