@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import backend.dashboard.handlers
 import backend.donations.handlers
 import backend.matches.handlers
 import backend.notifications.handlers

@@ -1,6 +1,7 @@
 """The coordinator dashboard: the figures of a coordinator's area as charts with their tables.
 
-Every figure is one grouped query over the coordinator's area (``repository.py``); this module
+Every figure is read from the cells the outbox handlers maintain (``figures.py``,
+``repository.cells_by``): a few hundred rows per area whatever the size of the data; this module
 turns the numbers into :class:`Chart` values: a table (header and rows, labels in the reader's
 language, never codes) of which some columns are drawn. The same table is the page's "show data"
 table, the chart's JSON and the CSV download. Definitions: docs/dashboard.md.
@@ -30,7 +31,7 @@ from backend.core.errors import NotFound
 from backend.core.i18n import N_, gettext
 from backend.dashboard import repository as repo
 from backend.grievance import service as grievance
-from backend.needs.models import Urgency
+from backend.needs.models import NeedCategory, Urgency
 from backend.notifications.deadlines import Thresholds
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -124,6 +125,16 @@ class Area:
     name: str  # the chosen county's name, or "" for the whole area
     counties: list[tuple[str, str]]  # (code, name) of the counties in the whole area
 
+    @property
+    def cells(self) -> list[str]:
+        """The counties whose maintained cells make the figures: the chosen one, or every
+        county of the area (and, for the platform admin, the needs filed above county level,
+        kept under the county code '')."""
+        if self.county:
+            return [self.county]
+        codes = [code for code, _name in self.counties]
+        return codes if self.roots is not None else [*codes, ""]
+
 
 @dataclass
 class Context:
@@ -133,9 +144,59 @@ class Context:
     area: Area
     locale: str
     now: datetime = field(default_factory=utcnow)
+    _timed: dict[str, list[tuple[datetime, str, int]]] | None = None
+    _windowed: dict[str, list[tuple[str, int]]] | None = None
+    _categories: Sequence[NeedCategory] | None = None
 
     def _(self, message: str, **params: object) -> str:
         return gettext(message, self.locale, **params)
+
+    def weeks(self) -> list[date]:
+        """Mondays of the flow chart's weeks, oldest first."""
+        today = self.now.astimezone(SHANGHAI).date()
+        monday = today - timedelta(days=today.weekday())
+        return [monday - timedelta(weeks=i) for i in range(WEEKS - 1, -1, -1)]
+
+    def since_day(self) -> datetime:
+        """The start of the 12 months' window: local midnight of the day 365 days ago."""
+        day = (self.now - timedelta(days=PERIOD_DAYS)).astimezone(SHANGHAI).date()
+        return datetime.combine(day, datetime.min.time(), SHANGHAI)
+
+    async def timed(self, metric: str) -> list[tuple[datetime, str, int]]:
+        """The area's cells of a metric by bucket: (bucket start, key, count). The first call
+        reads every such metric of the page in one statement."""
+        if self._timed is None:
+            first_week = datetime.combine(self.weeks()[0], datetime.min.time(), SHANGHAI)
+            rows = await repo.cells_by(
+                self.session,
+                self.area.cells,
+                [
+                    (repo.FLOW_STEPS, first_week),
+                    (["confirm_days"], self.since_day().replace(day=1)),
+                    (["emergency", "proposed", "households"], None),
+                ],
+            )
+            self._timed = {}
+            for m, at, key, n in rows:
+                self._timed.setdefault(m, []).append((at, key, n))
+        return self._timed.get(metric, [])
+
+    async def categories(self) -> Sequence[NeedCategory]:
+        if self._categories is None:
+            self._categories = await repo.categories(self.session)
+        return self._categories
+
+    async def windowed(self, metric: str) -> list[tuple[str, int]]:
+        """The area's counts of a metric over the last 12 months by key; the first call reads
+        every such metric of the page in one statement."""
+        if self._windowed is None:
+            rows = await repo.window_sums(
+                self.session, self.area.cells, repo.WINDOW_METRICS, self.since_day()
+            )
+            self._windowed = {}
+            for m, key, n in rows:
+                self._windowed.setdefault(m, []).append((key, n))
+        return self._windowed.get(metric, [])
 
 
 @dataclass(frozen=True)
@@ -170,6 +231,23 @@ async def area_of(
     return Area([region.path], county, names[county], counties)
 
 
+def _age_days(ctx: Context, at: datetime | None) -> float:
+    return 0.0 if at is None else max((ctx.now - at).total_seconds() / 86400, 0.0)
+
+
+def binned_percentile(counts: Sequence[tuple[int, int]], p: float) -> float:
+    """The ``p`` quantile of values counted in whole-day bins [b, b + 1), spread evenly within
+    each bin (the days to confirmation are kept as such a histogram)."""
+    bins = sorted((b, n) for b, n in counts if n > 0)
+    target = p * sum(n for _b, n in bins)
+    seen = 0
+    for b, n in bins:
+        if seen + n >= target:
+            return b + (target - seen) / n
+        seen += n
+    return float(bins[-1][0] + 1)
+
+
 def _pct(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
@@ -182,13 +260,11 @@ def _days(value: float | None) -> float | None:
 
 
 async def _flow(ctx: Context) -> list[Chart]:
-    today = ctx.now.astimezone(SHANGHAI).date()
-    monday = today - timedelta(days=today.weekday())
-    weeks = [monday - timedelta(weeks=i) for i in range(WEEKS - 1, -1, -1)]
-    since = datetime.combine(weeks[0], datetime.min.time(), SHANGHAI)
+    weeks = ctx.weeks()
     counts: dict[tuple[str, date], int] = {}
-    for step, week, n in await repo.weekly_flow(ctx.session, ctx.area.roots, since):
-        counts[(step, week)] = n
+    for step in repo.FLOW_STEPS:
+        for at, _k, n in await ctx.timed(step):
+            counts[(step, at.astimezone(SHANGHAI).date())] = n
     rows: list[list[Cell]] = [
         [w.isoformat()] + [counts.get((s, w), 0) for s, _l in STEPS] for w in weeks
     ]
@@ -211,9 +287,12 @@ async def _flow(ctx: Context) -> list[Chart]:
 
 
 async def _time_to_confirm(ctx: Context) -> tuple[list[Chart], repo.DaysRow | None]:
-    since = ctx.now - timedelta(days=PERIOD_DAYS)
-    rows = await repo.days_to_confirmation(ctx.session, ctx.area.roots, since)
-    total = next((r for r in rows if r.month is None), None)
+    months: dict[date, list[tuple[int, int]]] = {}
+    for at, key, n in await ctx.timed("confirm_days"):
+        months.setdefault(at.astimezone(SHANGHAI).date(), []).append((int(key), n))
+    rows = [_days_row(m, months[m]) for m in sorted(months)]
+    every = [bin_ for bins in months.values() for bin_ in bins]
+    total = _days_row(None, every) if every else None
     table: list[list[Cell]] = [
         [r.month.strftime("%Y-%m"), _days(r.median), _days(r.p90), r.needs]
         for r in rows
@@ -236,13 +315,23 @@ async def _time_to_confirm(ctx: Context) -> tuple[list[Chart], repo.DaysRow | No
     return [chart], total
 
 
+def _days_row(month: date | None, bins: list[tuple[int, int]]) -> repo.DaysRow:
+    return repo.DaysRow(
+        month,
+        binned_percentile(bins, 0.5),
+        binned_percentile(bins, 0.9),
+        sum(n for _b, n in bins),
+    )
+
+
 async def _fill_rate(ctx: Context) -> list[Chart]:
-    since = ctx.now - timedelta(days=PERIOD_DAYS)
-    counts = {
-        c: (n, f) for c, n, f in await repo.fill_by_category(ctx.session, ctx.area.roots, since)
-    }
+    counts: dict[str, tuple[int, int]] = {}
+    for key, n in await ctx.windowed("fill"):
+        code, filled_flag = key.rsplit(":", 1)
+        published, filled = counts.get(code, (0, 0))
+        counts[code] = (published + n, filled + (n if filled_flag == "1" else 0))
     rows: list[list[Cell]] = []
-    for category in await repo.categories(ctx.session):
+    for category in await ctx.categories():
         n, filled = counts.get(category.code, (0, 0))
         if not n:
             continue
@@ -266,15 +355,40 @@ async def _fill_rate(ctx: Context) -> list[Chart]:
     ]
 
 
+def _cutoff(hours: list[tuple[datetime, int]]) -> datetime:
+    """The end of the hour by which the oldest ``OLDEST_EMERGENCIES`` were published (the end
+    of the last hour when there are fewer)."""
+    seen = 0
+    for at, n in hours:
+        seen += n
+        if seen >= OLDEST_EMERGENCIES:
+            return at + timedelta(hours=1)
+    return hours[-1][0] + timedelta(hours=1)
+
+
 async def _emergencies(ctx: Context) -> tuple[list[Chart], int, list[list[str]]]:
-    bands = dict(await repo.emergency_ages(ctx.session, ctx.area.roots, ctx.now))
+    bands: dict[int, int] = {}
+    hours = sorted((at, n) for at, _k, n in await ctx.timed("emergency"))
+    for at, n in hours:
+        age = _age_days(ctx, at)
+        band = next(
+            (i for i, (_low, high) in enumerate(repo.EMERGENCY_BANDS) if high and age < high),
+            len(repo.EMERGENCY_BANDS) - 1,
+        )
+        bands[band] = bands.get(band, 0) + n
     total = sum(bands.values())
     rows: list[list[Cell]] = [
         [ctx._(label), bands.get(i, 0)] for i, label in enumerate(EMERGENCY_LABELS)
     ]
-    oldest = await repo.oldest_emergencies(ctx.session, ctx.area.roots, limit=OLDEST_EMERGENCIES)
+    oldest = (
+        await repo.oldest_emergencies(
+            ctx.session, ctx.area.roots, limit=OLDEST_EMERGENCIES, before=_cutoff(hours)
+        )
+        if hours
+        else []
+    )
     places = await repo.regions_by_code(ctx.session, sorted({e.region_code for e in oldest}))
-    names = {c.code: c for c in await repo.categories(ctx.session)}
+    names = {c.code: c for c in await ctx.categories()}
     listing: list[list[str]] = []
     for e in oldest:
         category = names.get(e.category)
@@ -304,12 +418,13 @@ async def _emergencies(ctx: Context) -> tuple[list[Chart], int, list[list[str]]]
 
 async def _review_sla(ctx: Context) -> tuple[list[Chart], int]:
     limits = Thresholds.of(ctx.settings)
-    counts = {
-        (u, s): n
-        for u, s, n in await repo.review_status(
-            ctx.session, ctx.area.roots, ctx.now, limits.sla_hours, limits.warn_percent
-        )
-    }
+    counts: dict[tuple[Urgency, int], int] = {}
+    for at, key, n in await ctx.timed("proposed"):
+        urgency = Urgency(key)
+        hours = _age_days(ctx, at) * 24
+        sla = limits.sla_hours.get(urgency, 72)
+        status = 2 if hours >= sla else 1 if hours >= sla * limits.warn_percent / 100 else 0
+        counts[(urgency, status)] = counts.get((urgency, status), 0) + n
     rows: list[list[Cell]] = [
         [
             ctx._("{urgency} (within {hours} h)", urgency=ctx._(label), hours=limits.sla_hours[u]),
@@ -335,10 +450,10 @@ async def _review_sla(ctx: Context) -> tuple[list[Chart], int]:
 
 
 async def _organizations(ctx: Context) -> list[Chart]:
-    since = ctx.now - timedelta(days=PERIOD_DAYS)
     per: dict[uuid.UUID, dict[str, int]] = {}
-    for org_id, step, n in await repo.organization_activity(ctx.session, ctx.area.roots, since):
-        per.setdefault(org_id, {})[step] = n
+    for metric, step in repo.ORG_STEPS.items():
+        for key, n in await ctx.windowed(metric):
+            per.setdefault(uuid.UUID(key), {})[step] = n
     ranked = sorted(
         per.items(),
         key=lambda kv: (
@@ -375,8 +490,10 @@ async def _organizations(ctx: Context) -> list[Chart]:
 
 
 async def _households(ctx: Context) -> list[Chart]:
-    since = ctx.now - timedelta(days=PERIOD_DAYS)
-    buckets = dict(await repo.households_helped(ctx.session, ctx.area.roots, since))
+    everyone = sum(n for _at, _k, n in await ctx.timed("households"))
+    once = sum(n for _k, n in await ctx.windowed("help_latest"))
+    twice = sum(n for _k, n in await ctx.windowed("help_second"))
+    buckets = {0: everyone - once, 1: once - twice, 2: twice}
     total = sum(buckets.values())
     rows: list[list[Cell]] = [
         [ctx._(label), buckets.get(i, 0), _pct(buckets.get(i, 0), total)]
@@ -399,7 +516,12 @@ async def _households(ctx: Context) -> list[Chart]:
 
 
 async def _townships(ctx: Context) -> list[Chart]:
-    data = await repo.waiting_by_township(ctx.session, ctx.area.roots, ctx.now)
+    data = []
+    for w in await repo.waiting_by_township_cells(ctx.session, ctx.area.cells):
+        low, high = _age_days(ctx, w.median_low), _age_days(ctx, w.median_high)
+        data.append(
+            (w.township, w.needs, low + (high - low) * w.fraction, _age_days(ctx, w.oldest))
+        )
     places = await repo.regions_by_code(ctx.session, sorted({t for t, *_r in data if t}))
     rows: list[list[Cell]] = []
     for code, n, median, longest in sorted(data, key=lambda r: (-r[2], r[0])):

@@ -1210,6 +1210,7 @@ async def seed_scale(
                 f" {rows_written} rows written, {elapsed:.0f}s"
             )
     if made:  # generated rows have no outbox events: recount the maintained figures once
+        from backend.dashboard.figures import rebuild as rebuild_dashboard
         from backend.matches import queue
         from backend.matches.figures import rebuild
         from backend.organizations.figures import rebuild as rebuild_org_figures
@@ -1218,6 +1219,8 @@ async def seed_scale(
             await rebuild(session)
             await queue.rebuild(session)
             await rebuild_org_figures(session)
+        async with sessions() as session, session.begin():
+            await rebuild_dashboard(session)
     # VACUUM as autovacuum would on a live database: it sets the visibility map, without which
     # the lists' capped counts read the heap instead of their index alone (index-only scans)
     async with sessions.kw["bind"].connect() as connection:

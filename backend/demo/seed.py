@@ -44,7 +44,8 @@ async def seed_demo(session: AsyncSession) -> dict[str, Any]:
     for spec in SEEDERS:
         await _seeder(spec)(session, ids)
     # the seeders write rows directly (no outbox events): count the maintained figures once
-    # (fairness, match queue, organizations)
+    # (fairness, match queue, organizations, dashboard)
+    from backend.dashboard.figures import rebuild as rebuild_dashboard
     from backend.matches import queue
     from backend.matches.figures import rebuild
     from backend.organizations.figures import rebuild as rebuild_org_figures
@@ -53,6 +54,7 @@ async def seed_demo(session: AsyncSession) -> dict[str, Any]:
     await rebuild(session)
     await queue.rebuild(session)
     await rebuild_org_figures(session)
+    await rebuild_dashboard(session)
     return ids
 
 

@@ -2,7 +2,7 @@
 filters of their count by themselves, and published needs are indexed by region and deadline.
 
 Revision ID: lists_0001
-Revises: figs_0001
+Revises: dash_0001
 Create Date: 2026-12-02 09:00:00
 
 - ``ix_needs_public_order`` and ``ix_needs_public_category_order`` gain ``INCLUDE
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "lists_0001"
-down_revision: str | Sequence[str] | None = "figs_0001"
+down_revision: str | Sequence[str] | None = "dash_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
