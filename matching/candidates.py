@@ -30,10 +30,13 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from itertools import chain, repeat
+from operator import attrgetter
 
 import numpy as np
 from numpy.typing import NDArray
 
+from matching.columns import column, encode, values
 from matching.items import Taxonomy
 from matching.types import Need, Offer
 
@@ -195,6 +198,7 @@ class Candidates:
 _Cond = tuple[frozenset[str] | None, frozenset[str] | None, dt.date | None] | None
 #: Ordinals standing for "no date": an offer available from always, a need without deadline.
 _NO_START = -1
+_BY_ID = attrgetter("id")
 _NO_DEADLINE = 2**40
 _WORD = 64
 _WORD_MASK = (1 << _WORD) - 1
@@ -208,6 +212,7 @@ def build_index(
 ) -> dict[Key, list[tuple[int, _Cond]]]:
     """Bucket open offers by (servable need kind or category, unit group, service-area code)."""
     index: dict[Key, list[tuple[int, _Cond]]] = {}
+    served: dict[tuple[str | None, str, str], list[tuple[str, str]]] = {}
     for oi, offer in enumerate(offers):
         if not offer_open(offer, today):
             continue
@@ -220,7 +225,11 @@ def build_index(
         if cond == (None, None, None):
             cond = None
         entry = (oi, cond)
-        for key, group in offer_keys(offer, compat, taxonomy):
+        kind = (offer.item_kind, offer.unit, offer.category)
+        keys = served.get(kind)
+        if keys is None:
+            keys = served[kind] = offer_keys(offer, compat, taxonomy)
+        for key, group in keys:
             for code in dict.fromkeys(offer.service_area):
                 index.setdefault((key, group, code), []).append(entry)
     return index
@@ -271,8 +280,8 @@ def build_candidates(
     and date ordinals, and an offer reached through several of its service-area codes kept
     once, at its most local level.
     """
-    need_list = tuple(sorted(needs, key=_by_id))
-    offer_list = tuple(sorted(offers, key=_by_id))
+    need_list = tuple(sorted(needs, key=_BY_ID))
+    offer_list = tuple(sorted(offers, key=_BY_ID))
     index = build_index(offer_list, today, compat, taxonomy)
     if not index or not need_list:
         return _empty(need_list, offer_list)
@@ -295,26 +304,29 @@ def build_candidates(
     conds = {oi: cond for _, _, entries in raw for oi, cond in entries}
 
     # Needs: key ids (several per need possible), region path code ids, open or not.
-    memo: dict[tuple[str | None, str, str], tuple[int, ...]] = {}
-    for need in need_list:
-        memo_key = (need.item_kind, need.unit, need.category)
-        if memo_key not in memo:
-            memo[memo_key] = tuple(key_ids.get(k, -1) for k in need_keys(need, taxonomy))
-    kids_of = [memo[(x.item_kind, x.unit, x.category)] for x in need_list]
-    n_keys = max(len(k) for k in memo.values())
-    need_kid = np.full((n, n_keys), -1, dtype=np.int64)
-    for j in range(n_keys):
-        need_kid[:, j] = [k[j] if len(k) > j else -1 for k in kids_of]
-    need_kid[np.array([x.remaining <= 0 for x in need_list])] = -1
-    path_ids: dict[tuple[str, ...], int] = {}
-    need_path = np.array(
-        [path_ids.setdefault(x.region_path, len(path_ids)) for x in need_list], dtype=np.int64
+    profile, _ = encode(values(need_list, "item_kind", "unit", "category"))
+    firsts = np.unique(profile, return_index=True)[1].tolist()
+    kids_of = [[key_ids.get(k, -1) for k in need_keys(need_list[i], taxonomy)] for i in firsts]
+    n_keys = max(len(k) for k in kids_of)
+    table = np.array([k + [-1] * (n_keys - len(k)) for k in kids_of], dtype=np.int64)
+    need_kid = table[profile]
+    need_kid[column(need_list, "remaining") <= 0] = -1
+    need_path, paths = encode(values(need_list, "region_path"))
+    lengths = np.fromiter(map(len, paths), dtype=np.int64, count=len(paths))
+    n_levels = int(lengths.max())
+    flat = np.fromiter(
+        map(code_ids.get, chain.from_iterable(paths), repeat(-1)),
+        dtype=np.int64,
+        count=int(lengths.sum()),
     )
-    n_levels = max(len(p) for p in path_ids)
-    path_codes = np.full((len(path_ids), n_levels), -1, dtype=np.int64)
-    get_code = code_ids.get
-    for row, path in enumerate(path_ids):
-        path_codes[row, : len(path)] = [get_code(code, -1) for code in path]
+    if (lengths == n_levels).all():
+        path_codes = flat.reshape(len(paths), n_levels)
+    else:
+        path_codes = np.full((len(paths), n_levels), -1, dtype=np.int64)
+        row = np.repeat(np.arange(len(paths)), lengths)
+        path_codes[row, np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)] = (
+            flat
+        )
     codes = path_codes[need_path]  # (needs, levels)
 
     # Queries in (need, level from most local, key) order; answers expanded into edges.
@@ -393,20 +405,14 @@ def _pair_conditions(
     )
     o = edge_offer[sel]
     ni = edge_need[sel]
-    need_ids = np.unique(ni)
-    local = np.searchsorted(need_ids, ni)
-    chosen = [needs[i] for i in need_ids.tolist()]
-    need_cats = _bitmasks([x.household_categories for x in chosen], cat_bits, cat_words)
-    need_flags = _bitmasks([x.household_flags for x in chosen], flag_bits, flag_words)
-    deadline = np.array(
-        [x.deadline.toordinal() if x.deadline else _NO_DEADLINE for x in chosen], dtype=np.int64
-    )
-    ok = ~has_allowed[o] | ((allowed[o] & need_cats[local]) != 0).any(axis=1)
-    ok &= ((required[o] & ~need_flags[local]) == 0).all(axis=1)
-    ok &= start[o] <= deadline[local]
+    cat_code, cat_sets = encode(values(needs, "household_categories"))
+    flag_code, flag_sets = encode(values(needs, "household_flags"))
+    day_code, days = encode(values(needs, "deadline"))
+    need_cats = _bitmasks(cat_sets, cat_bits, cat_words)[cat_code[ni]]
+    need_flags = _bitmasks(flag_sets, flag_bits, flag_words)[flag_code[ni]]
+    deadline = np.array([d.toordinal() if d else _NO_DEADLINE for d in days], dtype=np.int64)
+    ok = ~has_allowed[o] | ((allowed[o] & need_cats) != 0).any(axis=1)
+    ok &= ((required[o] & ~need_flags) == 0).all(axis=1)
+    ok &= start[o] <= deadline[day_code[ni]]
     keep[sel[~ok]] = False
     return keep
-
-
-def _by_id(row: Need | Offer) -> str:
-    return row.id

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from matching.candidates import Candidates
+from matching.columns import column, distinct_sorted, encode, values
 from matching.types import LEVELS, Need, Offer, Weights
 
 SCALE = 1000
@@ -172,25 +174,22 @@ def need_part_table(cands: Candidates, today: dt.date, weights: Weights) -> NDAr
     table = np.zeros((len(needs), 4), dtype=np.int64)
     if not needs:
         return table
-    urgency = {u: _scaled(f, weights.urgency) for u, f in URGENCY_FACTOR.items()}
-    table[:, 0] = [urgency[x.urgency] for x in needs]
+    code, urgencies = encode(values(needs, "urgency"))
+    table[:, 0] = np.array(
+        [_scaled(URGENCY_FACTOR[u], weights.urgency) for u in urgencies], dtype=np.int64
+    )[code]
     table[:, 1] = _per_value(
-        np.array([x.vulnerability for x in needs], dtype=np.float64),
+        column(needs, "vulnerability", np.float64),
         lambda v: _scaled(min(max(v, 0.0), 1.0), weights.vulnerability),
     )
     table[:, 2] = _per_value(
-        np.array([x.waiting_days for x in needs], dtype=np.int64),
+        column(needs, "waiting_days"),
         lambda d: _scaled(min(max(d, 0), WAITING_CAP_DAYS) / WAITING_CAP_DAYS, weights.waiting),
     )
-    no_deadline = -(2**40)
-    today_ordinal = today.toordinal()
-    table[:, 3] = _per_value(
-        np.array(
-            [x.deadline.toordinal() - today_ordinal if x.deadline else no_deadline for x in needs],
-            dtype=np.int64,
-        ),
-        lambda d: 0 if d == no_deadline else _scaled(deadline_days_factor(d), weights.deadline),
-    )
+    code, deadlines = encode(values(needs, "deadline"))
+    table[:, 3] = np.array(
+        [_scaled(deadline_factor(d, today), weights.deadline) for d in deadlines], dtype=np.int64
+    )[code]
     return table
 
 
@@ -234,75 +233,89 @@ def score_candidates(
     return scores
 
 
+#: Largest (offers x shared terms) boolean table the relevance lookup builds; beyond it the
+#: (offer, term) pairs are searched in a sorted array instead.
+DENSE_TERMS_LIMIT = 1 << 25
+
+
 def relevance_scores(cands: Candidates, weights: Weights) -> NDArray[np.int64]:
     """Scaled relevance part of every edge (see :func:`relevance_factor`), vectorised.
 
     Terms get integer ids; each edge is expanded into its need's distinct terms, each looked
-    up among the sorted (offer, term) pairs; the shared short and long terms are counted per
-    edge and the part computed once per distinct (shared short, shared long, short, long).
+    up among its offer's terms (a boolean offers x terms table, or a sorted array of (offer,
+    term) pairs when that table would be large); the shared short and long terms are counted
+    per edge and the part computed once per distinct (shared short, shared long, short, long).
     """
     needs, offers = cands.needs, cands.offers
     edge_need, edge_offer = cands.edge_need, cands.edge_offer
-    n_edges = len(edge_need)
+    n_edges, n_needs = len(edge_need), len(needs)
     zero = np.zeros(n_edges, dtype=np.int64)
-    term_ids: dict[str, int] = {}
-    need_terms = [x.terms for x in needs]
-    flat = [term_ids.setdefault(t, len(term_ids)) for terms in need_terms for t in terms]
-    if not flat:
+    need_terms = values(needs, "terms")
+    flat = list(chain.from_iterable(need_terms))
+    if not flat or not n_edges:
         return zero
-    n_terms = len(term_ids)
-    lengths = np.array([len(terms) for terms in need_terms], dtype=np.int64)
+    ids, terms = encode(flat)
+    n_ids = len(terms)
+    is_long = np.fromiter(map(len, terms), dtype=np.int64, count=n_ids) >= LONG_TERM
+    lengths = np.fromiter(map(len, need_terms), dtype=np.int64, count=n_needs)
     # Distinct (need, term) pairs, sorted: each need's term set.
-    pairs = np.unique(np.repeat(np.arange(len(needs), dtype=np.int64), lengths) * n_terms + flat)
-    pair_need = pairs // n_terms
-    pair_term = pairs % n_terms
-    is_long = np.array([len(t) >= LONG_TERM for t in term_ids], dtype=bool)
+    pairs = distinct_sorted(np.repeat(np.arange(n_needs, dtype=np.int64), lengths) * n_ids + ids)
+    pair_need = pairs // n_ids
+    pair_term = pairs % n_ids
     pair_long = is_long[pair_term]
-    n_long = np.bincount(pair_need, weights=pair_long, minlength=len(needs)).astype(np.int64)
-    n_all = np.bincount(pair_need, minlength=len(needs))
+    n_long = np.bincount(pair_need[pair_long], minlength=n_needs)
+    n_all = np.bincount(pair_need, minlength=n_needs)
     n_short = n_all - n_long
-    start = np.zeros(len(needs) + 1, dtype=np.int64)
+    start = np.zeros(n_needs + 1, dtype=np.int64)
     np.cumsum(n_all, out=start[1:])
-    # Offers' (offer, term) pairs for the terms some need has; others cannot be shared.
-    offer_pairs = np.unique(
-        np.array(
-            [
-                oi * n_terms + tid
-                for oi, o in enumerate(offers)
-                for t in o.terms
-                if (tid := term_ids.get(t, -1)) >= 0
-            ],
-            dtype=np.int64,
-        )
+    # Offers' terms that some need has (others cannot be shared).
+    term_id = dict(zip(terms, range(n_ids), strict=True))
+    offer_terms = values(offers, "terms")
+    offer_flat = np.fromiter(
+        map(term_id.get, chain.from_iterable(offer_terms), repeat(-1)), dtype=np.int64
     )
-    if not len(offer_pairs):
+    offer_of = np.repeat(
+        np.arange(len(offers), dtype=np.int64),
+        np.fromiter(map(len, offer_terms), dtype=np.int64, count=len(offers)),
+    )
+    known = offer_flat >= 0
+    offer_of, offer_flat = offer_of[known], offer_flat[known]
+    if not len(offer_flat):
         return zero
-    # Each edge expanded into its need's terms.
+    # Each edge expanded into its need's terms, each looked up among its offer's.
     counts = n_all[edge_need]
     total = int(counts.sum())
     ends = np.cumsum(counts)
     idx = np.repeat(start[edge_need] - (ends - counts), counts) + np.arange(total)
     edge_of = np.repeat(np.arange(n_edges, dtype=np.int64), counts)
-    wanted = np.repeat(edge_offer.astype(np.int64), counts) * n_terms + pair_term[idx]
-    pos = np.searchsorted(offer_pairs, wanted)
-    pos[pos >= len(offer_pairs)] = 0
-    found = offer_pairs[pos] == wanted
-    shared_long = np.bincount(edge_of[found], weights=pair_long[idx][found], minlength=n_edges)
-    shared_all = np.bincount(edge_of[found], minlength=n_edges)
-    shared_short = shared_all - shared_long.astype(np.int64)
+    wanted_term = pair_term[idx]
+    if len(offers) * n_ids <= DENSE_TERMS_LIMIT:
+        table = np.zeros((len(offers), n_ids), dtype=bool)
+        table[offer_of, offer_flat] = True
+        found = np.flatnonzero(table[edge_offer[edge_of], wanted_term])
+    else:
+        offer_pairs = distinct_sorted(offer_of * n_ids + offer_flat)
+        wanted = edge_offer[edge_of].astype(np.int64) * n_ids + wanted_term
+        pos = np.searchsorted(offer_pairs, wanted)
+        pos[pos >= len(offer_pairs)] = 0
+        found = np.flatnonzero(offer_pairs[pos] == wanted)
+    if not len(found):
+        return zero
+    shared_long = np.bincount(edge_of[found[is_long[wanted_term[found]]]], minlength=n_edges)
+    shared_short = np.bincount(edge_of[found], minlength=n_edges) - shared_long
     # The part per distinct (shared short, shared long, short, long) combination.
     width = int(n_all.max()) + 1
-    combo = (
-        (shared_short * width + shared_long.astype(np.int64)) * width + n_short[edge_need]
-    ) * width + n_long[edge_need]
+    combo = ((shared_short * width + shared_long) * width + n_short[edge_need]) * width + n_long[
+        edge_need
+    ]
 
     def part(code: int) -> int:
-        code, long = divmod(code, width)
-        code, short = divmod(code, width)
+        code, own_long = divmod(code, width)
+        code, own_short = divmod(code, width)
         s_short, s_long = divmod(code, width)
         if not s_short and not s_long:
             return 0
         shared = s_short + LONG_TERM_WEIGHT * s_long
-        return _scaled(shared / (short + LONG_TERM_WEIGHT * long), weights.relevance)
+        return _scaled(shared / (own_short + LONG_TERM_WEIGHT * own_long), weights.relevance)
 
     return _per_value(combo, part)

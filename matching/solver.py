@@ -47,7 +47,7 @@ from matching.scoring import (
     offer_part,
     score_candidates,
 )
-from matching.types import Explanation, Need, Offer, Proposal, RunConfig
+from matching.types import Explanation, Need, Offer, Proposal, RunConfig, proposals_from_columns
 
 #: Constraint codes every proposal passed.
 PASSED: tuple[str, ...] = (*CONSTRAINTS, "household_cap")
@@ -108,7 +108,7 @@ def build_graph(cands: Candidates, scores: NDArray[np.int64], config: RunConfig)
     capacities = np.minimum(need_rem[edge_need], offer_lim[edge_offer])
 
     # Supply side: offers that have at least one candidate edge.
-    offer_used = np.unique(edge_offer)
+    offer_used = np.flatnonzero(np.bincount(edge_offer, minlength=m))
     total_supply = int(offer_rem[offer_used].sum())
 
     # Demand side: needs with edges grouped by household, households by their first need.
@@ -406,36 +406,27 @@ def run_matching(
     parts[:, 4] = own[:, 3]  # deadline
     parts[:, 5] = offer_parts[used_offer] if len(cands.offers) else 0  # rating
     parts[:, 6] = score - parts[:, :6].sum(axis=1)  # relevance
-    points = (parts / SCALE).tolist()
     needs_, offers_ = cands.needs, cands.offers
-    proposals = tuple(
-        [
-            Proposal(
-                need_id=needs_[ni].id,
-                offer_id=offers_[oi].id,
-                quantity=q,
-                score=sc,
-                parts={
-                    "urgency": p[0],
-                    "vulnerability": p[1],
-                    "waiting": p[2],
-                    "distance": p[3],
-                    "deadline": p[4],
-                    "rating": p[5],
-                    "relevance": p[6],
-                },
-                passed=PASSED,
-                unit=needs_[ni].unit,
-            )
-            for ni, oi, q, sc, p in zip(
-                used_need.tolist(),
-                used_offer.tolist(),
-                quantity.tolist(),
-                (score / SCALE).tolist(),
-                points,
-                strict=True,
-            )
-        ]
+    need_list = used_need.tolist()
+    proposals = proposals_from_columns(
+        need_ids=[needs_[ni].id for ni in need_list],
+        offer_ids=[offers_[oi].id for oi in used_offer.tolist()],
+        quantities=quantity.tolist(),
+        scores=(score / SCALE).tolist(),
+        parts=[
+            {
+                "urgency": u,
+                "vulnerability": v,
+                "waiting": wt,
+                "distance": d,
+                "deadline": dl,
+                "rating": r,
+                "relevance": rel,
+            }
+            for u, v, wt, d, dl, r, rel in zip(*(parts.T / SCALE).tolist(), strict=True)
+        ],
+        passed=PASSED,
+        units=[needs_[ni].unit for ni in need_list],
     )
     if changed_needs or changed_offers:
         converted = [p.need_id in changed_needs or p.offer_id in changed_offers for p in proposals]
