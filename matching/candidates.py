@@ -28,10 +28,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from itertools import chain, repeat
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -180,9 +181,26 @@ class Candidates:
     edge_offer: NDArray[np.int32]
     edge_level: NDArray[np.int8]
     need_start: NDArray[np.int64]
+    _columns: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.edge_need)
+
+    def need_column(self, attr: str) -> NDArray[np.int64]:
+        """``need.<attr>`` of every need as integers (read once per run, then shared)."""
+        key = "column:" + attr
+        if key not in self._columns:
+            self._columns[key] = column(self.needs, attr)
+        found: NDArray[np.int64] = self._columns[key]
+        return found
+
+    def need_codes(self, attr: str) -> tuple[NDArray[np.int64], list[Any]]:
+        """:func:`matching.columns.encode` of ``need.<attr>`` (read once per run, shared)."""
+        key = "codes:" + attr
+        if key not in self._columns:
+            self._columns[key] = encode(values(self.needs, attr))
+        found: tuple[NDArray[np.int64], list[Any]] = self._columns[key]
+        return found
 
     def pairs(self) -> Iterable[tuple[int, int, int]]:
         """(need index, offer index, level) of every edge, as Python integers."""
@@ -283,8 +301,9 @@ def build_candidates(
     need_list = tuple(sorted(needs, key=_BY_ID))
     offer_list = tuple(sorted(offers, key=_BY_ID))
     index = build_index(offer_list, today, compat, taxonomy)
+    cands = _empty(need_list, offer_list)
     if not index or not need_list:
-        return _empty(need_list, offer_list)
+        return cands
     n, m = len(need_list), len(offer_list)
 
     # Buckets as sorted integer keys (key id * number of codes + code id) over offer entries.
@@ -310,7 +329,7 @@ def build_candidates(
     n_keys = max(len(k) for k in kids_of)
     table = np.array([k + [-1] * (n_keys - len(k)) for k in kids_of], dtype=np.int64)
     need_kid = table[profile]
-    need_kid[column(need_list, "remaining") <= 0] = -1
+    need_kid[cands.need_column("remaining") <= 0] = -1
     need_path, paths = encode(values(need_list, "region_path"))
     lengths = np.fromiter(map(len, paths), dtype=np.int64, count=len(paths))
     n_levels = int(lengths.max())
@@ -341,7 +360,7 @@ def build_candidates(
     counts = bucket_len[pos]
     total = int(counts.sum())
     if not total:
-        return _empty(need_list, offer_list)
+        return cands
     per_need = n_levels * n_keys
     q_need = (hit // per_need).astype(np.int32)
     q_level = levels[(hit % per_need) // n_keys].astype(np.int8)
@@ -351,7 +370,7 @@ def build_candidates(
     edge_need = np.repeat(q_need, counts)
     edge_level = np.repeat(q_level, counts)
 
-    keep = _pair_conditions(need_list, edge_need, edge_offer, conds, m)
+    keep = _pair_conditions(cands, edge_need, edge_offer, conds)
     # An offer reached through several service-area codes (or keys) of one need: the first
     # (most local) edge stays.
     multi = np.zeros(m, dtype=bool)
@@ -367,21 +386,21 @@ def build_candidates(
         keep[maybe[first]] = True
     if not keep.all():
         edge_need, edge_offer, edge_level = edge_need[keep], edge_offer[keep], edge_level[keep]
-    need_start = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(edge_need, minlength=n), out=need_start[1:])
-    return Candidates(need_list, offer_list, edge_need, edge_offer, edge_level, need_start)
+    np.cumsum(np.bincount(edge_need, minlength=n), out=cands.need_start[1:])
+    cands.edge_need, cands.edge_offer, cands.edge_level = edge_need, edge_offer, edge_level
+    return cands
 
 
 def _pair_conditions(
-    needs: Sequence[Need],
+    cands: Candidates,
     edge_need: NDArray[np.int32],
     edge_offer: NDArray[np.int32],
     conds: Mapping[int, _Cond],
-    m: int,
 ) -> NDArray[np.bool_]:
     """Which edges pass their offer's eligibility rules and start date (the ``eligibility``
     and ``window`` constraints; the end date and capacities were checked per offer)."""
     keep = np.ones(len(edge_need), dtype=bool)
+    m = len(cands.offers)
     conditional = {oi: c for oi, c in conds.items() if c is not None}
     if not conditional:
         return keep
@@ -405,9 +424,9 @@ def _pair_conditions(
     )
     o = edge_offer[sel]
     ni = edge_need[sel]
-    cat_code, cat_sets = encode(values(needs, "household_categories"))
-    flag_code, flag_sets = encode(values(needs, "household_flags"))
-    day_code, days = encode(values(needs, "deadline"))
+    cat_code, cat_sets = cands.need_codes("household_categories")
+    flag_code, flag_sets = cands.need_codes("household_flags")
+    day_code, days = cands.need_codes("deadline")
     need_cats = _bitmasks(cat_sets, cat_bits, cat_words)[cat_code[ni]]
     need_flags = _bitmasks(flag_sets, flag_bits, flag_words)[flag_code[ni]]
     deadline = np.array([d.toordinal() if d else _NO_DEADLINE for d in days], dtype=np.int64)

@@ -174,7 +174,7 @@ def need_part_table(cands: Candidates, today: dt.date, weights: Weights) -> NDAr
     table = np.zeros((len(needs), 4), dtype=np.int64)
     if not needs:
         return table
-    code, urgencies = encode(values(needs, "urgency"))
+    code, urgencies = cands.need_codes("urgency")
     table[:, 0] = np.array(
         [_scaled(URGENCY_FACTOR[u], weights.urgency) for u in urgencies], dtype=np.int64
     )[code]
@@ -183,10 +183,10 @@ def need_part_table(cands: Candidates, today: dt.date, weights: Weights) -> NDAr
         lambda v: _scaled(min(max(v, 0.0), 1.0), weights.vulnerability),
     )
     table[:, 2] = _per_value(
-        column(needs, "waiting_days"),
+        cands.need_column("waiting_days"),
         lambda d: _scaled(min(max(d, 0), WAITING_CAP_DAYS) / WAITING_CAP_DAYS, weights.waiting),
     )
-    code, deadlines = encode(values(needs, "deadline"))
+    code, deadlines = cands.need_codes("deadline")
     table[:, 3] = np.array(
         [_scaled(deadline_factor(d, today), weights.deadline) for d in deadlines], dtype=np.int64
     )[code]

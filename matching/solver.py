@@ -28,15 +28,19 @@ takes capacity that could have served one more emergency unit.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 from ortools.graph.python import min_cost_flow
 
 from matching.candidates import CONSTRAINTS, DEFAULT_COMPAT, Candidates, Compat, build_candidates
+from matching.columns import encode, values
 from matching.explain import explain_edge
 from matching.items import Taxonomy
 from matching.scoring import (
@@ -51,6 +55,7 @@ from matching.types import Explanation, Need, Offer, Proposal, RunConfig, propos
 
 #: Constraint codes every proposal passed.
 PASSED: tuple[str, ...] = (*CONSTRAINTS, "household_cap")
+_Row = TypeVar("_Row", Need, Offer)
 #: OR-Tools scales costs by the node count; keep the largest arc cost well inside int64.
 _COST_LIMIT = 2**62
 
@@ -91,7 +96,7 @@ def build_graph(cands: Candidates, scores: NDArray[np.int64], config: RunConfig)
     edge_need = cands.edge_need.astype(np.int64)
     edge_offer = cands.edge_offer.astype(np.int64)
 
-    need_rem = np.array([n.remaining for n in needs], dtype=np.int64)
+    need_rem = cands.need_column("remaining")
     offer_rem = np.array([o.remaining for o in offers], dtype=np.int64)
     per_household = [o.eligibility.max_per_household for o in offers]
     has_limit = np.array([v is not None for v in per_household], dtype=bool)
@@ -100,7 +105,8 @@ def build_graph(cands: Candidates, scores: NDArray[np.int64], config: RunConfig)
         np.maximum(np.minimum(offer_rem, [v if v is not None else 0 for v in per_household]), 0),
         offer_rem,
     ).astype(np.int64)
-    is_emergency = np.array([n.urgency == "emergency" for n in needs], dtype=bool)
+    urgency_code, urgencies = cands.need_codes("urgency")
+    is_emergency = np.array([u == "emergency" for u in urgencies], dtype=bool)[urgency_code]
     edge_emergency = is_emergency[edge_need] if num_edges else np.zeros(0, dtype=bool)
 
     tails = (edge_offer + 1).astype(np.int32)
@@ -114,15 +120,9 @@ def build_graph(cands: Candidates, scores: NDArray[np.int64], config: RunConfig)
     # Demand side: needs with edges grouped by household, households by their first need.
     cap = max(config.per_household_cap, 0)
     with_edges = np.flatnonzero(cands.need_start[1:] > cands.need_start[:-1])
-    household_ids: dict[str, int] = {}
-    household = np.array(
-        [
-            household_ids.setdefault(needs[ni].household_id, len(household_ids))
-            for ni in with_edges.tolist()
-        ],
-        dtype=np.int64,
-    )
-    n_households = len(household_ids)
+    # Household codes in order of first appearance among the needs with edges.
+    household_all, _ = cands.need_codes("household_id")
+    household, n_households = _first_seen_codes(household_all[with_edges])
     demand = np.bincount(household, weights=need_rem[with_edges], minlength=n_households)
     total_demand = int(np.minimum(demand, cap).sum())
 
@@ -198,6 +198,16 @@ def build_graph(cands: Candidates, scores: NDArray[np.int64], config: RunConfig)
     return FlowGraph(
         tails, heads, capacities, costs, supply_nodes, supplies, num_edges, bonus, edge_emergency
     )
+
+
+def _first_seen_codes(codes: NDArray[np.int64]) -> tuple[NDArray[np.int64], int]:
+    """``codes`` renumbered 0, 1, ... in order of first appearance, and how many."""
+    if not len(codes):
+        return codes, 0
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.ravel()], len(first)
 
 
 def solve_graph(graph: FlowGraph) -> tuple[int, NDArray[np.int64]]:
@@ -294,7 +304,6 @@ def _base_units(
     needs: Iterable[Need], offers: Iterable[Offer], taxonomy: Taxonomy
 ) -> tuple[list[Need], list[Offer], set[str], set[str]]:
     """:func:`to_base_units`, plus the ids of the needs and offers it converted."""
-    memo: dict[tuple[str | None, str], tuple[str, int]] = {}
 
     def unit(key: tuple[str | None, str]) -> tuple[str, int]:
         group, factor = taxonomy.unit_of(*key)
@@ -302,27 +311,21 @@ def _base_units(
             return key[1], 1
         return (group[1:] if group.startswith("?") else group), factor
 
-    given_needs, given_offers = list(needs), list(offers)
-    need_keys = [(n.item_kind, n.unit) for n in given_needs]
-    offer_keys = [(o.item_kind, o.unit) for o in given_offers]
-    for key in {*need_keys, *offer_keys}:
-        memo[key] = unit(key)
-    out_needs = list(given_needs)
-    changed_needs: set[str] = set()
-    for i, key in enumerate(need_keys):
-        u, f = memo[key]
-        if f != 1:
-            n = given_needs[i]
-            out_needs[i] = replace(n, unit=u, remaining=n.remaining * f)
-            changed_needs.add(n.id)
-    out_offers = list(given_offers)
-    changed_offers: set[str] = set()
-    for i, key in enumerate(offer_keys):
-        u, f = memo[key]
-        if f != 1:
-            o = given_offers[i]
-            out_offers[i] = replace(o, unit=u, remaining=o.remaining * f)
-            changed_offers.add(o.id)
+    def convert(rows: list[_Row]) -> tuple[list[_Row], set[str]]:
+        code, keys = encode(values(rows, "item_kind", "unit"))
+        units = [unit(key) for key in keys]
+        scaled = np.array([f != 1 for _, f in units], dtype=bool)[code]
+        out = list(rows)
+        changed: set[str] = set()
+        for i in np.flatnonzero(scaled).tolist():
+            row = rows[i]
+            u, f = units[code[i]]
+            out[i] = replace(row, unit=u, remaining=row.remaining * f)
+            changed.add(row.id)
+        return out, changed
+
+    out_needs, changed_needs = convert(list(needs))
+    out_offers, changed_offers = convert(list(offers))
     return out_needs, out_offers, changed_needs, changed_offers
 
 
@@ -338,6 +341,25 @@ def to_base_units(
     return out_needs, out_offers
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block (restored after, as it was).
+
+    A run allocates tens of thousands of small objects (proposals, their parts, codes) and
+    makes no reference cycles; with the collector on, each allocation burst triggers
+    collections that walk every object of the process (the caller's needs and offers
+    included), which cost as much as a stage of the run. Reference counting still frees
+    everything; only cycles wait for the next collection after the block.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run_matching(
     needs: Iterable[Need],
     offers: Iterable[Offer],
@@ -349,7 +371,19 @@ def run_matching(
 
     With a ``taxonomy`` candidates need agreeing item kinds and units, and quantities are
     converted to each kind's base unit first (proposals are counted in it, see ``unit``).
+    The cyclic garbage collector is paused during the run (:func:`gc_paused`).
     """
+    with gc_paused():
+        return _run_matching(needs, offers, config, compat, taxonomy)
+
+
+def _run_matching(
+    needs: Iterable[Need],
+    offers: Iterable[Offer],
+    config: RunConfig,
+    compat: Compat,
+    taxonomy: Taxonomy | None,
+) -> MatchResult:
     w = config.weights
     if (
         min(w.urgency, w.vulnerability, w.waiting, w.distance, w.deadline, w.rating, w.relevance)
@@ -406,11 +440,10 @@ def run_matching(
     parts[:, 4] = own[:, 3]  # deadline
     parts[:, 5] = offer_parts[used_offer] if len(cands.offers) else 0  # rating
     parts[:, 6] = score - parts[:, :6].sum(axis=1)  # relevance
-    needs_, offers_ = cands.needs, cands.offers
-    need_list = used_need.tolist()
+    chosen = list(map(cands.needs.__getitem__, used_need.tolist()))
     proposals = proposals_from_columns(
-        need_ids=[needs_[ni].id for ni in need_list],
-        offer_ids=[offers_[oi].id for oi in used_offer.tolist()],
+        need_ids=values(chosen, "id"),
+        offer_ids=values(map(cands.offers.__getitem__, used_offer.tolist()), "id"),
         quantities=quantity.tolist(),
         scores=(score / SCALE).tolist(),
         parts=[
@@ -426,7 +459,7 @@ def run_matching(
             for u, v, wt, d, dl, r, rel in zip(*(parts.T / SCALE).tolist(), strict=True)
         ],
         passed=PASSED,
-        units=[needs_[ni].unit for ni in need_list],
+        units=values(chosen, "unit"),
     )
     if changed_needs or changed_offers:
         converted = [p.need_id in changed_needs or p.offer_id in changed_offers for p in proposals]
