@@ -1,6 +1,7 @@
 """Tongxin matching engine: plain data in, proposals with explanations out.
 
-Imports only the standard library and OR-Tools; never the web app, the jobs or a database.
+Imports only the standard library, numpy, OR-Tools and rjieba; never the web app, the jobs or
+a database.
 """
 
 from matching.solver import MatchResult, run_matching

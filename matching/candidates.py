@@ -27,11 +27,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from array import array
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
+from itertools import chain, repeat
+from operator import attrgetter
+from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
+from matching.columns import column, encode, values
 from matching.items import Taxonomy
 from matching.types import Need, Offer
 
@@ -161,29 +167,59 @@ def check(
 
 @dataclass(slots=True)
 class Candidates:
-    """Candidate edges as parallel arrays, grouped by need.
+    """Candidate edges as parallel numpy arrays, grouped by need.
 
     ``needs`` and ``offers`` are sorted by id; edge ``e`` joins ``needs[edge_need[e]]`` and
     ``offers[edge_offer[e]]`` and was found at ``edge_level[e]`` (index in the need's region
-    path). The edges of need ``i`` are ``need_start[i]:need_start[i + 1]``.
+    path). The edges of need ``i`` are ``need_start[i]:need_start[i + 1]``; within a need they
+    are ordered most local level first, then by offer.
     """
 
     needs: tuple[Need, ...]
     offers: tuple[Offer, ...]
-    edge_need: array[int]
-    edge_offer: array[int]
-    edge_level: array[int]
-    need_start: array[int]
+    edge_need: NDArray[np.int32]
+    edge_offer: NDArray[np.int32]
+    edge_level: NDArray[np.int8]
+    need_start: NDArray[np.int64]
+    _columns: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.edge_need)
 
+    def need_column(self, attr: str) -> NDArray[np.int64]:
+        """``need.<attr>`` of every need as integers (read once per run, then shared)."""
+        key = "column:" + attr
+        if key not in self._columns:
+            self._columns[key] = column(self.needs, attr)
+        found: NDArray[np.int64] = self._columns[key]
+        return found
+
+    def need_codes(self, attr: str) -> tuple[NDArray[np.int64], list[Any]]:
+        """:func:`matching.columns.encode` of ``need.<attr>`` (read once per run, shared)."""
+        key = "codes:" + attr
+        if key not in self._columns:
+            self._columns[key] = encode(values(self.needs, attr))
+        found: tuple[NDArray[np.int64], list[Any]] = self._columns[key]
+        return found
+
     def pairs(self) -> Iterable[tuple[int, int, int]]:
-        return zip(self.edge_need, self.edge_offer, self.edge_level, strict=True)
+        """(need index, offer index, level) of every edge, as Python integers."""
+        return zip(
+            self.edge_need.tolist(),
+            self.edge_offer.tolist(),
+            self.edge_level.tolist(),
+            strict=True,
+        )
 
 
 # Per-offer pair condition: (allowed categories | None, required flags | None, from | None).
 _Cond = tuple[frozenset[str] | None, frozenset[str] | None, dt.date | None] | None
+#: Ordinals standing for "no date": an offer available from always, a need without deadline.
+_NO_START = -1
+_BY_ID = attrgetter("id")
+_NO_DEADLINE = 2**40
+_WORD = 64
+_WORD_MASK = (1 << _WORD) - 1
 
 
 def build_index(
@@ -194,6 +230,7 @@ def build_index(
 ) -> dict[Key, list[tuple[int, _Cond]]]:
     """Bucket open offers by (servable need kind or category, unit group, service-area code)."""
     index: dict[Key, list[tuple[int, _Cond]]] = {}
+    served: dict[tuple[str | None, str, str], list[tuple[str, str]]] = {}
     for oi, offer in enumerate(offers):
         if not offer_open(offer, today):
             continue
@@ -206,10 +243,44 @@ def build_index(
         if cond == (None, None, None):
             cond = None
         entry = (oi, cond)
-        for key, group in offer_keys(offer, compat, taxonomy):
+        kind = (offer.item_kind, offer.unit, offer.category)
+        keys = served.get(kind)
+        if keys is None:
+            keys = served[kind] = offer_keys(offer, compat, taxonomy)
+        for key, group in keys:
             for code in dict.fromkeys(offer.service_area):
                 index.setdefault((key, group, code), []).append(entry)
     return index
+
+
+def _bitmasks(
+    sets: Sequence[frozenset[str] | None], bits: Mapping[str, int], words: int
+) -> NDArray[np.uint64]:
+    """Each set as a row of ``words`` 64-bit words (bit ``bits[x]`` for each known ``x``)."""
+    memo: dict[frozenset[str] | None, int] = {}
+    masks: list[int] = []
+    for s in sets:
+        mask = memo.get(s)
+        if mask is None:
+            mask = memo[s] = sum(1 << bits[x] for x in s if x in bits) if s else 0
+        masks.append(mask)
+    out = np.zeros((len(masks), words), dtype=np.uint64)
+    for w in range(words):
+        out[:, w] = np.array(
+            [(mask >> (w * _WORD)) & _WORD_MASK for mask in masks], dtype=np.uint64
+        )
+    return out
+
+
+def _empty(needs: tuple[Need, ...], offers: tuple[Offer, ...]) -> Candidates:
+    return Candidates(
+        needs,
+        offers,
+        np.zeros(0, dtype=np.int32),
+        np.zeros(0, dtype=np.int32),
+        np.zeros(0, dtype=np.int8),
+        np.zeros(len(needs) + 1, dtype=np.int64),
+    )
 
 
 def build_candidates(
@@ -221,56 +292,146 @@ def build_candidates(
 ) -> Candidates:
     """All candidate edges, needs and offers sorted by id, edges in (need, locality) order.
 
-    For each need the region path is walked from the most local code up, so an offer reached
-    through several of its service-area codes is kept once, at its most local level.
+    Vectorised: every need asks, for each code of its region path from the most local up,
+    the bucket of its (kind, unit group) and that code; the answers are expanded into edges
+    with numpy, the offers' pair conditions (eligibility, start date) checked as bit masks
+    and date ordinals, and an offer reached through several of its service-area codes kept
+    once, at its most local level.
     """
-    need_list = tuple(sorted(needs, key=lambda n: n.id))
-    offer_list = tuple(sorted(offers, key=lambda o: o.id))
+    need_list = tuple(sorted(needs, key=_BY_ID))
+    offer_list = tuple(sorted(offers, key=_BY_ID))
     index = build_index(offer_list, today, compat, taxonomy)
-    edge_need: array[int] = array("i")
-    edge_offer: array[int] = array("i")
-    edge_level: array[int] = array("b")
-    need_start: array[int] = array("q", [0])
-    add_need = edge_need.append
-    add_offer = edge_offer.append
-    add_level = edge_level.append
-    get = index.get
-    keys_memo: dict[tuple[str | None, str, str], tuple[tuple[str, str], ...]] = {}
-    for ni, need in enumerate(need_list):
-        if need.remaining > 0:
-            memo = (need.item_kind, need.unit, need.category)
-            keys = keys_memo.get(memo)
-            if keys is None:
-                keys = keys_memo[memo] = need_keys(need, taxonomy)
-            path = need.region_path
-            seen: set[int] = set()
-            for level in range(len(path) - 1, -1, -1):
-                code = path[level]
-                bucket = get((*keys[0], code))
-                if len(keys) > 1:
-                    more = get((*keys[1], code))
-                    if more is not None:
-                        bucket = more if bucket is None else bucket + more
-                if bucket is None:
-                    continue
-                for oi, cond in bucket:
-                    if oi in seen:
-                        continue
-                    if cond is not None:
-                        allowed, required, start = cond
-                        if allowed is not None and allowed.isdisjoint(need.household_categories):
-                            continue
-                        if required is not None and not required <= need.household_flags:
-                            continue
-                        if (
-                            start is not None
-                            and need.deadline is not None
-                            and (start > need.deadline)
-                        ):
-                            continue
-                    seen.add(oi)
-                    add_need(ni)
-                    add_offer(oi)
-                    add_level(level)
-        need_start.append(len(edge_need))
-    return Candidates(need_list, offer_list, edge_need, edge_offer, edge_level, need_start)
+    cands = _empty(need_list, offer_list)
+    if not index or not need_list:
+        return cands
+    n, m = len(need_list), len(offer_list)
+
+    # Buckets as sorted integer keys (key id * number of codes + code id) over offer entries.
+    key_ids: dict[tuple[str, str], int] = {}
+    code_ids: dict[str, int] = {}
+    raw: list[tuple[int, int, list[tuple[int, _Cond]]]] = []
+    for (key, group, code), entries in index.items():
+        kid = key_ids.setdefault((key, group), len(key_ids))
+        cid = code_ids.setdefault(code, len(code_ids))
+        raw.append((kid, cid, entries))
+    n_codes = len(code_ids)
+    raw.sort(key=lambda r: r[0] * n_codes + r[1])
+    bucket_key = np.array([kid * n_codes + cid for kid, cid, _ in raw], dtype=np.int64)
+    bucket_len = np.array([len(entries) for _, _, entries in raw], dtype=np.int64)
+    bucket_start = np.cumsum(bucket_len) - bucket_len
+    entry_offer = np.array([oi for _, _, entries in raw for oi, _ in entries], dtype=np.int32)
+    conds = {oi: cond for _, _, entries in raw for oi, cond in entries}
+
+    # Needs: key ids (several per need possible), region path code ids, open or not.
+    profile, _ = encode(values(need_list, "item_kind", "unit", "category"))
+    firsts = np.unique(profile, return_index=True)[1].tolist()
+    kids_of = [[key_ids.get(k, -1) for k in need_keys(need_list[i], taxonomy)] for i in firsts]
+    n_keys = max(len(k) for k in kids_of)
+    table = np.array([k + [-1] * (n_keys - len(k)) for k in kids_of], dtype=np.int64)
+    need_kid = table[profile]
+    need_kid[cands.need_column("remaining") <= 0] = -1
+    need_path, paths = encode(values(need_list, "region_path"))
+    lengths = np.fromiter(map(len, paths), dtype=np.int64, count=len(paths))
+    n_levels = int(lengths.max())
+    flat = np.fromiter(
+        map(code_ids.get, chain.from_iterable(paths), repeat(-1)),
+        dtype=np.int64,
+        count=int(lengths.sum()),
+    )
+    if (lengths == n_levels).all():
+        path_codes = flat.reshape(len(paths), n_levels)
+    else:
+        path_codes = np.full((len(paths), n_levels), -1, dtype=np.int64)
+        row = np.repeat(np.arange(len(paths)), lengths)
+        path_codes[row, np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)] = (
+            flat
+        )
+    codes = path_codes[need_path]  # (needs, levels)
+
+    # Queries in (need, level from most local, key) order; answers expanded into edges.
+    levels = np.arange(n_levels - 1, -1, -1, dtype=np.int64)
+    code_q = codes[:, levels][:, :, None]  # (needs, levels, 1)
+    kid_q = need_kid[:, None, :]  # (needs, 1, keys)
+    query = np.where((code_q >= 0) & (kid_q >= 0), kid_q * n_codes + code_q, -1).ravel()
+    pos = np.searchsorted(bucket_key, query)
+    pos[pos >= len(bucket_key)] = 0
+    hit = np.flatnonzero((query >= 0) & (bucket_key[pos] == query))
+    pos = pos[hit]
+    counts = bucket_len[pos]
+    total = int(counts.sum())
+    if not total:
+        return cands
+    per_need = n_levels * n_keys
+    q_need = (hit // per_need).astype(np.int32)
+    q_level = levels[(hit % per_need) // n_keys].astype(np.int8)
+    ends = np.cumsum(counts)
+    idx = np.repeat(bucket_start[pos] - (ends - counts), counts) + np.arange(total)
+    edge_offer = entry_offer[idx]
+    edge_need = np.repeat(q_need, counts)
+    edge_level = np.repeat(q_level, counts)
+
+    keep = _pair_conditions(cands, edge_need, edge_offer, conds)
+    # An offer reached through several service-area codes (or keys) of one need: the first
+    # (most local) edge stays.
+    multi = np.zeros(m, dtype=bool)
+    if n_keys > 1:
+        multi[:] = True
+    else:
+        multi[[oi for oi in conds if len(set(offer_list[oi].service_area)) > 1]] = True
+    maybe = np.flatnonzero(keep & multi[edge_offer])
+    if len(maybe):
+        pair = edge_need[maybe].astype(np.int64) * m + edge_offer[maybe]
+        _, first = np.unique(pair, return_index=True)
+        keep[maybe] = False
+        keep[maybe[first]] = True
+    if not keep.all():
+        edge_need, edge_offer, edge_level = edge_need[keep], edge_offer[keep], edge_level[keep]
+    np.cumsum(np.bincount(edge_need, minlength=n), out=cands.need_start[1:])
+    cands.edge_need, cands.edge_offer, cands.edge_level = edge_need, edge_offer, edge_level
+    return cands
+
+
+def _pair_conditions(
+    cands: Candidates,
+    edge_need: NDArray[np.int32],
+    edge_offer: NDArray[np.int32],
+    conds: Mapping[int, _Cond],
+) -> NDArray[np.bool_]:
+    """Which edges pass their offer's eligibility rules and start date (the ``eligibility``
+    and ``window`` constraints; the end date and capacities were checked per offer)."""
+    keep = np.ones(len(edge_need), dtype=bool)
+    m = len(cands.offers)
+    conditional = {oi: c for oi, c in conds.items() if c is not None}
+    if not conditional:
+        return keep
+    has_cond = np.zeros(m, dtype=bool)
+    has_cond[list(conditional)] = True
+    sel = np.flatnonzero(has_cond[edge_offer])
+    if not len(sel):
+        return keep
+    cats = sorted({x for c in conditional.values() if c[0] for x in c[0]})
+    flags = sorted({x for c in conditional.values() if c[1] for x in c[1]})
+    cat_bits = {x: i for i, x in enumerate(cats)}
+    flag_bits = {x: i for i, x in enumerate(flags)}
+    cat_words = max(1, -(-len(cats) // _WORD))
+    flag_words = max(1, -(-len(flags) // _WORD))
+    offer_conds: list[_Cond] = [conditional.get(oi) for oi in range(m)]
+    has_allowed = np.array([c is not None and c[0] is not None for c in offer_conds])
+    allowed = _bitmasks([c[0] if c else None for c in offer_conds], cat_bits, cat_words)
+    required = _bitmasks([c[1] if c else None for c in offer_conds], flag_bits, flag_words)
+    start = np.array(
+        [c[2].toordinal() if c and c[2] else _NO_START for c in offer_conds], dtype=np.int64
+    )
+    o = edge_offer[sel]
+    ni = edge_need[sel]
+    cat_code, cat_sets = cands.need_codes("household_categories")
+    flag_code, flag_sets = cands.need_codes("household_flags")
+    day_code, days = cands.need_codes("deadline")
+    need_cats = _bitmasks(cat_sets, cat_bits, cat_words)[cat_code[ni]]
+    need_flags = _bitmasks(flag_sets, flag_bits, flag_words)[flag_code[ni]]
+    deadline = np.array([d.toordinal() if d else _NO_DEADLINE for d in days], dtype=np.int64)
+    ok = ~has_allowed[o] | ((allowed[o] & need_cats) != 0).any(axis=1)
+    ok &= ((required[o] & ~need_flags) == 0).all(axis=1)
+    ok &= start[o] <= deadline[day_code[ni]]
+    keep[sel[~ok]] = False
+    return keep

@@ -13,8 +13,10 @@ than shown as "none".
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable, Mapping
+
+import numpy as np
+from numpy.typing import NDArray
 
 from matching import i18n
 from matching.candidates import Candidates
@@ -147,7 +149,7 @@ def constraint_items(
 
 def explain_edge(
     cands: Candidates,
-    scores: array[int],
+    scores: NDArray[np.int64],
     *,
     edge: int,
     runner_up: int,
@@ -161,11 +163,12 @@ def explain_edge(
     ``runner_up`` is the best-scoring other candidate edge of the same need that was not
     proposed (``-1`` when the need had no other candidate).
     """
-    need = cands.needs[cands.edge_need[edge]]
-    offer = cands.offers[cands.edge_offer[edge]]
-    level = cands.edge_level[edge]
+    need = cands.needs[int(cands.edge_need[edge])]
+    offer = cands.offers[int(cands.edge_offer[edge])]
+    level = int(cands.edge_level[edge])
     scaled = edge_parts_scaled(need, offer, level, config.today, config.weights)
-    reasons: list[Item] = [(i18n.SCORE, {"score": scores[edge] / SCALE})]
+    score = int(scores[edge])
+    reasons: list[Item] = [(i18n.SCORE, {"score": score / SCALE})]
     if need.urgency == "emergency":
         reasons.append((i18n.EMERGENCY_FIRST, {}))
     ranked = [
@@ -180,8 +183,8 @@ def explain_edge(
     if runner_up < 0:
         reasons.append((i18n.ONLY_CANDIDATE, {}))
     else:
-        other = offer_label(cands.offers[cands.edge_offer[runner_up]])
-        margin = (scores[edge] - scores[runner_up]) / SCALE
+        other = offer_label(cands.offers[int(cands.edge_offer[runner_up])])
+        margin = (score - int(scores[runner_up])) / SCALE
         if margin >= 0:
             reasons.append((i18n.BEAT, {"other_offer": other, "margin": margin}))
         else:

@@ -19,9 +19,15 @@ two additions, plus two set intersections for relevance when the need has terms.
 from __future__ import annotations
 
 import datetime as dt
-from array import array
+from collections.abc import Callable
+from itertools import chain, repeat
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from matching.candidates import Candidates
+from matching.columns import column, distinct_sorted, encode, values
 from matching.types import LEVELS, Need, Offer, Weights
 
 SCALE = 1000
@@ -60,8 +66,7 @@ def level_name(level: int) -> str:
 def deadline_factor(deadline: dt.date | None, today: dt.date) -> float:
     if deadline is None:
         return 0.0
-    days_left = min(max((deadline - today).days, 0), DEADLINE_HORIZON_DAYS)
-    return 1.0 - days_left / DEADLINE_HORIZON_DAYS
+    return deadline_days_factor((deadline - today).days)
 
 
 def rating_factor(rating: float | None) -> float:
@@ -145,25 +150,46 @@ def max_unit_score(weights: Weights) -> int:
     )
 
 
-def need_part_table(
-    cands: Candidates, today: dt.date, weights: Weights
-) -> list[tuple[int, int, int, int] | None]:
-    """Per need, its scaled (urgency, vulnerability, waiting, deadline) parts; None for a need
-    without candidate edges (never scored). Computed once per run and shared by the scores and
-    the proposals' explanations."""
-    need_start = cands.need_start
-    memo: dict[tuple[object, ...], tuple[int, int, int, int]] = {}
-    table: list[tuple[int, int, int, int] | None] = []
-    for ni, n in enumerate(cands.needs):
-        if need_start[ni] == need_start[ni + 1]:
-            table.append(None)
-            continue
-        key = (n.urgency, n.vulnerability, n.waiting_days, n.deadline)
-        parts = memo.get(key)
-        if parts is None:
-            d = need_parts(n, today, weights)
-            parts = memo[key] = (d["urgency"], d["vulnerability"], d["waiting"], d["deadline"])
-        table.append(parts)
+def deadline_days_factor(days_left: int) -> float:
+    """:func:`deadline_factor` from the number of days left (``deadline - today``)."""
+    return 1.0 - min(max(days_left, 0), DEADLINE_HORIZON_DAYS) / DEADLINE_HORIZON_DAYS
+
+
+def _per_value(values: NDArray[Any], part: Callable[[Any], int]) -> NDArray[np.int64]:
+    """``part`` of every value, computed once per distinct value (exactly the scalar rule)."""
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    distinct, inverse = np.unique(values, return_inverse=True)
+    table = np.array([part(v) for v in distinct.tolist()], dtype=np.int64)
+    return table[inverse.ravel()]
+
+
+def need_part_table(cands: Candidates, today: dt.date, weights: Weights) -> NDArray[np.int64]:
+    """Per need, its scaled (urgency, vulnerability, waiting, deadline) parts, one row each.
+
+    Computed once per run with numpy (each part once per distinct value, by the scalar rule
+    of :func:`need_parts`) and shared by the scores and the proposals' explanations.
+    """
+    needs = cands.needs
+    table = np.zeros((len(needs), 4), dtype=np.int64)
+    if not needs:
+        return table
+    code, urgencies = cands.need_codes("urgency")
+    table[:, 0] = np.array(
+        [_scaled(URGENCY_FACTOR[u], weights.urgency) for u in urgencies], dtype=np.int64
+    )[code]
+    table[:, 1] = _per_value(
+        column(needs, "vulnerability", np.float64),
+        lambda v: _scaled(min(max(v, 0.0), 1.0), weights.vulnerability),
+    )
+    table[:, 2] = _per_value(
+        cands.need_column("waiting_days"),
+        lambda d: _scaled(min(max(d, 0), WAITING_CAP_DAYS) / WAITING_CAP_DAYS, weights.waiting),
+    )
+    code, deadlines = cands.need_codes("deadline")
+    table[:, 3] = np.array(
+        [_scaled(deadline_factor(d, today), weights.deadline) for d in deadlines], dtype=np.int64
+    )[code]
     return table
 
 
@@ -171,45 +197,125 @@ def score_candidates(
     cands: Candidates,
     today: dt.date,
     weights: Weights,
-    need_table: list[tuple[int, int, int, int] | None] | None = None,
-) -> array[int]:
-    """Scaled integer score of every candidate edge, aligned with the edge arrays."""
+    need_table: NDArray[np.int64] | None = None,
+) -> NDArray[np.int64]:
+    """Scaled integer score of every candidate edge, aligned with the edge arrays.
+
+    Edge score = need parts (a row of :func:`need_part_table`) + rating part of the offer +
+    distance part of the level + relevance; all gathered with numpy, relevance by expanding
+    each edge into its need's distinct terms and looking them up among the offer's terms.
+    """
     if need_table is None:
         need_table = need_part_table(cands, today, weights)
-    need_score = [sum(p) if p is not None else 0 for p in need_table]
-    offer_score = [offer_part(o, weights) for o in cands.offers]
-    level_score = [
-        distance_part(level, weights) for level in range(max(cands.edge_level, default=0) + 1)
-    ]
-    base = array(
-        "q",
+    edge_need, edge_offer, edge_level = cands.edge_need, cands.edge_offer, cands.edge_level
+    if not len(edge_need):
+        return np.zeros(0, dtype=np.int64)
+    need_score = need_table.sum(axis=1)
+    ratings: dict[float | None, int] = {}
+    offer_score = np.array(
         [
-            need_score[ni] + offer_score[oi] + level_score[lv]
-            for ni, oi, lv in zip(cands.edge_need, cands.edge_offer, cands.edge_level, strict=True)
+            ratings[o.org_rating]
+            if o.org_rating in ratings
+            else ratings.setdefault(o.org_rating, offer_part(o, weights))
+            for o in cands.offers
         ],
+        dtype=np.int64,
     )
-    if weights.relevance <= 0:
-        return base
-    # Relevance: per need, its short and long terms as sets and the scaled value of one
-    # weight unit; per edge two C-level set intersections with the offer's term set.
-    offer_sets = [frozenset(o.terms) for o in cands.offers]
-    need_start, edge_offer = cands.need_start, cands.edge_offer
-    split: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str], float]] = {}
-    for ni, need in enumerate(cands.needs):
-        start, end = need_start[ni], need_start[ni + 1]
-        if start == end or not need.terms:
-            continue
-        parts = split.get(need.terms)
-        if parts is None:
-            wanted = frozenset(need.terms)
-            short = frozenset(t for t in wanted if len(t) < LONG_TERM)
-            long = wanted - short
-            parts = split[need.terms] = (short, long, len(short) + LONG_TERM_WEIGHT * len(long))
-        short, long, total = parts
-        for e in range(start, end):
-            terms = offer_sets[edge_offer[e]]
-            if terms:
-                shared = len(short & terms) + LONG_TERM_WEIGHT * len(long & terms)
-                if shared:
-                    base[e] += _scaled(shared / total, weights.relevance)
-    return base
+    level_score = np.array(
+        [distance_part(level, weights) for level in range(int(edge_level.max()) + 1)],
+        dtype=np.int64,
+    )
+    scores: NDArray[np.int64] = (
+        need_score[edge_need] + offer_score[edge_offer] + level_score[edge_level]
+    )
+    if weights.relevance > 0:
+        scores += relevance_scores(cands, weights)
+    return scores
+
+
+#: Largest (offers x shared terms) boolean table the relevance lookup builds; beyond it the
+#: (offer, term) pairs are searched in a sorted array instead.
+DENSE_TERMS_LIMIT = 1 << 25
+
+
+def relevance_scores(cands: Candidates, weights: Weights) -> NDArray[np.int64]:
+    """Scaled relevance part of every edge (see :func:`relevance_factor`), vectorised.
+
+    Terms get integer ids; each edge is expanded into its need's distinct terms, each looked
+    up among its offer's terms (a boolean offers x terms table, or a sorted array of (offer,
+    term) pairs when that table would be large); the shared short and long terms are counted
+    per edge and the part computed once per distinct (shared short, shared long, short, long).
+    """
+    needs, offers = cands.needs, cands.offers
+    edge_need, edge_offer = cands.edge_need, cands.edge_offer
+    n_edges, n_needs = len(edge_need), len(needs)
+    zero = np.zeros(n_edges, dtype=np.int64)
+    need_terms = values(needs, "terms")
+    flat = list(chain.from_iterable(need_terms))
+    if not flat or not n_edges:
+        return zero
+    ids, terms = encode(flat)
+    n_ids = len(terms)
+    is_long = np.fromiter(map(len, terms), dtype=np.int64, count=n_ids) >= LONG_TERM
+    lengths = np.fromiter(map(len, need_terms), dtype=np.int64, count=n_needs)
+    # Distinct (need, term) pairs, sorted: each need's term set.
+    pairs = distinct_sorted(np.repeat(np.arange(n_needs, dtype=np.int64), lengths) * n_ids + ids)
+    pair_need = pairs // n_ids
+    pair_term = pairs % n_ids
+    pair_long = is_long[pair_term]
+    n_long = np.bincount(pair_need[pair_long], minlength=n_needs)
+    n_all = np.bincount(pair_need, minlength=n_needs)
+    n_short = n_all - n_long
+    start = np.zeros(n_needs + 1, dtype=np.int64)
+    np.cumsum(n_all, out=start[1:])
+    # Offers' terms that some need has (others cannot be shared).
+    term_id = dict(zip(terms, range(n_ids), strict=True))
+    offer_terms = values(offers, "terms")
+    offer_flat = np.fromiter(
+        map(term_id.get, chain.from_iterable(offer_terms), repeat(-1)), dtype=np.int64
+    )
+    offer_of = np.repeat(
+        np.arange(len(offers), dtype=np.int64),
+        np.fromiter(map(len, offer_terms), dtype=np.int64, count=len(offers)),
+    )
+    known = offer_flat >= 0
+    offer_of, offer_flat = offer_of[known], offer_flat[known]
+    if not len(offer_flat):
+        return zero
+    # Each edge expanded into its need's terms, each looked up among its offer's.
+    counts = n_all[edge_need]
+    total = int(counts.sum())
+    ends = np.cumsum(counts)
+    idx = np.repeat(start[edge_need] - (ends - counts), counts) + np.arange(total)
+    edge_of = np.repeat(np.arange(n_edges, dtype=np.int64), counts)
+    wanted_term = pair_term[idx]
+    if len(offers) * n_ids <= DENSE_TERMS_LIMIT:
+        table = np.zeros((len(offers), n_ids), dtype=bool)
+        table[offer_of, offer_flat] = True
+        found = np.flatnonzero(table[edge_offer[edge_of], wanted_term])
+    else:
+        offer_pairs = distinct_sorted(offer_of * n_ids + offer_flat)
+        wanted = edge_offer[edge_of].astype(np.int64) * n_ids + wanted_term
+        pos = np.searchsorted(offer_pairs, wanted)
+        pos[pos >= len(offer_pairs)] = 0
+        found = np.flatnonzero(offer_pairs[pos] == wanted)
+    if not len(found):
+        return zero
+    shared_long = np.bincount(edge_of[found[is_long[wanted_term[found]]]], minlength=n_edges)
+    shared_short = np.bincount(edge_of[found], minlength=n_edges) - shared_long
+    # The part per distinct (shared short, shared long, short, long) combination.
+    width = int(n_all.max()) + 1
+    combo = ((shared_short * width + shared_long) * width + n_short[edge_need]) * width + n_long[
+        edge_need
+    ]
+
+    def part(code: int) -> int:
+        code, own_long = divmod(code, width)
+        code, own_short = divmod(code, width)
+        s_short, s_long = divmod(code, width)
+        if not s_short and not s_long:
+            return 0
+        shared = s_short + LONG_TERM_WEIGHT * s_long
+        return _scaled(shared / (own_short + LONG_TERM_WEIGHT * own_long), weights.relevance)
+
+    return _per_value(combo, part)

@@ -7,7 +7,7 @@ no personal data ever reaches the engine (``household_id`` is an opaque key).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -151,6 +151,46 @@ class Proposal:
     parts: Mapping[str, float]
     passed: tuple[str, ...]
     unit: str = ""
+
+
+def proposals_from_columns(
+    *,
+    need_ids: Iterable[str],
+    offer_ids: Iterable[str],
+    quantities: Iterable[int],
+    scores: Iterable[float],
+    parts: Iterable[Mapping[str, float]],
+    passed: tuple[str, ...],
+    units: Iterable[str],
+) -> tuple[Proposal, ...]:
+    """Proposals from parallel columns, equal to ``Proposal(...)`` built one by one.
+
+    The engine builds tens of thousands at once; the frozen dataclass ``__init__`` writes each
+    field through ``object.__setattr__``, which costs more than the rest of building them.
+    This writes the same fields through the slot descriptors (the same store, minus the
+    lookup), so the objects are ordinary frozen proposals.
+    """
+    new = object.__new__
+    put = [getattr(Proposal, name).__set__ for name in _PROPOSAL_FIELDS]
+    put_need, put_offer, put_quantity, put_score, put_parts, put_passed, put_unit = put
+    out: list[Proposal] = []
+    add = out.append
+    for need_id, offer_id, quantity, score, p, unit in zip(
+        need_ids, offer_ids, quantities, scores, parts, units, strict=True
+    ):
+        proposal = new(Proposal)
+        put_need(proposal, need_id)
+        put_offer(proposal, offer_id)
+        put_quantity(proposal, quantity)
+        put_score(proposal, score)
+        put_parts(proposal, p)
+        put_passed(proposal, passed)
+        put_unit(proposal, unit)
+        add(proposal)
+    return tuple(out)
+
+
+_PROPOSAL_FIELDS = ("need_id", "offer_id", "quantity", "score", "parts", "passed", "unit")
 
 
 #: One explanation item: an English ``str.format`` message id and its parameters.
