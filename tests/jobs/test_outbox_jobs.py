@@ -130,6 +130,32 @@ async def test_sweeper_reenqueues_stale_events(runtime: Any) -> None:
     assert await _job_queued(runtime, str(event.id))
 
 
+async def test_sweeper_runs_an_event_its_earlier_sweep_reenqueued_in_vain(runtime: Any) -> None:
+    """A job id arq still holds (a dead worker's copy) refuses the re-enqueue: the next sweep
+    runs the event itself, once."""
+    from datetime import timedelta
+
+    from backend.core.db import utcnow
+
+    async with runtime.transaction() as session:
+        event = await emit(
+            session, topic="test.noop", aggregate_type="thing", aggregate_id=uuid.uuid4()
+        )
+    assert await _job_queued(runtime, str(event.id))  # the stuck copy
+    async with runtime.transaction() as session:
+        row = await session.get(OutboxEvent, event.id)
+        assert row is not None
+        row.created_at = utcnow() - timedelta(minutes=12)
+        row.enqueued_at = utcnow() - timedelta(minutes=6)  # an earlier sweep re-enqueued it
+    assert await sweep_outbox({"runtime": runtime}) >= 1
+    async with runtime.transaction() as session:
+        row = await session.get(OutboxEvent, event.id)
+        assert row is not None
+        assert row.state == OutboxState.DONE
+        assert row.attempts == 1
+    await runtime.queue.pool.delete(f"arq:job:{event.id}")
+
+
 async def _wait_for(predicate: Any, timeout: float) -> bool:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
