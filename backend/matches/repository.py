@@ -87,34 +87,43 @@ async def counties_in(session: AsyncSession, root_paths: Sequence[str] | None) -
     return (await session.scalars(query.order_by(Region.path))).all()
 
 
-async def published_needs(session: AsyncSession, county_path: str) -> Sequence[NeedRow]:
-    """Published, visible needs whose household lives in the county."""
-    household_region = Region.__table__.alias("household_region")
+_HOUSEHOLD_REGION = Region.__table__.alias("household_region")  # the household's region
+
+
+async def _need_rows(session: AsyncSession, *conditions: Any) -> list[NeedRow]:
+    """Needs meeting ``conditions`` (which may name ``_HOUSEHOLD_REGION``) with their
+    household's region path, category and flags, by id."""
     rows = await session.execute(
         select(
             Need,
-            household_region.c.path,
+            _HOUSEHOLD_REGION.c.path,
             Household.id,
             Household.category,
             Household.flags,
             Household.vulnerability,
         )
         .join(Household, Household.id == Need.household_id)
-        .join(household_region, household_region.c.code == Household.region_code)
-        .where(
-            Need.state == NeedState.PUBLISHED,
-            Need.hidden_reason.is_(None),
-            or_(
-                household_region.c.path == county_path,
-                household_region.c.path.startswith(county_path + ".", autoescape=True),
-            ),
-        )
+        .join(_HOUSEHOLD_REGION, _HOUSEHOLD_REGION.c.code == Household.region_code)
+        .where(*conditions)
         .order_by(Need.id)
     )
     return [
         NeedRow(need, path, hid, str(category), tuple(flags or ()), vuln)
         for need, path, hid, category, flags, vuln in rows.all()
     ]
+
+
+async def published_needs(session: AsyncSession, county_path: str) -> Sequence[NeedRow]:
+    """Published, visible needs whose household lives in the county."""
+    return await _need_rows(
+        session,
+        Need.state == NeedState.PUBLISHED,
+        Need.hidden_reason.is_(None),
+        or_(
+            _HOUSEHOLD_REGION.c.path == county_path,
+            _HOUSEHOLD_REGION.c.path.startswith(county_path + ".", autoescape=True),
+        ),
+    )
 
 
 async def active_offers(session: AsyncSession, area_codes: Sequence[str]) -> Sequence[OfferRow]:
@@ -864,25 +873,7 @@ async def needs_by_id(session: AsyncSession, need_ids: Sequence[uuid.UUID]) -> l
     """The needs (any state) with their household's region path, category and flags."""
     if not need_ids:
         return []
-    household_region = Region.__table__.alias("household_region")
-    rows = await session.execute(
-        select(
-            Need,
-            household_region.c.path,
-            Household.id,
-            Household.category,
-            Household.flags,
-            Household.vulnerability,
-        )
-        .join(Household, Household.id == Need.household_id)
-        .join(household_region, household_region.c.code == Household.region_code)
-        .where(Need.id.in_(list(need_ids)))
-        .order_by(Need.id)
-    )
-    return [
-        NeedRow(need, path, hid, str(category), tuple(flags or ()), vuln)
-        for need, path, hid, category, flags, vuln in rows.all()
-    ]
+    return await _need_rows(session, Need.id.in_(list(need_ids)))
 
 
 async def counties_weights(
